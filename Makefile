@@ -1,0 +1,36 @@
+# The two commands of the README, and a few for developers. Each creates
+# what it needs: a bootstrap virtualenv with tox, then tox's own envs.
+
+PYTHON ?= python3
+TOOLS := .venv-tools
+TOX := $(TOOLS)/bin/tox
+
+.PHONY: test demo check unit pep8 genconfig clean
+
+## make test: everything CI runs (style, types, unit and functional tests)
+test: $(TOX)
+	$(TOX) -e pep8,py3
+
+## make demo: what orionx_gpu_driver reports on simulated GPU servers
+demo: $(TOX)
+	$(TOX) -e demo
+
+unit: $(TOX)
+	$(TOX) -e py3 -- tests/unit
+
+pep8: $(TOX)
+	$(TOX) -e pep8
+
+genconfig: $(TOX)
+	$(TOX) -e genconfig
+
+$(TOX):
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "orionx-cyborg needs Python 3.11 or newer as $(PYTHON)"; \
+		  exit 1; }
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --upgrade pip
+	$(TOOLS)/bin/pip install --quiet 'tox>=4.0'
+
+clean:
+	rm -rf $(TOOLS) .tox

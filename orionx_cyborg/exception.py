@@ -1,0 +1,88 @@
+# Copyright (c) 2026 orionx-cyborg developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Exceptions of orionx-cyborg.
+
+Every error the package raises derives from :class:`OrionXException`, whose
+subclasses declare a ``msg_fmt`` filled from keyword arguments. Errors of
+third-party libraries (NVML, sysfs, oslo.config) are converted where they
+enter the package, so callers only ever catch these::
+
+    OrionXException
+    ├── ConfigurationError
+    │   └── InvalidOption
+    ├── NvmlError
+    │   ├── NvmlUnavailable
+    │   └── GpuLost
+    ├── SysfsError
+    └── StateError
+"""
+
+from typing import Any
+
+from orionx_cyborg.i18n import _
+
+
+class OrionXException(Exception):
+    """Base of every orionx-cyborg error.
+
+    Subclasses set ``msg_fmt``; the keyword arguments given to the
+    constructor fill it and stay available on the instance as ``kwargs``.
+    """
+
+    msg_fmt: str = _("An unknown orionx-cyborg error occurred.")
+
+    def __init__(self, message: str | None = None, **kwargs: Any) -> None:
+        self.kwargs = kwargs
+        if message is None:
+            try:
+                message = self.msg_fmt % kwargs
+            except (KeyError, TypeError, ValueError):
+                # A wrong format string must never hide the original error.
+                message = '%s (%s)' % (self.msg_fmt, kwargs)
+        self.message = message
+        super().__init__(message)
+
+
+class ConfigurationError(OrionXException):
+    msg_fmt = _("Invalid orionx-cyborg configuration: %(reason)s")
+
+
+class InvalidOption(ConfigurationError):
+    msg_fmt = _(
+        "Invalid value %(value)r for option [%(group)s] %(option)s: "
+        "%(reason)s. %(fix)s"
+    )
+
+
+class NvmlError(OrionXException):
+    msg_fmt = _("NVML call %(call)s failed: %(error)s")
+
+
+class NvmlUnavailable(NvmlError):
+    msg_fmt = _(
+        "NVML is not usable on this host (%(error)s). %(hint)s"
+    )
+
+
+class GpuLost(NvmlError):
+    msg_fmt = _("GPU %(gpu)s is lost (NVML: %(error)s)")
+
+
+class SysfsError(OrionXException):
+    msg_fmt = _("Cannot read %(path)s: %(error)s")
+
+
+class StateError(OrionXException):
+    msg_fmt = _("Driver state file %(path)s is unusable: %(error)s")

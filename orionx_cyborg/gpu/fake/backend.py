@@ -1,0 +1,92 @@
+# Copyright (c) 2026 orionx-cyborg developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""A GPU backend for simulated hosts: real NVML seam, simulated library.
+
+Used when ``[orionx_gpu] fake_topology`` is set (gate jobs, the sandbox,
+``orionx-cyborg discover --simulate``). Each discovery reads the topology
+again, so editing the file changes the simulated hardware; the simulated
+sysfs tree is re-rendered when the topology changes.
+"""
+
+from __future__ import annotations
+
+import os
+
+from orionx_cyborg import exception
+from orionx_cyborg.gpu import models
+from orionx_cyborg.gpu import nvml
+from orionx_cyborg.gpu.fake import library
+from orionx_cyborg.gpu.fake import sysfs as fake_sysfs
+from orionx_cyborg.gpu.fake import topology
+
+
+class SimulatedBackend:
+    """NvmlBackend over a FakeNvmlLibrary that follows a topology."""
+
+    name = 'nvml (simulated)'
+
+    def __init__(
+        self,
+        topology_spec: str,
+        host: str,
+        sysfs_root: str,
+        ignored_xids: frozenset[int] = nvml.APPLICATION_XIDS,
+    ) -> None:
+        """:param topology_spec: built-in host name or topology file path.
+        :param sysfs_root: where the simulated sysfs tree is rendered.
+        """
+        self.topology_spec = topology_spec
+        self.host_name = host
+        self.sysfs_root = sysfs_root
+        self._host: topology.SimulatedHost | None = None
+        self.library = library.FakeNvmlLibrary(
+            topology.SimulatedHost(name=host)
+        )
+        self._nvml = nvml.NvmlBackend(
+            library=self.library, ignored_xids=ignored_xids
+        )
+
+    def refresh(self) -> topology.SimulatedHost:
+        """Load the topology; render sysfs and reload NVML if it changed.
+
+        :raises NvmlUnavailable: if the topology cannot be loaded.
+        """
+        try:
+            host = topology.load(self.topology_spec, self.host_name)
+        except topology.TopologyError as err:
+            raise exception.NvmlUnavailable(
+                error='simulated host %s: %s' % (self.topology_spec, err),
+                hint='Fix [orionx_gpu] fake_topology.',
+            ) from err
+        if host != self._host or not os.path.isdir(self.sysfs_root):
+            fake_sysfs.write_tree(host, self.sysfs_root)
+            self.library.load(host)
+            self._host = host
+        return host
+
+    def discover(self) -> models.HostInventory:
+        self.refresh()
+        inventory = self._nvml.discover()
+        return models.HostInventory(
+            backend=self.name,
+            driver_version=inventory.driver_version,
+            gpus=inventory.gpus,
+            unreachable=inventory.unreachable,
+            health_events=inventory.health_events,
+            calls=inventory.calls,
+        )
+
+    def close(self) -> None:
+        self._nvml.close()

@@ -1,0 +1,314 @@
+# Copyright (c) 2026 orionx-cyborg developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""A catalogue of real NVIDIA data-centre GPU models for the simulated NVML.
+
+Each entry states what NVML reports for that board: the model name, the PCI
+device id, the memory total in MiB, the CUDA compute capability, the MIG
+GPU-instance profiles (id, name, slices, instances, memory as
+``nvidia-smi mig -lgip`` lists them) and the NVIDIA vGPU types with their
+framebuffer and instances per GPU, plus how the vGPU manager exposes them
+(mediated devices, or SR-IOV virtual functions on Ada and Hopper).
+
+Sources: PCI ids from the pci.ids database and NVIDIA's mig-parted device
+filters; memory totals and MIG tables from nvidia-smi output published in
+NVIDIA's mig-parted and gpu-operator repositories; vGPU type names from
+NVIDIA's vGPU user guides. vGPU type *ids* differ between vGPU releases;
+the ids here are illustrative (stable within this catalogue), and so are
+MIG memory figures marked as derived.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+
+
+class VgpuFramework(enum.Enum):
+    """Where the host's vGPU manager exposes the vGPUs of a GPU."""
+
+    #: No NVIDIA vGPU support.
+    NONE = 'none'
+    #: mdev types under the GPU's own PCI function (Turing, Volta).
+    MDEV_PF = 'mdev-pf'
+    #: mdev types under each SR-IOV virtual function (Ampere).
+    MDEV_VF = 'mdev-vf'
+    #: NVIDIA's vendor VFIO framework: a vGPU type is written to a virtual
+    #: function's nvidia/current_vgpu_type (Ada, Hopper, Blackwell).
+    SRIOV = 'sriov'
+
+
+@dataclasses.dataclass(frozen=True)
+class MigProfile:
+    profile_id: int
+    name: str
+    """E.g. ``1g.18gb``."""
+    slices: int
+    instances: int
+    memory_mib: int
+
+
+@dataclasses.dataclass(frozen=True)
+class VgpuTypeSpec:
+    type_id: int
+    name: str
+    """E.g. ``NVIDIA H200-35C``."""
+    type_class: str
+    framebuffer_mib: int
+    max_instances: int
+    mig_profile_id: int | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class GpuModel:
+    key: str
+    name: str
+    pci_device_id: int
+    memory_mib: int
+    compute_capability: tuple[int, int]
+    mig_profiles: tuple[MigProfile, ...] = ()
+    vgpu_framework: VgpuFramework = VgpuFramework.NONE
+    max_virtual_functions: int = 0
+    vgpu_types: tuple[VgpuTypeSpec, ...] = ()
+    ecc: bool = True
+    row_remapping: bool = True
+
+    @property
+    def mig_capable(self) -> bool:
+        return bool(self.mig_profiles)
+
+    def mig_profile(self, name: str) -> MigProfile:
+        for profile in self.mig_profiles:
+            if profile.name == name:
+                return profile
+        raise KeyError('%s has no MIG profile %s' % (self.key, name))
+
+    def vgpu_type(self, name_or_id: str | int) -> VgpuTypeSpec:
+        for spec in self.vgpu_types:
+            if name_or_id in (spec.type_id, spec.name):
+                return spec
+        raise KeyError('%s has no vGPU type %s' % (self.key, name_or_id))
+
+
+def _gib(value: float) -> int:
+    return int(round(value * 1024))
+
+
+def _types(
+    first_id: int,
+    model: str,
+    nominal_gib: int,
+    sizes_gib: tuple[int, ...],
+    suffix: str = 'C',
+    type_class: str = 'Compute',
+) -> tuple[VgpuTypeSpec, ...]:
+    """Time-sliced vGPU types ``<model>-<size><suffix>``.
+
+    NVIDIA sizes types against the board's nominal memory (141 GB for
+    H200), so a GPU holds nominal // size instances; the framebuffer is
+    the nominal size, capped by what NVML reports as usable.
+    """
+    usable_mib = {141: 143771, 80: 81559, 48: 46068, 40: 40960, 16: 15360}
+    return tuple(
+        VgpuTypeSpec(
+            type_id=first_id + offset,
+            name='NVIDIA %s-%d%s' % (model, size, suffix),
+            type_class=type_class,
+            framebuffer_mib=min(
+                size * 1024, usable_mib.get(nominal_gib, size * 1024)
+            ),
+            max_instances=max(1, nominal_gib // size),
+        )
+        for offset, size in enumerate(sizes_gib)
+    )
+
+
+def _mig_types(
+    first_id: int, model: str, profiles: tuple[MigProfile, ...]
+) -> tuple[VgpuTypeSpec, ...]:
+    """MIG-backed vGPU types ``<model>-<slices>-<size>C``."""
+    backed = [p for p in profiles if '+' not in p.name]
+    return tuple(
+        VgpuTypeSpec(
+            type_id=first_id + offset,
+            name='NVIDIA %s-%d-%sC'
+            % (model, profile.slices, profile.name.split('.')[1][:-2]),
+            type_class='Compute',
+            framebuffer_mib=profile.memory_mib,
+            max_instances=profile.instances,
+            mig_profile_id=profile.profile_id,
+        )
+        for offset, profile in enumerate(backed)
+    )
+
+
+_H200_MIG = (
+    MigProfile(19, '1g.18gb', 1, 7, _gib(16.00)),
+    MigProfile(20, '1g.18gb+me', 1, 1, _gib(16.00)),
+    MigProfile(15, '1g.35gb', 1, 4, _gib(32.25)),
+    MigProfile(14, '2g.35gb', 2, 3, _gib(32.25)),
+    MigProfile(9, '3g.71gb', 3, 2, _gib(69.50)),
+    MigProfile(5, '4g.71gb', 4, 1, _gib(69.50)),
+    # Derived: the 7-slice instance holds the memory of all eight units.
+    MigProfile(0, '7g.141gb', 7, 1, _gib(139.75)),
+)
+
+_H100_MIG = (
+    MigProfile(19, '1g.10gb', 1, 7, _gib(9.75)),
+    MigProfile(20, '1g.10gb+me', 1, 1, _gib(9.75)),
+    MigProfile(15, '1g.20gb', 1, 4, _gib(19.75)),
+    MigProfile(14, '2g.20gb', 2, 3, _gib(19.75)),
+    MigProfile(9, '3g.40gb', 3, 2, _gib(39.25)),
+    MigProfile(5, '4g.40gb', 4, 1, _gib(39.25)),
+    MigProfile(0, '7g.80gb', 7, 1, _gib(79.25)),
+)
+
+_A100_40_MIG = (
+    MigProfile(19, '1g.5gb', 1, 7, _gib(4.75)),
+    MigProfile(20, '1g.5gb+me', 1, 1, _gib(4.75)),
+    MigProfile(15, '1g.10gb', 1, 4, _gib(9.75)),
+    MigProfile(14, '2g.10gb', 2, 3, _gib(9.75)),
+    MigProfile(9, '3g.20gb', 3, 2, _gib(19.62)),
+    MigProfile(5, '4g.20gb', 4, 1, _gib(19.62)),
+    MigProfile(0, '7g.40gb', 7, 1, _gib(39.38)),
+)
+
+_A100_80_MIG = (
+    MigProfile(19, '1g.10gb', 1, 7, _gib(9.75)),
+    MigProfile(20, '1g.10gb+me', 1, 1, _gib(9.75)),
+    MigProfile(15, '1g.20gb', 1, 4, _gib(19.62)),
+    MigProfile(14, '2g.20gb', 2, 3, _gib(19.62)),
+    MigProfile(9, '3g.40gb', 3, 2, _gib(39.25)),
+    MigProfile(5, '4g.40gb', 4, 1, _gib(39.25)),
+    MigProfile(0, '7g.80gb', 7, 1, _gib(79.25)),
+)
+
+H200_SXM5_141GB = GpuModel(
+    key='H200-SXM5-141GB',
+    name='NVIDIA H200',
+    pci_device_id=0x2335,
+    memory_mib=143771,
+    compute_capability=(9, 0),
+    mig_profiles=_H200_MIG,
+    vgpu_framework=VgpuFramework.SRIOV,
+    max_virtual_functions=32,
+    vgpu_types=_types(1100, 'H200', 141, (4, 8, 16, 35, 70, 141))
+    + _mig_types(1120, 'H200', _H200_MIG),
+)
+
+H200_NVL_141GB = dataclasses.replace(
+    H200_SXM5_141GB,
+    key='H200-NVL-141GB',
+    name='NVIDIA H200 NVL',
+    pci_device_id=0x233B,
+)
+
+H100_SXM5_80GB = GpuModel(
+    key='H100-SXM5-80GB',
+    name='NVIDIA H100 80GB HBM3',
+    pci_device_id=0x2330,
+    memory_mib=81559,
+    compute_capability=(9, 0),
+    mig_profiles=_H100_MIG,
+    vgpu_framework=VgpuFramework.SRIOV,
+    max_virtual_functions=32,
+    vgpu_types=_types(1000, 'H100', 80, (4, 5, 8, 10, 16, 20, 40, 80))
+    + _mig_types(1020, 'H100', _H100_MIG),
+)
+
+A100_SXM4_40GB = GpuModel(
+    key='A100-SXM4-40GB',
+    name='NVIDIA A100-SXM4-40GB',
+    pci_device_id=0x20B0,
+    memory_mib=40960,
+    compute_capability=(8, 0),
+    mig_profiles=_A100_40_MIG,
+    vgpu_framework=VgpuFramework.MDEV_VF,
+    max_virtual_functions=16,
+    vgpu_types=_types(460, 'A100', 40, (4, 5, 8, 10, 20, 40))
+    + _mig_types(470, 'A100', _A100_40_MIG),
+)
+
+A100_SXM4_80GB = GpuModel(
+    key='A100-SXM4-80GB',
+    name='NVIDIA A100-SXM4-80GB',
+    pci_device_id=0x20B2,
+    memory_mib=81920,
+    compute_capability=(8, 0),
+    mig_profiles=_A100_80_MIG,
+    vgpu_framework=VgpuFramework.MDEV_VF,
+    max_virtual_functions=20,
+    vgpu_types=_types(690, 'A100D', 80, (4, 8, 10, 16, 20, 40, 80))
+    + _mig_types(710, 'A100D', _A100_80_MIG),
+)
+
+L40S = GpuModel(
+    key='L40S',
+    name='NVIDIA L40S',
+    pci_device_id=0x26B9,
+    memory_mib=46068,
+    compute_capability=(8, 9),
+    vgpu_framework=VgpuFramework.SRIOV,
+    max_virtual_functions=32,
+    vgpu_types=_types(900, 'L40S', 48, (4, 6, 8, 12, 16, 24, 48))
+    + _types(
+        920,
+        'L40S',
+        48,
+        (1, 2, 4, 8, 24, 48),
+        suffix='Q',
+        type_class='Quadro',
+    ),
+    row_remapping=False,
+)
+
+T4 = GpuModel(
+    key='T4',
+    name='Tesla T4',
+    pci_device_id=0x1EB8,
+    memory_mib=15360,
+    compute_capability=(7, 5),
+    vgpu_framework=VgpuFramework.MDEV_PF,
+    vgpu_types=_types(222, 'T4', 16, (1, 2, 4, 8, 16), suffix='Q',
+                      type_class='Quadro')
+    + _types(232, 'T4', 16, (4, 8, 16)),
+    row_remapping=False,
+)
+
+MODELS: dict[str, GpuModel] = {
+    model.key: model
+    for model in (
+        A100_SXM4_40GB,
+        A100_SXM4_80GB,
+        H100_SXM5_80GB,
+        H200_NVL_141GB,
+        H200_SXM5_141GB,
+        L40S,
+        T4,
+    )
+}
+
+
+def get_model(key: str) -> GpuModel:
+    """Look a model up by key, case-insensitively.
+
+    :raises KeyError: with the list of known keys.
+    """
+    for known, model in MODELS.items():
+        if known.lower() == key.lower():
+            return model
+    raise KeyError(
+        'unknown GPU model %r; known models: %s'
+        % (key, ', '.join(sorted(MODELS)))
+    )

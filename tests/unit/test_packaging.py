@@ -1,0 +1,102 @@
+# Copyright (c) 2026 orionx-cyborg developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Packaging: entry points, options and the generated sample config."""
+
+import importlib.metadata
+import os
+import tomllib
+
+import fixtures
+import stevedore
+import testtools
+from oslo_config import cfg
+from oslo_config import generator
+
+from orionx_cyborg.conf import opts
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+
+
+def declared_entry_points():
+    with open(os.path.join(ROOT, 'pyproject.toml'), 'rb') as stream:
+        project = tomllib.load(stream)['project']
+    groups = dict(project.get('entry-points', {}))
+    groups['console_scripts'] = project.get('scripts', {})
+    return groups
+
+
+class TestEntryPoints(testtools.TestCase):
+    def test_every_declared_entry_point_is_installed_and_loads(self):
+        installed = {
+            (ep.group, ep.name): ep
+            for ep in importlib.metadata.distribution(
+                'orionx-cyborg').entry_points
+        }
+        declared = declared_entry_points()
+        self.assertIn('cyborg.accelerator.driver', declared)
+        self.assertIn('oslo.config.opts', declared)
+        for group, entries in declared.items():
+            for name, target in entries.items():
+                ep = installed.get((group, name))
+                self.assertIsNotNone(
+                    ep, '%s:%s is declared but not installed: reinstall '
+                        'the package' % (group, name))
+                self.assertEqual(target, ep.value)
+                self.assertTrue(callable(ep.load()), '%s:%s' % (group, name))
+
+    def test_cyborg_finds_the_driver_by_name(self):
+        # What cyborg.agent.resource_tracker does before loading drivers.
+        names = stevedore.ExtensionManager(
+            namespace='cyborg.accelerator.driver').names()
+        self.assertIn('orionx_gpu_driver', names)
+        manager = stevedore.DriverManager(
+            namespace='cyborg.accelerator.driver', name='orionx_gpu_driver',
+            invoke_on_load=False)
+        from cyborg.accelerator.drivers import driver
+
+        self.assertTrue(issubclass(manager.driver, driver.GenericDriver))
+
+    def test_config_generator_namespace(self):
+        manager = stevedore.NamedExtensionManager(
+            'oslo.config.opts', names=['orionx_cyborg'])
+        groups = {str(group) for group, _ in manager['orionx_cyborg'].plugin()}
+        self.assertEqual({'orionx_gpu', 'orionx_pool'}, groups)
+
+
+class TestOptions(testtools.TestCase):
+    def test_every_option_has_help_and_a_type(self):
+        for group, group_opts in opts.list_opts():
+            self.assertTrue(group.help, group.name)
+            for opt in group_opts:
+                self.assertGreater(len(opt.help or ''), 30,
+                                   '%s.%s' % (group.name, opt.name))
+                self.assertIsNotNone(opt.type)
+
+    def test_sample_config_is_current(self):
+        path = os.path.join(ROOT, 'etc', 'orionx-cyborg',
+                            'orionx-cyborg.conf.sample')
+        conf = cfg.ConfigOpts()
+        generator.register_cli_opts(conf)
+        out = os.path.join(self.useFixture(fixtures.TempDir()).path,
+                           'sample')
+        conf(['--namespace', 'orionx_cyborg', '--wrap-width', '79',
+              '--output-file', out])
+        generator.generate(conf)
+        with open(path) as committed, open(out) as fresh:
+            self.assertEqual(
+                fresh.read(), committed.read(),
+                'etc/orionx-cyborg/orionx-cyborg.conf.sample is stale: run '
+                '"tox -e genconfig" and commit it')
