@@ -375,18 +375,8 @@ def build_parser(
     return parser
 
 
-def _sandbox_commands(commands: Any) -> None:
-    try:
-        from orionx_cyborg.sandbox import cli as sandbox_cli
-    except ImportError:
-        return
-    register = getattr(sandbox_cli, 'register', None)
-    if register is not None:
-        register(commands)
-
-
 def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
-    parser = build_parser(extra=_sandbox_commands)
+    parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args, out))
