@@ -75,9 +75,13 @@ class HostReporter:
         self._reconciler = reconcile.Reconciler(usage, self._describe)
         self._fallback_state = state_mod.DriverState()
 
-    def _describe(self, address: models.PciAddress) -> sysfs.PciFunctionState:
+    def _describe(
+        self,
+        address: models.PciAddress,
+        mdev_types: frozenset[str] | None = None,
+    ) -> sysfs.PciFunctionState:
         try:
-            return self._sysfs.describe(address)
+            return self._sysfs.describe(address, mdev_types)
         except exception.SysfsError as err:
             LOG.warning('%s', err)
             return sysfs.PciFunctionState(address, present=True, driver=None)

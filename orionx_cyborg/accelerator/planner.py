@@ -36,7 +36,9 @@ from orionx_cyborg.gpu import models
 from orionx_cyborg.gpu import sysfs
 
 Mode = settings_mod.Mode
-SysfsLookup = Callable[[models.PciAddress], sysfs.PciFunctionState]
+SysfsLookup = Callable[
+    [models.PciAddress, frozenset[str] | None], sysfs.PciFunctionState
+]
 
 _NOT_NAME = re.compile(r'[^A-Za-z0-9_-]')
 _NOT_TRAIT = re.compile(r'[^A-Z0-9]+')
@@ -294,7 +296,9 @@ class Planner:
                 )
             )
             return []
-        state = self._describe_sysfs(gpu.pci_address)
+        state = self._describe_sysfs(
+            gpu.pci_address, frozenset(t.mdev_type for t in enabled)
+        )
         deployables = []
         missing = []
         for vgpu_type in enabled:

@@ -47,7 +47,9 @@ from orionx_cyborg.gpu import sysfs
 #: Placement usage by deployable (resource provider) name; None when it
 #: cannot be known (Placement unreachable), which counts as "in use".
 UsageLookup = Callable[[list[str]], Mapping[str, int] | None]
-SysfsLookup = Callable[[models.PciAddress], sysfs.PciFunctionState]
+SysfsLookup = Callable[
+    [models.PciAddress, frozenset[str] | None], sysfs.PciFunctionState
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -237,7 +239,9 @@ class Reconciler:
         address: str,
         warnings: list[str],
     ) -> spec.DeviceSpec | None:
-        state = self._describe_sysfs(models.PciAddress.parse(address))
+        state = self._describe_sysfs(
+            models.PciAddress.parse(address), frozenset()
+        )
         if state.present and state.driver == 'vfio-pci':
             # Handed to a VM with its whole PCI function: in use, healthy.
             return old.with_board_info(state='assigned (vfio-pci)')

@@ -102,6 +102,9 @@ class StateStore:
                             for c in host)
         self.path = os.path.join(directory, '%s.json' % safe_host)
         self._lock_path = self.path + '.lock'
+        # The file changes only when this store or an operator's command
+        # writes it: parse it again only then.
+        self._cached: tuple[tuple[int, int, int], DriverState] | None = None
 
     def load(self) -> DriverState:
         """Read the state; an absent file is an empty state.
@@ -109,13 +112,18 @@ class StateStore:
         :raises StateError: if the file exists but cannot be used.
         """
         try:
+            version = _version(self.path)
+            if self._cached is not None and self._cached[0] == version:
+                return self._cached[1]
             with open(self.path, encoding='utf-8') as stream:
                 data = json.load(stream)
-            return DriverState.from_dict(data)
+            state = DriverState.from_dict(data)
         except FileNotFoundError:
             return DriverState()
         except (OSError, ValueError, KeyError, TypeError) as err:
             raise exception.StateError(path=self.path, error=err) from err
+        self._cached = (version, state)
+        return state
 
     def save(self, state: DriverState) -> None:
         """Write the state atomically.
@@ -135,6 +143,7 @@ class StateStore:
                     stream.flush()
                     os.fsync(stream.fileno())
                 os.replace(tmp, self.path)
+                self._cached = (_version(self.path), state)
             except BaseException:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
@@ -157,3 +166,8 @@ class StateStore:
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
+
+
+def _version(path: str) -> tuple[int, int, int]:
+    stat = os.stat(path)
+    return (stat.st_mtime_ns, stat.st_size, stat.st_ino)

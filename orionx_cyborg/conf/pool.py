@@ -83,8 +83,12 @@ opts = [
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
-    conf.register_group(GROUP)
-    conf.register_opts(opts, group=GROUP)
+    # A fresh group object per ConfigOpts: oslo.config copies a registered
+    # group shallowly, so sharing one would share overrides between
+    # configurations (the sandbox runs one per simulated host).
+    group = cfg.OptGroup(GROUP.name, title=GROUP.title, help=GROUP.help)
+    conf.register_group(group)
+    conf.register_opts(opts, group=group)
 
 
 def list_opts() -> dict[cfg.OptGroup, list[cfg.Opt]]:

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import dataclasses
 import re
 import threading
 from collections.abc import Callable
@@ -182,6 +183,9 @@ class NvmlBackend:
         self._ignored_xids = ignored_xids
         self._initialized = False
         self._event_set: Any = None
+        # vGPU type attributes are the driver's, not a GPU's: read each
+        # once per NVML session, whatever the number of GPUs.
+        self._vgpu_type_cache: dict[int, models.VgpuType] = {}
 
     def set_library(self, library: object) -> None:
         """Replace the library object (a reloaded simulation)."""
@@ -245,6 +249,7 @@ class NvmlBackend:
         calls(pynvml.nvmlInit)
         self._initialized = True
         self._event_set = None
+        self._vgpu_type_cache.clear()
 
     def _shutdown_quietly(self) -> None:
         if not self._initialized:
@@ -269,7 +274,9 @@ class NvmlBackend:
         for index in range(count):
             try:
                 handle = calls(pynvml.nvmlDeviceGetHandleByIndex, index)
-                gpu = _describe_gpu(calls, index, handle)
+                gpu = _describe_gpu(
+                    calls, index, handle, self._vgpu_type_cache
+                )
             except pynvml.NVMLError as err:
                 unreachable.append(_unreachable(calls, index, err))
                 continue
@@ -366,7 +373,12 @@ def _unreachable(
     return models.UnreachableGpu(index=index, error=str(err))
 
 
-def _describe_gpu(calls: _Calls, index: int, handle: Any) -> models.Gpu:
+def _describe_gpu(
+    calls: _Calls,
+    index: int,
+    handle: Any,
+    type_cache: dict[int, models.VgpuType],
+) -> models.Gpu:
     pci = calls(pynvml.nvmlDeviceGetPciInfo, handle)
     address = models.PciAddress.parse(_text(pci.busId))
     memory = calls(pynvml.nvmlDeviceGetMemoryInfo, handle)
@@ -386,7 +398,7 @@ def _describe_gpu(calls: _Calls, index: int, handle: Any) -> models.Gpu:
         mig_devices=mig_devices,
         virtualization_mode=virtualization,
         host_vgpu_mode=host_vgpu_mode,
-        vgpu_types=_vgpu_types(calls, handle, host_vgpu_mode),
+        vgpu_types=_vgpu_types(calls, handle, host_vgpu_mode, type_cache),
         numa_node=calls.optional(pynvml.nvmlDeviceGetNumaNodeId, handle),
         health=_health(calls, handle),
     )
@@ -452,22 +464,36 @@ def _host_vgpu_mode(
 
 
 def _vgpu_types(
-    calls: _Calls, handle: Any, host_vgpu_mode: models.HostVgpuMode
+    calls: _Calls,
+    handle: Any,
+    host_vgpu_mode: models.HostVgpuMode,
+    type_cache: dict[int, models.VgpuType],
 ) -> tuple[models.VgpuType, ...]:
     if host_vgpu_mode is models.HostVgpuMode.NONE:
         return ()
     supported = calls.optional(pynvml.nvmlDeviceGetSupportedVgpus, handle)
     creatable = calls.optional(pynvml.nvmlDeviceGetCreatableVgpus, handle)
     creatable_ids = {int(type_id) for type_id in creatable or ()}
-    return tuple(
-        _describe_vgpu_type(calls, handle, int(type_id), creatable_ids)
-        for type_id in supported or ()
-    )
+    types = []
+    for raw_id in supported or ():
+        type_id = int(raw_id)
+        cached = type_cache.get(type_id)
+        if cached is None:
+            cached = type_cache[type_id] = _describe_vgpu_type(calls, type_id)
+        types.append(
+            dataclasses.replace(
+                cached,
+                max_instances=calls(
+                    pynvml.nvmlVgpuTypeGetMaxInstances, handle, type_id
+                ),
+                creatable=type_id in creatable_ids,
+            )
+        )
+    return tuple(types)
 
 
-def _describe_vgpu_type(
-    calls: _Calls, handle: Any, type_id: int, creatable_ids: set[int]
-) -> models.VgpuType:
+def _describe_vgpu_type(calls: _Calls, type_id: int) -> models.VgpuType:
+    """The attributes of a vGPU type that do not depend on the GPU."""
     profile = calls.optional(
         pynvml.nvmlVgpuTypeGetGpuInstanceProfileId, type_id
     )
@@ -480,10 +506,8 @@ def _describe_vgpu_type(
             calls(pynvml.nvmlVgpuTypeGetFramebufferSize, type_id)
         )
         // (1024 * 1024),
-        max_instances=calls(
-            pynvml.nvmlVgpuTypeGetMaxInstances, handle, type_id
-        ),
-        creatable=type_id in creatable_ids,
+        max_instances=0,
+        creatable=False,
         gpu_instance_profile_id=(
             None
             if profile is None or profile == _INVALID_PROFILE_ID

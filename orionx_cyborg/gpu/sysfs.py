@@ -93,17 +93,26 @@ class SysfsReader:
     def __init__(self, root: str = '/sys') -> None:
         self.root = root
 
-    def describe(self, address: models.PciAddress) -> PciFunctionState:
+    def describe(
+        self,
+        address: models.PciAddress,
+        mdev_types: frozenset[str] | None = None,
+    ) -> PciFunctionState:
         """Describe the PCI function at *address*.
 
+        :param mdev_types: read only these mdev type directories (all when
+            None); a GPU offers a dozen types and the driver needs one.
         :raises SysfsError: if a file that exists cannot be read.
         """
         path = self._device_path(address)
         if not os.path.isdir(path):
             return PciFunctionState(address, present=False, driver=None)
         vfs = self._virtual_function_paths(path)
-        parents = [self._mdev_parent(address, path)]
-        parents += [self._mdev_parent(vf, vf_path) for vf, vf_path in vfs]
+        parents = [self._mdev_parent(address, path, mdev_types)]
+        parents += [
+            self._mdev_parent(vf, vf_path, mdev_types)
+            for vf, vf_path in vfs
+        ]
         return PciFunctionState(
             address=address,
             present=True,
@@ -146,7 +155,10 @@ class SysfsReader:
         ]
 
     def _mdev_parent(
-        self, address: models.PciAddress, path: str
+        self,
+        address: models.PciAddress,
+        path: str,
+        wanted: frozenset[str] | None,
     ) -> MdevParent | None:
         types_path = os.path.join(path, 'mdev_supported_types')
         if not os.path.isdir(types_path):
@@ -154,6 +166,7 @@ class SysfsReader:
         types = tuple(
             self._mdev_type(os.path.join(types_path, type_id), type_id)
             for type_id in sorted(_listdir(types_path))
+            if wanted is None or type_id in wanted
         )
         return MdevParent(address, types)
 

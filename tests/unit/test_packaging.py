@@ -100,3 +100,13 @@ class TestOptions(testtools.TestCase):
                 fresh.read(), committed.read(),
                 'etc/orionx-cyborg/orionx-cyborg.conf.sample is stale: run '
                 '"tox -e genconfig" and commit it')
+
+    def test_configurations_do_not_share_overrides(self):
+        # The sandbox builds one ConfigOpts per simulated host.
+        from tests import base
+
+        first, second = base.make_conf(), base.make_conf()
+        first.set_override('entitlement', 8, 'orionx_pool')
+        first.set_override('default_mode', 'pool', 'orionx_gpu')
+        self.assertEqual(0, second.orionx_pool.entitlement)
+        self.assertEqual('passthrough', second.orionx_gpu.default_mode)

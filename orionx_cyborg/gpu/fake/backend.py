@@ -51,6 +51,7 @@ class SimulatedBackend:
         self.host_name = host
         self.sysfs_root = sysfs_root
         self._host: topology.SimulatedHost | None = None
+        self._source: tuple[int, int, int] | None = None
         self.library = library.FakeNvmlLibrary(
             topology.SimulatedHost(name=host)
         )
@@ -63,6 +64,13 @@ class SimulatedBackend:
 
         :raises NvmlUnavailable: if the topology cannot be loaded.
         """
+        source = self._source_version()
+        if (
+            self._host is not None
+            and source == self._source
+            and os.path.isdir(self.sysfs_root)
+        ):
+            return self._host
         try:
             host = topology.load(self.topology_spec, self.host_name)
         except topology.TopologyError as err:
@@ -74,7 +82,16 @@ class SimulatedBackend:
             fake_sysfs.write_tree(host, self.sysfs_root)
             self.library.load(host)
             self._host = host
+        self._source = source
         return host
+
+    def _source_version(self) -> tuple[int, int, int] | None:
+        """Identity of the topology file's content, to skip re-parsing."""
+        try:
+            stat = os.stat(self.topology_spec)
+        except OSError:
+            return None
+        return (stat.st_mtime_ns, stat.st_size, stat.st_ino)
 
     def discover(self) -> models.HostInventory:
         self.refresh()

@@ -142,6 +142,9 @@ class FakeNvmlLibrary:
     def __init__(self, host: topology.SimulatedHost) -> None:
         self._lock = threading.RLock()
         self._host = host
+        self._visible: list[topology.SimulatedGpu] = []
+        self._types: dict[int, catalogue.VgpuTypeSpec] = {}
+        self._index_host(host)
         self._refcount = 0
         self._injections: list[_Injection] = []
         self._event_sets: dict[int, set[str]] = {}
@@ -160,10 +163,23 @@ class FakeNvmlLibrary:
         """Switch to a new state of the host, as hardware changes would."""
         with self._lock:
             self._host = host
+            self._index_host(host)
             if host.nvml != 'ok':
                 # The driver went away: every session ends with it.
                 self._refcount = 0
                 self._event_sets.clear()
+
+    def _index_host(self, host: topology.SimulatedHost) -> None:
+        # NVML enumerates the GPUs bound to the nvidia driver in PCI order.
+        self._visible = sorted(
+            (gpu for gpu in host.gpus if gpu.visible_to_nvml),
+            key=lambda gpu: gpu.pci_address,
+        )
+        self._types = {
+            spec.type_id: spec
+            for gpu in host.gpus
+            for spec in gpu.model.vgpu_types
+        }
 
     def fail(
         self,
@@ -229,10 +245,7 @@ class FakeNvmlLibrary:
             raise FakeNvmlError(injection.code)
 
     def _visible_gpus(self) -> list[topology.SimulatedGpu]:
-        return sorted(
-            (gpu for gpu in self._host.gpus if gpu.visible_to_nvml),
-            key=lambda gpu: gpu.pci_address,
-        )
+        return self._visible
 
     def _gpu(
         self, symbol: str, handle: Any, allow_lost: bool = False
@@ -275,12 +288,10 @@ class FakeNvmlLibrary:
 
     def _vgpu_spec(self, symbol: str, type_id: Any) -> catalogue.VgpuTypeSpec:
         self._check_initialized(symbol)
-        wanted = _value(type_id)
-        for gpu in self._host.gpus:
-            for spec in gpu.model.vgpu_types:
-                if spec.type_id == wanted:
-                    return spec
-        raise FakeNvmlError(_E['INVALID_ARGUMENT'])
+        spec = self._types.get(_value(type_id))
+        if spec is None:
+            raise FakeNvmlError(_E['INVALID_ARGUMENT'])
+        return spec
 
     def _vgpu_capable(self, gpu: topology.SimulatedGpu) -> None:
         if not self._host.vgpu_manager or (
