@@ -42,6 +42,11 @@ class GpuBackend(Protocol):
         """Release the library."""
 
 
+def simulated_sysfs_root(state_dir: str, host: str) -> str:
+    """Where a simulated host's sysfs tree is rendered."""
+    return os.path.join(state_dir, 'simulated-sysfs-%s' % host)
+
+
 def make_backend(
     host: str,
     state_dir: str,
@@ -61,7 +66,7 @@ def make_backend(
         # Imported here: production hosts never load the simulation.
         from orionx_cyborg.gpu.fake import backend as fake_backend
 
-        sysfs_root = os.path.join(state_dir, 'simulated-sysfs-%s' % host)
+        sysfs_root = simulated_sysfs_root(state_dir, host)
         simulated = fake_backend.SimulatedBackend(
             fake_topology, host, sysfs_root, ignored_xids=xids
         )

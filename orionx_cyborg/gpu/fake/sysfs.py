@@ -95,15 +95,20 @@ def _render_vgpu(
 ) -> None:
     framework = gpu.model.vgpu_framework
     if framework is _FRAMEWORK.MDEV_PF:
-        _render_mdev_types(path, gpu, _mdev_capacity(gpu, parents=1))
+        _render_mdev_types(path, gpu, _mdev_capacity(gpu, parents=1),
+                           gpu.pci_address)
     elif framework in (_FRAMEWORK.MDEV_VF, _FRAMEWORK.SRIOV):
         if framework is _FRAMEWORK.SRIOV:
             count = len(gpu.vf_vgpu_types) + SPARE_VF_COUNT
         else:
             count = MDEV_VF_COUNT
         count = min(count, gpu.model.max_virtual_functions)
-        for number in range(count):
-            address = topology.vf_address(gpu.pci_address, number)
+        vfs = [topology.vf_address(gpu.pci_address, n) for n in range(count)]
+        mdev_capacity = (
+            _vf_mdev_capacity(gpu, vfs)
+            if framework is _FRAMEWORK.MDEV_VF else {}
+        )
+        for number, address in enumerate(vfs):
             vf_path = _function(devices, drivers, address, 'nvidia', gpu)
             os.symlink(
                 os.path.join('..', address),
@@ -112,7 +117,8 @@ def _render_vgpu(
             if framework is _FRAMEWORK.SRIOV:
                 _render_vendor_vf(vf_path, gpu, number)
             else:
-                _render_mdev_vf(vf_path, gpu, number, count)
+                _render_mdev_types(vf_path, gpu, mdev_capacity[address],
+                                   address)
 
 
 def _supported(gpu: topology.SimulatedGpu) -> list[catalogue.VgpuTypeSpec]:
@@ -123,14 +129,38 @@ def _supported(gpu: topology.SimulatedGpu) -> list[catalogue.VgpuTypeSpec]:
     ]
 
 
+def _created(gpu: topology.SimulatedGpu) -> dict[str, int]:
+    """Created mediated devices per type name, anonymous and named."""
+    created = {name: count for name, count in gpu.mdev_instances.items()
+               if count}
+    for record in gpu.mdevs.values():
+        name = gpu.model.vgpu_type(
+            topology.vgpu_type_key(record['type'])).name
+        created[name] = created.get(name, 0) + 1
+    return created
+
+
+def _named_mdevs(
+    gpu: topology.SimulatedGpu, parent: str, spec: catalogue.VgpuTypeSpec
+) -> list[str]:
+    return sorted(
+        mdev_uuid
+        for mdev_uuid, record in gpu.mdevs.items()
+        if record['parent'] == parent
+        and gpu.model.vgpu_type(
+            topology.vgpu_type_key(record['type'])).type_id == spec.type_id
+    )
+
+
 def _mdev_capacity(
     gpu: topology.SimulatedGpu, parents: int
 ) -> dict[str, tuple[int, int]]:
     """(available, created) per type name, homogeneous like the driver."""
-    in_use = {name for name, count in gpu.mdev_instances.items() if count}
+    counts = _created(gpu)
+    in_use = set(counts)
     capacity = {}
     for spec in _supported(gpu):
-        created = gpu.mdev_instances.get(spec.name, 0)
+        created = counts.get(spec.name, 0)
         if in_use and spec.name not in in_use:
             available = 0
         else:
@@ -143,7 +173,7 @@ def _render_mdev_types(
     path: str,
     gpu: topology.SimulatedGpu,
     capacity: dict[str, tuple[int, int]],
-    seed: str = '',
+    parent: str,
 ) -> None:
     base = os.path.join(path, 'mdev_supported_types')
     for spec in _supported(gpu):
@@ -155,28 +185,46 @@ def _render_mdev_types(
         _write(type_path, 'device_api', 'vfio-pci')
         _write(type_path, 'description', 'framebuffer=%dM, max_instance=%d'
                % (spec.framebuffer_mib, spec.max_instances))
-        for number in range(created):
-            mdev = uuid.uuid5(
-                uuid.NAMESPACE_URL,
-                '%s/%s%s/%d' % (gpu.uuid, spec.name, seed, number),
+        named = _named_mdevs(gpu, parent, spec)
+        anonymous = [
+            str(uuid.uuid5(uuid.NAMESPACE_URL,
+                           '%s/%s/%d' % (gpu.uuid, spec.name, number)))
+            for number in range(created - len(named))
+        ]
+        for mdev in named + anonymous:
+            os.makedirs(os.path.join(type_path, 'devices', mdev))
+
+
+def _vf_mdev_capacity(
+    gpu: topology.SimulatedGpu, vfs: list[str]
+) -> dict[str, dict[str, tuple[int, int]]]:
+    """(available, created) per type name, for each VF of an Ampere GPU.
+
+    Each VF holds at most one vGPU. Named mdevs stay on their VF;
+    anonymous ones take the first free VFs; a free VF then offers each
+    type while the GPU has room for one more of it.
+    """
+    holds: dict[str, str] = {}
+    for record in gpu.mdevs.values():
+        spec = gpu.model.vgpu_type(topology.vgpu_type_key(record['type']))
+        holds[record['parent']] = spec.name
+    free = [vf for vf in vfs if vf not in holds]
+    for name in sorted(gpu.mdev_instances):
+        for _ in range(gpu.mdev_instances[name]):
+            if free:
+                holds[free.pop(0)] = name
+    totals = _mdev_capacity(gpu, parents=len(vfs))
+    result: dict[str, dict[str, tuple[int, int]]] = {}
+    for vf in vfs:
+        held = holds.get(vf)
+        result[vf] = {
+            name: (
+                0 if held else int(free.index(vf) < available),
+                1 if held == name else 0,
             )
-            os.makedirs(os.path.join(type_path, 'devices', str(mdev)))
-
-
-def _render_mdev_vf(
-    path: str, gpu: topology.SimulatedGpu, number: int, vf_count: int
-) -> None:
-    # Ampere: each VF holds at most one vGPU. Created instances occupy the
-    # first VFs; each free VF offers a type while the GPU has room for it.
-    totals = _mdev_capacity(gpu, parents=vf_count)
-    used = sum(created for _, created in totals.values())
-    capacity = {}
-    for name, (available, created) in totals.items():
-        mine = 1 if number < created else 0
-        free_before = number - used
-        offer = 1 if number >= used and free_before < available else 0
-        capacity[name] = (offer if not mine else 0, mine)
-    _render_mdev_types(path, gpu, capacity, seed='/vf%d' % number)
+            for name, (available, _) in totals.items()
+        }
+    return result
 
 
 def _render_vendor_vf(

@@ -95,7 +95,15 @@ class SimulatedGpu:
     mdev_instances: Mapping[str, int] = dataclasses.field(
         default_factory=dict
     )
-    """mdev vGPU hosts: created mediated devices per vGPU type name."""
+    """mdev vGPU hosts: anonymous created mediated devices per vGPU type
+    name, on the GPU itself."""
+    mdevs: Mapping[str, Mapping[str, str]] = dataclasses.field(
+        default_factory=dict
+    )
+    """mdev vGPU hosts: mediated devices by UUID, each
+    ``{'type': <vGPU type name or nvidia-<id>>, 'parent': <PCI address>}``
+    (the GPU or one of its virtual functions), as Cyborg's agent creates
+    them at bind time."""
     driver: str = 'nvidia'
     lost: bool = False
     ecc_uncorrected: int = 0
@@ -177,6 +185,11 @@ def _gpu_from_mapping(
         mdev_instances={
             str(k): int(v) for k, v in item.get('mdev_instances', {}).items()
         },
+        mdevs={
+            str(uuid_): {'type': str(record['type']),
+                         'parent': str(record['parent'])}
+            for uuid_, record in item.get('mdevs', {}).items()
+        },
         driver=driver,
         lost=bool(item.get('lost', False)),
         ecc_uncorrected=int(item.get('ecc_uncorrected', 0)),
@@ -195,9 +208,12 @@ def _validate_gpu(gpu: SimulatedGpu) -> None:
             model.mig_profile(profile)
         except KeyError as err:
             raise TopologyError(str(err)) from err
-    for type_name in list(gpu.vf_vgpu_types) + list(gpu.mdev_instances):
+    mdev_types = [record['type'] for record in gpu.mdevs.values()]
+    for type_name in (
+        list(gpu.vf_vgpu_types) + list(gpu.mdev_instances) + mdev_types
+    ):
         try:
-            model.vgpu_type(type_name)
+            model.vgpu_type(vgpu_type_key(type_name))
         except KeyError as err:
             raise TopologyError(str(err)) from err
     _require(
@@ -205,6 +221,55 @@ def _validate_gpu(gpu: SimulatedGpu) -> None:
         '%s has at most %d virtual functions'
         % (model.key, model.max_virtual_functions),
     )
+
+
+def vgpu_type_key(name: str) -> str | int:
+    """A type name, or the id of an mdev type name (``nvidia-<id>``)."""
+    prefix = 'nvidia-'
+    if name.startswith(prefix) and name[len(prefix):].isdigit():
+        return int(name[len(prefix):])
+    return name
+
+
+def with_mdev(
+    host: SimulatedHost,
+    gpu_address: str,
+    mdev_uuid: str,
+    vgpu_type: str,
+    parent: str,
+) -> SimulatedHost:
+    """*host* with one more mediated device on one of its GPUs."""
+    gpu = _gpu_at(host, gpu_address)
+    mdevs = dict(gpu.mdevs)
+    mdevs[mdev_uuid] = {'type': vgpu_type, 'parent': parent}
+    return host.replace_gpu(gpu_address, mdevs=mdevs)
+
+
+def without_mdev(host: SimulatedHost, mdev_uuid: str) -> SimulatedHost:
+    """*host* without the mediated device *mdev_uuid* (if it had it)."""
+    for gpu in host.gpus:
+        if mdev_uuid in gpu.mdevs:
+            mdevs = {k: v for k, v in gpu.mdevs.items() if k != mdev_uuid}
+            return host.replace_gpu(gpu.pci_address, mdevs=mdevs)
+    return host
+
+
+def gpu_of_function(host: SimulatedHost, address: str) -> str | None:
+    """The GPU whose PCI function (itself or a VF) is at *address*."""
+    for gpu in host.gpus:
+        if gpu.pci_address == address:
+            return gpu.pci_address
+        for number in range(gpu.model.max_virtual_functions):
+            if vf_address(gpu.pci_address, number) == address:
+                return gpu.pci_address
+    return None
+
+
+def _gpu_at(host: SimulatedHost, address: str) -> SimulatedGpu:
+    for gpu in host.gpus:
+        if gpu.pci_address == address:
+            return gpu
+    raise KeyError('no simulated GPU at %s' % address)
 
 
 def host_from_mapping(name: str, data: Mapping[str, Any]) -> SimulatedHost:

@@ -210,6 +210,43 @@ class TestSysfs(testtools.TestCase):
         # Two 40C instances fit an A100 80GB: two VFs offer one each.
         self.assertEqual([1, 1, 0, 0, 0, 0, 0, 0], per_vf)
 
+    def test_named_mdevs_on_a_gpu_and_on_virtual_functions(self):
+        t4 = topology.with_mdev(
+            topology.load('t4-box'), '0000:18:00.0',
+            '11111111-2222-3333-4444-555555555555', 'nvidia-223',
+            '0000:18:00.0')
+        (parent,) = self.render(t4).describe(
+            models.PciAddress.parse('0000:18:00.0')).mdev_parents
+        types = {t.type_id: t for t in parent.types}
+        self.assertEqual(('11111111-2222-3333-4444-555555555555',),
+                         types['nvidia-223'].created)
+        self.assertEqual(8, types['nvidia-223'].capacity)
+        a100 = topology.load('hgx-a100-l40s')
+        vf = topology.vf_address('0000:18:00.0', 3)
+        self.assertEqual('0000:18:00.0', topology.gpu_of_function(a100, vf))
+        a100 = topology.with_mdev(a100, '0000:18:00.0', 'aaaa',
+                                  'NVIDIA A100D-40C', vf)
+        state = self.render(a100).describe(
+            models.PciAddress.parse('0000:18:00.0'))
+        by_vf = {str(p.address): {t.name: (t.available_instances, t.created)
+                                  for t in p.types}
+                 for p in state.mdev_parents}
+        self.assertEqual((0, ('aaaa',)), by_vf[vf]['NVIDIA A100D-40C'])
+        # The other 40C instance is offered by the first free VF only.
+        offers = [v['NVIDIA A100D-40C'][0] for k, v in sorted(by_vf.items())]
+        self.assertEqual(1, sum(offers))
+        back = topology.without_mdev(a100, 'aaaa')
+        self.assertEqual({}, back.gpus[0].mdevs)
+
+    def test_mdevs_round_trip_through_yaml(self):
+        directory = self.useFixture(fixtures.TempDir()).path
+        path = os.path.join(directory, 'host.yaml')
+        host = topology.with_mdev(
+            topology.load('t4-box', 'h'), '0000:2a:00.0', 'bbbb',
+            'NVIDIA T4-2Q', '0000:2a:00.0')
+        topology.dump(host, path)
+        self.assertEqual(host, topology.load(path, 'h'))
+
     def test_absent_and_vfio_bound_gpus(self):
         simulated = topology.load('t4-box').replace_gpu(
             '0000:2a:00.0', driver='vfio-pci')

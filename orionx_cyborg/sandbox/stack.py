@@ -1,0 +1,348 @@
+# Copyright (c) 2026 orionx-cyborg developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The sandbox: start, use and stop a small real OpenStack.
+
+>>> with Sandbox('/tmp/sbx') as sandbox:  # doctest: +SKIP
+...     conn = sandbox.connect()  # openstacksdk
+...     sandbox.compute().post('/servers', {...})  # the Nova stand-in
+
+Three processes, started together, each ready when its log says READY:
+Placement; the Nova stand-in (registers the compute nodes); Cyborg all
+in one (waits for the compute nodes, then reports every host's devices).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pathlib
+import shutil
+import sys
+import time
+from collections.abc import Iterable
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any
+
+import orionx_cyborg
+from orionx_cyborg.sandbox import clients
+from orionx_cyborg.sandbox import config
+from orionx_cyborg.sandbox import hosts as hosts_mod
+from orionx_cyborg.sandbox import identity
+from orionx_cyborg.sandbox import layout
+from orionx_cyborg.sandbox import lifecycle
+from orionx_cyborg.sandbox import processes
+from orionx_cyborg.sandbox import wsgi
+
+LOG = logging.getLogger(__name__)
+
+START_TIMEOUT = 90.0
+SERVICES = (
+    ('placement', 'orionx_cyborg.sandbox.placement_server'),
+    ('nova', 'orionx_cyborg.sandbox.nova.server'),
+    ('cyborg', 'orionx_cyborg.sandbox.cyborg_server'),
+)
+# Files a fresh start removes; logs are kept (appended to) for post-mortem.
+_STATE_FILES = ('placement', 'cyborg', 'hosts', layout.MANIFEST)
+
+
+class SandboxError(RuntimeError):
+    pass
+
+
+def child_environment(watch_parent: bool) -> dict[str, str]:
+    """The services' environment.
+
+    The services run the same ``orionx_cyborg`` as the caller, installed
+    or not, so its directory leads PYTHONPATH.
+    """
+    env = dict(os.environ)
+    package_root = str(pathlib.Path(orionx_cyborg.__file__).parent.parent)
+    paths = [package_root] + [
+        p for p in env.get('PYTHONPATH', '').split(os.pathsep) if p
+    ]
+    env['PYTHONPATH'] = os.pathsep.join(dict.fromkeys(paths))
+    env['PYTHONUNBUFFERED'] = '1'
+    env.pop(lifecycle.PARENT_ENV, None)
+    if watch_parent:
+        env[lifecycle.PARENT_ENV] = str(os.getpid())
+    return env
+
+
+class Sandbox:
+    """Placement, Cyborg (API, conductor, one agent per host), Nova.
+
+    :param state_dir: where configuration, databases, logs and the
+        process records go; created if missing, wiped of a previous
+        sandbox's state (not its logs) at start.
+    :param hosts: the hosts and their drivers; the planned fleet on
+        ``orionx_gpu_driver`` by default.
+    :param vendordata_targets: ``name@url`` DynamicJSON targets of Nova.
+    :param keep: the services outlive this object's process (``up
+        --keep``); otherwise they exit when it does.
+    """
+
+    def __init__(
+        self,
+        state_dir: str | os.PathLike[str],
+        hosts: Sequence[hosts_mod.HostSpec] | None = None,
+        *,
+        vendordata_targets: Iterable[str] = (),
+        arq_binding_timeout: float = 30.0,
+        shelved_offload_time: int = 0,
+        debug: bool = False,
+        keep: bool = False,
+        start_timeout: float = START_TIMEOUT,
+        python: str = sys.executable,
+    ) -> None:
+        self.state = layout.StateLayout(state_dir)
+        self.hosts = tuple(
+            hosts if hosts is not None else hosts_mod.default_fleet()
+        )
+        self.vendordata_targets = tuple(vendordata_targets)
+        self.arq_binding_timeout = arq_binding_timeout
+        self.shelved_offload_time = shelved_offload_time
+        self.debug = debug
+        self.keep = keep
+        self.start_timeout = start_timeout
+        self.python = python
+        self.services: list[processes.Service] = []
+        self.timings: dict[str, float] = {}
+        self._manifest: layout.Manifest | None = None
+
+    # -- lifecycle ---------------------------------------------------
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def manifest(self) -> layout.Manifest:
+        if self._manifest is None:
+            raise SandboxError('the sandbox is not started')
+        return self._manifest
+
+    def start(self) -> Sandbox:
+        began = time.monotonic()
+        if any(processes.is_running(r) for r in self._recorded()):
+            raise SandboxError(
+                'a sandbox is already running in %s; stop it first'
+                % self.state.root
+            )
+        self._prepare_state_dir()
+        self._manifest = self._new_manifest()
+        self.state.write_manifest(self._manifest)
+        config.write_all(
+            self.state,
+            self._manifest,
+            {host.name: host.options() for host in self.hosts},
+        )
+        self._write_topologies()
+        self.timings['prepare'] = time.monotonic() - began
+        try:
+            self._start_services()
+            ready = processes.wait_ready(self.services, self.start_timeout)
+        except BaseException:
+            self.stop()
+            raise
+        self.timings['ready'] = time.monotonic() - began
+        for line in ready.values():
+            LOG.info('%s', line)
+        LOG.info('Sandbox ready in %.2fs', self.timings['ready'])
+        return self
+
+    def stop(self) -> None:
+        """Stop what this sandbox started, newest first."""
+        stop_recorded(self.state.root, self.services)
+        self.services = []
+
+    def _recorded(self) -> list[processes.ProcessRecord]:
+        return processes.load_records(self.state.processes)
+
+    def _prepare_state_dir(self) -> None:
+        self.state.root.mkdir(parents=True, exist_ok=True)
+        for name in _STATE_FILES:
+            path = self.state.root / name
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)
+        self.state.logs_dir.mkdir(exist_ok=True)
+
+    def _new_manifest(self) -> layout.Manifest:
+        entries = []
+        for host in self.hosts:
+            host_dir = self.state.host_dir(host.name)
+            entries.append(
+                layout.HostEntry(
+                    name=host.name,
+                    rp_uuid=layout.compute_node_uuid(host.name),
+                    vcpus=host.vcpus,
+                    memory_mb=host.memory_mb,
+                    disk_gb=host.disk_gb,
+                    drivers=tuple(spec.name for spec in host.drivers),
+                    host_dir=str(host_dir),
+                    conf_file=str(host_dir / 'agent.conf'),
+                    sysfs_root=host.sysfs_root.format(
+                        host_dir=host_dir, host=host.name
+                    ),
+                    description=host.description,
+                    topology_file=(
+                        str(host_dir / hosts_mod.TOPOLOGY_NAME)
+                        if host.topology
+                        else None
+                    ),
+                )
+            )
+        return layout.Manifest(
+            state_dir=str(self.state.root),
+            placement_port=wsgi.free_port(),
+            cyborg_port=wsgi.free_port(),
+            nova_port=wsgi.free_port(),
+            hosts=tuple(entries),
+            vendordata_targets=self.vendordata_targets,
+            arq_binding_timeout=self.arq_binding_timeout,
+            shelved_offload_time=self.shelved_offload_time,
+            debug=self.debug,
+        )
+
+    def _write_topologies(self) -> None:
+        for host in self.hosts:
+            if host.topology:
+                # The simulation is imported only for fleets that use it.
+                from orionx_cyborg.gpu.fake import topology
+
+                topology.dump(
+                    topology.load(host.topology, host.name),
+                    str(self.topology_file(host.name)),
+                )
+
+    def topology_file(self, host: str) -> pathlib.Path:
+        """The simulated topology of *host*.
+
+        Edit it, then run :meth:`update_resources` for the driver to see
+        the change.
+        """
+        return self.state.host_dir(host) / hosts_mod.TOPOLOGY_NAME
+
+    def _start_services(self) -> None:
+        env = child_environment(watch_parent=not self.keep)
+        args = {
+            'placement': [
+                str(self.state.placement_dir),
+                str(self.manifest.placement_port),
+            ],
+            'nova': [str(self.state.root)],
+            'cyborg': [str(self.state.root)],
+        }
+        for name, module in SERVICES:
+            self.services.append(
+                processes.Service(
+                    name,
+                    module,
+                    args[name],
+                    self.state.log(name),
+                    env,
+                    python=self.python,
+                )
+            )
+            # Recorded as each starts, so a failure part-way still leaves
+            # a complete list for stop() and `down`.
+            processes.save_records(
+                self.state.processes, [s.record for s in self.services]
+            )
+
+    # -- using it ----------------------------------------------------
+
+    def connect(self, token: str = identity.ADMIN_TOKEN) -> Any:
+        """An openstacksdk connection as *token*."""
+        return clients.connect(self.manifest, token)
+
+    def placement(
+        self, token: str = identity.ADMIN_TOKEN
+    ) -> clients.JsonClient:
+        return clients.placement(self.manifest.placement_url, token)
+
+    def cyborg(
+        self,
+        token: str = identity.ADMIN_TOKEN,
+        service_token: str | None = None,
+    ) -> clients.JsonClient:
+        return clients.cyborg(
+            self.manifest.cyborg_url + '/v2', token, service_token
+        )
+
+    def compute(self, token: str = identity.ADMIN_TOKEN) -> clients.JsonClient:
+        return clients.compute(self.manifest.nova_url, token)
+
+    def nova_sandbox(self) -> clients.JsonClient:
+        return clients.sandbox_nova(self.manifest)
+
+    def update_resources(self, hosts: Iterable[str] = ()) -> list[str]:
+        """Run an agent cycle on *hosts* (all by default)."""
+        answer = clients.sandbox_cyborg(self.manifest).post(
+            '/_sandbox/update_resources', params={'host': list(hosts)}
+        )
+        updated: list[str] = answer['updated']
+        return updated
+
+    def environment(self) -> dict[str, str]:
+        """``OS_*`` variables for the openstack CLI (see sandbox.rst)."""
+        return cli_environment(self.manifest)
+
+
+def stop_recorded(
+    state_dir: str | os.PathLike[str],
+    started: Sequence[processes.Service] = (),
+) -> list[processes.ProcessRecord]:
+    """Stop the processes recorded in *state_dir*, newest first.
+
+    Only recorded processes are signalled, and only while their start
+    time still matches (see :mod:`.processes`). *started* lets the
+    process that started them reap them too.
+    """
+    state = layout.StateLayout(state_dir)
+    popens = {service.record.pid: service.popen for service in started}
+    records = processes.load_records(state.processes)
+    stopped = []
+    for record in reversed(records):
+        if processes.is_running(record):
+            stopped.append(record)
+        processes.terminate(record, popens.get(record.pid))
+    state.processes.unlink(missing_ok=True)
+    return stopped
+
+
+def cli_environment(
+    manifest: layout.Manifest, token: str = identity.ADMIN_TOKEN
+) -> dict[str, str]:
+    return {
+        'OS_AUTH_TYPE': 'admin_token',
+        'OS_TOKEN': token,
+        # admin_token's endpoint serves any service without an override.
+        'OS_ENDPOINT': manifest.cyborg_url + '/v2',
+        'OS_ACCELERATOR_ENDPOINT_OVERRIDE': manifest.cyborg_url + '/v2',
+        # Cyborg's newest: "device profile show <name>" needs 2.2.
+        'OS_ACCELERATOR_API_VERSION': '2.3',
+        'OS_PLACEMENT_ENDPOINT_OVERRIDE': manifest.placement_url,
+        'OS_COMPUTE_ENDPOINT_OVERRIDE': manifest.nova_url,
+    }

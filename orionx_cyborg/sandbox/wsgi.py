@@ -1,0 +1,83 @@
+# Copyright (c) 2026 orionx-cyborg developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The HTTP server every sandbox service uses: threaded stdlib wsgiref.
+
+Placement, the Cyborg API and the Nova stand-in all run behind this server
+on 127.0.0.1. It is enough for a test stack (the recipe measured it) and
+needs nothing beyond the standard library.
+"""
+
+from __future__ import annotations
+
+import socket
+import socketserver
+import sys
+import threading
+import time
+from collections.abc import Callable
+from collections.abc import Iterable
+from typing import Any
+from wsgiref import simple_server
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+READY_PREFIX = 'READY'
+
+
+class ThreadingWSGIServer(
+    socketserver.ThreadingMixIn, simple_server.WSGIServer
+):
+    """One thread per request, so a slow call never blocks the others."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+class QuietHandler(simple_server.WSGIRequestHandler):
+    """Drops the per-request access log line; services log what matters."""
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        return
+
+
+def make_server(host: str, port: int, app: WSGIApp) -> ThreadingWSGIServer:
+    server = ThreadingWSGIServer((host, port), QuietHandler)
+    server.set_app(app)
+    return server
+
+
+def serve_in_thread(server: ThreadingWSGIServer, name: str) -> None:
+    thread = threading.Thread(
+        target=server.serve_forever, name=name, daemon=True
+    )
+    thread.start()
+
+
+def free_port(host: str = '127.0.0.1') -> int:
+    """A port that was free a moment ago (the kernel picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def announce_ready(service: str, port: int, started: float) -> None:
+    """Print the line the orchestrator waits for; it must be flushed."""
+    print(
+        '%s %s port=%d in %.2fs'
+        % (READY_PREFIX, service, port, time.monotonic() - started),
+        file=sys.stdout,
+        flush=True,
+    )
