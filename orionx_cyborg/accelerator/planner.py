@@ -391,7 +391,11 @@ class Planner:
 
 
 def _std_board_info(gpu: models.Gpu) -> dict[str, object]:
+    # The PCI address lets consumers of Cyborg's API (the attach service)
+    # pair a device with its deployables, whose names embed it: the API
+    # shows no device id on devices.
     return {
+        'pci_address': str(gpu.pci_address),
         'product_id': gpu.pci_device_id,
         'uuid': gpu.uuid,
         'memory_mib': gpu.memory_mib,
