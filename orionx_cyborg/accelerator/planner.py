@@ -212,7 +212,11 @@ class Planner:
             vendor=gpu.vendor_id,
             model=gpu.name,
             cpid_info=spec.cyborg_json(gpu.pci_address.cyborg_fields()),
-            std_board_info=spec.canonical_json(_std_board_info(gpu)),
+            std_board_info=spec.canonical_json(dict(
+                _std_board_info(gpu),
+                deployable_prefix=deployable_name(
+                    self.host, str(gpu.pci_address)),
+            )),
             vendor_board_info=spec.canonical_json(
                 self._vendor_board_info(gpu, mode)
             ),
@@ -391,9 +395,9 @@ class Planner:
 
 
 def _std_board_info(gpu: models.Gpu) -> dict[str, object]:
-    # The PCI address lets consumers of Cyborg's API (the attach service)
-    # pair a device with its deployables, whose names embed it: the API
-    # shows no device id on devices.
+    # The PCI address (and the deployable name prefix the planner adds)
+    # let consumers of Cyborg's API, the attach service, pair a device
+    # with its deployables: the API shows no device id on devices.
     return {
         'pci_address': str(gpu.pci_address),
         'product_id': gpu.pci_device_id,

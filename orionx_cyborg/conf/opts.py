@@ -16,8 +16,10 @@
 
 from oslo_config import cfg
 
+from orionx_cyborg.conf import attach
 from orionx_cyborg.conf import gpu
 from orionx_cyborg.conf import pool
+from orionx_cyborg.conf import service_clients
 
 # NOTE: keep this list in alphabetical order by group.
 _opts = [
@@ -29,3 +31,14 @@ _opts = [
 def list_opts() -> list[tuple[cfg.OptGroup, list[cfg.Opt]]]:
     """Return the option groups of orionx-cyborg for the sample config."""
     return [(group, list(group_opts)) for group, group_opts in _opts]
+
+
+def list_attach_opts() -> list[tuple[str, list[cfg.Opt]]]:
+    """The options of orionx-cyborg-attach, for its sample config."""
+    from orionx_cyborg.attach.runtimes import base as runtimes
+
+    groups: list[tuple[str, list[cfg.Opt]]] = [
+        (attach.GROUP.name, list(attach.opts))]
+    groups += sorted(service_clients.list_opts().items())
+    groups += runtimes.list_opts()
+    return groups

@@ -74,6 +74,12 @@ class TestEntryPoints(testtools.TestCase):
             'oslo.config.opts', names=['orionx_cyborg'])
         groups = {str(group) for group, _ in manager['orionx_cyborg'].plugin()}
         self.assertEqual({'orionx_gpu', 'orionx_pool'}, groups)
+        attach = stevedore.NamedExtensionManager(
+            'oslo.config.opts', names=['orionx_cyborg.attach'])
+        groups = {str(group)
+                  for group, _ in attach['orionx_cyborg.attach'].plugin()}
+        self.assertEqual({'orionx_attach', 'cyborg', 'placement',
+                          'orionx_runtime_orionx'}, groups)
 
 
 class TestOptions(testtools.TestCase):
@@ -85,21 +91,28 @@ class TestOptions(testtools.TestCase):
                                    '%s.%s' % (group.name, opt.name))
                 self.assertIsNotNone(opt.type)
 
-    def test_sample_config_is_current(self):
-        path = os.path.join(ROOT, 'etc', 'orionx-cyborg',
-                            'orionx-cyborg.conf.sample')
+    def test_sample_configs_are_current(self):
+        for generator_conf in ('orionx-cyborg.conf',
+                               'orionx-cyborg-attach.conf'):
+            self.check_sample(os.path.join(
+                ROOT, 'etc', 'oslo-config-generator', generator_conf))
+
+    def check_sample(self, generator_conf):
         conf = cfg.ConfigOpts()
         generator.register_cli_opts(conf)
         out = os.path.join(self.useFixture(fixtures.TempDir()).path,
                            'sample')
-        conf(['--namespace', 'orionx_cyborg', '--wrap-width', '79',
-              '--output-file', out])
+        conf(['--config-file', generator_conf, '--output-file', out])
+        with open(generator_conf) as stream:
+            target = [line.split('=', 1)[1].strip() for line in stream
+                      if line.startswith('output_file')][0]
+        committed = os.path.join(ROOT, target)
         generator.generate(conf)
-        with open(path) as committed, open(out) as fresh:
+        with open(committed) as old, open(out) as fresh:
             self.assertEqual(
-                fresh.read(), committed.read(),
-                'etc/orionx-cyborg/orionx-cyborg.conf.sample is stale: run '
-                '"tox -e genconfig" and commit it')
+                fresh.read(), old.read(),
+                '%s is stale: run "tox -e genconfig" and commit it'
+                % target)
 
     def test_configurations_do_not_share_overrides(self):
         # The sandbox builds one ConfigOpts per simulated host.

@@ -70,6 +70,8 @@ class TestPassthrough(PlannerTestCase):
         board = json.loads(device.std_board_info)
         self.assertEqual('2335', board['product_id'])
         self.assertEqual('0000:18:00.0', board['pci_address'])
+        self.assertEqual('gpu-1_example_org_0000_18_00_0',
+                         board['deployable_prefix'])
         self.assertEqual(143771, board['memory_mib'])
         self.assertEqual('9.0', board['compute_capability'])
         self.assertTrue(board['uuid'].startswith('GPU-'))

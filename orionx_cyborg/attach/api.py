@@ -1,0 +1,357 @@
+# Copyright (c) 2026 orionx-cyborg developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The HTTP API of orionx-cyborg-attach (Flask, JSON, under ``/v1``).
+
+``POST /v1/vendordata`` is Nova's DynamicJSON target: the answer is the
+calling instance's binding document and the client settings of the
+runtime. Nova logs any HTTP error and gives the guest ``{}``, so "not
+yet" is a 200 document that says ``pending`` with ``retry_after``, and an
+instance without pooled vGPUs gets a 200 document with ``status: none``
+(a 404 would be logged as a warning for every instance Nova serves).
+Leases and pools are read-only resources for operators and projects;
+``POST /v1/reconcile`` runs a pass on demand.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import flask
+from oslo_log import log as logging
+from werkzeug import exceptions as http
+
+from orionx_cyborg import exception
+from orionx_cyborg.attach import clients
+from orionx_cyborg.attach import context as context_mod
+from orionx_cyborg.attach import ledger as ledger_mod
+from orionx_cyborg.attach import metrics
+from orionx_cyborg.attach import reconciler as reconciler_mod
+from orionx_cyborg.attach import service as service_mod
+from orionx_cyborg.attach import status
+
+LOG = logging.getLogger(__name__)
+
+API_VERSION = 'v1'
+MAX_LIST = 1000
+
+
+class Counters:
+    """Process-wide counters for the metrics page."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.values: dict[str, int] = {}
+
+    def add(self, name: str, amount: int = 1) -> None:
+        with self._lock:
+            self.values[name] = self.values.get(name, 0) + amount
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self.values)
+
+
+@dataclasses.dataclass(frozen=True)
+class Dependencies:
+    """What the handlers use, stored on the application."""
+
+    service: service_mod.LeaseService
+    reconciler: reconciler_mod.Reconciler
+    counters: Counters
+    run_pass: Callable[[], reconciler_mod.PassReport]
+
+
+EXTENSION = 'orionx_attach'
+blueprint = flask.Blueprint('orionx_attach', __name__)
+
+
+def create_app(
+    service: service_mod.LeaseService,
+    reconciler: reconciler_mod.Reconciler,
+    counters: Counters | None = None,
+    run_pass: Callable[[], reconciler_mod.PassReport] | None = None,
+) -> flask.Flask:
+    """The WSGI application (without the authentication middleware).
+
+    :param run_pass: how ``POST /v1/reconcile`` runs a pass (through the
+        leader lock in production); the reconciler's own by default.
+    """
+    app = flask.Flask('orionx_cyborg.attach')
+    app.extensions[EXTENSION] = Dependencies(
+        service, reconciler, counters or Counters(),
+        run_pass or reconciler.run_pass)
+    app.register_blueprint(blueprint)
+    app.register_error_handler(http.HTTPException, _http_error)
+    app.register_error_handler(service_mod.InstanceNotFound,
+                               _instance_not_found)
+    app.register_error_handler(clients.ServiceUnavailable, _unavailable)
+    app.register_error_handler(ledger_mod.LedgerUnavailable,
+                               _ledger_unavailable)
+    app.register_error_handler(exception.OrionXException, _internal)
+    return app
+
+
+def _deps() -> Dependencies:
+    deps: Dependencies = flask.current_app.extensions[EXTENSION]
+    return deps
+
+
+def _caller() -> context_mod.RequestContext:
+    ctx = context_mod.from_environ(flask.request.environ)
+    if ctx is None:
+        raise http.Unauthorized('Authentication required.')
+    return ctx
+
+
+# Errors -------------------------------------------------------------------
+
+
+def _http_error(err: http.HTTPException) -> flask.Response:
+    return _error(err.code or 500, err.description or err.name)
+
+
+def _instance_not_found(err: Exception) -> flask.Response:
+    return _error(404, str(err))
+
+
+def _unavailable(err: Exception) -> flask.Response:
+    LOG.warning('Answering 503: %s', err)
+    response = _error(503, '%s Try again later.' % err)
+    response.headers['Retry-After'] = str(
+        _deps().service.settings.retry_after)
+    return response
+
+
+def _ledger_unavailable(err: Exception) -> flask.Response:
+    LOG.error('Answering 503: %s', err)
+    return _error(503, 'The lease ledger is unavailable. Try again later.')
+
+
+def _internal(err: Exception) -> flask.Response:
+    LOG.error('Request failed: %s', err, exc_info=err)
+    return _error(500, 'Internal error: %s' % type(err).__name__)
+
+
+# Routes -------------------------------------------------------------------
+
+
+@blueprint.get('/')
+def versions() -> Any:
+    return {'versions': [{'id': API_VERSION, 'status': 'CURRENT',
+                          'links': [{'rel': 'self',
+                                     'href': flask.request.host_url
+                                     + API_VERSION}]}]}
+
+
+@blueprint.get('/healthz')
+def healthz() -> Any:
+    deps = _deps()
+    deps.service.ledger.count_by_state()
+    report = deps.reconciler.last_report
+    return {
+        'status': 'ok',
+        'last_reconcile': None if report is None else {
+            'started_at': report.started_at,
+            'duration_s': round(report.duration_s, 3),
+            'errors': report.errors,
+        },
+    }
+
+
+@blueprint.get('/metrics')
+def metrics_page() -> Any:
+    deps = _deps()
+    text = metrics.render(deps.service, deps.reconciler,
+                          deps.counters.snapshot())
+    return flask.Response(text, mimetype='text/plain; version=0.0.4')
+
+
+@blueprint.post('/v1/vendordata')
+def vendordata() -> Any:
+    ctx = _caller()
+    if not ctx.can_read_binding():
+        raise http.Forbidden('Only Nova (service role) or an admin may '
+                             'read binding documents.')
+    body = _json_object()
+    instance = _uuid_field(body, 'instance-id')
+    project = body.get('project-id')
+    if project is not None and not isinstance(project, str):
+        raise http.BadRequest('project-id must be a string.')
+    deps = _deps()
+    document = deps.service.document(instance, project or None)
+    deps.counters.add('vendordata_requests_total')
+    return document
+
+
+@blueprint.get('/v1/leases')
+def leases() -> Any:
+    filters = _lease_filters(_caller())
+    ledger = _deps().service.ledger
+    try:
+        records = ledger.list(limit=_limit(),
+                              marker=flask.request.args.get('marker'),
+                              **filters)
+    except ledger_mod.InvalidArgument as err:
+        raise http.BadRequest(str(err)) from err
+    return {'leases': [_lease(_deps().service, r) for r in records]}
+
+
+@blueprint.get('/v1/leases/<lease_id>')
+def lease(lease_id: str) -> Any:
+    ctx = _caller()
+    service = _deps().service
+    try:
+        record: ledger_mod.LeaseRecord | None = service.ledger.get(lease_id)
+    except (ledger_mod.LeaseNotFound, ledger_mod.InvalidArgument):
+        record = None
+    # Another project's lease is as unknown as a missing one.
+    if record is None or not ctx.can_see_project(record.project_id):
+        raise http.NotFound('No lease %s.' % lease_id)
+    document = _lease(service, record)
+    document['events'] = [
+        {'at': e.at.isoformat(), 'event': e.event,
+         'detail': e.detail_data()}
+        for e in service.ledger.events(lease_id=record.id, limit=50)
+    ]
+    return document
+
+
+@blueprint.get('/v1/pools')
+def pools() -> Any:
+    _require_admin(_caller())
+    service = _deps().service
+    return {'pools': [status.pool_status(service, name).to_dict(
+        with_gpus=False) for name in service.settings.pools]}
+
+
+@blueprint.get('/v1/pools/<name>')
+def pool(name: str) -> Any:
+    _require_admin(_caller())
+    service = _deps().service
+    if name not in service.settings.pools:
+        raise http.NotFound('This service serves no pool %s.' % name)
+    return status.pool_status(service, name).to_dict()
+
+
+@blueprint.post('/v1/reconcile')
+def reconcile() -> Any:
+    _require_admin(_caller())
+    deps = _deps()
+    report = deps.run_pass()
+    deps.counters.add('reconcile_passes_total')
+    deps.counters.add('leases_moved_total', report.moved)
+    return report.to_dict()
+
+
+def _error(code: int, message: str) -> flask.Response:
+    response = flask.jsonify({'error': {
+        'code': code, 'title': _title(code), 'message': message}})
+    response.status_code = code
+    return response
+
+
+def _title(code: int) -> str:
+    try:
+        return str(http.default_exceptions[code]().name)
+    except KeyError:
+        return 'Error'
+
+
+def _json_object() -> dict[str, Any]:
+    data = flask.request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise http.BadRequest('The body must be a JSON object.')
+    return data
+
+
+def _uuid_field(body: dict[str, Any], name: str) -> str:
+    value = body.get(name)
+    if not isinstance(value, str):
+        raise http.BadRequest('%s is required.' % name)
+    try:
+        return str(uuid.UUID(value))
+    except ValueError as err:
+        raise http.BadRequest('%s must be a UUID.' % name) from err
+
+
+def _limit() -> int | None:
+    raw = flask.request.args.get('limit')
+    if raw is None:
+        return MAX_LIST
+    try:
+        value = int(raw)
+    except ValueError as err:
+        raise http.BadRequest('limit must be an integer.') from err
+    if not 1 <= value <= MAX_LIST:
+        raise http.BadRequest('limit must be between 1 and %d.' % MAX_LIST)
+    return value
+
+
+def _lease_filters(ctx: context_mod.RequestContext) -> dict[str, Any]:
+    args = flask.request.args
+    filters: dict[str, Any] = {}
+    for name in ('instance', 'project', 'host', 'pool'):
+        if args.get(name):
+            filters[name] = args[name]
+    if args.get('state'):
+        try:
+            filters['state'] = ledger_mod.LeaseState(args['state'])
+        except ValueError as err:
+            raise http.BadRequest(
+                'state must be one of %s.' % ', '.join(
+                    s.value for s in ledger_mod.LeaseState)) from err
+    if not ctx.is_admin:
+        # A project sees its own leases, whatever it asks for.
+        if filters.get('project', ctx.project_id) != ctx.project_id:
+            return {'project': '00000000000000000000000000000000'}
+        filters['project'] = ctx.project_id
+    return filters
+
+
+def _require_admin(ctx: context_mod.RequestContext) -> None:
+    if not ctx.is_admin:
+        raise http.Forbidden('This needs the admin role.')
+
+
+def _lease(
+    service: service_mod.LeaseService, record: ledger_mod.LeaseRecord
+) -> dict[str, Any]:
+    endpoint = None
+    if record.state is ledger_mod.LeaseState.ACTIVE and record.gpu_host:
+        value = service.endpoint(record)
+        endpoint = {'address': value.address, 'port': value.port,
+                    'transport': value.transport.value}
+    return {
+        'id': record.id,
+        'arq_uuid': record.arq_uuid,
+        'instance_uuid': record.instance_uuid,
+        'project_id': record.project_id,
+        'vm_host': record.vm_host,
+        'pool': record.pool,
+        'state': record.state.value,
+        'gmem_mib': record.gmem_mib,
+        'compute_pct': record.compute_pct,
+        'gpu_uuid': record.gpu_uuid,
+        'gpu_host': record.gpu_host,
+        'gpu_pci_address': record.gpu_pci_address,
+        'endpoint': endpoint,
+        'created_at': record.created_at.isoformat(),
+        'placed_at': (record.placed_at.isoformat()
+                      if record.placed_at else None),
+    }

@@ -1,0 +1,223 @@
+# Copyright (c) 2026 orionx-cyborg developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Assemble the attach service from its configuration.
+
+Everything the service needs is built here, once, from the
+``ConfigOpts``: the ledger, the Cyborg and Placement clients, the runtime
+plugin, the lease service, the reconciler, the leader lock that lets one
+replica run the periodic pass, and the WSGI application behind its
+authentication middleware.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets as stdlib_secrets
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from orionx_cyborg import exception
+from orionx_cyborg.attach import api
+from orionx_cyborg.attach import clients
+from orionx_cyborg.attach import context as context_mod
+from orionx_cyborg.attach import ledger as ledger_mod
+from orionx_cyborg.attach import reconciler as reconciler_mod
+from orionx_cyborg.attach import secrets
+from orionx_cyborg.attach import service as service_mod
+from orionx_cyborg.attach.runtimes import base as runtimes
+from orionx_cyborg.conf import attach as attach_conf
+from orionx_cyborg.conf import service_clients
+
+LOG = logging.getLogger(__name__)
+
+LOCK_NAME = b'orionx-cyborg-attach-reconcile'
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    attach_conf.register_opts(conf)
+    service_clients.register_opts(conf)
+
+
+def database_url(conf: cfg.ConfigOpts) -> str:
+    group = conf.orionx_attach
+    return str(group.database_connection or 'sqlite:///%s' % os.path.join(
+        group.state_path, 'attach.sqlite'))
+
+
+class Leader:
+    """Lets one replica at a time run a reconcile pass (tooz lock)."""
+
+    def __init__(self, url: str | None, state_path: str) -> None:
+        from tooz import coordination
+
+        if not url:
+            directory = os.path.join(state_path, 'coordination')
+            os.makedirs(directory, exist_ok=True)
+            url = 'file://%s' % directory
+        member = ('%s-%s' % (socket.gethostname(), uuid.uuid4().hex[:8]))
+        self._coordinator = coordination.get_coordinator(
+            url, member.encode())
+        self._coordinator.start(start_heart=True)
+        self._lock = self._coordinator.get_lock(LOCK_NAME)
+
+    def run(self, work: Callable[[], reconciler_mod.PassReport]
+            ) -> reconciler_mod.PassReport | None:
+        """Run *work* if no other replica runs it now; else None."""
+        if not self._lock.acquire(blocking=False):
+            LOG.debug('Another replica runs the reconcile pass.')
+            return None
+        try:
+            return work()
+        finally:
+            self._lock.release()
+
+    def stop(self) -> None:
+        self._coordinator.stop()
+
+
+@dataclasses.dataclass
+class Components:
+    conf: cfg.ConfigOpts
+    ledger: ledger_mod.Ledger
+    service: service_mod.LeaseService
+    reconciler: reconciler_mod.Reconciler
+    leader: Leader
+    counters: api.Counters
+    application: Any
+
+    def run_pass(self) -> reconciler_mod.PassReport:
+        """A reconcile pass now, waiting for another replica's to end."""
+        report = None
+        while report is None:
+            report = self.leader.run(self.reconciler.run_pass)
+            if report is None:
+                threading.Event().wait(0.2)
+        return report
+
+    def close(self) -> None:
+        self.leader.stop()
+        self.ledger.close()
+
+
+def build(
+    conf: cfg.ConfigOpts,
+    cyborg: clients.CyborgClient | None = None,
+    placement: clients.PlacementClient | None = None,
+) -> Components:
+    """Build the service from *conf* (its options registered and parsed).
+
+    :raises ConfigurationError: a bad or missing option, named.
+    :raises LedgerUnavailable: the ledger cannot be opened.
+    """
+    group = conf.orionx_attach
+    settings = service_mod.ServiceSettings.from_conf(conf)
+    ledger = ledger_mod.Ledger.from_url(database_url(conf))
+    _check_schema(ledger)
+    if cyborg is None or placement is None:
+        cyborg, placement = clients.from_conf(conf)
+    runtime = runtimes.load(conf, group.runtime)
+    service = service_mod.LeaseService(
+        settings, cyborg, placement, ledger, _signer(conf), runtime)
+    reconciler = reconciler_mod.Reconciler(service)
+    counters = api.Counters()
+    components = Components(
+        conf=conf, ledger=ledger, service=service, reconciler=reconciler,
+        leader=Leader(group.coordination_url, group.state_path),
+        counters=counters, application=None)
+    application = api.create_app(service, reconciler, counters,
+                                 run_pass=components.run_pass)
+    components.application = _authenticated(conf, application)
+    return components
+
+
+def _check_schema(ledger: ledger_mod.Ledger) -> None:
+    from orionx_cyborg.attach.ledger import migration
+
+    current = ledger.current_revision()
+    head = migration.head_revision()
+    if current != head:
+        raise exception.ConfigurationError(
+            reason='the lease ledger is at revision %s, the code needs %s: '
+                   'run "orionx-cyborg-attach-dbsync upgrade"'
+                   % (current or 'none (empty database)', head))
+
+
+def _signer(conf: cfg.ConfigOpts) -> secrets.SecretSigner:
+    group = conf.orionx_attach
+    key = group.secret_key
+    if not key:
+        if group.auth_strategy != 'noauth':
+            raise exception.InvalidOption(
+                group='orionx_attach', option='secret_key', value='',
+                reason='required: every replica and GPU server derives '
+                       'lease secrets from it',
+                fix='Set it to a long random string, the same on every '
+                    'replica (e.g. "openssl rand -hex 32").')
+        LOG.warning('[orionx_attach] secret_key is unset: using a random '
+                    'key for this process (sandbox only).')
+        key = stdlib_secrets.token_hex(32)
+    return secrets.SecretSigner(key, group.secret_ttl)
+
+
+def _authenticated(conf: cfg.ConfigOpts, application: Any) -> Any:
+    if conf.orionx_attach.auth_strategy == 'noauth':
+        LOG.warning('orionx-cyborg-attach runs WITHOUT authentication '
+                    '(auth_strategy = noauth): for the sandbox only.')
+        return context_mod.NoAuthMiddleware(application)
+    from keystonemiddleware import auth_token
+
+    return auth_token.AuthProtocol(
+        application, {'oslo_config_config': conf,
+                      'oslo_config_project': 'orionx-cyborg'})
+
+
+class PeriodicPasses(threading.Thread):
+    """Runs a reconcile pass every ``reconcile_interval`` seconds."""
+
+    def __init__(self, components: Components) -> None:
+        super().__init__(name='orionx-reconcile', daemon=True)
+        self._components = components
+        self._stop = threading.Event()
+
+    def run(self) -> None:
+        interval = self._components.conf.orionx_attach.reconcile_interval
+        while True:
+            self.run_once()
+            if self._stop.wait(interval):
+                return
+
+    def run_once(self) -> None:
+        """One pass if this replica leads; never raises."""
+        counters = self._components.counters
+        try:
+            report = self._components.leader.run(
+                self._components.reconciler.run_pass)
+        except Exception as err:
+            counters.add('reconcile_failures_total')
+            LOG.error('Reconcile pass failed: %s', err, exc_info=err)
+            return
+        if report is not None:
+            counters.add('reconcile_passes_total')
+            counters.add('leases_moved_total', report.moved)
+
+    def stop(self) -> None:
+        self._stop.set()

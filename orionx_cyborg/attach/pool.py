@@ -1,0 +1,153 @@
+# Copyright (c) 2026 orionx-cyborg developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The pool as Cyborg reports it: members, their capacity and health.
+
+Cyborg's deployables give every pool member's two resource providers
+(GPU memory and compute), their totals (which Cyborg writes to Placement)
+and traits (health, pool); its devices give the GPU's host, model and
+UUID. The attach service trusts Cyborg's view for health and capacity,
+and Placement for what is allocated.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+
+from orionx_cyborg.accelerator import spec
+from orionx_cyborg.attach import clients
+
+
+@dataclasses.dataclass(frozen=True)
+class PoolGpu:
+    """One GPU lent to a pool."""
+
+    gpu_id: str
+    """The GPU's UUID (``GPU-...``)."""
+    pool: str
+    host: str
+    """The GPU's host: the compute node its resource providers hang
+    under, as Nova names it."""
+    model: str
+    pci_address: str
+    memory_rp_uuid: str
+    compute_rp_uuid: str
+    memory_total: int
+    compute_total: int
+    healthy: bool
+    memory_traits: frozenset[str] = frozenset()
+    compute_traits: frozenset[str] = frozenset()
+    memory_deployable: str = ''
+    compute_deployable: str = ''
+
+
+@dataclasses.dataclass(frozen=True)
+class Entitlement:
+    """A host's pooled-vGPU entitlement resource provider."""
+
+    rp_uuid: str
+    pool: str
+    total: int
+
+
+@dataclasses.dataclass(frozen=True)
+class PoolView:
+    gpus: dict[str, PoolGpu]
+    entitlements: dict[str, Entitlement]
+    """By resource provider UUID."""
+
+    def members(self, pool: str) -> list[PoolGpu]:
+        return [gpu for gpu in self.gpus.values() if gpu.pool == pool]
+
+    def by_rp(self) -> dict[str, PoolGpu]:
+        """Pool members by either of their resource providers."""
+        result = {}
+        for gpu in self.gpus.values():
+            result[gpu.memory_rp_uuid] = gpu
+            result[gpu.compute_rp_uuid] = gpu
+        return result
+
+
+def pool_trait(pool: str) -> str:
+    return 'CUSTOM_ORIONX_POOL_%s' % pool.upper()
+
+
+def build_view(
+    devices: Iterable[clients.Device],
+    deployables: Iterable[clients.Deployable],
+    pools: Iterable[str],
+) -> PoolView:
+    """The members and entitlements of *pools* in Cyborg's report."""
+    traits = {pool_trait(pool): pool for pool in pools}
+    by_name = {d.name: d for d in deployables
+               if d.driver_name == spec.DRIVER_NAME and d.rp_uuid}
+    gpus = {}
+    for device in devices:
+        gpu = _member(device, by_name, traits)
+        if gpu is not None:
+            gpus[gpu.gpu_id] = gpu
+    entitlements = {}
+    for deployable in by_name.values():
+        if deployable.resource_class != spec.RC_ENTITLEMENT:
+            continue
+        pool = _pool_of(deployable.traits, traits)
+        if pool is not None and deployable.rp_uuid:
+            entitlements[deployable.rp_uuid] = Entitlement(
+                deployable.rp_uuid, pool, deployable.num_accelerators)
+    return PoolView(gpus=gpus, entitlements=entitlements)
+
+
+def _pool_of(
+    deployable_traits: frozenset[str], pool_traits: dict[str, str]
+) -> str | None:
+    for trait in deployable_traits:
+        if trait in pool_traits:
+            return pool_traits[trait]
+    return None
+
+
+def _member(
+    device: clients.Device,
+    deployables: dict[str, clients.Deployable],
+    pool_traits: dict[str, str],
+) -> PoolGpu | None:
+    board = device.std_board_info
+    prefix = board.get('deployable_prefix')
+    if not prefix:
+        return None
+    memory = deployables.get('%s_GMEM' % prefix)
+    compute = deployables.get('%s_COMPUTE' % prefix)
+    if memory is None or compute is None:
+        return None
+    pool = _pool_of(memory.traits, pool_traits)
+    if pool is None or memory.rp_uuid is None or compute.rp_uuid is None:
+        return None
+    unhealthy = spec.TRAIT_UNHEALTHY in memory.traits | compute.traits
+    return PoolGpu(
+        gpu_id=str(board.get('uuid') or device.uuid),
+        pool=pool,
+        host=device.hostname,
+        model=device.model,
+        pci_address=str(board.get('pci_address', '')),
+        memory_rp_uuid=memory.rp_uuid,
+        compute_rp_uuid=compute.rp_uuid,
+        memory_total=memory.num_accelerators,
+        compute_total=compute.num_accelerators,
+        healthy=not unhealthy,
+        memory_traits=memory.traits,
+        compute_traits=compute.traits,
+        memory_deployable=memory.name,
+        compute_deployable=compute.name,
+    )

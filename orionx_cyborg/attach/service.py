@@ -1,0 +1,592 @@
+# Copyright (c) 2026 orionx-cyborg developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Leases of pooled vGPUs: create, place, release, move, deliver.
+
+A lease exists for every ``Bound`` accelerator request (ARQ) on an
+entitlement of a served pool. Its capacity is one Placement allocation
+(consumer = the lease id, consumer type ``ORIONX_LEASE``) holding GPU
+memory and compute on the two resource providers of **one** pool GPU,
+written in one atomic request; Placement is the only capacity authority,
+so replicas never double-book a GPU. The ledger keeps the metadata and
+the state, and every step is written there before the Placement call it
+announces, so that a crash at any point leaves a state the reconciler
+finishes (see :mod:`orionx_cyborg.attach.reconciler`):
+
+* ``claiming`` then ``active``: the GPU is chosen and recorded, then
+  claimed;
+* ``moving`` then ``active``: the target GPU is recorded, then the
+  allocation is swapped atomically;
+* ``releasing`` then deleted: the allocation is deleted, then the row.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Mapping
+from typing import Any
+
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from orionx_cyborg import allocator
+from orionx_cyborg import exception
+from orionx_cyborg.accelerator import spec
+from orionx_cyborg.attach import binding
+from orionx_cyborg.attach import clients
+from orionx_cyborg.attach import ledger as ledger_mod
+from orionx_cyborg.attach import pool as pool_mod
+from orionx_cyborg.attach import secrets
+from orionx_cyborg.attach import sizing
+from orionx_cyborg.attach.runtimes import base as runtime_base
+from orionx_cyborg.i18n import _
+
+LOG = logging.getLogger(__name__)
+
+State = ledger_mod.LeaseState
+Lease = ledger_mod.LeaseRecord
+
+#: How long a device profile read from Cyborg is trusted (seconds).
+PROFILE_TTL_S = 60.0
+
+
+class InstanceNotFound(exception.OrionXException):
+    msg_fmt = _('Instance %(instance)s has no accelerator request in '
+                'project %(project)s.')
+
+
+@dataclasses.dataclass(frozen=True)
+class ServiceSettings:
+    pools: tuple[str, ...]
+    policy: str
+    locality: allocator.Locality
+    default_size: sizing.Size
+    remote_transport: binding.Transport
+    server_port: int
+    server_addresses: Mapping[str, str]
+    retry_after: int
+    placement_retries: int
+    user_id: str = 'orionx-cyborg-attach'
+
+    @classmethod
+    def from_conf(cls, conf: cfg.ConfigOpts) -> ServiceSettings:
+        """:raises InvalidOption: for an unknown allocation policy."""
+        group = conf.orionx_attach
+        policy = group.allocation_policy or allocator.DEFAULT_POLICY
+        if policy not in allocator.POLICIES:
+            raise exception.InvalidOption(
+                group='orionx_attach', option='allocation_policy',
+                value=policy, reason='no such policy',
+                fix='Use one of: %s.' % ', '.join(sorted(
+                    allocator.POLICIES)),
+            )
+        return cls(
+            pools=tuple(group.pools),
+            policy=policy,
+            locality=allocator.Locality(group.locality),
+            default_size=sizing.Size(group.default_gmem_mib,
+                                     group.default_compute_pct),
+            remote_transport=binding.Transport(group.remote_transport),
+            server_port=group.server_port,
+            server_addresses=dict(group.server_addresses),
+            retry_after=group.pending_retry_after,
+            placement_retries=group.placement_retries,
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class Rejected:
+    """An ARQ whose vGPU can never be served as asked."""
+
+    arq_uuid: str
+    pool: str
+    reason: str
+
+
+Outcome = Lease | Rejected
+
+
+class LeaseService:
+    """The lease operations; safe to call from several threads."""
+
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        cyborg: clients.CyborgClient,
+        placement: clients.PlacementClient,
+        ledger: ledger_mod.Ledger,
+        signer: secrets.SecretSigner,
+        runtime: runtime_base.Runtime,
+        clock: ledger_mod.Clock = ledger_mod.utc_now,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.settings = settings
+        self.cyborg = cyborg
+        self.placement = placement
+        self.ledger = ledger
+        self.runtime = runtime
+        self._signer = signer
+        self._clock = clock
+        self.sleep = sleep
+        self._lock = threading.RLock()
+        self._view: pool_mod.PoolView | None = None
+        self._allocators: dict[str, allocator.Allocator] = {}
+        self._profiles: dict[str, tuple[float, clients.DeviceProfile | None]]
+        self._profiles = {}
+        self.rejections: dict[str, Rejected] = {}
+
+    # The pool ------------------------------------------------------------
+
+    def view(self, refresh: bool = False) -> pool_mod.PoolView:
+        """Cyborg's view of the served pools.
+
+        :raises ServiceUnavailable: Cyborg cannot be read.
+        """
+        with self._lock:
+            if self._view is None or refresh:
+                self._view = pool_mod.build_view(
+                    self.cyborg.devices(), self.cyborg.deployables(),
+                    self.settings.pools)
+                self._allocators.clear()
+            return self._view
+
+    def allocator_for(self, pool: str) -> allocator.Allocator:
+        """The pool's allocator: Cyborg's capacity minus the ledger's use."""
+        with self._lock:
+            existing = self._allocators.get(pool)
+            if existing is not None:
+                return existing
+            view = self.view()
+            usage = self.ledger.usage_by_gpu(pool)
+            gpus = []
+            for member in view.members(pool):
+                used = usage.get(member.gpu_id)
+                gpus.append(allocator.Gpu(
+                    gpu_id=member.gpu_id,
+                    host=member.host,
+                    model=member.model,
+                    memory_mib=member.memory_total,
+                    free_memory_mib=_free(member.memory_total,
+                                          used.gmem_mib if used else 0),
+                    compute_pct=member.compute_total,
+                    free_compute_pct=_free(member.compute_total,
+                                           used.compute_pct if used else 0),
+                    healthy=member.healthy,
+                ))
+            built = allocator.Allocator(
+                gpus, policy=self.settings.policy,
+                locality=self.settings.locality)
+            self._allocators[pool] = built
+            return built
+
+    def forget_allocators(self) -> None:
+        """Rebuild allocators from the ledger next time (after a race)."""
+        with self._lock:
+            self._allocators.clear()
+
+    # Leases --------------------------------------------------------------
+
+    def entitlement_arqs(
+        self, arqs: Iterable[clients.Arq]
+    ) -> list[tuple[clients.Arq, str]]:
+        """The bound ARQs on entitlements of served pools, with the pool."""
+        view = self.view()
+        if any(
+            arq.bound and arq.device_rp_uuid
+            and arq.device_rp_uuid not in view.entitlements
+            and arq.attach_handle_type == spec.AH_REMOTE
+            for arq in arqs
+        ):
+            # An entitlement reported since the view was read.
+            view = self.view(refresh=True)
+        return [
+            (arq, view.entitlements[arq.device_rp_uuid].pool)
+            for arq in arqs
+            if arq.bound and arq.instance_uuid
+            and arq.device_rp_uuid in view.entitlements
+        ]
+
+    def ensure_leases(
+        self, arqs: Iterable[tuple[clients.Arq, str]]
+    ) -> dict[str, Outcome]:
+        """A lease (or a rejection) for each ARQ, creating what is missing.
+
+        :returns: by ARQ UUID.
+        :raises ServiceUnavailable: Cyborg or Placement cannot be reached;
+            what was done so far stays consistent for the reconciler.
+        """
+        outcomes: dict[str, Outcome] = {}
+        with self._lock:
+            for arq, pool in arqs:
+                outcomes[arq.uuid] = self._ensure_lease(arq, pool)
+        return outcomes
+
+    def _ensure_lease(self, arq: clients.Arq, pool: str) -> Outcome:
+        try:
+            return self.ledger.get_by_arq(arq.uuid)
+        except ledger_mod.LeaseNotFound:
+            pass
+        try:
+            size = self._size(arq, pool)
+        except sizing.InvalidSize as err:
+            return self._reject(arq, pool, str(err))
+        self.rejections.pop(arq.uuid, None)
+        return self._new_lease(arq, pool, size)
+
+    def _size(self, arq: clients.Arq, pool: str) -> sizing.Size:
+        profile = self._profile(arq.device_profile_name)
+        group = None
+        if profile is not None and (
+            0 <= arq.device_profile_group_id < len(profile.groups)
+        ):
+            group = profile.groups[arq.device_profile_group_id]
+        size = sizing.size_of_group(group, self.settings.default_size)
+        members = self.view().members(pool)
+        sizing.check_fits(size, [m.memory_total for m in members],
+                          [m.compute_total for m in members])
+        return size
+
+    def _profile(self, name: str) -> clients.DeviceProfile | None:
+        cached = self._profiles.get(name)
+        now = time.monotonic()
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        profile = self.cyborg.device_profile(name)
+        self._profiles[name] = (now + PROFILE_TTL_S, profile)
+        return profile
+
+    def _reject(self, arq: clients.Arq, pool: str, reason: str) -> Rejected:
+        rejected = Rejected(arq.uuid, pool, reason)
+        if self.rejections.get(arq.uuid) != rejected:
+            LOG.warning('Pooled vGPU of ARQ %s (instance %s) cannot be '
+                        'served: %s', arq.uuid, arq.instance_uuid, reason)
+            self.ledger.record_event(arq.uuid, 'rejected',
+                                     {'arq': arq.uuid, 'reason': reason})
+        self.rejections[arq.uuid] = rejected
+        return rejected
+
+    def _new_lease(
+        self, arq: clients.Arq, pool: str, size: sizing.Size
+    ) -> Lease:
+        new = ledger_mod.NewLease(
+            arq_uuid=arq.uuid,
+            instance_uuid=arq.instance_uuid or '',
+            project_id=arq.project_id or '',
+            vm_host=arq.hostname or '',
+            pool=pool,
+            gmem_mib=size.gmem_mib,
+            compute_pct=size.compute_pct,
+        )
+        if self.ledger.pending(pool, limit=1):
+            # First come, first served: no one overtakes the queue.
+            return self._create(new, 'pending',
+                                {'reason': 'queued behind earlier leases'})
+        decision = self.allocator_for(pool).allocate(
+            self._request(size, arq.hostname))
+        if isinstance(decision, allocator.Rejection):
+            return self._create(
+                new, 'pending',
+                {'reason': decision.reason.value, 'detail': decision.detail})
+        slice_ = decision.slices[0]
+        gpu = self.view().gpus[slice_.gpu_id]
+        try:
+            lease = self._create(
+                dataclasses.replace(new, state=State.CLAIMING,
+                                    **gpu_fields(gpu)),
+                'claimed', {'gpu': gpu.gpu_id, 'host': gpu.host})
+        except ledger_mod.LeaseExists as err:
+            # Another replica created it first: it claims, not us.
+            self.allocator_for(pool).release([slice_])
+            if err.existing is not None:
+                return err.existing
+            return self.ledger.get_by_arq(arq.uuid)
+        return self.claim(lease, gpu)
+
+    def _create(
+        self, new: ledger_mod.NewLease, event: str, detail: dict[str, Any]
+    ) -> Lease:
+        lease = self.ledger.create(new, event=event, detail=detail)
+        LOG.info('Lease %s for ARQ %s of instance %s: %s', lease.id,
+                 lease.arq_uuid, lease.instance_uuid, event)
+        return lease
+
+    def _request(
+        self, size: sizing.Size, host: str | None
+    ) -> allocator.VgpuRequest:
+        return allocator.VgpuRequest(
+            compute_pct=size.compute_pct, memory_mib=size.gmem_mib,
+            preferred_host=host or None)
+
+    def claim(self, lease: Lease, gpu: pool_mod.PoolGpu) -> Lease:
+        """Write the allocation of a ``claiming`` lease; then it is active.
+
+        When Placement has no room after all (another replica was first),
+        the lease goes back to ``pending``.
+        """
+        allocations = _allocations(lease, gpu)
+        for attempt in range(self.settings.placement_retries + 1):
+            try:
+                current = self.placement.allocations(lease.id)
+                self.placement.claim(
+                    lease.id, allocations, lease.project_id,
+                    lease.user_id or self.settings.user_id,
+                    current.generation)
+            except clients.GenerationConflict:
+                self.sleep(backoff(attempt))
+                continue
+            except clients.NoRoom as err:
+                return self._back_to_pending(lease, gpu, str(err))
+            return self.ledger.transition(
+                lease.id, lease.version, State.ACTIVE, event='placed',
+                detail={'gpu': gpu.gpu_id, 'host': gpu.host,
+                        'gmem_mib': lease.gmem_mib,
+                        'compute_pct': lease.compute_pct})
+        return self._back_to_pending(lease, gpu, 'generation conflicts')
+
+    def _back_to_pending(
+        self, lease: Lease, gpu: pool_mod.PoolGpu, reason: str
+    ) -> Lease:
+        LOG.info('Lease %s could not be placed on %s (%s): pending',
+                 lease.id, gpu.gpu_id, reason)
+        # Our picture of that GPU was wrong: rebuild it from the ledger.
+        self.forget_allocators()
+        return self.ledger.transition(
+            lease.id, lease.version, State.PENDING, event='pending',
+            detail={'reason': reason, 'gpu': gpu.gpu_id},
+            gpu_host=None, gpu_uuid=None, gpu_pci_address=None,
+            memory_rp_uuid=None, compute_rp_uuid=None)
+
+    def place_pending(self, pool: str) -> list[Lease]:
+        """Place pending leases of *pool* in FIFO order while room lasts.
+
+        The queue is strict: the first lease that still does not fit
+        stops the pass, so a large request is not starved by small ones.
+        """
+        placed = []
+        with self._lock:
+            for lease in self.ledger.pending(pool):
+                decision = self.allocator_for(pool).allocate(
+                    self._request(sizing.Size(lease.gmem_mib,
+                                              lease.compute_pct),
+                                  lease.vm_host),
+                    observe=False)
+                if isinstance(decision, allocator.Rejection):
+                    break
+                gpu = self.view().gpus[decision.slices[0].gpu_id]
+                claiming = self.ledger.transition(
+                    lease.id, lease.version, State.CLAIMING,
+                    event='claimed', detail={'gpu': gpu.gpu_id},
+                    **gpu_fields(gpu))
+                result = self.claim(claiming, gpu)
+                if result.state is not State.ACTIVE:
+                    break
+                placed.append(result)
+        return placed
+
+    def release(self, lease: Lease, reason: str) -> None:
+        """Release a lease: its allocation, then its row."""
+        with self._lock:
+            if lease.state is not State.RELEASING:
+                lease = self.ledger.transition(
+                    lease.id, lease.version, State.RELEASING,
+                    event='releasing', detail={'reason': reason})
+            self.placement.release(lease.id)
+            self._give_back(lease)
+            self.ledger.delete(lease.id, lease.version, event='released',
+                               detail={'reason': reason,
+                                       'gpu': lease.gpu_uuid})
+            LOG.info('Lease %s of instance %s released (%s)', lease.id,
+                     lease.instance_uuid, reason)
+
+    def _give_back(self, lease: Lease) -> None:
+        allocator_ = self._allocators.get(lease.pool)
+        if allocator_ is None or not lease.gpu_uuid:
+            return
+        try:
+            allocator_.release([allocator.SliceAssignment(
+                lease.gpu_uuid, lease.gpu_host or '', lease.gmem_mib,
+                lease.compute_pct)])
+        except allocator.AllocatorError:
+            # The allocator no longer agrees with the ledger: rebuild it.
+            self.forget_allocators()
+
+    def move(self, lease: Lease, reason: str) -> Lease | None:
+        """Move an active lease to another GPU; None if none has room."""
+        with self._lock:
+            view = self.view()
+            source = view.gpus.get(lease.gpu_uuid or '')
+            decision = self.allocator_for(lease.pool).allocate(
+                self._request(sizing.Size(lease.gmem_mib, lease.compute_pct),
+                              lease.vm_host),
+                observe=False)
+            if isinstance(decision, allocator.Rejection):
+                LOG.warning('Lease %s stays on %s (%s): no other GPU has '
+                            'room (%s)', lease.id, lease.gpu_uuid, reason,
+                            decision.detail)
+                return None
+            target = view.gpus[decision.slices[0].gpu_id]
+            moving = self.ledger.transition(
+                lease.id, lease.version, State.MOVING, event='moving',
+                detail={'from': lease.gpu_uuid, 'to': target.gpu_id,
+                        'reason': reason},
+                **gpu_fields(target))
+            try:
+                self.reclaim(moving, target)
+            except (clients.NoRoom, clients.GenerationConflict) as err:
+                self.allocator_for(lease.pool).release(decision.slices)
+                if source is None:
+                    raise
+                return self.ledger.transition(
+                    moving.id, moving.version, State.ACTIVE,
+                    event='move-failed', detail={'reason': str(err)},
+                    **gpu_fields(source))
+            self._give_back(lease)
+            moved = self.ledger.transition(
+                moving.id, moving.version, State.ACTIVE, event='moved',
+                detail={'from': lease.gpu_uuid, 'to': target.gpu_id,
+                        'from_host': lease.gpu_host, 'to_host': target.host,
+                        'reason': reason})
+            LOG.warning('Lease %s of instance %s moved from GPU %s (%s) to '
+                        'GPU %s (%s): %s', lease.id, lease.instance_uuid,
+                        lease.gpu_uuid, lease.gpu_host, target.gpu_id,
+                        target.host, reason)
+            return moved
+
+    def reclaim(self, lease: Lease, target: pool_mod.PoolGpu) -> None:
+        """Write the whole allocation of *lease* on *target*, atomically.
+
+        :raises NoRoom: *target* lacks room.
+        :raises GenerationConflict: conflicts outlasted the retries.
+        """
+        allocations = _allocations(lease, target)
+        for attempt in range(self.settings.placement_retries + 1):
+            current = self.placement.allocations(lease.id)
+            try:
+                self.placement.claim(
+                    lease.id, allocations, lease.project_id,
+                    lease.user_id or self.settings.user_id,
+                    current.generation)
+                return
+            except clients.GenerationConflict:
+                if attempt == self.settings.placement_retries:
+                    raise
+                self.sleep(backoff(attempt))
+
+    # Delivery ------------------------------------------------------------
+
+    def instance_binding(
+        self, instance_uuid: str, project_id: str | None
+    ) -> binding.InstanceBinding:
+        """The binding document of an instance, creating missing leases.
+
+        :param project_id: the caller's idea of the instance's project;
+            an instance of another project is not found.
+        :raises InstanceNotFound: the instance's ARQs belong to another
+            project.
+        :raises ServiceUnavailable: Cyborg or Placement cannot be reached.
+        """
+        arqs = [a for a in self.cyborg.arqs(instance=instance_uuid)
+                if a.instance_uuid == instance_uuid]
+        if project_id and any(a.project_id and a.project_id != project_id
+                              for a in arqs):
+            raise InstanceNotFound(instance=instance_uuid,
+                                   project=project_id)
+        ours = self.entitlement_arqs(arqs)
+        outcomes = self.ensure_leases(ours)
+        vgpus = [self._vgpu(outcomes[arq.uuid]) for arq, _ in ours]
+        pending = any(not v.active for v in vgpus)
+        return binding.InstanceBinding(
+            instance_uuid=instance_uuid,
+            project_id=project_id or (ours[0][0].project_id or ''
+                                      if ours else ''),
+            vgpus=tuple(vgpus),
+            retry_after=self.settings.retry_after if pending else None,
+        )
+
+    def _vgpu(self, outcome: Outcome) -> binding.VgpuBinding:
+        if isinstance(outcome, Rejected):
+            return binding.VgpuBinding(
+                lease_id='', pool=outcome.pool, state='rejected',
+                gmem_mib=0, compute_pct=0, reason=outcome.reason)
+        lease = outcome
+        if lease.state is not State.ACTIVE or not lease.gpu_host:
+            return binding.VgpuBinding(
+                lease_id=lease.id, pool=lease.pool, state='pending',
+                gmem_mib=lease.gmem_mib, compute_pct=lease.compute_pct,
+                reason='waiting for room in pool %s' % lease.pool)
+        secret, expires = self._signer.issue(lease.id, self._clock())
+        return binding.VgpuBinding(
+            lease_id=lease.id,
+            pool=lease.pool,
+            state='active',
+            gmem_mib=lease.gmem_mib,
+            compute_pct=lease.compute_pct,
+            gpu_uuid=lease.gpu_uuid,
+            gpu_host=lease.gpu_host,
+            endpoint=self.endpoint(lease),
+            secret=secret,
+            expires_at=expires.isoformat(),
+        )
+
+    def endpoint(self, lease: Lease) -> binding.Endpoint:
+        host = lease.gpu_host or ''
+        transport = (binding.Transport.SHM if host == lease.vm_host
+                     else self.settings.remote_transport)
+        return binding.Endpoint(
+            address=self.settings.server_addresses.get(host, host),
+            port=self.settings.server_port,
+            transport=transport,
+        )
+
+    def document(
+        self, instance_uuid: str, project_id: str | None
+    ) -> dict[str, Any]:
+        """Nova's vendordata answer: the binding and client settings."""
+        with self._lock:
+            instance = self.instance_binding(instance_uuid, project_id)
+        document = instance.to_dict()
+        document['client'] = self.runtime.render(instance).to_dict()
+        document['runtime'] = self.runtime.name
+        return document
+
+
+def _free(total: int, used: int) -> int:
+    return min(total, max(0, total - used))
+
+
+def backoff(attempt: int) -> float:
+    return float(min(0.05 * (2 ** attempt), 1.0))
+
+
+def gpu_fields(gpu: pool_mod.PoolGpu) -> dict[str, Any]:
+    return {
+        'gpu_host': gpu.host,
+        'gpu_uuid': gpu.gpu_id,
+        'gpu_pci_address': gpu.pci_address,
+        'memory_rp_uuid': gpu.memory_rp_uuid,
+        'compute_rp_uuid': gpu.compute_rp_uuid,
+    }
+
+
+def _allocations(
+    lease: Lease, gpu: pool_mod.PoolGpu
+) -> dict[str, dict[str, int]]:
+    return {
+        gpu.memory_rp_uuid: {spec.RC_POOL_MEMORY: lease.gmem_mib},
+        gpu.compute_rp_uuid: {spec.RC_POOL_COMPUTE: lease.compute_pct},
+    }

@@ -1,0 +1,215 @@
+# Copyright (c) 2026 orionx-cyborg developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Options of the ``[orionx_attach]`` group: the remote-attach service."""
+
+from oslo_config import cfg
+from oslo_config import types
+
+from orionx_cyborg.i18n import _
+
+GROUP = cfg.OptGroup(
+    'orionx_attach',
+    title=_('OrionX remote-attach service options'),
+    help=_(
+        'orionx-cyborg-attach binds pooled vGPUs to Nova instances: it '
+        'claims a slice of a pool GPU in Placement for every bound '
+        'entitlement accelerator request, and tells the instance how to '
+        'reach it through Nova\'s dynamic vendordata.'
+    ),
+)
+
+opts = [
+    cfg.HostAddressOpt(
+        'bind_host',
+        default='0.0.0.0',  # noqa: S104 - an API listens on all by default
+        help=_('Address the API listens on.'),
+    ),
+    cfg.PortOpt(
+        'bind_port',
+        default=9780,
+        help=_('Port the API listens on.'),
+    ),
+    cfg.StrOpt(
+        'auth_strategy',
+        default='keystone',
+        choices=[
+            ('keystone', _('Validate tokens with keystonemiddleware '
+                           '([keystone_authtoken]); Nova calls the '
+                           'vendordata target with its service token.')),
+            ('noauth', _('No authentication: a token "user[:project]" '
+                         'names the caller. For the sandbox only.')),
+        ],
+        help=_('How API callers are authenticated.'),
+    ),
+    cfg.StrOpt(
+        'database_connection',
+        secret=True,
+        sample_default='sqlite:////var/lib/orionx-cyborg/attach.sqlite',
+        help=_(
+            'SQLAlchemy URL of the lease ledger: SQLite for a single '
+            'replica, mysql+pymysql:// or postgresql+psycopg:// for '
+            'several. Defaults to attach.sqlite in state_path.'
+        ),
+    ),
+    cfg.StrOpt(
+        'state_path',
+        default='/var/lib/orionx-cyborg',
+        help=_('Directory for the default ledger and coordination files.'),
+    ),
+    cfg.ListOpt(
+        'pools',
+        default=['default'],
+        help=_(
+            'Pools this service serves ([orionx_pool] name of the agents). '
+            'Entitlements and pool members of other pools are ignored, so '
+            'one service per pool or region can run side by side.'
+        ),
+    ),
+    cfg.StrOpt(
+        'allocation_policy',
+        help=_(
+            'How a GPU is chosen among those with room: binpack, spread, '
+            'fragmentation-aware, or another policy of the allocator. The '
+            'default is the best policy of the allocator benchmark.'
+        ),
+    ),
+    cfg.StrOpt(
+        'locality',
+        default='strict',
+        choices=[
+            ('strict', _('Always prefer a GPU on the instance\'s own host '
+                         '(shared-memory transport).')),
+            ('weighted', _('Weigh locality against the policy\'s score.')),
+            ('tie-break', _('Use locality only between equal scores.')),
+        ],
+        help=_('How much the instance\'s own host counts.'),
+    ),
+    cfg.IntOpt(
+        'default_gmem_mib',
+        default=8192,
+        min=1,
+        help=_(
+            'GPU memory per pooled vGPU when the device profile group has '
+            'no accel:orionx_gmem_mib.'
+        ),
+    ),
+    cfg.IntOpt(
+        'default_compute_pct',
+        default=25,
+        min=1,
+        max=1600,
+        help=_(
+            'Compute percent per pooled vGPU when the device profile group '
+            'has no accel:orionx_compute_pct.'
+        ),
+    ),
+    cfg.StrOpt(
+        'remote_transport',
+        default='tcp',
+        choices=[('tcp', _('TCP over the data network.')),
+                 ('rdma', _('RDMA (RoCE or InfiniBand).'))],
+        help=_(
+            'Transport to a GPU on another host; a GPU on the instance\'s '
+            'own host is reached through shared memory.'
+        ),
+    ),
+    cfg.PortOpt(
+        'server_port',
+        default=9960,
+        help=_('Port of the GPU server (oriond) on GPU hosts.'),
+    ),
+    cfg.DictOpt(
+        'server_addresses',
+        default={},
+        help=_(
+            'Data-plane address of the GPU server of each host, as '
+            'host:address pairs. A host not listed is reached by its name.'
+        ),
+    ),
+    cfg.StrOpt(
+        'secret_key',
+        secret=True,
+        help=_(
+            'Key from which each lease\'s secret is derived (HMAC), shared '
+            'by every replica and by the GPU servers that check it. '
+            'Required with auth_strategy = keystone.'
+        ),
+    ),
+    cfg.IntOpt(
+        'secret_ttl',
+        default=3600,
+        min=60,
+        help=_(
+            'Seconds a lease secret is valid; guests refresh it through '
+            'the metadata service before it expires.'
+        ),
+    ),
+    cfg.IntOpt(
+        'pending_retry_after',
+        default=15,
+        min=1,
+        help=_(
+            'Seconds a guest whose vGPU is pending should wait before '
+            'asking again (Nova caches metadata for 15 seconds).'
+        ),
+    ),
+    cfg.IntOpt(
+        'reconcile_interval',
+        default=30,
+        min=0,
+        help=_(
+            'Seconds between reconcile passes (0: only on demand). A pass '
+            'creates missing leases, releases those whose request is '
+            'gone, places pending ones and moves leases off unhealthy '
+            'GPUs.'
+        ),
+    ),
+    cfg.StrOpt(
+        'coordination_url',
+        help=_(
+            'tooz backend URL through which replicas elect the one that '
+            'runs periodic passes (etcd3+http://, redis://, zake://...). '
+            'Defaults to a file backend in state_path, enough for '
+            'replicas on one host.'
+        ),
+    ),
+    cfg.StrOpt(
+        'runtime',
+        default='orionx',
+        help=_(
+            'Runtime plugin (stevedore namespace orionx_cyborg.runtimes) '
+            'that renders the client settings guests receive.'
+        ),
+    ),
+    cfg.Opt(
+        'placement_retries',
+        type=types.Integer(min=0, max=20),
+        default=4,
+        help=_(
+            'Retries of a Placement write on a generation conflict or a '
+            'server error, with exponential backoff.'
+        ),
+    ),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    group = cfg.OptGroup(GROUP.name, title=GROUP.title, help=GROUP.help)
+    conf.register_group(group)
+    conf.register_opts(opts, group=group)
+
+
+def list_opts() -> dict[cfg.OptGroup, list[cfg.Opt]]:
+    return {GROUP: opts}

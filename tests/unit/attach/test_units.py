@@ -1,0 +1,198 @@
+# Copyright (c) 2026 orionx-cyborg developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Unit tests of the attach service's own logic (no Cyborg, no Placement).
+
+Sizes from device profile groups, derived secrets, the OrionX client
+settings, the no-auth filter and the caller rules.
+"""
+
+import datetime
+
+import testtools
+
+from orionx_cyborg.attach import binding
+from orionx_cyborg.attach import context
+from orionx_cyborg.attach import secrets
+from orionx_cyborg.attach import sizing
+from orionx_cyborg.attach.runtimes import base as runtimes
+from orionx_cyborg.attach.runtimes import orionx
+from tests import base
+
+DEFAULT = sizing.Size(8192, 25)
+
+
+class TestSizing(testtools.TestCase):
+    def test_group_keys_and_defaults(self):
+        self.assertEqual(
+            sizing.Size(16384, 50),
+            sizing.size_of_group({'accel:orionx_gmem_mib': '16384',
+                                  'accel:orionx_compute_pct': '50'},
+                                 DEFAULT))
+        self.assertEqual(sizing.Size(4096, 25), sizing.size_of_group(
+            {'accel:orionx_gmem_mib': ' 4096 '}, DEFAULT))
+        self.assertEqual(DEFAULT, sizing.size_of_group(None, DEFAULT))
+        self.assertEqual(DEFAULT, sizing.size_of_group(
+            {'resources:CUSTOM_ORIONX_VGPU': '1'}, DEFAULT))
+
+    def test_bad_values(self):
+        for value in ('16g', '0', '-5', ''):
+            err = self.assertRaises(
+                sizing.InvalidSize, sizing.size_of_group,
+                {'accel:orionx_gmem_mib': value}, DEFAULT)
+            self.assertIn('accel:orionx_gmem_mib', str(err))
+
+    def test_larger_than_every_gpu(self):
+        err = self.assertRaises(
+            sizing.InvalidSize, sizing.check_fits,
+            sizing.Size(200000, 25), [142747, 80896], [100, 100])
+        self.assertIn('largest pool GPU (142747 MiB)', str(err))
+        err = self.assertRaises(
+            sizing.InvalidSize, sizing.check_fits,
+            sizing.Size(1024, 150), [142747], [100])
+        self.assertIn('(100%)', str(err))
+        sizing.check_fits(sizing.Size(142747, 100), [142747], [100])
+        self.assertRaises(sizing.InvalidSize, sizing.check_fits,
+                          DEFAULT, [], [])
+
+
+class TestSecrets(testtools.TestCase):
+    NOW = datetime.datetime(2026, 11, 29, 10, 30, tzinfo=datetime.UTC)
+
+    def test_stable_per_window_and_rotating(self):
+        signer = secrets.SecretSigner('k' * 32, ttl_s=3600)
+        first, expires = signer.issue('lease-1', self.NOW)
+        again, _ = signer.issue('lease-1', self.NOW
+                                + datetime.timedelta(minutes=20))
+        self.assertEqual(first, again)
+        self.assertEqual(datetime.datetime(2026, 11, 29, 11, 0,
+                                           tzinfo=datetime.UTC), expires)
+        later, _ = signer.issue('lease-1', expires)
+        self.assertNotEqual(first, later)
+        other, _ = signer.issue('lease-2', self.NOW)
+        self.assertNotEqual(first, other)
+
+    def test_verify_accepts_current_and_previous_window(self):
+        signer = secrets.SecretSigner('key', ttl_s=60)
+        secret, expires = signer.issue('L', self.NOW)
+        self.assertTrue(signer.verify('L', secret, self.NOW))
+        self.assertTrue(signer.verify('L', secret, expires))
+        self.assertFalse(signer.verify(
+            'L', secret, expires + datetime.timedelta(seconds=60)))
+        self.assertFalse(signer.verify('M', secret, self.NOW))
+
+    def test_key_never_shown(self):
+        signer = secrets.SecretSigner('super-secret-key', ttl_s=60)
+        self.assertNotIn('super-secret-key', repr(signer))
+        self.assertRaises(ValueError, secrets.SecretSigner, '', 60)
+
+
+def vgpu(lease='L1', host='gpu2', transport=binding.Transport.TCP,
+         gmem=16384, compute=25, state='active'):
+    return binding.VgpuBinding(
+        lease_id=lease, pool='default', state=state, gmem_mib=gmem,
+        compute_pct=compute, gpu_uuid='GPU-1', gpu_host=host,
+        endpoint=binding.Endpoint('10.0.0.2', 9960, transport)
+        if state == 'active' else None,
+        secret='s3cret' if state == 'active' else None)
+
+
+class TestOrionXRuntime(base.TestCase):
+    def runtime(self, **options):
+        runtimes.register_plugin_opts(self.conf, 'orionx',
+                                      orionx.OrionXRuntime)
+        for name, value in options.items():
+            self.conf.set_override(name, value, 'orionx_runtime_orionx')
+        return orionx.OrionXRuntime(self.conf, 'orionx')
+
+    def test_settings_of_two_vgpus(self):
+        instance = binding.InstanceBinding(
+            'vm', 'p', (vgpu('L1'), vgpu('L2', compute=50)))
+        settings = self.runtime().render(instance)
+        self.assertEqual({'ORION_CONTROLLER': '10.0.0.2:9960',
+                          'ORION_VGPU': '2', 'ORION_GMEM': '16384',
+                          'ORION_RATIO': '25'}, settings.environment)
+        conf = settings.files[orionx.CLIENT_CONF]
+        self.assertIn('controller_addr = 10.0.0.2:9960', conf)
+        self.assertIn('enable_net = true', conf)
+        self.assertIn('the smallest', conf)
+        self.assertTrue(settings.cloud_init.startswith('#cloud-config'))
+        self.assertIn('export ORION_VGPU=2', settings.cloud_init)
+        self.assertNotIn('s3cret', settings.cloud_init)
+
+    def test_shared_memory_and_configured_controller(self):
+        instance = binding.InstanceBinding(
+            'vm', 'p', (vgpu(transport=binding.Transport.SHM),))
+        settings = self.runtime(controller='ctl:9123',
+                                cloud_init=False).render(instance)
+        self.assertEqual('ctl:9123',
+                         settings.environment['ORION_CONTROLLER'])
+        self.assertIn('enable_net = false',
+                      settings.files[orionx.CLIENT_CONF])
+        self.assertIsNone(settings.cloud_init)
+
+    def test_nothing_active_renders_nothing(self):
+        instance = binding.InstanceBinding(
+            'vm', 'p', (vgpu(state='pending'),), retry_after=15)
+        settings = self.runtime().render(instance)
+        self.assertEqual({}, settings.environment)
+        self.assertEqual('pending', instance.to_dict()['status'])
+        self.assertEqual(15, instance.to_dict()['retry_after'])
+
+    def test_unknown_runtime_names_the_option(self):
+        err = self.assertRaises(runtimes.RuntimeNotFound, runtimes.load,
+                                self.conf, 'bitfusion')
+        self.assertIn('[orionx_attach] runtime', str(err))
+        self.assertIn('orionx', str(err))
+
+    def test_loads_through_its_entry_point(self):
+        runtime = runtimes.load(self.conf, 'orionx')
+        self.assertIsInstance(runtime, orionx.OrionXRuntime)
+        self.assertTrue(runtime.options.cloud_init)
+
+
+class TestContext(testtools.TestCase):
+    def identity(self, token, extra=None):
+        seen = {}
+
+        def app(environ, start_response):
+            seen.update(environ)
+            return [b'']
+
+        environ = {'HTTP_X_AUTH_TOKEN': token} if token else {}
+        environ.update(extra or {})
+        context.NoAuthMiddleware(app)(environ, None)
+        return context.from_environ(seen)
+
+    def test_roles_of_the_sandbox_identities(self):
+        nova = self.identity('nova')
+        self.assertTrue(nova.is_service and nova.is_admin)
+        self.assertTrue(nova.can_read_binding())
+        admin = self.identity('admin')
+        self.assertTrue(admin.is_admin and not admin.is_service)
+        member = self.identity('demo:p1')
+        self.assertFalse(member.can_read_binding())
+        self.assertEqual('p1', member.project_id)
+        self.assertTrue(member.can_see_project('p1'))
+        self.assertFalse(member.can_see_project('p2'))
+        self.assertEqual(32, len(self.identity('demo').project_id))
+
+    def test_no_token_no_identity_and_spoofing_is_dropped(self):
+        self.assertIsNone(self.identity(None, {
+            'HTTP_X_IDENTITY_STATUS': 'Confirmed',
+            'HTTP_X_ROLES': 'admin'}))
+        spoofed = self.identity('demo:p1', {'HTTP_X_ROLES': 'admin',
+                                            'HTTP_X_SERVICE_ROLES':
+                                            'service'})
+        self.assertFalse(spoofed.is_admin or spoofed.is_service)
