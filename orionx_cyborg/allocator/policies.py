@@ -1,0 +1,291 @@
+# Copyright (c) 2026 orionx-cyborg developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Placement policies and their registry.
+
+A policy scores one equivalence class of GPUs for one slice; lower is
+better. Scores are pairs: the policy's criterion, then its own tie-break.
+The allocator adds locality and picks the class with the lowest score.
+
+- ``binpack`` and ``spread``: HAMi's GPU score
+  ``(req.core + used.core) / alloc.core + (req.mem + used.mem) / alloc.mem``
+  (``pkg/scheduler/policy``, pooling-anchors §2.5): binpack takes the
+  highest, spread the lowest.
+- ``fragmentation-aware``: FGD's fragmentation gradient descent in two
+  dimensions (see :mod:`.fragmentation`): the slice goes where the expected
+  fragmentation of the pool, over the recent request mix, grows least; a
+  GPU's free capacity is the mean of its free memory and compute
+  fractions.
+- ``stranding-aware``: the same, with free capacity counted at the larger
+  of the two fractions, so that leaving one dimension stranded costs more.
+  It places at least as much as FGD on every workload of the benchmark
+  (``benchmarks/allocator/README.rst``) and more when memory and compute
+  differ, so it is the :data:`DEFAULT_POLICY`.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+from collections.abc import Mapping
+from collections.abc import Sequence
+from typing import ClassVar
+
+from orionx_cyborg.allocator import errors
+from orionx_cyborg.allocator import fragmentation
+from orionx_cyborg.allocator import mix as mix_mod
+from orionx_cyborg.allocator import state as state_mod
+
+#: (criterion, tie-break); lower is better.
+Score = tuple[float, float]
+
+#: Caches of scores are dropped beyond this many entries (a bound on
+#: memory for pools whose loads never repeat).
+_CACHE_LIMIT = 200_000
+
+
+class Policy(abc.ABC):
+    """How to choose among GPUs that can hold a slice."""
+
+    #: The name the service's configuration uses.
+    name: ClassVar[str] = ''
+
+    # An optional hook, not an abstract method: most policies ignore the
+    # mix.
+    def prepare(self, snapshot: mix_mod.MixSnapshot) -> None:  # noqa: B027
+        """Adopt a new request mix (only mix-aware policies care).
+
+        :param snapshot: the mix to score against from now on.
+        """
+
+    def context_model(self) -> fragmentation.FragmentationModel | None:
+        """The model whose host context the pool's classes must carry.
+
+        :returns: None for policies that ignore other GPUs of a host.
+        """
+        return None
+
+    @abc.abstractmethod
+    def score(
+        self, gpu: state_mod.GpuClass, need_mem: int, need_comp: int
+    ) -> Score:
+        """Score placing one slice on a GPU of a class.
+
+        :param gpu: the class; its members have room for the slice.
+        :param need_mem: MiB of the slice on this class's GPUs.
+        :param need_comp: compute of the slice.
+        :returns: the score, lower is better.
+        """
+
+    def score_host(
+        self,
+        gpus: Sequence[state_mod.GpuClass],
+        need_mems: Sequence[int],
+        need_comp: int,
+        count: int,
+    ) -> tuple[Score, tuple[int, ...]]:
+        """Score placing ``count`` slices on GPUs of one host.
+
+        The default takes the ``count`` best GPUs by :meth:`score` and
+        adds their scores.
+
+        :param gpus: the classes of the host's GPUs that fit a slice (one
+            entry per GPU).
+        :param need_mems: MiB of a slice on each of those GPUs.
+        :param need_comp: compute of a slice.
+        :param count: how many slices.
+        :returns: the score and the indices of the chosen GPUs.
+        """
+        chosen = self.choose_on_host(gpus, need_mems, need_comp, count)
+        scores = [self.score(gpus[i], need_mems[i], need_comp) for i in chosen]
+        total = (sum(s[0] for s in scores), sum(s[1] for s in scores))
+        return total, chosen
+
+    def choose_on_host(
+        self,
+        gpus: Sequence[state_mod.GpuClass],
+        need_mems: Sequence[int],
+        need_comp: int,
+        count: int,
+    ) -> tuple[int, ...]:
+        """Pick ``count`` of a host's fitting GPUs by :meth:`score`.
+
+        :param gpus: as for :meth:`score_host`.
+        :param need_mems: as for :meth:`score_host`.
+        :param need_comp: as for :meth:`score_host`.
+        :param count: how many GPUs.
+        :returns: indices of the chosen GPUs, best first.
+        """
+        ranked = sorted(
+            range(len(gpus)),
+            key=lambda i: self.score(gpus[i], need_mems[i], need_comp),
+        )
+        return tuple(ranked[:count])
+
+
+def hami_utilisation(
+    gpu: state_mod.GpuClass, need_mem: int, need_comp: int
+) -> float:
+    """HAMi's GPU score without the factor 10: utilisation after placing.
+
+    :param gpu: the class.
+    :param need_mem: MiB of the slice.
+    :param need_comp: compute of the slice.
+    :returns: compute utilisation plus memory utilisation, in [0, 2].
+    """
+    used_comp = gpu.compute_pct - gpu.free_compute_pct + need_comp
+    used_mem = gpu.memory_mib - gpu.free_memory_mib + need_mem
+    return used_comp / gpu.compute_pct + used_mem / gpu.memory_mib
+
+
+class BinpackPolicy(Policy):
+    """HAMi binpack: the GPU that is the most used after placing."""
+
+    name = 'binpack'
+
+    def score(
+        self, gpu: state_mod.GpuClass, need_mem: int, need_comp: int
+    ) -> Score:
+        return (-hami_utilisation(gpu, need_mem, need_comp), 0.0)
+
+
+class SpreadPolicy(Policy):
+    """HAMi spread: the GPU that is the least used after placing."""
+
+    name = 'spread'
+
+    def score(
+        self, gpu: state_mod.GpuClass, need_mem: int, need_comp: int
+    ) -> Score:
+        return (hami_utilisation(gpu, need_mem, need_comp), 0.0)
+
+
+class FragmentationAwarePolicy(Policy):
+    """FGD in two dimensions over the recent request mix.
+
+    The free capacity of a GPU is the mean of its free memory and compute
+    fractions. Scores are cached per (class, slice) until the mix changes:
+    the score of a class depends only on its key, and keys repeat.
+    """
+
+    name = 'fragmentation-aware'
+
+    def __init__(self) -> None:
+        self._model = fragmentation.FragmentationModel(
+            mix_mod.MixSnapshot.from_weights(mix_mod.DEFAULT_PRIOR),
+            self.free_capacity(),
+        )
+        self._cache: dict[tuple[int, int, int], Score] = {}
+
+    def free_capacity(self) -> fragmentation.AmountFn:
+        """How the free capacity of a GPU is measured.
+
+        :returns: the mean of the free memory and compute fractions.
+        """
+        return fragmentation.free_amount
+
+    def prepare(self, snapshot: mix_mod.MixSnapshot) -> None:
+        self._model = fragmentation.FragmentationModel(
+            snapshot, self.free_capacity()
+        )
+        self._cache = {}
+
+    def context_model(self) -> fragmentation.FragmentationModel:
+        return self._model
+
+    def score(
+        self, gpu: state_mod.GpuClass, need_mem: int, need_comp: int
+    ) -> Score:
+        key = (gpu.uid, need_mem, need_comp)
+        cached = self._cache.get(key)
+        if cached is None:
+            if len(self._cache) >= _CACHE_LIMIT:
+                self._cache = {}
+            delta = self._model.placement_delta(
+                gpu.load, gpu.context, need_mem, need_comp
+            )
+            cached = (delta, 0.0)
+            self._cache[key] = cached
+        return cached
+
+    def score_host(
+        self,
+        gpus: Sequence[state_mod.GpuClass],
+        need_mems: Sequence[int],
+        need_comp: int,
+        count: int,
+    ) -> tuple[Score, tuple[int, ...]]:
+        # Slices that share a host interact through the host term, so the
+        # host is scored exactly: fragmentation of the host after minus
+        # before, with the GPUs chosen greedily by their own delta.
+        chosen = self.choose_on_host(gpus, need_mems, need_comp, count)
+        before = [g.load for g in gpus]
+        after = list(before)
+        for i in chosen:
+            load = before[i]
+            after[i] = fragmentation.GpuLoad(
+                load.memory_mib,
+                load.compute_pct,
+                load.free_memory_mib - need_mems[i],
+                load.free_compute_pct - need_comp,
+            )
+        model = self._model
+        delta = model.host_fragment(after) - model.host_fragment(before)
+        return (round(delta, 9), 0.0), chosen
+
+
+class StrandingAwarePolicy(FragmentationAwarePolicy):
+    """FGD in two dimensions, free capacity counted at its larger side.
+
+    A GPU whose compute is gone but half of whose memory is free strands
+    half a GPU, not a quarter: measuring free capacity by the larger free
+    fraction makes the gradient steer away from leaving one dimension
+    behind. It equals :class:`FragmentationAwarePolicy` when memory follows
+    compute, and places more than it in the benchmark when they differ.
+    """
+
+    name = 'stranding-aware'
+
+    def free_capacity(self) -> fragmentation.AmountFn:
+        """How the free capacity of a GPU is measured.
+
+        :returns: the larger of the free memory and compute fractions.
+        """
+        return fragmentation.largest_free_fraction
+
+
+#: Policies by configuration name.
+POLICIES: Mapping[str, Callable[[], Policy]] = {
+    BinpackPolicy.name: BinpackPolicy,
+    SpreadPolicy.name: SpreadPolicy,
+    FragmentationAwarePolicy.name: FragmentationAwarePolicy,
+    StrandingAwarePolicy.name: StrandingAwarePolicy,
+}
+
+#: The policy that places the most in the benchmark (see the module doc).
+DEFAULT_POLICY = StrandingAwarePolicy.name
+
+
+def make_policy(name: str) -> Policy:
+    """A new policy instance by configuration name.
+
+    :param name: one of :data:`POLICIES`.
+    :returns: the policy.
+    :raises UnknownPolicyError: for an unknown name.
+    """
+    try:
+        factory = POLICIES[name]
+    except KeyError:
+        raise errors.UnknownPolicyError(name, sorted(POLICIES)) from None
+    return factory()
