@@ -199,6 +199,36 @@ def vendordata() -> Any:
     return document
 
 
+@blueprint.post('/v1/admissions')
+def admissions() -> Any:
+    """Strict admission, for Cyborg's conductor (see admission module)."""
+    ctx = _caller()
+    if not ctx.can_read_binding():
+        raise http.Forbidden('Only a service (Cyborg) or an admin may '
+                             'admit ARQs.')
+    body = _json_object()
+    arq = clients.Arq(
+        uuid=_uuid_field(body, 'arq_uuid'),
+        state='BindStarted',
+        device_profile_name=_string_field(body, 'device_profile_name'),
+        device_profile_group_id=_int_field(body, 'device_profile_group_id'),
+        hostname=_string_field(body, 'hostname'),
+        device_rp_uuid=_uuid_field(body, 'device_rp_uuid'),
+        instance_uuid=_uuid_field(body, 'instance_uuid'),
+        project_id=_string_field(body, 'project_id'),
+        attach_handle_type=None,
+        attach_handle_uuid=None,
+        attach_handle_info={},
+    )
+    service = _deps().service
+    try:
+        lease_record = service.admit(arq)
+    except service_mod.AdmissionRefused as err:
+        return _error(409, str(err))
+    document = _lease(service, lease_record)
+    return document, 201
+
+
 @blueprint.get('/v1/leases')
 def leases() -> Any:
     filters = _lease_filters(_caller())
@@ -288,6 +318,20 @@ def _uuid_field(body: dict[str, Any], name: str) -> str:
         return str(uuid.UUID(value))
     except ValueError as err:
         raise http.BadRequest('%s must be a UUID.' % name) from err
+
+
+def _string_field(body: dict[str, Any], name: str) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value:
+        raise http.BadRequest('%s is required.' % name)
+    return value
+
+
+def _int_field(body: dict[str, Any], name: str) -> int:
+    value = body.get(name)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise http.BadRequest('%s must be a non-negative integer.' % name)
+    return value
 
 
 def _limit() -> int | None:

@@ -55,6 +55,7 @@ LOG = logging.getLogger(__name__)
 
 State = ledger_mod.LeaseState
 Lease = ledger_mod.LeaseRecord
+BINDING_STATES = frozenset({'Bound', 'BindStarted'})
 
 
 @dataclasses.dataclass
@@ -115,8 +116,12 @@ class Reconciler:
         arqs = self.service.cyborg.arqs()
         wanted = {arq.uuid: (arq, pool)
                   for arq, pool in self.service.entitlement_arqs(arqs)}
+        # Strict admission creates the lease while Cyborg still says
+        # BindStarted: keep those leases, create none for such ARQs.
+        kept = {arq.uuid: (arq, pool) for arq, pool in
+                self.service.entitlement_arqs(arqs, BINDING_STATES)}
         report.arqs = len(wanted)
-        self._settle_existing(wanted, view, report)
+        self._settle_existing(kept, view, report)
         self._create_missing(wanted, report)
         for pool in self.service.settings.pools:
             report.placed += len(self.service.place_pending(pool))

@@ -65,6 +65,10 @@ Lease = ledger_mod.LeaseRecord
 PROFILE_TTL_S = 60.0
 
 
+class AdmissionRefused(exception.OrionXException):
+    msg_fmt = _('No pooled vGPU for ARQ %(arq)s now: %(reason)s')
+
+
 class InstanceNotFound(exception.OrionXException):
     msg_fmt = _('Instance %(instance)s has no accelerator request in '
                 'project %(project)s.')
@@ -202,12 +206,20 @@ class LeaseService:
     # Leases --------------------------------------------------------------
 
     def entitlement_arqs(
-        self, arqs: Iterable[clients.Arq]
+        self,
+        arqs: Iterable[clients.Arq],
+        states: frozenset[str] = frozenset({'Bound'}),
     ) -> list[tuple[clients.Arq, str]]:
-        """The bound ARQs on entitlements of served pools, with the pool."""
+        """ARQs on entitlements of served pools, with their pool.
+
+        :param states: the ARQ states to keep (``Bound`` by default; the
+            reconciler also keeps ``BindStarted`` ones, whose lease strict
+            admission is claiming right now).
+        """
+        arqs = list(arqs)
         view = self.view()
         if any(
-            arq.bound and arq.device_rp_uuid
+            arq.state in states and arq.device_rp_uuid
             and arq.device_rp_uuid not in view.entitlements
             and arq.attach_handle_type == spec.AH_REMOTE
             for arq in arqs
@@ -217,7 +229,7 @@ class LeaseService:
         return [
             (arq, view.entitlements[arq.device_rp_uuid].pool)
             for arq in arqs
-            if arq.bound and arq.instance_uuid
+            if arq.state in states and arq.instance_uuid
             and arq.device_rp_uuid in view.entitlements
         ]
 
@@ -486,6 +498,38 @@ class LeaseService:
                 if attempt == self.settings.placement_retries:
                     raise
                 self.sleep(backoff(attempt))
+
+    def admit(self, arq: clients.Arq) -> Lease:
+        """Strict admission: a placed lease for an ARQ being bound, or no.
+
+        Called from Cyborg's conductor while it binds the ARQ; refusing
+        makes the bind fail, so Nova reschedules the boot instead of
+        starting a VM whose vGPU would wait. A lease that could only be
+        queued is dropped again.
+
+        :raises AdmissionRefused: no room now, or a size no GPU has.
+        """
+        with self._lock:
+            view = self.view()
+            if arq.device_rp_uuid not in view.entitlements:
+                view = self.view(refresh=True)
+            entitlement = view.entitlements.get(arq.device_rp_uuid or '')
+            if entitlement is None:
+                raise AdmissionRefused(
+                    arq=arq.uuid,
+                    reason='%s is no entitlement of a served pool'
+                    % arq.device_rp_uuid)
+            outcome = self._ensure_lease(arq, entitlement.pool)
+            if isinstance(outcome, Rejected):
+                raise AdmissionRefused(arq=arq.uuid, reason=outcome.reason)
+            if outcome.state is not State.ACTIVE:
+                self.release(outcome, 'refused at admission: no room')
+                raise AdmissionRefused(
+                    arq=arq.uuid,
+                    reason='pool %s has no room for %d MiB / %d%%'
+                    % (entitlement.pool, outcome.gmem_mib,
+                       outcome.compute_pct))
+            return outcome
 
     # Delivery ------------------------------------------------------------
 
