@@ -54,7 +54,6 @@ class Refusing:
 
 class TestInstall(base.TestCase):
     def test_registers_a_subclass_for_entitlements(self):
-        import cyborg.tests  # noqa: F401  (threading backend first)
         from cyborg.objects.ext_arq import ExtARQ
 
         factory = dict(getattr(ExtARQ, '_factory', {}))
