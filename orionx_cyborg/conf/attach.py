@@ -81,8 +81,9 @@ opts = [
         'allocation_policy',
         help=_(
             'How a GPU is chosen among those with room: binpack, spread, '
-            'fragmentation-aware, or another policy of the allocator. The '
-            'default is the best policy of the allocator benchmark.'
+            'fragmentation-aware, stranding-aware, or another policy of the '
+            'allocator. The default, stranding-aware, is the best policy of '
+            'the allocator benchmark (benchmarks/allocator).'
         ),
     ),
     cfg.StrOpt(

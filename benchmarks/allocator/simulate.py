@@ -1,0 +1,385 @@
+# Copyright (c) 2026 orionx-cyborg developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Replays a workload against a pool with one policy and measures it.
+
+Our policies run through the runtime allocator
+(:class:`orionx_cyborg.allocator.Allocator`, the code the attach service
+runs); the FGD paper's baselines through :mod:`.baselines`. Both see the
+same tasks in the same order and are measured by the same code.
+"""
+
+from __future__ import annotations
+
+import abc
+import collections
+import dataclasses
+import heapq
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from benchmarks.allocator import baselines
+from benchmarks.allocator import clusters
+from benchmarks.allocator import metrics as metrics_mod
+from benchmarks.allocator import pool as pool_mod
+from benchmarks.allocator import workloads
+from orionx_cyborg import allocator as alloc
+
+#: Policies of the runtime allocator benchmarked by name; HAMi's binpack
+#: and spread are two of them. ``+oracle`` runs a policy with the
+#: workload's exact mix instead of the learned one (an ablation).
+RUNTIME_POLICIES = (
+    'binpack',
+    'spread',
+    'fragmentation-aware',
+    'stranding-aware',
+    'stranding-aware+oracle',
+)
+POLICIES = (*RUNTIME_POLICIES, *baselines.BASELINES)
+ARRIVALS = ('inflate', 'churn')
+#: Full metrics every this many percent of arrived workload (allocation
+#: ratios every percent).
+CHECKPOINT_EVERY = 10
+
+
+@dataclasses.dataclass(frozen=True)
+class RunSpec:
+    """One simulation: a cell of the matrix and a seed."""
+
+    cluster: str
+    variant: str
+    memory: str
+    arrival: str
+    policy: str
+    seed: int
+    #: inflate: the arrived workload to reach (FGD: 1.3).
+    target: float = 1.3
+    #: churn: offered load and arrivals per GPU of the pool.
+    load: float = 1.2
+    arrivals_per_gpu: float = 2.0
+
+
+class Engine(abc.ABC):
+    """Places tasks with one policy; the simulator applies the result."""
+
+    @abc.abstractmethod
+    def place(
+        self, task: workloads.Task
+    ) -> tuple[object, list[tuple[int, int]]] | str:
+        """Choose GPUs for a task.
+
+        :param task: the task.
+        :returns: (handle for release, [(GPU index, MiB)]) or a reason.
+        """
+
+    @abc.abstractmethod
+    def release(self, task: workloads.Task, handle: object) -> None:
+        """Forget a placed task.
+
+        :param task: the task.
+        :param handle: what :meth:`place` returned with it.
+        """
+
+    def classes(self) -> int:
+        """Equivalence classes of the pool now (runtime engines)."""
+        return 0
+
+
+class AllocatorEngine(Engine):
+    """A policy of the runtime allocator."""
+
+    def __init__(
+        self,
+        policy: str,
+        cluster: clusters.Cluster,
+        pool: pool_mod.PoolArrays,
+        distribution: Mapping[workloads.Task, float],
+    ) -> None:
+        name, _, variant = policy.partition('+')
+        mix: alloc.MixSource | None = None
+        if variant == 'oracle':
+            mix = alloc.FixedMix(
+                alloc.MixSnapshot.from_weights(
+                    {t.shape(): p for t, p in distribution.items()}
+                )
+            )
+        self._allocator = alloc.Allocator(cluster.gpus, policy=name, mix=mix)
+        self._index = pool.index
+
+    def place(
+        self, task: workloads.Task
+    ) -> tuple[object, list[tuple[int, int]]] | str:
+        decision = self._allocator.allocate(task.request())
+        if isinstance(decision, alloc.Rejection):
+            return decision.reason.value
+        return decision, [
+            (self._index[s.gpu_id], s.memory_mib) for s in decision.slices
+        ]
+
+    def release(self, task: workloads.Task, handle: object) -> None:
+        assert isinstance(handle, alloc.Placement)
+        self._allocator.release(handle)
+
+    def classes(self) -> int:
+        return self._allocator.state.class_count()
+
+    def gpus(self) -> list[alloc.Gpu]:
+        """The allocator's view of the pool (for consistency checks)."""
+        return self._allocator.gpus()
+
+
+class BaselineEngine(Engine):
+    """A baseline of :mod:`.baselines`."""
+
+    def __init__(
+        self,
+        policy: str,
+        pool: pool_mod.PoolArrays,
+        distribution: Mapping[workloads.Task, float],
+        seed: int,
+    ) -> None:
+        self._baseline = baselines.BASELINES[policy](pool, distribution, seed)
+        self._pool = pool
+
+    def place(
+        self, task: workloads.Task
+    ) -> tuple[object, list[tuple[int, int]]] | str:
+        gpus = self._baseline.choose(task)
+        if gpus is None:
+            return 'unplaced'
+        self._baseline.placed(task, gpus)
+        need = self._pool.need_memory(task)
+        return gpus, [(i, int(need[i])) for i in gpus]
+
+    def release(self, task: workloads.Task, handle: object) -> None:
+        assert isinstance(handle, list)
+        self._baseline.released(task, handle)
+
+
+def make_engine(
+    spec: RunSpec,
+    cluster: clusters.Cluster,
+    pool: pool_mod.PoolArrays,
+    distribution: Mapping[workloads.Task, float],
+) -> Engine:
+    """The engine of a run's policy.
+
+    :param spec: the run.
+    :param cluster: its cluster.
+    :param pool: the simulator's pool arrays.
+    :param distribution: the workload's task mix.
+    :returns: the engine.
+    """
+    if spec.policy in baselines.BASELINES:
+        return BaselineEngine(spec.policy, pool, distribution, spec.seed)
+    if spec.policy in RUNTIME_POLICIES:
+        return AllocatorEngine(spec.policy, cluster, pool, distribution)
+    raise ValueError('unknown policy %r' % spec.policy)
+
+
+class _Recorder:
+    """Counts, latencies and allocation sums of one run."""
+
+    def __init__(self, pool: pool_mod.PoolArrays) -> None:
+        self.pool = pool
+        self.latencies: list[int] = []
+        self.arrived = collections.Counter[str]()
+        self.failed = collections.Counter[str]()
+        self.failed_gpus: dict[str, float] = collections.defaultdict(float)
+        self.reasons = collections.Counter[str]()
+        self.used_mem = 0
+        self.used_comp = 0
+
+    def place(
+        self, engine: Engine, task: workloads.Task, counting: bool = True
+    ) -> object | None:
+        start = time.perf_counter_ns()
+        outcome = engine.place(task)
+        self.latencies.append(time.perf_counter_ns() - start)
+        if counting:
+            self.arrived[task.kind] += 1
+        if isinstance(outcome, str):
+            if counting:
+                self.failed[task.kind] += 1
+                self.failed_gpus[task.kind] += task.gpus
+                self.reasons[outcome] += 1
+            return None
+        handle, slots = outcome
+        for index, memory_mib in slots:
+            self.pool.take(index, memory_mib, task.compute_pct)
+            self.used_mem += memory_mib
+            self.used_comp += task.compute_pct
+        return (handle, slots)
+
+    def release(
+        self, engine: Engine, task: workloads.Task, placed: object
+    ) -> None:
+        assert isinstance(placed, tuple)
+        handle, slots = placed
+        for index, memory_mib in slots:
+            self.pool.give(index, memory_mib, task.compute_pct)
+            self.used_mem -= memory_mib
+            self.used_comp -= task.compute_pct
+        engine.release(task, handle)
+
+    def allocation(self) -> tuple[float, float]:
+        return (
+            self.used_comp / self.pool.total_comp,
+            self.used_mem / self.pool.total_mem,
+        )
+
+    def summary(self) -> dict[str, Any]:
+        lat = np.array(self.latencies, dtype=np.float64) / 1000.0
+        return {
+            'decisions': len(self.latencies),
+            'latency_us': {
+                'p50': float(np.percentile(lat, 50)),
+                'p99': float(np.percentile(lat, 99)),
+                'max': float(lat.max()),
+            },
+            'arrived': dict(self.arrived),
+            'failed': dict(self.failed),
+            'failed_gpus': dict(self.failed_gpus),
+            'reasons': dict(self.reasons),
+        }
+
+
+def run(spec: RunSpec) -> dict[str, Any]:
+    """Simulate one run.
+
+    :param spec: the run.
+    :returns: a JSON-serialisable result.
+    """
+    started = time.perf_counter()
+    cluster = clusters.by_name(spec.cluster)
+    pool = pool_mod.PoolArrays(cluster)
+    sampler = workloads.TaskSampler(
+        spec.variant, spec.memory, cluster.max_memory_mib, spec.seed
+    )
+    distribution = sampler.distribution()
+    measure = metrics_mod.PoolMetrics(pool, distribution)
+    engine = make_engine(spec, cluster, pool, distribution)
+    if spec.arrival == 'inflate':
+        result = _inflate(spec, sampler, pool, engine, measure)
+    elif spec.arrival == 'churn':
+        result = _churn(spec, sampler, pool, engine, measure)
+    else:
+        raise ValueError('unknown arrival mode %r' % spec.arrival)
+    result['spec'] = dataclasses.asdict(spec)
+    result['classes'] = engine.classes()
+    result['wall_s'] = time.perf_counter() - started
+    if isinstance(engine, AllocatorEngine):
+        _check_same_view(engine, pool)
+    return result
+
+
+def _inflate(
+    spec: RunSpec,
+    sampler: workloads.TaskSampler,
+    pool: pool_mod.PoolArrays,
+    engine: Engine,
+    measure: metrics_mod.PoolMetrics,
+) -> dict[str, Any]:
+    # FGD's inflation: tasks arrive and never leave; record the allocation
+    # every 1% of arrived workload and every metric every 10%.
+    tasks = workloads.inflation(sampler, len(pool), spec.target)
+    recorder = _Recorder(pool)
+    curve: list[list[float]] = []
+    checkpoints: dict[int, dict[str, float]] = {}
+    arrived, step = 0.0, 1
+    for task in tasks:
+        recorder.place(engine, task)
+        arrived += task.gpus
+        while arrived >= step / 100 * len(pool):
+            comp, mem = recorder.allocation()
+            curve.append([step, comp, mem])
+            if step % CHECKPOINT_EVERY == 0:
+                checkpoints[step] = measure.measure()
+            step += 1
+    result = recorder.summary()
+    result['curve'] = curve
+    result['checkpoints'] = checkpoints
+    final = int(round(spec.target * 100))
+    result['at'] = {
+        pct: checkpoints[pct] for pct in (100, final) if pct in checkpoints
+    }
+    return result
+
+
+def _churn(
+    spec: RunSpec,
+    sampler: workloads.TaskSampler,
+    pool: pool_mod.PoolArrays,
+    engine: Engine,
+    measure: metrics_mod.PoolMetrics,
+) -> dict[str, Any]:
+    # The pool starts with the tasks running at time 0; the first third of
+    # the arrivals is warm-up, the rest is measured: time-weighted
+    # allocation, failures, and every metric at 20 points.
+    count = int(spec.arrivals_per_gpu * len(pool))
+    initial, events = workloads.churn(
+        sampler, len(pool), spec.load, count, spec.seed
+    )
+    recorder = _Recorder(pool)
+    running: list[tuple[float, int, workloads.Task, object]] = []
+    for n, task in enumerate(initial):
+        placed = recorder.place(engine, task, counting=False)
+        if placed is not None:
+            heapq.heappush(running, (task.lifetime, -1 - n, task, placed))
+    warmup = count // 3
+    window_start = events[warmup][0]
+    sample_every = max(1, (count - warmup) // 20)
+    weighted = np.zeros(2)
+    samples: list[dict[str, float]] = []
+    last_time = window_start
+    for n, (now, task) in enumerate(events):
+        while running and running[0][0] <= now:
+            _, _, old, placed = heapq.heappop(running)
+            recorder.release(engine, old, placed)
+        if n >= warmup:
+            weighted += np.array(recorder.allocation()) * (now - last_time)
+            last_time = now
+            if (n - warmup) % sample_every == 0:
+                samples.append(measure.measure())
+        placed = recorder.place(engine, task, counting=n >= warmup)
+        if placed is not None:
+            heapq.heappush(running, (now + task.lifetime, n, task, placed))
+    span = max(last_time - window_start, 1e-9)
+    result = recorder.summary()
+    averaged = {
+        key: float(np.mean([s[key] for s in samples])) for key in samples[0]
+    }
+    averaged['alloc_comp'] = float(weighted[0] / span)
+    averaged['alloc_mem'] = float(weighted[1] / span)
+    averaged['alloc_min'] = min(averaged['alloc_comp'], averaged['alloc_mem'])
+    result['steady'] = averaged
+    return result
+
+
+def _check_same_view(
+    engine: AllocatorEngine, pool: pool_mod.PoolArrays
+) -> None:
+    # The allocator's incremental state must match what the simulator saw.
+    for gpu in engine.gpus():
+        i = pool.index[gpu.gpu_id]
+        if (gpu.free_memory_mib, gpu.free_compute_pct) != (
+            int(pool.free_mem[i]),
+            int(pool.free_comp[i]),
+        ):
+            raise AssertionError(
+                'allocator and simulator disagree on %s' % gpu
+            )

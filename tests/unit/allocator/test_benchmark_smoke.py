@@ -1,0 +1,153 @@
+# Copyright (c) 2026 orionx-cyborg developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""A smoke test of the fragmentation benchmark on a 56-GPU pool.
+
+The benchmark needs numpy (``benchmarks/allocator/requirements.txt``); the
+test is skipped where it is not installed.
+"""
+
+import collections
+import importlib.util
+import pathlib
+import tempfile
+
+import testtools
+
+HAVE_NUMPY = importlib.util.find_spec('numpy') is not None
+HAVE_MATPLOTLIB = importlib.util.find_spec('matplotlib') is not None
+
+
+@testtools.skipUnless(HAVE_NUMPY, 'the benchmark needs numpy')
+class TestSimulatorSmoke(testtools.TestCase):
+    def setUp(self):
+        super().setUp()
+        from benchmarks.allocator import simulate
+
+        self.simulate = simulate
+
+    def run_spec(
+        self, policy, arrival='inflate', memory='M3', variant='default'
+    ):
+        return self.simulate.run(
+            self.simulate.RunSpec('tiny', variant, memory, arrival, policy, 42)
+        )
+
+    def test_every_policy_fills_the_pool_without_departures(self):
+        # run() itself checks that the runtime allocator's view equals the
+        # simulator's after every run.
+        for policy in self.simulate.POLICIES:
+            result = self.run_spec(policy, variant='multigpu50')
+            curve = [point[1] for point in result['curve']]
+            self.assertEqual(sorted(curve), curve, policy)
+            at = result['at'][130]
+            for metric in ('alloc_comp', 'alloc_mem', 'frag_2d'):
+                self.assertTrue(0.0 <= at[metric] <= 1.0, (policy, metric))
+            self.assertGreater(at['alloc_comp'], 0.5, policy)
+            self.assertGreater(sum(result['failed'].values()), 0, policy)
+
+    def test_m1_allocates_memory_like_compute(self):
+        at = self.run_spec('stranding-aware', memory='M1')['at'][130]
+        self.assertAlmostEqual(at['alloc_comp'], at['alloc_mem'], delta=0.01)
+        # Equal up to the MiB rounding of percentages.
+        self.assertAlmostEqual(at['frag_2d'], at['frag_gpu'], delta=1e-4)
+
+    def test_churn_reaches_a_steady_state(self):
+        result = self.run_spec('fgd', arrival='churn', memory='M2')
+        steady = result['steady']
+        self.assertTrue(0.3 < steady['alloc_comp'] <= 1.0, steady)
+        self.assertGreater(
+            result['decisions'], sum(result['arrived'].values())
+        )
+
+    def test_report_tables_and_plot(self):
+        from benchmarks.allocator import report
+        from benchmarks.allocator import run
+
+        results = [
+            self.run_spec(policy, memory=memory)
+            for policy in ('fgd', 'stranding-aware', 'binpack')
+            for memory in ('M1', 'M2')
+        ]
+        records = run.aggregate(results)
+        self.assertEqual(6, len(records))
+        table = report.allocation_tables(
+            [dict(r, cluster='B1') for r in records]
+        )
+        self.assertIn('stranding-aware', table)
+        self.assertIn('**B1, M2**', table)
+        if HAVE_MATPLOTLIB:
+            with tempfile.TemporaryDirectory() as out:
+                report.plot_curves(
+                    [dict(r, cluster='B1') for r in records], pathlib.Path(out)
+                )
+                self.assertTrue(
+                    (pathlib.Path(out) / 'allocation_B1.png').exists()
+                )
+
+
+@testtools.skipUnless(HAVE_NUMPY, 'the benchmark needs numpy')
+class TestWorkloads(testtools.TestCase):
+    def setUp(self):
+        super().setUp()
+        from benchmarks.allocator import trace_stats
+        from benchmarks.allocator import workloads
+
+        self.trace_stats = trace_stats
+        self.workloads = workloads
+
+    def sampler(self, memory='M2', seed=1, variant='default'):
+        return self.workloads.TaskSampler(variant, memory, 80 * 1024, seed)
+
+    def tasks(self, n, memory='M2', seed=1):
+        sampler = self.sampler(memory, seed)
+        return [sampler.sample() for _ in range(n)]
+
+    def test_distribution_sums_to_one(self):
+        for memory in self.workloads.MEMORY_MODELS:
+            total = sum(self.sampler(memory).distribution().values())
+            self.assertAlmostEqual(1.0, total)
+
+    def test_task_kinds_follow_the_trace(self):
+        # default: 3,078 sharing of 7,064 GPU tasks = 43.6%.
+        tasks = self.tasks(20000)
+        kinds = collections.Counter(t.kind for t in tasks)
+        self.assertAlmostEqual(
+            3078 / 7064, kinds['sharing'] / 20000, delta=0.01
+        )
+
+    def test_seeds_reproduce_the_workload(self):
+        a = self.tasks(50, seed=5)
+        b = self.tasks(50, seed=5)
+        c = self.tasks(50, seed=6)
+        self.assertEqual(a, b)
+        self.assertNotEqual(a, c)
+
+    def test_m3_is_anti_correlated(self):
+        tasks = [t for t in self.tasks(2000, 'M3') if t.kind == 'sharing']
+        self.assertGreater(len(tasks), 500)
+        for task in tasks:
+            self.assertLessEqual(
+                abs(100 - task.compute_pct - task.memory_pct), 13
+            )
+
+    def test_inflation_stops_at_the_target(self):
+        tasks = self.workloads.inflation(self.sampler(), 100, 1.3)
+        asked = sum(t.gpus for t in tasks)
+        self.assertTrue(130 <= asked < 130 + 8, asked)
+
+    def test_node_mix_has_the_traces_totals(self):
+        mix = self.trace_stats.NODE_MIX
+        self.assertEqual(1213, sum(mix.values()))
+        self.assertEqual(6212, sum(n * c for (_, n), c in mix.items()))
