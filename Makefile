@@ -5,18 +5,25 @@ PYTHON ?= python3
 TOOLS := .venv-tools
 TOX := $(TOOLS)/bin/tox
 
-.PHONY: test demo check unit pep8 genconfig clean
+.PHONY: test demo unit functional contract pep8 genconfig clean
 
-## make test: everything CI runs (style, types, unit and functional tests)
+## make test: everything CI runs (style, types, Nova's client against the
+## sandbox, unit and functional tests)
 test: $(TOX)
-	$(TOX) -e pep8,py3
+	$(TOX) -e pep8,nova-contract,py3
 
 ## make demo: what orionx_gpu_driver reports on simulated GPU servers
 demo: $(TOX)
 	$(TOX) -e demo
 
 unit: $(TOX)
-	$(TOX) -e py3 -- tests/unit
+	$(TOX) -e unit
+
+functional: $(TOX)
+	$(TOX) -e functional
+
+contract: $(TOX)
+	$(TOX) -e nova-contract
 
 pep8: $(TOX)
 	$(TOX) -e pep8

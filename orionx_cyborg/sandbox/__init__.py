@@ -53,6 +53,6 @@ on the in-memory transport, so mdev binds reach the right host.
 
 Entry points: :class:`~orionx_cyborg.sandbox.stack.Sandbox` (a context
 manager) for tests, :func:`orionx_cyborg.sandbox.cli.main` for the
-``orionx-cyborg sandbox up|down|status`` command and
+``orionx-cyborg sandbox up|down|status|demo`` command and
 ``python -m orionx_cyborg.sandbox``.
 """

@@ -12,7 +12,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""``python -m orionx_cyborg.sandbox up|down|status``."""
+"""``python -m orionx_cyborg.sandbox up|down|status|demo``."""
 
 import sys
 

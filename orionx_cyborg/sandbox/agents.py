@@ -25,7 +25,12 @@ Each host gets what a real ``cyborg-agent`` on that host would have:
 * its own RPC server on the ``cyborg-agent`` topic with ``server=<host>``,
   so the conductor's ``create_vgpu_mdev``/``remove_vgpu_mdev`` calls (sent
   to ``server=<ARQ hostname>``) reach the right host. The mdev endpoints
-  write to the host's simulated sysfs, never to the real ``/sys``.
+  change the host's simulated hardware (:mod:`.mdevs`: its topology and
+  its sysfs tree), never the real ``/sys``.
+
+:class:`HostAgent` can also be rebuilt with the host's configuration
+as it is now (:meth:`HostAgent.restart`): drivers read their options
+when they are built, as a real agent does when it starts.
 """
 
 from __future__ import annotations
@@ -47,10 +52,9 @@ from cyborg.objects import base as objects_base
 from oslo_config import cfg
 from stevedore import driver as stevedore_driver
 
-from orionx_cyborg.sandbox import demo_driver
 from orionx_cyborg.sandbox import hosts
 from orionx_cyborg.sandbox import layout
-from orionx_cyborg.sandbox import sysfs
+from orionx_cyborg.sandbox import mdevs
 
 LOG = logging.getLogger(__name__)
 
@@ -96,7 +100,7 @@ class SandboxAgentManager(agent_manager.AgentManager):  # type: ignore[misc]
     """The agent of one sandbox host."""
 
     def __init__(self, host: layout.HostEntry, drivers: Sequence[Any]):
-        self.sysfs_root = host.sysfs_root
+        self.host_entry = host
         super().__init__(constants.AGENT_TOPIC, host=host.name)
         # The stock constructor built a tracker from the process-wide
         # enabled_drivers; this host reports through its own drivers.
@@ -124,7 +128,7 @@ class SandboxAgentManager(agent_manager.AgentManager):  # type: ignore[misc]
             asked_type,
             pci_addr,
         )
-        sysfs.create_mdev(self.sysfs_root, pci_addr, asked_type, ah_uuid)
+        mdevs.create(self.host_entry, pci_addr, asked_type, ah_uuid)
 
     def remove_vgpu_mdev(
         self, context: Any, pci_addr: str, asked_type: str, ah_uuid: str
@@ -137,11 +141,10 @@ class SandboxAgentManager(agent_manager.AgentManager):  # type: ignore[misc]
             pci_addr,
         )
         try:
-            sysfs.remove_mdev(self.sysfs_root, pci_addr, asked_type, ah_uuid)
+            mdevs.remove(self.host_entry, pci_addr, asked_type, ah_uuid)
         except FileNotFoundError:
-            # A simulated tree that its driver re-renders at every agent
-            # cycle forgets the mdevs created since; failing here would
-            # leave the ARQ undeletable, which no real host would do.
+            # Failing here would leave the ARQ undeletable, which no real
+            # host does for an mdev that is already gone.
             LOG.warning(
                 'Host %s: mdev %s was already gone', self.host, ah_uuid
             )
@@ -184,11 +187,9 @@ def build_driver(name: str, conf: cfg.ConfigOpts, host: str) -> Any:
     """One driver instance for one host.
 
     Plugin drivers (``orionx_gpu_driver``) are built with the host's conf
-    and name, the contract the sandbox relies on; the two sandbox-only
-    drivers are built directly.
+    and name, the contract the sandbox relies on; Cyborg's fake driver
+    takes neither, so it is built to name its deployables after *host*.
     """
-    if name == hosts.DEMO_DRIVER:
-        return demo_driver.SandboxDemoDriver(conf=conf, host=host)
     if name == hosts.FAKE_DRIVER:
         return HostFakeDriver(host)
     return driver_class(name)(conf=conf, host=host)
@@ -219,15 +220,41 @@ class HostAgent:
 
     def __init__(self, host: layout.HostEntry) -> None:
         self.name = host.name
-        self.manager = SandboxAgentManager(host, build_drivers(host))
+        self.host = host
+        self.rpc_server: Any = None
+        self._start()
+
+    def _start(self) -> None:
+        # Drivers first: one that refuses its configuration leaves the
+        # agent stopped, as a real agent that fails to start.
+        drivers = build_drivers(self.host)
+        self.manager = SandboxAgentManager(self.host, drivers)
         self.rpc_server = start_rpc_server(
-            constants.AGENT_TOPIC, host.name, self.manager
+            constants.AGENT_TOPIC, self.host.name, self.manager
         )
 
     def update_resources(self, context: Any) -> None:
         """One agent cycle: discover and report to the conductor."""
+        if self.rpc_server is None:
+            raise RuntimeError(
+                'the agent of %s is not running: its last restart failed'
+                % self.name
+            )
         self.manager.update_available_resource(context)
 
+    def restart(self, context: Any) -> None:
+        """Stop, rebuild from agent.conf as it is now, run one cycle.
+
+        As a restarted ``cyborg-agent``: new driver instances read the
+        configuration, and the first cycle runs at once (the stock
+        periodic task has ``run_immediately=True``).
+        """
+        self.stop()
+        self._start()
+        self.update_resources(context)
+
     def stop(self) -> None:
-        self.rpc_server.stop()
-        self.rpc_server.wait()
+        server, self.rpc_server = self.rpc_server, None
+        if server is not None:
+            server.stop()
+            server.wait()

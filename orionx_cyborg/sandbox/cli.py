@@ -12,11 +12,13 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""``orionx-cyborg sandbox up|down|status``.
+"""``orionx-cyborg sandbox up|down|status|demo``.
 
 ``up`` starts the sandbox and stays in the foreground until interrupted
 (Ctrl-C, SIGTERM), then stops it; ``up --keep`` leaves it running in the
-background and returns, for ``status`` and ``down`` later. The state
+background and returns, for ``status`` and ``down`` later. ``demo``
+starts it, boots one instance of each kind and prints what each got
+(:mod:`.demo`); with ``--keep`` it leaves it running. The state
 directory defaults to ``$ORIONX_SANDBOX_STATE_DIR`` or ``./sandbox-state``.
 """
 
@@ -33,6 +35,7 @@ from typing import Any
 from typing import TextIO
 
 from orionx_cyborg.sandbox import clients
+from orionx_cyborg.sandbox import demo
 from orionx_cyborg.sandbox import hosts
 from orionx_cyborg.sandbox import layout
 from orionx_cyborg.sandbox import processes
@@ -52,7 +55,7 @@ EXIT_NOT_RUNNING = 3
 
 
 def add_commands(commands: Any) -> None:
-    """Add ``up``, ``down`` and ``status`` to argparse subparsers.
+    """Add ``up``, ``down``, ``status`` and ``demo`` to argparse subparsers.
 
     Each sets ``handler(args, out) -> int``.
     """
@@ -71,19 +74,7 @@ def add_commands(commands: Any) -> None:
         action='store_true',
         help='leave it running in the background and return',
     )
-    up_cmd.add_argument(
-        '--fleet',
-        choices=sorted(hosts.FLEETS),
-        default=hosts.DEFAULT_FLEET,
-        help='hosts and drivers (default: %s)' % hosts.DEFAULT_FLEET,
-    )
-    up_cmd.add_argument(
-        '--vendordata-target',
-        action='append',
-        default=[],
-        metavar='NAME@URL',
-        help='a Nova DynamicJSON vendordata target (repeat)',
-    )
+    _vendordata_argument(up_cmd)
     up_cmd.add_argument(
         '--debug', action='store_true', help='debug logging in every service'
     )
@@ -101,10 +92,32 @@ def add_commands(commands: Any) -> None:
     status_cmd.set_defaults(
         handler=lambda args, out: status(args.state_dir, args.json, out)
     )
+    demo_cmd = commands.add_parser(
+        'demo',
+        parents=[state],
+        help='start the sandbox, boot one instance of each kind, show them',
+    )
+    demo_cmd.add_argument(
+        '--keep',
+        action='store_true',
+        help='leave it running and print how to reach it',
+    )
+    _vendordata_argument(demo_cmd)
+    demo_cmd.set_defaults(handler=run_demo)
+
+
+def _vendordata_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        '--vendordata-target',
+        action='append',
+        default=[],
+        metavar='NAME@URL',
+        help='a Nova DynamicJSON vendordata target (repeat)',
+    )
 
 
 def register(commands: Any) -> argparse.ArgumentParser:
-    """Add ``sandbox up|down|status`` to another command's subparsers.
+    """Add ``sandbox up|down|status|demo`` to another command's subparsers.
 
     For ``orionx-cyborg``, whose ``main`` then calls ``args.handler``.
     """
@@ -139,7 +152,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
 def up(args: argparse.Namespace, out: TextIO) -> int:
     sandbox = stack.Sandbox(
         args.state_dir,
-        hosts.FLEETS[args.fleet](),
+        hosts.orionx_fleet(),
         vendordata_targets=args.vendordata_target,
         debug=args.debug,
         keep=args.keep,
@@ -152,6 +165,8 @@ def up(args: argparse.Namespace, out: TextIO) -> int:
     print('sandbox ready in %.1fs' % sandbox.timings['ready'], file=out)
     print_summary(sandbox.manifest, out)
     if args.keep:
+        print('# openstacksdk:', file=out)
+        print(demo.sdk_snippet(sandbox.manifest), file=out)
         print(
             'stop it with: orionx-cyborg sandbox down --state-dir %s'
             % sandbox.state.root,
@@ -162,6 +177,27 @@ def up(args: argparse.Namespace, out: TextIO) -> int:
     _wait_for_signal()
     sandbox.stop()
     print('sandbox stopped', file=out)
+    return EXIT_OK
+
+
+def run_demo(args: argparse.Namespace, out: TextIO) -> int:
+    try:
+        summary = demo.run(
+            args.state_dir,
+            keep=args.keep,
+            vendordata_targets=args.vendordata_target,
+            out=out,
+        )
+    except (
+        stack.SandboxError,
+        processes.ServiceFailed,
+        demo.DemoFailed,
+        clients.ApiError,
+    ) as err:
+        print('sandbox demo failed: %s' % err, file=out)
+        return EXIT_FAILED
+    if any(view.status != 'ACTIVE' for view in summary.instances):
+        return EXIT_FAILED
     return EXIT_OK
 
 

@@ -155,9 +155,11 @@ def plain(url: str, timeout: float = DEFAULT_TIMEOUT) -> JsonClient:
     return JsonClient(url, timeout=timeout)
 
 
-def sandbox_cyborg(manifest: layout.Manifest) -> JsonClient:
+def sandbox_cyborg(
+    manifest: layout.Manifest, timeout: float = DEFAULT_TIMEOUT
+) -> JsonClient:
     """The Cyborg process's sandbox hooks (``/_sandbox/...``)."""
-    return plain(manifest.cyborg_root_url)
+    return plain(manifest.cyborg_root_url, timeout=timeout)
 
 
 def sandbox_nova(manifest: layout.Manifest) -> JsonClient:

@@ -107,6 +107,10 @@ def cyborg_sections(
             'transport_url': 'fake:/',
             'state_path': str(state.cyborg_dir),
             'periodic_interval': '3600',
+            # An agent's report is one RPC call to the conductor; the first
+            # report of a host with hundreds of GPUs (the benchmark's) takes
+            # longer than oslo.messaging's default of 60 s.
+            'rpc_response_timeout': '900',
         },
         'api': {
             'host_ip': '127.0.0.1',
@@ -161,6 +165,16 @@ def write_all(
         host_dir = pathlib.Path(host.host_dir)
         (host_dir / 'sysfs').mkdir(parents=True, exist_ok=True)
         (host_dir / 'driver-state').mkdir(exist_ok=True)
-        pathlib.Path(host.conf_file).write_text(
-            render_ini(host_sections(host_dir, host_options[host.name]))
-        )
+        write_host_conf(host, host_options[host.name])
+
+
+def write_host_conf(host: layout.HostEntry, options: Sections) -> None:
+    """The host's ``agent.conf``, replaced atomically.
+
+    Its agent reads it when its drivers are built (at start, and when
+    the sandbox restarts that agent).
+    """
+    layout.write_atomically(
+        pathlib.Path(host.conf_file),
+        render_ini(host_sections(pathlib.Path(host.host_dir), options)),
+    )

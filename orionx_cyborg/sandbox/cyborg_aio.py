@@ -30,14 +30,19 @@ the conductor and the agents share this one. Start-up order:
 No periodic task timer runs: agent cycles happen at start-up and when
 ``POST /_sandbox/update_resources[?host=H]`` asks for one, so tests are
 deterministic. Stock Cyborg runs one about every 60 s.
+``POST /_sandbox/restart?host=H`` restarts host H's agent: new drivers
+built from its ``agent.conf`` as it is now, then one cycle, as a
+restarted ``cyborg-agent`` does. Both hooks run one at a time.
 """
 
 from __future__ import annotations
 
+import enum
 import json
 import logging
 import os
 import signal
+import threading
 import time
 import urllib.parse
 from collections.abc import Callable
@@ -111,6 +116,9 @@ class SandboxCyborgApp:
     ) -> None:
         self.app = app
         self.host_agents = host_agents
+        # One agent action at a time, as each real agent runs its cycles
+        # one after the other; a restart must not meet a cycle half-way.
+        self._agent_lock = threading.Lock()
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
@@ -130,17 +138,26 @@ class SandboxCyborgApp:
     ) -> Iterable[bytes]:
         route = environ['PATH_INFO'][len(SANDBOX_PREFIX) :]
         method = environ['REQUEST_METHOD']
+        query = urllib.parse.parse_qs(environ.get('QUERY_STRING', ''))
         if route == 'update_resources' and method == 'POST':
-            query = urllib.parse.parse_qs(environ.get('QUERY_STRING', ''))
-            return self._update_resources(query.get('host'), start_response)
+            return self._run_agents(
+                query.get('host'), start_response, HostAction.CYCLE
+            )
+        if route == 'restart' and method == 'POST':
+            return self._run_agents(
+                query.get('host'), start_response, HostAction.RESTART
+            )
         if route == 'hosts' and method == 'GET':
             return _json(
                 start_response, '200 OK', {'hosts': sorted(self.host_agents)}
             )
         return _json(start_response, '404 Not Found', {'error': route})
 
-    def _update_resources(
-        self, names: list[str] | None, start_response: Callable[..., Any]
+    def _run_agents(
+        self,
+        names: list[str] | None,
+        start_response: Callable[..., Any],
+        action: HostAction,
     ) -> Iterable[bytes]:
         names = names or sorted(self.host_agents)
         unknown = [n for n in names if n not in self.host_agents]
@@ -152,16 +169,26 @@ class SandboxCyborgApp:
             )
         context = cyborg_context.get_admin_context()
         try:
-            for name in names:
-                self.host_agents[name].update_resources(context)
+            with self._agent_lock:
+                for name in names:
+                    agent = self.host_agents[name]
+                    if action is HostAction.RESTART:
+                        agent.restart(context)
+                    else:
+                        agent.update_resources(context)
         except Exception as err:
-            LOG.exception('Agent cycle failed')
+            LOG.exception('Agent %s failed', action.value)
             return _json(
                 start_response,
                 '500 Internal Server Error',
                 {'error': '%s: %s' % (type(err).__name__, err)},
             )
         return _json(start_response, '200 OK', {'updated': names})
+
+
+class HostAction(enum.Enum):
+    CYCLE = 'cycle'
+    RESTART = 'restart'
 
 
 def _json(

@@ -22,21 +22,30 @@ driver instance gets its own configuration, written to the host's
 directory in the state directory (simulated sysfs, driver state, topology
 files), so that hosts never share files.
 
-The default fleet (:func:`orionx_fleet`) runs ``orionx_gpu_driver`` on
-its fake NVML; :func:`demo_fleet` runs a small sandbox-only driver and
-Cyborg's fake driver instead. Which one is only a matter of the specs.
+The fleet (:func:`orionx_fleet`) runs ``orionx_gpu_driver`` on its fake
+NVML; one host also runs Cyborg's own ``fake_driver``, because an agent's
+report is the union of its drivers' devices and ours must share it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Mapping
 
-DEMO_DRIVER = 'sandbox_demo'
+from orionx_cyborg.gpu import backends
+
 FAKE_DRIVER = 'fake_driver'
 ORIONX_DRIVER = 'orionx_gpu_driver'
+ORIONX_GROUP = 'orionx_gpu'
+POOL_GROUP = 'orionx_pool'
+HOST_DIR = '{host_dir}'
 
 Options = Mapping[str, Mapping[str, str]]
+
+TOPOLOGY_NAME = 'topology.yaml'
+TOPOLOGY_FILE = HOST_DIR + '/' + TOPOLOGY_NAME
+DRIVER_STATE_DIR = HOST_DIR + '/driver-state'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,10 +64,11 @@ class HostSpec:
     memory_mb: int = 512 * 1024
     disk_gb: int = 2000
     description: str = ''
-    sysfs_root: str = '{host_dir}/sysfs'
+    sysfs_root: str | None = None
     """Where the host's agent creates and removes mdevs at bind and
-    unbind (the drivers' simulated sysfs tree, ``{host_dir}`` filled in).
-    """
+    unbind (``{host_dir}`` filled in). By default the tree
+    ``orionx_gpu_driver`` renders for the host's simulated topology, or
+    ``{host_dir}/sysfs`` for a host without one."""
     topology: str | None = None
     """A simulated GPU topology (a built-in host name of
     :mod:`orionx_cyborg.gpu.fake.topology`, or a YAML file) that the
@@ -74,98 +84,47 @@ class HostSpec:
                 merged.setdefault(group, {}).update(values)
         return merged
 
-
-def demo_fleet() -> tuple[HostSpec, ...]:
-    """Two GPU servers and a host without GPUs, on the sandbox demo driver.
-
-    The demo driver reports the three attach handle types Nova treats
-    differently: ``PCI`` (whole GPU), ``MDEV`` (vGPU whose mdev the agent
-    creates at bind) and ``TEST_PCI`` (a remote entitlement Nova
-    ignores). It stands in for ``orionx_gpu_driver`` until that lands.
-    """
-    return (
-        HostSpec(
-            name='gpu-server-1',
-            description='2 whole GPUs, 1 GPU with 4 vGPUs',
-            drivers=(
-                DriverSpec(
-                    DEMO_DRIVER,
-                    {
-                        DEMO_DRIVER: {
-                            'devices': 'pci:3b,pci:5e,mdev:86:nvidia-1000:4',
-                            'sysfs_root': '{host_dir}/sysfs',
-                        }
-                    },
-                ),
-            ),
-        ),
-        HostSpec(
-            name='gpu-server-2',
-            description='1 whole GPU, 1 GPU with 2 vGPUs, a fake FPGA',
-            drivers=(
-                DriverSpec(
-                    DEMO_DRIVER,
-                    {
-                        DEMO_DRIVER: {
-                            'devices': 'pci:3b,mdev:af:nvidia-1001:2',
-                            'sysfs_root': '{host_dir}/sysfs',
-                        }
-                    },
-                ),
-                DriverSpec(FAKE_DRIVER),
-            ),
-        ),
-        HostSpec(
-            name='cpu-host-1',
-            description='no GPU, 4 remote vGPU entitlements',
-            vcpus=32,
-            memory_mb=256 * 1024,
-            drivers=(
-                DriverSpec(
-                    DEMO_DRIVER,
-                    {
-                        DEMO_DRIVER: {
-                            'devices': 'remote:4',
-                            'sysfs_root': '{host_dir}/sysfs',
-                        }
-                    },
-                ),
-            ),
-        ),
-    )
+    def sysfs_root_in(self, host_dir: str | os.PathLike[str]) -> str:
+        """The host's sysfs root once its directory is *host_dir*."""
+        if self.sysfs_root is not None:
+            return self.sysfs_root.format(host_dir=host_dir, host=self.name)
+        state_dir = self.options().get(ORIONX_GROUP, {}).get('state_dir')
+        if self.topology and state_dir:
+            # The driver's own rule (gpu.backends), not a copy of it: the
+            # agent must write mdevs where the driver reads its tree.
+            return backends.simulated_sysfs_root(
+                state_dir.replace(HOST_DIR, str(host_dir)), self.name
+            )
+        return os.path.join(host_dir, 'sysfs')
 
 
-TOPOLOGY_NAME = 'topology.yaml'
-TOPOLOGY_FILE = '{host_dir}/' + TOPOLOGY_NAME
-# With a fake topology, orionx_gpu_driver renders the host's simulated
-# sysfs tree under its state directory, named after the host.
-ORIONX_SYSFS_ROOT = '{host_dir}/driver-state/simulated-sysfs-{host}'
-
-
-def _orionx(options: Mapping[str, str], pool: Mapping[str, str]) -> DriverSpec:
+def orionx_driver(
+    options: Mapping[str, str], pool: Mapping[str, str]
+) -> DriverSpec:
+    """``orionx_gpu_driver`` on the host's simulated topology."""
     gpu = {
-        'sysfs_root': '{host_dir}/sysfs',
-        'state_dir': '{host_dir}/driver-state',
+        'sysfs_root': HOST_DIR + '/sysfs',
+        'state_dir': DRIVER_STATE_DIR,
         'fake_topology': TOPOLOGY_FILE,
     }
     gpu.update(options)
-    return DriverSpec(ORIONX_DRIVER, {'orionx_gpu': gpu, 'orionx_pool': pool})
+    return DriverSpec(ORIONX_DRIVER, {ORIONX_GROUP: gpu, POOL_GROUP: pool})
 
 
 def orionx_fleet() -> tuple[HostSpec, ...]:
     """The planned fleet on ``orionx_gpu_driver`` and its fake NVML.
 
     GPU server 1: 8x H200 in mixed modes; GPU server 2: 4x A100 80GB and
-    4x L40S; a host without GPUs with a pooled-vGPU entitlement only.
+    4x L40S, plus Cyborg's fake FPGA; a host without GPUs with a
+    pooled-vGPU entitlement only.
     """
     return (
         HostSpec(
             name='gpu-server-1',
             description='8x H200: passthrough, vGPU on SR-IOV VFs, pool',
-            sysfs_root=ORIONX_SYSFS_ROOT,
             topology='hgx-h200',
             drivers=(
-                _orionx(
+                orionx_driver(
                     {
                         'default_mode': 'passthrough',
                         'vgpu_devices': '0000:3a:00.0,0000:5d:00.0',
@@ -184,12 +143,11 @@ def orionx_fleet() -> tuple[HostSpec, ...]:
             name='gpu-server-2',
             description=(
                 '4x A100 80GB (2 passthrough, 2 mdev vGPU), '
-                '4x L40S (1 SR-IOV vGPU, 3 pool)'
+                '4x L40S (1 SR-IOV vGPU, 3 pool), Cyborg\'s fake FPGA'
             ),
-            sysfs_root=ORIONX_SYSFS_ROOT,
             topology='hgx-a100-l40s',
             drivers=(
-                _orionx(
+                orionx_driver(
                     {
                         'default_mode': 'passthrough',
                         'vgpu_devices': (
@@ -204,17 +162,19 @@ def orionx_fleet() -> tuple[HostSpec, ...]:
                     },
                     {'name': 'default', 'entitlement': '8'},
                 ),
+                # Another driver in the same agent: Cyborg replaces a
+                # host's devices with the union of its drivers' reports.
+                DriverSpec(FAKE_DRIVER),
             ),
         ),
         HostSpec(
             name='cpu-host-1',
             description='no GPU: pooled vGPU entitlement only',
-            sysfs_root=ORIONX_SYSFS_ROOT,
             topology='no-gpu',
             vcpus=32,
             memory_mb=256 * 1024,
             drivers=(
-                _orionx(
+                orionx_driver(
                     {'default_mode': 'off'},
                     {'name': 'default', 'entitlement': '4'},
                 ),
@@ -223,9 +183,5 @@ def orionx_fleet() -> tuple[HostSpec, ...]:
     )
 
 
-FLEETS = {'demo': demo_fleet, 'orionx': orionx_fleet}
-DEFAULT_FLEET = 'orionx'
-
-
 def default_fleet() -> tuple[HostSpec, ...]:
-    return FLEETS[DEFAULT_FLEET]()
+    return orionx_fleet()

@@ -15,8 +15,9 @@
 """Process entry point: the real Placement API on loopback.
 
 ``python -m orionx_cyborg.sandbox.placement_server CONF_DIR PORT`` serves
-``placement.wsgi.api`` (SQLite, ``noauth2``, schema synced at start) and
-prints a ``READY`` line when it accepts requests.
+``placement.wsgi.api`` (SQLite, ``noauth2``, schema synced at start),
+behind a request counter (``/_sandbox/requests``, see :mod:`.counting`),
+and prints a ``READY`` line when it accepts requests.
 """
 
 from __future__ import annotations
@@ -24,10 +25,39 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import threading
 import time
+from collections.abc import Callable
+from collections.abc import Iterable
+from typing import Any
 
+from orionx_cyborg.sandbox import counting
 from orionx_cyborg.sandbox import lifecycle
 from orionx_cyborg.sandbox import wsgi
+
+
+class SerializedWrites:
+    """One write at a time: what a database server would do for us.
+
+    Placement on SQLite answers concurrent writers with 500 "database is
+    locked" (a reader cannot upgrade its lock while another writes), where
+    MySQL or PostgreSQL would queue them. Production Placement never runs
+    on SQLite; the sandbox does, so it queues writes itself. Reads stay
+    concurrent.
+    """
+
+    def __init__(self, app: wsgi.WSGIApp) -> None:
+        self.app = app
+        self._lock = threading.Lock()
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        if environ.get('REQUEST_METHOD', 'GET') in ('GET', 'HEAD'):
+            return self.app(environ, start_response)
+        with self._lock:
+            # Consume the body inside the lock: the write happens there.
+            return list(self.app(environ, start_response))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,7 +73,10 @@ def main(argv: list[str] | None = None) -> int:
     # (and syncs the database) right away, so the variable comes first.
     os.environ['OS_PLACEMENT_CONFIG_DIR'] = conf_dir
     api = importlib.import_module('placement.wsgi.api')
-    server = wsgi.make_server('127.0.0.1', port, api.application)
+    server = wsgi.make_server(
+        '127.0.0.1', port,
+        counting.RequestCounter(SerializedWrites(api.application)),
+    )
     wsgi.announce_ready('placement', port, started)
     server.serve_forever()
     return 0

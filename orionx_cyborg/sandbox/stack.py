@@ -39,10 +39,12 @@ from typing import Any
 import orionx_cyborg
 from orionx_cyborg.sandbox import clients
 from orionx_cyborg.sandbox import config
+from orionx_cyborg.sandbox import counting
 from orionx_cyborg.sandbox import hosts as hosts_mod
 from orionx_cyborg.sandbox import identity
 from orionx_cyborg.sandbox import layout
 from orionx_cyborg.sandbox import lifecycle
+from orionx_cyborg.sandbox import mdevs
 from orionx_cyborg.sandbox import processes
 from orionx_cyborg.sandbox import wsgi
 
@@ -121,6 +123,9 @@ class Sandbox:
         self.services: list[processes.Service] = []
         self.timings: dict[str, float] = {}
         self._manifest: layout.Manifest | None = None
+        self._host_options = {
+            host.name: host.options() for host in self.hosts
+        }
 
     # -- lifecycle ---------------------------------------------------
 
@@ -151,11 +156,7 @@ class Sandbox:
         self._prepare_state_dir()
         self._manifest = self._new_manifest()
         self.state.write_manifest(self._manifest)
-        config.write_all(
-            self.state,
-            self._manifest,
-            {host.name: host.options() for host in self.hosts},
-        )
+        config.write_all(self.state, self._manifest, self._host_options)
         self._write_topologies()
         self.timings['prepare'] = time.monotonic() - began
         try:
@@ -202,9 +203,7 @@ class Sandbox:
                     drivers=tuple(spec.name for spec in host.drivers),
                     host_dir=str(host_dir),
                     conf_file=str(host_dir / 'agent.conf'),
-                    sysfs_root=host.sysfs_root.format(
-                        host_dir=host_dir, host=host.name
-                    ),
+                    sysfs_root=host.sysfs_root_in(host_dir),
                     description=host.description,
                     topology_file=(
                         str(host_dir / hosts_mod.TOPOLOGY_NAME)
@@ -297,13 +296,68 @@ class Sandbox:
     def nova_sandbox(self) -> clients.JsonClient:
         return clients.sandbox_nova(self.manifest)
 
-    def update_resources(self, hosts: Iterable[str] = ()) -> list[str]:
-        """Run an agent cycle on *hosts* (all by default)."""
-        answer = clients.sandbox_cyborg(self.manifest).post(
+    def update_resources(
+        self,
+        hosts: Iterable[str] = (),
+        timeout: float = clients.DEFAULT_TIMEOUT,
+    ) -> list[str]:
+        """Run an agent cycle on *hosts* (all by default).
+
+        It returns when the conductor has written the report to Cyborg's
+        database and Placement. A first report of hundreds of GPUs needs
+        a *timeout* longer than the default.
+        """
+        answer = clients.sandbox_cyborg(self.manifest, timeout).post(
             '/_sandbox/update_resources', params={'host': list(hosts)}
         )
         updated: list[str] = answer['updated']
         return updated
+
+    def host_options(self, host: str) -> dict[str, dict[str, str]]:
+        """The options of *host*'s drivers now (a copy)."""
+        return {
+            group: dict(values)
+            for group, values in self._host_options[host].items()
+        }
+
+    def reconfigure_host(
+        self, host: str, options: hosts_mod.Options, replace: bool = False
+    ) -> list[str]:
+        """Change *host*'s driver options, restart its agent, one cycle.
+
+        *options* are merged into the current ones key by key (group ->
+        option -> value; ``{host_dir}`` allowed), or replace them all.
+        The agent is rebuilt, because drivers read their configuration
+        when they are built, as a real ``cyborg-agent`` does at start,
+        and runs its first cycle at once. Answers the hosts restarted.
+        """
+        merged = {} if replace else self.host_options(host)
+        for group, values in options.items():
+            merged.setdefault(group, {}).update(values)
+        config.write_host_conf(self.manifest.host(host), merged)
+        self._host_options[host] = merged
+        answer = clients.sandbox_cyborg(self.manifest).post(
+            '/_sandbox/restart', params={'host': [host]}
+        )
+        restarted: list[str] = answer['updated']
+        return restarted
+
+    def edit_topology(self, host: str, change: mdevs.TopologyChange) -> None:
+        """Change *host*'s simulated hardware (under the topology lock).
+
+        The driver sees it at the next agent cycle.
+        """
+        mdevs.edit_topology(str(self.topology_file(host)), host, change)
+
+    def placement_requests(
+        self, reset: bool = False
+    ) -> counting.RequestCounts:
+        """Requests Placement served since the last reset (and reset)."""
+        counter = clients.plain(self.manifest.placement_url)
+        document = counter.call(
+            'DELETE' if reset else 'GET', counting.COUNTER_PATH
+        )
+        return counting.RequestCounts.from_document(document)
 
     def environment(self) -> dict[str, str]:
         """``OS_*`` variables for the openstack CLI (see sandbox.rst)."""

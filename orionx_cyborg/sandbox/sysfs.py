@@ -117,11 +117,16 @@ def remove_mdev(
     mdev_uuid: str,
 ) -> None:
     type_dir = mdev_type_dir(sysfs_root, parent, mdev_type)
-    link = type_dir / 'devices' / mdev_uuid
-    if not link.is_symlink():
-        raise FileNotFoundError(errno.ENOENT, 'no such mdev', str(link))
-    link.unlink()
-    shutil.rmtree(mdev_device_dir(sysfs_root, mdev_uuid))
+    entry = type_dir / 'devices' / mdev_uuid
+    if entry.is_symlink():
+        entry.unlink()
+    elif entry.is_dir():
+        # Rendered from the topology by the driver's simulated sysfs,
+        # which lists a type's devices as directories.
+        shutil.rmtree(entry)
+    else:
+        raise FileNotFoundError(errno.ENOENT, 'no such mdev', str(entry))
+    shutil.rmtree(mdev_device_dir(sysfs_root, mdev_uuid), ignore_errors=True)
     available = _available_instances(type_dir)
     if available is not None:
         _set_available_instances(type_dir, available + 1)

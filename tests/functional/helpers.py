@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import json
+import pathlib
 import re
 import time
 import uuid
@@ -129,3 +130,18 @@ def provider_tree(
         '/resource_providers', params={'in_tree': root_uuid}
     )
     return {rp['uuid']: rp for rp in answer['resource_providers']}
+
+
+def processes_mentioning(text: str) -> list[int]:
+    """PIDs of processes whose command line contains *text*."""
+    found = []
+    for proc in pathlib.Path('/proc').iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / 'cmdline').read_bytes().replace(b'\0', b' ')
+        except OSError:
+            continue
+        if text.encode() in cmdline:
+            found.append(int(proc.name))
+    return found

@@ -22,12 +22,18 @@ from typing import Any
 
 import pytest
 
+from orionx_cyborg.gpu.fake import topology
 from orionx_cyborg.sandbox import clients
 from orionx_cyborg.sandbox import identity
 from orionx_cyborg.sandbox import stack
 from tests.functional import helpers
+from tests.functional import report_oracle
 
 BOUND_EVENT = 'accelerator-request-bound'
+A100_VGPU = {
+    'resources:VGPU': '1',
+    'trait:CUSTOM_NVIDIA_VGPU_A100D_20C': 'required',
+}
 
 
 def _profile_for(
@@ -75,6 +81,24 @@ def _assert_released(sandbox: stack.Sandbox, server_id: str) -> None:
     assert helpers.allocations_of(sandbox, server_id)['allocations'] == {}
 
 
+def _gpu_of_provider(
+    sandbox: stack.Sandbox, host: str, rp_uuid: str
+) -> str:
+    """The PCI address of the GPU whose provider *rp_uuid* is."""
+    [name] = [
+        name
+        for name, rp in report_oracle.placement_view(sandbox, host).items()
+        if rp['uuid'] == rp_uuid
+    ]
+    simulated = topology.load(str(sandbox.topology_file(host)), host)
+    [address] = [
+        gpu.pci_address
+        for gpu in simulated.gpus
+        if name.startswith(report_oracle.gpu_prefix(host, gpu.pci_address))
+    ]
+    return address
+
+
 def _delete(sandbox: stack.Sandbox, server_id: str) -> None:
     sandbox.compute(identity.MEMBER_TOKEN).delete('/servers/%s' % server_id)
     with pytest.raises(clients.ApiError) as err:
@@ -104,23 +128,42 @@ def test_whole_gpu_is_attached_as_a_pci_hostdev(
     )
     assert record['ignored_accelerators'] == []
     _assert_allocations(sandbox, record, arqs)
+    # The attached BDF is the GPU whose whole-GPU provider was claimed.
+    assert hostdev['address'] == _gpu_of_provider(
+        sandbox, 'gpu-server-1', arqs[0]['device_rp_uuid']
+    )
     _delete(sandbox, record['id'])
     _assert_released(sandbox, record['id'])
 
 
+@pytest.mark.parametrize(
+    'host, vgpu_type',
+    [
+        ('gpu-server-1', 'CUSTOM_NVIDIA_VGPU_H200_35C'),
+        ('gpu-server-2', 'CUSTOM_NVIDIA_VGPU_L40S_12C'),
+    ],
+)
 def test_sriov_vgpu_is_attached_as_its_virtual_function(
     sandbox: stack.Sandbox,
     accel_flavor: Callable[..., str],
     boot: Callable[..., dict[str, Any]],
+    host: str,
+    vgpu_type: str,
 ) -> None:
-    group = _profile_for(sandbox, 'gpu-server-1', 'VGPU', 'trait_vgpu_type')
+    group = {'resources:VGPU': '1', 'trait:%s' % vgpu_type: 'required'}
     record = boot(accel_flavor([group]))
     assert record['status'] == 'ACTIVE', record['fault']
+    assert record['host'] == host
     arqs = _assert_bound_and_notified(sandbox, record)
     assert arqs[0]['attach_handle_type'] == 'PCI'
     [hostdev] = record['attachments']
     assert hostdev['type'] == 'hostdev'
-    assert not hostdev['address'].endswith('.0'), 'a VF, not the GPU'
+    # A virtual function of the GPU whose vGPU provider was claimed.
+    simulated = topology.load(str(sandbox.topology_file(host)), host)
+    gpu = _gpu_of_provider(sandbox, host, arqs[0]['device_rp_uuid'])
+    assert hostdev['address'] != gpu
+    assert topology.gpu_of_function(simulated, hostdev['address']) == gpu
+    _assert_allocations(sandbox, record, arqs)
 
 
 def test_mdev_vgpu_is_created_by_the_agent_of_the_bound_host(
@@ -128,17 +171,7 @@ def test_mdev_vgpu_is_created_by_the_agent_of_the_bound_host(
     accel_flavor: Callable[..., str],
     boot: Callable[..., dict[str, Any]],
 ) -> None:
-    mdev_deps = [
-        dep
-        for dep in helpers.deployables_of(sandbox, 'gpu-server-2', 'VGPU')
-        if 'A100' in helpers.trait(dep, 'trait_vgpu_type')
-    ]
-    group = {
-        'resources:VGPU': '1',
-        'trait:%s'
-        % helpers.trait(mdev_deps[0], 'trait_vgpu_type'): 'required',
-    }
-    record = boot(accel_flavor([group]))
+    record = boot(accel_flavor([A100_VGPU]))
     assert record['status'] == 'ACTIVE', record['fault']
     assert record['host'] == 'gpu-server-2'
     arqs = _assert_bound_and_notified(sandbox, record)
@@ -154,35 +187,117 @@ def test_mdev_vgpu_is_created_by_the_agent_of_the_bound_host(
     device = os.path.join('bus', 'mdev', 'devices', mdev['uuid'])
     assert os.path.isdir(os.path.join(mine, device))
     assert not os.path.exists(os.path.join(other, device))
-    # An agent cycle while the server runs must not break its delete.
-    sandbox.update_resources(['gpu-server-2'])
-    assert helpers.arqs_of(sandbox, record['id'])[0]['state'] == 'Bound'
     _delete(sandbox, record['id'])
     _assert_released(sandbox, record['id'])
     assert not os.path.exists(os.path.join(mine, device))
 
 
-def test_pooled_vgpu_entitlement_attaches_nothing(
+def test_an_mdev_survives_a_topology_edit_and_an_agent_cycle(
     sandbox: stack.Sandbox,
     accel_flavor: Callable[..., str],
     boot: Callable[..., dict[str, Any]],
 ) -> None:
-    dep = helpers.deployables_of(sandbox, 'cpu-host-1', 'CUSTOM_ORIONX_VGPU')[
-        0
+    host = sandbox.manifest.host('gpu-server-2')
+    record = boot(accel_flavor([A100_VGPU]))
+    assert record['status'] == 'ACTIVE', record['fault']
+    [mdev] = record['attachments']
+    gpu = _gpu_of_provider(sandbox, host.name, mdev['device_rp_uuid'])
+    recorded = (gpu, {'type': mdev['mdev_type'], 'parent': mdev['parent']})
+    assert _recorded_mdevs(sandbox, host.name)[mdev['uuid']] == recorded
+    handles = _handles(sandbox, host.name, mdev['device_rp_uuid'])
+    rendered = os.path.join(
+        host.sysfs_root, 'bus', 'pci', 'devices', mdev['parent'],
+        'mdev_supported_types', mdev['mdev_type'], 'devices', mdev['uuid'],
+    )
+    written = os.path.join(
+        host.sysfs_root, 'bus', 'mdev', 'devices', mdev['uuid']
+    )
+    assert os.path.isdir(written)  # as the agent wrote it at bind
+    lost = '0000:18:00.0'  # another A100 of the host
+    assert lost != gpu
+    try:
+        sandbox.edit_topology(host.name, _lost(lost, True))
+        sandbox.update_resources([host.name])
+        # The driver rendered the tree again from the topology (the
+        # agent's own write is gone) and the mdev is in it...
+        assert not os.path.exists(written)
+        assert os.path.isdir(rendered)
+        assert _recorded_mdevs(sandbox, host.name)[mdev['uuid']] == recorded
+        # ...and nothing moved in Cyborg: same handles, still bound.
+        assert _handles(sandbox, host.name, mdev['device_rp_uuid']) == (
+            handles
+        )
+        [arq] = helpers.arqs_of(sandbox, record['id'])
+        assert arq['state'] == 'Bound'
+        # Unbind after the re-render removes it from both.
+        _delete(sandbox, record['id'])
+        _assert_released(sandbox, record['id'])
+        assert mdev['uuid'] not in _recorded_mdevs(sandbox, host.name)
+        assert not os.path.exists(rendered)
+    finally:
+        sandbox.edit_topology(host.name, _lost(lost, False))
+        sandbox.update_resources([host.name])
+
+
+def _lost(
+    address: str, lost: bool
+) -> Callable[[topology.SimulatedHost], topology.SimulatedHost]:
+    return lambda host: host.replace_gpu(address, lost=lost)
+
+
+def _recorded_mdevs(
+    sandbox: stack.Sandbox, host: str
+) -> dict[str, tuple[str, dict[str, str]]]:
+    simulated = topology.load(str(sandbox.topology_file(host)), host)
+    return {
+        mdev_uuid: (gpu.pci_address, dict(record))
+        for gpu in simulated.gpus
+        for mdev_uuid, record in gpu.mdevs.items()
+    }
+
+
+def _handles(
+    sandbox: stack.Sandbox, host: str, rp_uuid: str
+) -> list[tuple[str, str]]:
+    [handles] = [
+        dep['handles']
+        for dep in report_oracle.cyborg_view(sandbox, host)[
+            'deployables'
+        ].values()
+        if dep['rp_uuid'] == rp_uuid
     ]
+    assert handles
+    return list(handles)
+
+
+@pytest.mark.parametrize('host', ['cpu-host-1', None])
+def test_pooled_vgpu_entitlement_attaches_nothing(
+    sandbox: stack.Sandbox,
+    accel_flavor: Callable[..., str],
+    boot: Callable[..., dict[str, Any]],
+    host: str | None,
+) -> None:
     group = {
         'resources:CUSTOM_ORIONX_VGPU': '1',
-        'trait:%s' % helpers.trait(dep, 'trait_pool'): 'required',
+        'trait:CUSTOM_ORIONX_POOL_DEFAULT': 'required',
         'accel:orionx_gmem_mib': '16384',
+        'accel:orionx_compute_pct': '25',
     }
-    record = boot(accel_flavor([group]), availability_zone='nova:cpu-host-1')
+    where = {'availability_zone': 'nova:%s' % host} if host else {}
+    record = boot(accel_flavor([group]), **where)
     assert record['status'] == 'ACTIVE', record['fault']
-    assert record['host'] == 'cpu-host-1'
+    assert record['host'] == (host or record['host'])
     arqs = _assert_bound_and_notified(sandbox, record)
     assert record['attachments'] == []
     [ignored] = record['ignored_accelerators']
     assert ignored['attach_handle_type'] == arqs[0]['attach_handle_type']
-    assert ignored['attach_handle_type'] not in ('PCI', 'MDEV')
+    assert ignored['attach_handle_type'] == 'TEST_PCI'
+    # It landed on the chosen host's entitlement provider.
+    entitlement = report_oracle.placement_view(sandbox, record['host'])[
+        '%s_ORIONX_VGPU_default' % record['host']
+    ]
+    assert arqs[0]['device_rp_uuid'] == entitlement['uuid']
+    assert entitlement['resource_class'] == 'CUSTOM_ORIONX_VGPU'
     # The ARQ names its profile and group: where an attach service finds
     # the size Nova ignored.
     assert arqs[0]['project_id'] == identity.MEMBER_PROJECT_ID

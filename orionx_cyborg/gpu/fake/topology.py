@@ -40,8 +40,10 @@ A :class:`SimulatedHost` drives the fake NVML library
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
+import tempfile
 import uuid
 from collections.abc import Iterable
 from collections.abc import Mapping
@@ -353,11 +355,18 @@ def host_to_mapping(host: SimulatedHost) -> dict[str, Any]:
 
 
 def dump(host: SimulatedHost, path: str) -> None:
-    """Write *host* as a topology file, atomically."""
-    tmp = '%s.tmp-%d' % (path, os.getpid())
-    with open(tmp, 'w', encoding='utf-8') as stream:
-        yaml.safe_dump(host_to_mapping(host), stream, sort_keys=False)
-    os.replace(tmp, path)
+    """Write *host* as a topology file, atomically (thread-safe)."""
+    fd, tmp = tempfile.mkstemp(
+        prefix='.%s.' % os.path.basename(path),
+        dir=os.path.dirname(os.path.abspath(path)))
+    try:
+        with os.fdopen(fd, 'w', encoding='utf-8') as stream:
+            yaml.safe_dump(host_to_mapping(host), stream, sort_keys=False)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def load(spec: str, host: str = 'localhost') -> SimulatedHost:

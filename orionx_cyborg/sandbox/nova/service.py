@@ -60,7 +60,7 @@ from typing import Any
 from orionx_cyborg.sandbox import clients
 from orionx_cyborg.sandbox import identity
 from orionx_cyborg.sandbox import layout
-from orionx_cyborg.sandbox import sysfs
+from orionx_cyborg.sandbox import mdevs
 from orionx_cyborg.sandbox.nova import scheduler
 from orionx_cyborg.sandbox.nova import vendordata
 
@@ -644,16 +644,20 @@ class NovaStandIn:
     def _attach_mdev(
         self, server: Server, arq: Mapping[str, Any]
     ) -> dict[str, Any]:
-        """Nova 34 uses Cyborg's mdev, or creates it if missing."""
+        """Nova 34 uses Cyborg's mdev, or creates it if missing.
+
+        The host's hardware is its simulated topology: an mdev created
+        here is recorded there too (see :mod:`..mdevs`).
+        """
         info = arq['attach_handle_info']
         mdev_uuid = arq['attach_handle_uuid']
         parent = pci_address(info)
-        root = self.manifest.host(str(server.host)).sysfs_root
+        host = self.manifest.host(str(server.host))
         created_by = 'cyborg'
-        if not sysfs.mdev_exists(root, mdev_uuid):
+        if not mdevs.exists(host, mdev_uuid):
             created_by = 'nova'
             try:
-                sysfs.create_mdev(root, parent, info['asked_type'], mdev_uuid)
+                mdevs.create(host, parent, info['asked_type'], mdev_uuid)
             except OSError as err:
                 raise BuildAbort(
                     'Failed to create mdev %s: %s' % (mdev_uuid, err)

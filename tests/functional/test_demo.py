@@ -1,0 +1,77 @@
+# Copyright (c) 2026 orionx-cyborg developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""``orionx-cyborg sandbox demo``: one instance of each kind, summarised.
+"""
+
+from __future__ import annotations
+
+import io
+import pathlib
+import re
+
+from orionx_cyborg.cmd import cli as orionx_cli
+from tests.functional import helpers
+
+# Instance -> (host, attach handle type, what libvirt would attach).
+EXPECTED = {
+    'demo-gpu-h200': (
+        'gpu-server-1', 'PCI', r"<hostdev type='pci' managed='yes'> "
+        r'0000:[0-9a-f]{2}:00\.0$',
+    ),
+    'demo-vgpu-h200-35c': (
+        'gpu-server-1', 'PCI', r"<hostdev type='pci' managed='yes'> "
+        r'0000:(3a|5d):00\.[4-7]$',
+    ),
+    'demo-vgpu-a100d-20c': (
+        'gpu-server-2', 'MDEV', r"<hostdev type='mdev'> [0-9a-f-]{36} "
+        r'\(nvidia-\d+ on 0000:(3a|5d):0\d\.\d, created by cyborg\)$',
+    ),
+    'demo-pool-16g-25pct': (
+        'cpu-host-1', 'TEST_PCI', r'nothing: TEST_PCI ignored by Nova; .*'
+        r'orionx_gmem_mib=16384, orionx_compute_pct=25',
+    ),
+}
+
+
+def test_demo_boots_one_instance_of_each_kind_and_stops(
+    tmp_path: pathlib.Path,
+) -> None:
+    state_dir = tmp_path / 'demo'
+    out = io.StringIO()
+    code = orionx_cli.main(
+        ['sandbox', 'demo', '--state-dir', str(state_dir)], out
+    )
+    text = out.getvalue()
+    assert code == 0, text
+    lines = text.splitlines()
+    assert lines[0].startswith('OrionX sandbox demo: 3 hosts, ready in')
+    for name, (host, handle, libvirt) in EXPECTED.items():
+        [index] = [i for i, line in enumerate(lines) if line.strip()
+                   .startswith(name + ' ')]
+        assert lines[index].endswith(
+            ': ACTIVE on %s, attach handle %s' % (host, handle)
+        ), lines[index]
+        assert re.search(libvirt, lines[index + 1]), lines[index + 1]
+    # Placement shows the four claims, one per kind.
+    assert re.search(r'gpu-server-1\s+PGPU\s+\d+\s+\d+\s+1$', text, re.M)
+    assert re.search(r'gpu-server-2\s+VGPU\s+\d+\s+\d+\s+1$', text, re.M)
+    assert re.search(
+        r'cpu-host-1\s+CUSTOM_ORIONX_VGPU\s+1\s+4\s+1$', text, re.M
+    )
+    # Every GPU of the fleet, with its mode.
+    assert len(re.findall(r'^    0000:\S+ +NVIDIA ', text, re.M)) == 16
+    assert 'FPGA: miss model info' in text
+    # Without --keep, nothing is left running.
+    assert not helpers.processes_mentioning(str(state_dir))
