@@ -17,6 +17,7 @@
 from oslo_config import cfg
 from oslo_config import types
 
+from orionx_cyborg.conf import groups
 from orionx_cyborg.i18n import _
 
 GROUP = cfg.OptGroup(
@@ -143,12 +144,7 @@ opts = [
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
-    # A fresh group object per ConfigOpts: oslo.config copies a registered
-    # group shallowly, so sharing one would share overrides between
-    # configurations (the sandbox runs one per simulated host).
-    group = cfg.OptGroup(GROUP.name, title=GROUP.title, help=GROUP.help)
-    conf.register_group(group)
-    conf.register_opts(opts, group=group)
+    groups.register_group(conf, GROUP, opts)
 
 
 def list_opts() -> dict[cfg.OptGroup, list[cfg.Opt]]:
