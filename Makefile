@@ -5,7 +5,7 @@ PYTHON ?= python3
 TOOLS := .venv-tools
 TOX := $(TOOLS)/bin/tox
 
-.PHONY: test demo unit functional contract pep8 genconfig clean
+.PHONY: test demo unit functional contract pep8 genconfig docs clean
 
 ## make test: everything CI runs (style, types, Nova's client against the
 ## sandbox, unit and functional tests)
@@ -30,6 +30,10 @@ pep8: $(TOX)
 
 genconfig: $(TOX)
 	$(TOX) -e genconfig
+
+## make docs: the documentation and release notes (needs graphviz's dot)
+docs: $(TOX)
+	$(TOX) -e docs,releasenotes
 
 $(TOX):
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \

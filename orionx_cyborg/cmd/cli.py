@@ -375,14 +375,16 @@ def build_parser(
     return parser
 
 
-def _sandbox_commands(commands: Any) -> None:
+def _extra_commands(commands: Any) -> None:
+    from orionx_cyborg.cmd import operator
     from orionx_cyborg.sandbox import cli as sandbox_cli
 
     sandbox_cli.register(commands)
+    operator.register(commands)
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
-    parser = build_parser(extra=_sandbox_commands)
+    parser = build_parser(extra=_extra_commands)
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args, out))

@@ -35,9 +35,9 @@ MODES = ('passthrough', 'vgpu', 'pool', 'off')
 _SELECTOR_HELP = _(
     ' Each item is a selector: a PCI address (0000:18:00.0), a GPU UUID '
     '(GPU-8c6b4a3e-...), or a glob matched case-insensitively against the '
-    'model name NVML reports (*H200*, "NVIDIA A100-SXM4-80GB"). A GPU '
-    'matched by selectors of two different lists is a configuration error '
-    'and keeps its previous report until the conflict is fixed.'
+    'model name NVML reports (``*H200*``, ``"NVIDIA A100-SXM4-80GB"``). A '
+    'GPU matched by selectors of two different lists is a configuration '
+    'error and keeps its previous report until the conflict is fixed.'
 )
 
 opts = [
@@ -53,7 +53,7 @@ opts = [
                        'MiB and compute in percent, for pooled vGPUs.')),
             ('off', _('Do not report the GPU.')),
         ],
-        help=_('Mode of every GPU that no *_devices selector names.'),
+        help=_('Mode of every GPU that no ``*_devices`` selector names.'),
     ),
     cfg.ListOpt(
         'passthrough_devices',
