@@ -47,6 +47,7 @@ from oslo_log import log as logging
 
 from orionx_cyborg.accelerator import spec
 from orionx_cyborg.attach import clients
+from orionx_cyborg.attach import faults
 from orionx_cyborg.attach import ledger as ledger_mod
 from orionx_cyborg.attach import pool as pool_mod
 from orionx_cyborg.attach import service as service_mod
@@ -262,6 +263,7 @@ class Reconciler:
             LOG.warning('Lease %s has no allocation on GPU %s: claiming it '
                         'again', lease.id, gpu.gpu_id)
             self.service.reclaim(lease, gpu)
+            faults.crash_point(faults.RESTORE_AFTER_PLACEMENT)
             self.ledger.record_event(lease.id, 'repaired',
                                      {'step': 'allocation restored'})
             report.repaired += 1
@@ -269,12 +271,25 @@ class Reconciler:
             owner = self.placement.allocations(consumer)
             if owner.consumer_type != clients.CONSUMER_TYPE:
                 continue
+            if self._has_lease(consumer):
+                # Placed since this pass read the ledger (a vendordata
+                # call, another replica): its row is written before its
+                # allocation, so it is no orphan.
+                continue
             LOG.warning('Releasing allocation %s on GPU %s: no lease owns '
                         'it', consumer, gpu.gpu_id)
             self.placement.release(consumer)
+            faults.crash_point(faults.ORPHAN_AFTER_PLACEMENT)
             self.ledger.record_event(consumer, 'orphan-released',
                                      {'gpu': gpu.gpu_id})
             report.orphans_released += 1
+
+    def _has_lease(self, consumer: str) -> bool:
+        try:
+            self.ledger.get(consumer)
+        except (ledger_mod.LeaseNotFound, ledger_mod.InvalidArgument):
+            return False
+        return True
 
     def _heal_drift(self, gpu: pool_mod.PoolGpu, report: PassReport) -> None:
         for rp, traits, rc, total in (

@@ -49,6 +49,7 @@ from orionx_cyborg import exception
 from orionx_cyborg.accelerator import spec
 from orionx_cyborg.attach import binding
 from orionx_cyborg.attach import clients
+from orionx_cyborg.attach import faults
 from orionx_cyborg.attach import ledger as ledger_mod
 from orionx_cyborg.attach import pool as pool_mod
 from orionx_cyborg.attach import secrets
@@ -354,6 +355,7 @@ class LeaseService:
         for attempt in range(self.settings.placement_retries + 1):
             try:
                 current = self.placement.allocations(lease.id)
+                faults.crash_point(faults.CLAIM_BEFORE_PLACEMENT)
                 self.placement.claim(
                     lease.id, allocations, lease.project_id,
                     lease.user_id or self.settings.user_id,
@@ -363,6 +365,7 @@ class LeaseService:
                 continue
             except clients.NoRoom as err:
                 return self._back_to_pending(lease, gpu, str(err))
+            faults.crash_point(faults.CLAIM_AFTER_PLACEMENT)
             return self.ledger.transition(
                 lease.id, lease.version, State.ACTIVE, event='placed',
                 detail={'gpu': gpu.gpu_id, 'host': gpu.host,
@@ -417,7 +420,9 @@ class LeaseService:
                 lease = self.ledger.transition(
                     lease.id, lease.version, State.RELEASING,
                     event='releasing', detail={'reason': reason})
+            faults.crash_point(faults.RELEASE_BEFORE_PLACEMENT)
             self.placement.release(lease.id)
+            faults.crash_point(faults.RELEASE_AFTER_PLACEMENT)
             self._give_back(lease)
             self.ledger.delete(lease.id, lease.version, event='released',
                                detail={'reason': reason,
@@ -457,6 +462,7 @@ class LeaseService:
                 detail={'from': lease.gpu_uuid, 'to': target.gpu_id,
                         'reason': reason},
                 **gpu_fields(target))
+            faults.crash_point(faults.MOVE_BEFORE_PLACEMENT)
             try:
                 self.reclaim(moving, target)
             except (clients.NoRoom, clients.GenerationConflict) as err:
@@ -467,6 +473,7 @@ class LeaseService:
                     moving.id, moving.version, State.ACTIVE,
                     event='move-failed', detail={'reason': str(err)},
                     **gpu_fields(source))
+            faults.crash_point(faults.MOVE_AFTER_PLACEMENT)
             self._give_back(lease)
             moved = self.ledger.transition(
                 moving.id, moving.version, State.ACTIVE, event='moved',

@@ -26,7 +26,13 @@ state directory:
 * a **Nova stand-in** that makes Nova's calls: compute nodes in
   Placement, device profile to request groups, allocation candidates,
   claims, ARQ create and bind, the ``accelerator-request-bound`` event,
-  attach by handle type, and delete, shelve, unshelve and evacuate.
+  attach by handle type, and delete, shelve, unshelve and evacuate;
+* **orionx-cyborg-attach**, the remote-attach service (no-auth API,
+  SQLite ledger), Nova's DynamicJSON vendordata target; optionally
+  Cyborg's conductor admits pooled vGPUs through it (strict admission).
+
+Each service can be stopped, killed and started again on its own port,
+which the fault tests of the attach service do.
 
 Why several agents in one process, not the stock ``cyborg-api``,
 ``cyborg-conductor`` and ``cyborg-agent`` processes over a private

@@ -46,8 +46,11 @@ DEFAULT_STATE_DIR = 'sandbox-state'
 
 DESCRIPTION = (
     'A small real OpenStack on this machine: Placement, Cyborg (API, '
-    'conductor, an agent per host) and a Nova stand-in.'
+    'conductor, an agent per host), a Nova stand-in and the OrionX '
+    'attach service.'
 )
+#: Reconcile passes of an interactive sandbox (tests ask for passes).
+UP_RECONCILE_INTERVAL = 10
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -75,6 +78,7 @@ def add_commands(commands: Any) -> None:
         help='leave it running in the background and return',
     )
     _vendordata_argument(up_cmd)
+    _attach_arguments(up_cmd)
     up_cmd.add_argument(
         '--debug', action='store_true', help='debug logging in every service'
     )
@@ -104,6 +108,33 @@ def add_commands(commands: Any) -> None:
     )
     _vendordata_argument(demo_cmd)
     demo_cmd.set_defaults(handler=run_demo)
+
+
+def _attach_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        '--no-attach',
+        dest='attach',
+        action='store_false',
+        help='do not run orionx-cyborg-attach',
+    )
+    parser.add_argument(
+        '--strict-admission',
+        action='store_true',
+        help="Cyborg's conductor admits pooled vGPUs through the attach "
+        'service before binding them (a full pool fails the boot)',
+    )
+    parser.add_argument(
+        '--reconcile-interval',
+        type=int,
+        default=UP_RECONCILE_INTERVAL,
+        metavar='SECONDS',
+        help='seconds between reconcile passes of the attach service '
+        '(0: only on POST /v1/reconcile; default %(default)s)',
+    )
+
+
+def _attach_options(args: argparse.Namespace) -> dict[str, str]:
+    return {'reconcile_interval': str(args.reconcile_interval)}
 
 
 def _vendordata_argument(parser: argparse.ArgumentParser) -> None:
@@ -150,14 +181,17 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
 
 
 def up(args: argparse.Namespace, out: TextIO) -> int:
-    sandbox = stack.Sandbox(
-        args.state_dir,
-        hosts.orionx_fleet(),
-        vendordata_targets=args.vendordata_target,
-        debug=args.debug,
-        keep=args.keep,
-    )
     try:
+        sandbox = stack.Sandbox(
+            args.state_dir,
+            hosts.orionx_fleet(),
+            vendordata_targets=args.vendordata_target,
+            debug=args.debug,
+            keep=args.keep,
+            attach=args.attach,
+            attach_options=_attach_options(args),
+            strict_admission=args.strict_admission,
+        )
         sandbox.start()
     except (stack.SandboxError, processes.ServiceFailed) as err:
         print('sandbox failed to start: %s' % err, file=out)
@@ -279,11 +313,14 @@ def _status_report(
 
 
 def _endpoints(manifest: layout.Manifest) -> dict[str, str]:
-    return {
+    endpoints = {
         'placement': manifest.placement_url,
         'cyborg': manifest.cyborg_url,
         'nova': manifest.nova_url,
     }
+    if manifest.attach_url is not None:
+        endpoints['attach'] = manifest.attach_url
+    return endpoints
 
 
 def _answers(url: str) -> bool:
@@ -327,6 +364,10 @@ def print_summary(manifest: layout.Manifest, out: TextIO) -> None:
             % (host.name, ', '.join(host.drivers), host.description),
             file=out,
         )
+    for target in manifest.vendordata_targets:
+        print('vendordata %s' % target, file=out)
+    if manifest.strict_admission:
+        print('admission  strict (Cyborg asks the attach service)', file=out)
     print('logs       %s' % os.path.join(manifest.state_dir, 'logs'), file=out)
     print('# for the openstack CLI:', file=out)
     for key, value in stack.cli_environment(manifest).items():

@@ -150,6 +150,19 @@ def compute(url: str, token: str = identity.ADMIN_TOKEN) -> JsonClient:
     )
 
 
+def attach(
+    url: str,
+    token: str = identity.ADMIN_TOKEN,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> JsonClient:
+    """A client of ``orionx-cyborg-attach``.
+
+    Its no-auth tokens are the sandbox's: ``admin``, ``nova``,
+    ``user[:project]``.
+    """
+    return JsonClient(url, {'X-Auth-Token': token}, timeout=timeout)
+
+
 def plain(url: str, timeout: float = DEFAULT_TIMEOUT) -> JsonClient:
     """No token: for version documents, health checks and vendordata."""
     return JsonClient(url, timeout=timeout)

@@ -17,8 +17,10 @@
 Every file is generated from the manifest, into the state directory:
 Placement's ``placement.conf``, Cyborg's ``cyborg.conf`` and
 ``api-paste.ini`` (the stock pipeline with our no-auth filter in place of
-keystonemiddleware), and one ``agent.conf`` per host with the options of
-that host's drivers.
+keystonemiddleware), one ``agent.conf`` per host with the options of
+that host's drivers, and ``attach.conf`` of ``orionx-cyborg-attach``
+(no-auth API, ledger in the state directory, Cyborg and Placement
+reached with fixed tokens).
 """
 
 from __future__ import annotations
@@ -132,6 +134,54 @@ def cyborg_sections(
         'placement': _static_token(manifest.placement_url, 'admin'),
         'nova': _static_token(manifest.nova_url, 'nova'),
         'oslo_concurrency': {'lock_path': str(state.cyborg_dir / 'locks')},
+        **admission_sections(manifest),
+    }
+
+
+def admission_sections(
+    manifest: layout.Manifest,
+) -> dict[str, dict[str, str]]:
+    """``[orionx_admission]`` of cyborg.conf in strict-admission mode.
+
+    The conductor calls the attach service as Nova's service identity,
+    the one its no-auth API lets admit ARQs.
+    """
+    url = manifest.attach_url
+    if not manifest.strict_admission or url is None:
+        return {}
+    return {'orionx_admission': dict(
+        _static_token(url, 'nova'),
+        # A bind waits for the admission; never as long as Nova's
+        # arq_binding_timeout.
+        timeout='10',
+    )}
+
+
+def attach_sections(
+    state: layout.StateLayout,
+    manifest: layout.Manifest,
+    options: Mapping[str, str],
+) -> dict[str, dict[str, str]]:
+    """``attach.conf``; *options* override ``[orionx_attach]`` ones."""
+    attach = {
+        'bind_host': '127.0.0.1',
+        'bind_port': str(manifest.attach_port),
+        'auth_strategy': 'noauth',
+        'state_path': str(state.attach_dir),
+        # Passes run when asked (POST /v1/reconcile), so tests decide.
+        'reconcile_interval': '0',
+    }
+    attach.update(options)
+    return {
+        'DEFAULT': {
+            'debug': str(manifest.debug),
+            # oslo.log writes nowhere else by default; the orchestrator
+            # puts stderr in logs/attach.log.
+            'use_stderr': 'True',
+        },
+        'orionx_attach': attach,
+        'cyborg': _static_token(manifest.cyborg_url + '/v2', 'admin'),
+        'placement': _static_token(manifest.placement_url, 'admin'),
     }
 
 
@@ -152,6 +202,7 @@ def write_all(
     state: layout.StateLayout,
     manifest: layout.Manifest,
     host_options: Mapping[str, Sections],
+    attach_options: Mapping[str, str] | None = None,
 ) -> None:
     state.placement_dir.mkdir(parents=True, exist_ok=True)
     (state.placement_dir / 'placement.conf').write_text(
@@ -161,11 +212,28 @@ def write_all(
     (state.cyborg_dir / 'locks').mkdir(exist_ok=True)
     state.cyborg_conf.write_text(render_ini(cyborg_sections(state, manifest)))
     (state.cyborg_dir / 'api-paste.ini').write_text(API_PASTE)
+    if manifest.attach_port:
+        write_attach_conf(state, manifest, attach_options or {})
     for host in manifest.hosts:
         host_dir = pathlib.Path(host.host_dir)
         (host_dir / 'sysfs').mkdir(parents=True, exist_ok=True)
         (host_dir / 'driver-state').mkdir(exist_ok=True)
         write_host_conf(host, host_options[host.name])
+
+
+def write_attach_conf(
+    state: layout.StateLayout,
+    manifest: layout.Manifest,
+    options: Mapping[str, str],
+) -> None:
+    """``attach/attach.conf``, readable by its owner only: it holds the
+    key every lease secret derives from.
+    """
+    state.attach_dir.mkdir(parents=True, exist_ok=True)
+    path = state.attach_conf
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)
+    path.write_text(render_ini(attach_sections(state, manifest, options)))
 
 
 def write_host_conf(host: layout.HostEntry, options: Sections) -> None:

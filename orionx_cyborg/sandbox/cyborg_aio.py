@@ -27,6 +27,10 @@ the conductor and the agents share this one. Start-up order:
 4. serve the API under ``/accelerator`` plus the sandbox hooks, print
    ``READY``.
 
+In strict-admission mode (``Sandbox(strict_admission=True)``) the
+conductor admits pooled vGPUs through the attach service before binding
+them, as under ``orionx-cyborg-conductor``.
+
 No periodic task timer runs: agent cycles happen at start-up and when
 ``POST /_sandbox/update_resources[?host=H]`` asks for one, so tests are
 deterministic. Stock Cyborg runs one about every 60 s.
@@ -231,12 +235,27 @@ def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
     os._exit(0)
 
 
+def install_admission() -> None:
+    """Strict admission, as ``orionx-cyborg-conductor`` installs it.
+
+    Its options are in cyborg.conf (``[orionx_admission]``, pointing at
+    the sandbox's attach service); the conductor of this process then
+    binds pooled vGPUs through the registered ``ExtARQ`` subclass.
+    """
+    from orionx_cyborg import admission
+
+    admission.register_opts(CONF)
+    admission.install(CONF)
+
+
 def run(state_dir: str, started: float) -> int:
     state = layout.StateLayout(state_dir)
     manifest = state.read_manifest()
     cyborg_service.prepare_service(
         ['cyborg-sandbox', '--config-file', str(state.cyborg_conf)]
     )
+    if manifest.strict_admission:
+        install_admission()
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     lifecycle.exit_with_parent()
     ensure_schema()

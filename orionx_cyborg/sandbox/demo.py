@@ -18,9 +18,11 @@ It starts the sandbox with the simulated fleet, creates (through
 openstacksdk, as an operator would) a device profile and a flavor for a
 whole GPU, two NVIDIA vGPU types (SR-IOV on H200, mdev on A100) and a
 pooled vGPU, boots one instance of each as a project member through the
-Nova stand-in (the pooled one on the host without GPUs), and prints what
-the cloud looks like: hosts, GPUs and their modes, Placement inventories
-and usage per resource class, and what each instance got.
+Nova stand-in (the pooled one on the host without GPUs), asks Nova's
+vendordata for each (so the attach service leases the pooled vGPU), and
+prints what the cloud looks like: hosts, GPUs and their modes, Placement
+inventories and usage per resource class, and what each instance got,
+the pooled one's binding included (GPU, host, transport, ``ORION_*``).
 """
 
 from __future__ import annotations
@@ -108,17 +110,8 @@ class DemoFailed(RuntimeError):
     pass
 
 
-def attach_service_targets() -> tuple[str, ...]:
-    """Nova vendordata targets of the remote-attach service: none yet.
-
-    Hook for ``orionx-cyborg-attach``: once it exists, start it beside
-    the sandbox here and return its DynamicJSON target
-    (``orionx@http://127.0.0.1:<port>/...``). Nova then asks it for every
-    instance's vendordata, and the summary shows each instance's
-    ``vendor_data2.json``: the binding document of the pooled vGPU.
-    ``--vendordata-target`` plugs in any target meanwhile.
-    """
-    return ()
+#: Reconcile passes of a kept demo sandbox (seconds).
+KEPT_RECONCILE_INTERVAL = 10
 
 
 @dataclasses.dataclass
@@ -150,6 +143,8 @@ class InstanceView:
     libvirt: list[str]
     fault: str | None = None
     vendordata: dict[str, Any] | None = None
+    binding: list[str] = dataclasses.field(default_factory=list)
+    """The pooled vGPUs' bindings, as lines."""
 
 
 @dataclasses.dataclass
@@ -177,26 +172,32 @@ def run(
     happens. Prints the summary to *out* when given.
     """
     began = time.monotonic()
-    targets = tuple(attach_service_targets()) + tuple(vendordata_targets)
     sandbox = stack.Sandbox(
         state_dir,
         hosts.orionx_fleet(),
-        vendordata_targets=targets,
+        vendordata_targets=vendordata_targets,
         keep=keep,
+        # A kept sandbox keeps reconciling (a deleted instance's lease is
+        # released); this run asks vendordata, which places the lease.
+        attach_options={
+            'reconcile_interval': str(KEPT_RECONCILE_INTERVAL if keep else 0)
+        },
     )
     sandbox.start()
     try:
         create_flavors(sandbox, FLAVORS)
         instances = [boot(sandbox, flavor) for flavor in FLAVORS]
+        # Vendordata first: the pooled vGPU's lease is then in Placement.
+        views = [
+            instance_view(sandbox, flavor, record)
+            for flavor, record in zip(FLAVORS, instances, strict=True)
+        ]
         summary = DemoSummary(
             state_dir=str(sandbox.state.root),
             ready_s=sandbox.timings['ready'],
             hosts=host_views(sandbox),
-            instances=[
-                instance_view(sandbox, flavor, record, bool(targets))
-                for flavor, record in zip(FLAVORS, instances, strict=True)
-            ],
-            vendordata_targets=targets,
+            instances=views,
+            vendordata_targets=sandbox.manifest.vendordata_targets,
         )
     finally:
         if not keep:
@@ -350,7 +351,6 @@ def instance_view(
     sandbox: stack.Sandbox,
     flavor: DemoFlavor,
     record: Mapping[str, Any],
-    with_vendordata: bool,
 ) -> InstanceView:
     arqs = (
         sandbox.cyborg()
@@ -370,11 +370,46 @@ def instance_view(
         + [_ignored(flavor, i) for i in record['ignored_accelerators']],
         fault=(record.get('fault') or {}).get('message'),
     )
-    if with_vendordata and record['status'] == 'ACTIVE':
+    if sandbox.manifest.vendordata_targets and record['status'] == 'ACTIVE':
+        # As the guest would: Nova asks every target, the attach service
+        # first (and leases the pooled vGPU on this first call).
         view.vendordata = sandbox.nova_sandbox().get(
             '/sandbox/servers/%s/vendor_data2.json' % record['id']
         )
+        document = view.vendordata.get(layout.ATTACH_TARGET) or {}
+        if document.get('vgpus'):
+            view.binding = binding_lines(sandbox, document)
     return view
+
+
+def binding_lines(
+    sandbox: stack.Sandbox, document: Mapping[str, Any]
+) -> list[str]:
+    """A binding document in words (its secrets left out)."""
+    lines = []
+    for vgpu in document['vgpus']:
+        if vgpu['state'] != 'active':
+            lines.append(
+                'pooled vGPU: %s %d MiB, %d%%: %s (ask again in %ss)'
+                % (vgpu['state'], vgpu['gmem_mib'], vgpu['compute_pct'],
+                   vgpu['reason'], document['retry_after'])
+            )
+            continue
+        lease = sandbox.attach().get('/v1/leases/%s' % vgpu['lease_id'])
+        endpoint = vgpu['endpoint']
+        lines.append(
+            'pooled vGPU: lease %s active: %d MiB, %d%% of %s (%s) on %s, '
+            '%s to %s:%d'
+            % (vgpu['lease_id'], vgpu['gmem_mib'], vgpu['compute_pct'],
+               vgpu['gpu_uuid'], lease['gpu_pci_address'],
+               vgpu['gpu_host'], endpoint['transport'],
+               endpoint['address'], endpoint['port'])
+        )
+    environment = document.get('client', {}).get('environment', {})
+    if environment:
+        lines.append('client: %s' % ' '.join(
+            '%s=%s' % item for item in sorted(environment.items())))
+    return lines
 
 
 def _libvirt(attachment: Mapping[str, Any]) -> str:
@@ -461,23 +496,36 @@ def _print_instances(
             print('    fault: %s' % view.fault, file=out)
         for line in view.libvirt:
             print('    libvirt: %s' % line, file=out)
+        for line in view.binding:
+            print('    %s' % line, file=out)
 
 
 def _print_vendordata(summary: DemoSummary, out: TextIO) -> None:
     if not summary.vendordata_targets:
-        print(
-            '\nVendordata: no target yet (the attach service plugs in at '
-            'orionx_cyborg.sandbox.demo.attach_service_targets).',
-            file=out,
-        )
+        print('\nVendordata: no target.', file=out)
         return
     print(
         '\nVendordata (%s)' % ', '.join(summary.vendordata_targets), file=out
     )
     for view in summary.instances:
-        print(
-            '  %s: %s' % (view.name, json.dumps(view.vendordata)), file=out
-        )
+        answers = dict(view.vendordata or {})
+        document = answers.pop(layout.ATTACH_TARGET, None)
+        parts = []
+        if document is not None:
+            parts.append('%s: %s' % (layout.ATTACH_TARGET, _status(document)))
+        parts += ['%s: %s' % (name, json.dumps(answer))
+                  for name, answer in sorted(answers.items())]
+        print('  %s: %s' % (view.name, '; '.join(parts)), file=out)
+
+
+def _status(document: Mapping[str, Any]) -> str:
+    """The attach service's answer in a few words."""
+    status = str(document.get('status', 'no answer'))
+    vgpus = document.get('vgpus') or []
+    if not vgpus:
+        return status
+    return '%s, %d pooled vGPU(s), %s runtime settings' % (
+        status, len(vgpus), document.get('runtime'))
 
 
 def _print_rows(rows: Sequence[Sequence[str]], out: TextIO) -> None:

@@ -24,8 +24,9 @@ Layout of a state directory::
     manifest.json  processes.json
     placement/placement.conf  placement/placement.sqlite
     cyborg/cyborg.conf  cyborg/api-paste.ini  cyborg/cyborg.sqlite
+    attach/attach.conf  attach/attach.sqlite  attach/coordination/
     hosts/<host>/agent.conf  hosts/<host>/sysfs/ ...
-    logs/placement.log  logs/cyborg.log  logs/nova.log
+    logs/placement.log  logs/cyborg.log  logs/nova.log  logs/attach.log
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ from typing import Any
 
 MANIFEST = 'manifest.json'
 PROCESSES = 'processes.json'
+#: The name of the attach service's DynamicJSON vendordata target.
+ATTACH_TARGET = 'orionx'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,6 +70,11 @@ class Manifest:
     arq_binding_timeout: float = 30.0
     shelved_offload_time: int = 0
     debug: bool = False
+    attach_port: int = 0
+    """Port of ``orionx-cyborg-attach``; 0: the sandbox runs none."""
+    strict_admission: bool = False
+    """Cyborg's conductor asks the attach service before it binds a
+    pooled vGPU (``orionx_cyborg.admission``)."""
 
     @property
     def placement_url(self) -> str:
@@ -88,6 +96,19 @@ class Manifest:
     @property
     def nova_url(self) -> str:
         return self.nova_root_url + '/v2.1'
+
+    @property
+    def attach_url(self) -> str | None:
+        """The attach service's API root, None when it does not run."""
+        if not self.attach_port:
+            return None
+        return 'http://127.0.0.1:%d' % self.attach_port
+
+    def attach_target(self) -> str | None:
+        """Nova's DynamicJSON target ``orionx@<url>/v1/vendordata``."""
+        url = self.attach_url
+        return None if url is None else '%s@%s/v1/vendordata' % (
+            ATTACH_TARGET, url)
 
     def host(self, name: str) -> HostEntry:
         for entry in self.hosts:
@@ -137,6 +158,14 @@ class StateLayout:
     @property
     def cyborg_conf(self) -> pathlib.Path:
         return self.cyborg_dir / 'cyborg.conf'
+
+    @property
+    def attach_dir(self) -> pathlib.Path:
+        return self.root / 'attach'
+
+    @property
+    def attach_conf(self) -> pathlib.Path:
+        return self.attach_dir / 'attach.conf'
 
     @property
     def logs_dir(self) -> pathlib.Path:

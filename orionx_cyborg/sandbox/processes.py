@@ -16,9 +16,11 @@
 
 Each service is ``python -m <module> ...`` with stdout and stderr in its
 log file. A service is ready when its log has a line starting with
-``READY <service>``. What was started is recorded with its PID *and* its
-start time (field 22 of ``/proc/<pid>/stat``), so a later ``down`` never
-signals a process that merely reuses a recorded PID.
+``READY <service>``, or, for a service that prints none (the attach
+service), when its health URL answers 200. What was started is
+recorded with its PID *and* its start time (field 22 of
+``/proc/<pid>/stat``), so a later ``down`` never signals a process that
+merely reuses a recorded PID.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Mapping
 from collections.abc import Sequence
 
@@ -92,9 +96,11 @@ class Service:
         env: Mapping[str, str],
         python: str = sys.executable,
         detach: bool = True,
+        ready_url: str | None = None,
     ) -> None:
         self.name = name
         self.log = log
+        self.ready_url = ready_url
         argv = [python, '-m', module, *args]
         with open(log, 'ab') as stream:
             # Logs are appended across runs: only what this run writes
@@ -120,6 +126,8 @@ class Service:
         )
 
     def ready_line(self) -> str | None:
+        if self.ready_url is not None:
+            return self._probe(self.ready_url)
         prefix = '%s %s ' % (wsgi.READY_PREFIX, self.name)
         try:
             with open(self.log, 'rb') as stream:
@@ -131,6 +139,18 @@ class Service:
             if line.startswith(prefix):
                 return line
         return None
+
+    def _probe(self, url: str) -> str | None:
+        # Only the sandbox's own loopback URL, never a user's: S310.
+        try:
+            with urllib.request.urlopen(url, timeout=2) as got:  # noqa: S310
+                status = got.status
+        except (urllib.error.URLError, OSError):
+            return None
+        if status != 200:
+            return None
+        return '%s %s %s answered %d' % (
+            wsgi.READY_PREFIX, self.name, url, status)
 
     def failure(self, why: str) -> ServiceFailed:
         return ServiceFailed(
@@ -179,6 +199,17 @@ def terminate(
         return
     _signal(record, signal.SIGKILL)
     _wait_gone(record, popen, timeout)
+
+
+def kill(
+    record: ProcessRecord,
+    popen: subprocess.Popen[bytes] | None = None,
+    signum: int = signal.SIGKILL,
+    timeout: float = 5.0,
+) -> bool:
+    """Send *signum* (only if it is still ours); True once it is gone."""
+    _signal(record, signum)
+    return _wait_gone(record, popen, timeout)
 
 
 def _signal(record: ProcessRecord, signum: int) -> None:

@@ -18,20 +18,28 @@
 ...     conn = sandbox.connect()  # openstacksdk
 ...     sandbox.compute().post('/servers', {...})  # the Nova stand-in
 
-Three processes, started together, each ready when its log says READY:
-Placement; the Nova stand-in (registers the compute nodes); Cyborg all
-in one (waits for the compute nodes, then reports every host's devices).
+Four processes, started together: Placement; the Nova stand-in
+(registers the compute nodes); Cyborg all in one (waits for the compute
+nodes, then reports every host's devices), each ready when its log says
+READY; and ``orionx-cyborg-attach``, ready when its ``/healthz``
+answers, which Nova's DynamicJSON vendordata calls. Each can be stopped
+and started again on its own port (:meth:`Sandbox.stop_service`,
+:meth:`Sandbox.start_service`), for fault tests.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import pathlib
+import secrets
 import shutil
+import signal
 import sys
 import time
 from collections.abc import Iterable
+from collections.abc import Mapping
 from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
@@ -55,9 +63,11 @@ SERVICES = (
     ('placement', 'orionx_cyborg.sandbox.placement_server'),
     ('nova', 'orionx_cyborg.sandbox.nova.server'),
     ('cyborg', 'orionx_cyborg.sandbox.cyborg_server'),
+    ('attach', 'orionx_cyborg.sandbox.attach_server'),
 )
+ATTACH = 'attach'
 # Files a fresh start removes; logs are kept (appended to) for post-mortem.
-_STATE_FILES = ('placement', 'cyborg', 'hosts', layout.MANIFEST)
+_STATE_FILES = ('placement', 'cyborg', 'attach', 'hosts', layout.MANIFEST)
 
 
 class SandboxError(RuntimeError):
@@ -91,9 +101,19 @@ class Sandbox:
         sandbox's state (not its logs) at start.
     :param hosts: the hosts and their drivers; the planned fleet on
         ``orionx_gpu_driver`` by default.
-    :param vendordata_targets: ``name@url`` DynamicJSON targets of Nova.
+    :param vendordata_targets: ``name@url`` DynamicJSON targets of Nova,
+        after the attach service's own.
     :param keep: the services outlive this object's process (``up
         --keep``); otherwise they exit when it does.
+    :param attach: run ``orionx-cyborg-attach`` and make it Nova's
+        first vendordata target (``orionx``).
+    :param attach_options: ``[orionx_attach]`` options of the attach
+        service over the sandbox's (e.g. ``reconcile_interval``, 0 by
+        default: passes run on ``POST /v1/reconcile`` only;
+        ``database_connection``).
+    :param strict_admission: Cyborg's conductor admits pooled vGPUs
+        through the attach service before binding them
+        (:mod:`orionx_cyborg.admission`).
     """
 
     def __init__(
@@ -108,7 +128,12 @@ class Sandbox:
         keep: bool = False,
         start_timeout: float = START_TIMEOUT,
         python: str = sys.executable,
+        attach: bool = True,
+        attach_options: Mapping[str, str] | None = None,
+        strict_admission: bool = False,
     ) -> None:
+        if strict_admission and not attach:
+            raise SandboxError('strict admission needs the attach service')
         self.state = layout.StateLayout(state_dir)
         self.hosts = tuple(
             hosts if hosts is not None else hosts_mod.default_fleet()
@@ -120,6 +145,11 @@ class Sandbox:
         self.keep = keep
         self.start_timeout = start_timeout
         self.python = python
+        self.attach_enabled = attach
+        self.attach_options = dict(attach_options or {})
+        # A key of this sandbox only: lease secrets are its HMACs.
+        self._attach_key = secrets.token_hex(32)
+        self.strict_admission = strict_admission
         self.services: list[processes.Service] = []
         self.timings: dict[str, float] = {}
         self._manifest: layout.Manifest | None = None
@@ -156,7 +186,12 @@ class Sandbox:
         self._prepare_state_dir()
         self._manifest = self._new_manifest()
         self.state.write_manifest(self._manifest)
-        config.write_all(self.state, self._manifest, self._host_options)
+        config.write_all(
+            self.state,
+            self._manifest,
+            self._host_options,
+            self._attach_conf_options(),
+        )
         self._write_topologies()
         self.timings['prepare'] = time.monotonic() - began
         try:
@@ -212,7 +247,8 @@ class Sandbox:
                     ),
                 )
             )
-        return layout.Manifest(
+        attach_port = wsgi.free_port() if self.attach_enabled else 0
+        manifest = layout.Manifest(
             state_dir=str(self.state.root),
             placement_port=wsgi.free_port(),
             cyborg_port=wsgi.free_port(),
@@ -222,6 +258,15 @@ class Sandbox:
             arq_binding_timeout=self.arq_binding_timeout,
             shelved_offload_time=self.shelved_offload_time,
             debug=self.debug,
+            attach_port=attach_port,
+            strict_admission=self.strict_admission,
+        )
+        target = manifest.attach_target()
+        if target is None:
+            return manifest
+        return dataclasses.replace(
+            manifest,
+            vendordata_targets=(target, *self.vendordata_targets),
         )
 
     def _write_topologies(self) -> None:
@@ -244,31 +289,119 @@ class Sandbox:
         return self.state.host_dir(host) / hosts_mod.TOPOLOGY_NAME
 
     def _start_services(self) -> None:
-        env = child_environment(watch_parent=not self.keep)
+        for name, _module in SERVICES:
+            if name == ATTACH and not self.manifest.attach_port:
+                continue
+            self.services.append(self._spawn(name))
+            # Recorded as each starts, so a failure part-way still leaves
+            # a complete list for stop() and `down`.
+            self._save_records()
+
+    def _spawn(
+        self, name: str, env: Mapping[str, str] | None = None
+    ) -> processes.Service:
+        modules = dict(SERVICES)
         args = {
             'placement': [
                 str(self.state.placement_dir),
                 str(self.manifest.placement_port),
             ],
-            'nova': [str(self.state.root)],
-            'cyborg': [str(self.state.root)],
-        }
-        for name, module in SERVICES:
-            self.services.append(
-                processes.Service(
-                    name,
-                    module,
-                    args[name],
-                    self.state.log(name),
-                    env,
-                    python=self.python,
-                )
-            )
-            # Recorded as each starts, so a failure part-way still leaves
-            # a complete list for stop() and `down`.
-            processes.save_records(
-                self.state.processes, [s.record for s in self.services]
-            )
+        }.get(name, [str(self.state.root)])
+        environment = child_environment(watch_parent=not self.keep)
+        environment.update(env or {})
+        ready_url = None
+        if name == ATTACH:
+            ready_url = '%s/healthz' % self.manifest.attach_url
+        return processes.Service(
+            name,
+            modules[name],
+            args,
+            self.state.log(name),
+            environment,
+            python=self.python,
+            ready_url=ready_url,
+        )
+
+    def _attach_conf_options(self) -> dict[str, str]:
+        return dict({'secret_key': self._attach_key}, **self.attach_options)
+
+    def reconfigure_attach(
+        self,
+        options: Mapping[str, str],
+        env: Mapping[str, str] | None = None,
+    ) -> processes.Service:
+        """Change ``[orionx_attach]`` options and restart the service.
+
+        *options* are merged into the current ones (e.g. another
+        ``database_connection``: the start migrates it first). Its lease
+        secrets keep their key.
+        """
+        self.attach_options.update(options)
+        config.write_attach_conf(
+            self.state, self.manifest, self._attach_conf_options())
+        return self.restart_service(ATTACH, env)
+
+    def _save_records(self) -> None:
+        processes.save_records(
+            self.state.processes, [s.record for s in self.services]
+        )
+
+    # -- one service at a time (fault tests) ---------------------------
+
+    def service(self, name: str) -> processes.Service:
+        """The started service *name* (placement, nova, cyborg, attach)."""
+        for service in self.services:
+            if service.name == name:
+                return service
+        raise SandboxError('the sandbox runs no service %s' % name)
+
+    def stop_service(
+        self, name: str, signum: int = signal.SIGTERM
+    ) -> None:
+        """Stop one service; SIGKILL kills it without a chance to clean.
+
+        Its port stays reserved in the manifest: :meth:`start_service`
+        starts it there again. The Nova stand-in keeps its servers in
+        memory, so a restarted one knows none.
+        """
+        service = self.service(name)
+        if signum == signal.SIGTERM:
+            processes.terminate(service.record, service.popen)
+        elif not processes.kill(service.record, service.popen, signum):
+            raise SandboxError('%s outlived signal %d' % (name, signum))
+
+    def start_service(
+        self,
+        name: str,
+        env: Mapping[str, str] | None = None,
+        wait: bool = True,
+    ) -> processes.Service:
+        """Start a stopped service again, with its configuration and data.
+
+        *env* adds environment variables (e.g. the attach service's
+        crash hook, :mod:`orionx_cyborg.attach.faults`). With *wait*,
+        returns when it is ready (raises ``ServiceFailed`` if it exits
+        first).
+        """
+        old = self.service(name)
+        if processes.is_running(old.record):
+            raise SandboxError('%s is still running' % name)
+        old.popen.poll()  # reap it if it ended by itself (a crash)
+        started = self._spawn(name, env)
+        self.services[self.services.index(old)] = started
+        self._save_records()
+        if wait:
+            processes.wait_ready([started], self.start_timeout)
+        return started
+
+    def restart_service(
+        self,
+        name: str,
+        env: Mapping[str, str] | None = None,
+        signum: int = signal.SIGTERM,
+    ) -> processes.Service:
+        self.stop_service(name, signum)
+        return self.start_service(name, env)
 
     # -- using it ----------------------------------------------------
 
@@ -295,6 +428,25 @@ class Sandbox:
 
     def nova_sandbox(self) -> clients.JsonClient:
         return clients.sandbox_nova(self.manifest)
+
+    def attach(
+        self,
+        token: str = identity.ADMIN_TOKEN,
+        timeout: float = clients.DEFAULT_TIMEOUT,
+    ) -> clients.JsonClient:
+        """A client of the attach service's API as *token*."""
+        url = self.manifest.attach_url
+        if url is None:
+            raise SandboxError('this sandbox runs no attach service')
+        return clients.attach(url, token, timeout)
+
+    def reconcile(
+        self, timeout: float = clients.DEFAULT_TIMEOUT
+    ) -> dict[str, Any]:
+        """One reconcile pass of the attach service now; its report."""
+        report: dict[str, Any] = self.attach(timeout=timeout).post(
+            '/v1/reconcile')
+        return report
 
     def update_resources(
         self,

@@ -16,8 +16,10 @@
 
 The sandbox runs the planned fleet (orionx_gpu_driver on its fake NVML):
 gpu-server-1 (8x H200), gpu-server-2 (4x A100 80GB, 4x L40S) and
-cpu-host-1 (no GPU). Tests use unique names and delete what they create,
-so they can share it in any order.
+cpu-host-1 (no GPU), and the attach service (reconcile passes on demand
+only). Tests use unique names and delete what they create, so they can
+share it in any order; a test that makes leases releases them too
+(``leased_boot``), so the pool is empty between tests.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from orionx_cyborg.sandbox import hosts
 from orionx_cyborg.sandbox import identity
 from orionx_cyborg.sandbox import processes
 from orionx_cyborg.sandbox import stack
+from tests.functional import attach_checks
 from tests.functional import helpers
 
 
@@ -142,6 +145,51 @@ def boot(
     yield run
     for server_id in booted:
         compute.request('DELETE', '/servers/%s' % server_id, expect=(204, 404))
+
+
+@pytest.fixture
+def pooled_flavor(
+    accel_flavor: Callable[..., str],
+) -> Callable[[int, int], str]:
+    """A flavor of one pooled vGPU of *gmem_mib* and *compute_pct*."""
+
+    def make(gmem_mib: int, compute_pct: int) -> str:
+        return accel_flavor(
+            [attach_checks.pooled_group(gmem_mib, compute_pct)]
+        )
+
+    return make
+
+
+@pytest.fixture
+def leased_boot(
+    sandbox: stack.Sandbox, request: pytest.FixtureRequest
+) -> Iterator[Callable[..., dict[str, Any]]]:
+    """``boot``, for tests whose instances get leases.
+
+    Afterwards the servers are deleted and a reconcile pass runs: their
+    leases must be gone and the three stores must agree, so no lease of
+    a test is left holding the shared pool.
+    """
+    compute = sandbox.compute(identity.MEMBER_TOKEN)
+    booted: list[str] = []
+
+    def run(flavor_id: str, **server: Any) -> dict[str, Any]:
+        body = {
+            'name': helpers.unique(request.node.name),
+            'flavorRef': flavor_id,
+        }
+        body.update(server)
+        server_id = compute.post('/servers', {'server': body})['server']['id']
+        booted.append(server_id)
+        return helpers.wait_for_server(sandbox, server_id)
+
+    yield run
+    for server_id in booted:
+        compute.request('DELETE', '/servers/%s' % server_id, expect=(204, 404))
+    attach_checks.reconcile_and_check(sandbox)
+    left = attach_checks.leases(sandbox)
+    assert not [lease for lease in left if lease['instance_uuid'] in booted]
 
 
 @pytest.fixture

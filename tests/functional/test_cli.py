@@ -100,7 +100,9 @@ def test_sandbox_cli_up_keep_status_down_leaves_nothing(
     ), out.getvalue()
     records = processes.load_records(layout.StateLayout(state_dir).processes)
     try:
-        assert {r.name for r in records} == {'placement', 'nova', 'cyborg'}
+        assert {r.name for r in records} == {
+            'placement', 'nova', 'cyborg', 'attach'
+        }
         assert 'export OS_AUTH_TYPE=admin_token' in out.getvalue()
         # The openstacksdk snippet it prints works as printed.
         snippet = demo.sdk_snippet(layout.load_manifest(state_dir))
@@ -114,6 +116,15 @@ def test_sandbox_cli_up_keep_status_down_leaves_nothing(
         )
         report = json.loads(status.getvalue())
         assert all(report['endpoints'].values()), report
+        assert set(report['endpoints']) == {
+            'placement', 'cyborg', 'nova', 'attach'
+        }
+        # Nova's vendordata asks the attach service.
+        manifest = layout.load_manifest(state_dir)
+        assert manifest.vendordata_targets == (
+            'orionx@%s/v1/vendordata' % manifest.attach_url,
+        )
+        assert 'vendordata orionx@http://127.0.0.1:' in out.getvalue()
         assert [h['name'] for h in report['hosts']] == [
             'gpu-server-1',
             'gpu-server-2',

@@ -70,6 +70,28 @@ def test_demo_boots_one_instance_of_each_kind_and_stops(
     assert re.search(
         r'cpu-host-1\s+CUSTOM_ORIONX_VGPU\s+1\s+4\s+1$', text, re.M
     )
+    # The pooled instance's binding, from the attach service through
+    # Nova's vendordata: a GPU of a GPU server, over TCP, and the OrionX
+    # client settings.
+    [binding] = [line.strip() for line in lines
+                 if line.strip().startswith('pooled vGPU: lease ')]
+    match = re.fullmatch(
+        r'pooled vGPU: lease [0-9a-f-]{36} active: 16384 MiB, 25% of '
+        r'GPU-[0-9a-f-]{36} \((0000:[0-9a-f]{2}:00\.0)\) on '
+        r'(gpu-server-[12]), tcp to (gpu-server-[12]):9960', binding)
+    assert match, binding
+    assert match.group(2) == match.group(3)
+    gpu_host = match.group(2)
+    assert (
+        '    client: ORION_CONTROLLER=%s:9960 ORION_GMEM=16384 '
+        'ORION_RATIO=25 ORION_VGPU=1' % gpu_host
+    ) in lines
+    assert re.search(r'demo-pool-16g-25pct: orionx: active, 1 pooled vGPU',
+                     text)
+    assert re.search(r'demo-gpu-h200: orionx: none$', text, re.M)
+    # Its lease is in Placement, on that GPU server's pool providers.
+    assert re.search(r'%s\s+CUSTOM_ORIONX_GMEM_MIB\s+3\s+\d+\s+16384$'
+                     % gpu_host, text, re.M)
     # Every GPU of the fleet, with its mode.
     assert len(re.findall(r'^    0000:\S+ +NVIDIA ', text, re.M)) == 16
     assert 'FPGA: miss model info' in text

@@ -109,6 +109,28 @@ class TestReconciler(test_api.ApiTestCase):
         self.assertEqual((1, 1), (report.orphans_released, report.repaired))
         self.assertEqual({lease.id}, set(self.placement.consumers))
 
+    def test_a_lease_placed_during_the_audit_is_no_orphan(self):
+        # Nova's vendordata, served by another thread of the service (or
+        # another replica), places a lease after this pass read the
+        # ledger and before it audits that GPU: its allocation is not in
+        # the pass's list of leases, yet it is no orphan.
+        self.reconciler.run_pass()
+        late = str(uuid.uuid4())
+        audit = self.placement.provider_allocations
+
+        def vendordata_meanwhile(rp):
+            if not self.ledger.list(instance=late):
+                self.cyborg.bind(late)
+                self.service.instance_binding(late, None)
+            return audit(rp)
+
+        self.placement.provider_allocations = vendordata_meanwhile
+        report = self.reconciler.run_pass()
+        (lease,) = self.ledger.list(instance=late)
+        self.assertEqual(State.ACTIVE, lease.state)
+        self.assertEqual(0, report.orphans_released)
+        self.assertIn(lease.id, self.placement.consumers)
+
     def test_lease_moves_off_an_unhealthy_gpu(self):
         self.cyborg.gpu2 = clients.Device(
             uuid=str(uuid.uuid4()), hostname='gpu2', vendor='10de',

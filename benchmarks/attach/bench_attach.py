@@ -1,0 +1,411 @@
+# Copyright (c) 2026 orionx-cyborg developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Attach service at scale: vendordata latency, lease placement, passes.
+
+Runs the real ``orionx-cyborg-attach`` process of the sandbox against
+the real Cyborg and Placement (SQLite), on a fleet widened for 10,000
+pooled vGPUs: GPU servers of 8 H200 pool members each (compute
+oversubscribed 4x, so 400 % per GPU) and GPU-less hosts, every host with
+an entitlement of 1,024. The ARQs are created and bound through Cyborg's
+API as Nova's service identity, as the Nova stand-in does, without
+booting servers (one instance, one ARQ). Per size (ARQs in Cyborg) and
+per ledger backend (SQLite file; PostgreSQL in a private cluster):
+
+* **placement**: a reconcile pass on a fresh ledger creates and places
+  every lease (one Placement ``PUT /allocations/{lease}`` each):
+  leases per second;
+* **steady pass**: the next pass, with nothing to do;
+* **vendordata**: ``POST /v1/vendordata`` as Nova (service token,
+  instance and project) for randomly chosen instances, each paired with
+  the Cyborg query it wraps, ``GET /v2/accelerator_requests?instance=``
+  as Nova's compute manager sends it (the baseline): p50, p99, ratio.
+
+Between backends every lease's allocation is deleted from Placement, so
+each starts on an empty pool. See README.rst for the command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from collections.abc import Iterator
+from typing import Any
+
+from orionx_cyborg.sandbox import clients
+from orionx_cyborg.sandbox import hosts
+from orionx_cyborg.sandbox import identity
+from orionx_cyborg.sandbox import stack
+
+ENTITLEMENT = 1024  # the most [orionx_pool] entitlement allows
+POOL = {
+    'name': 'default',
+    'entitlement': str(ENTITLEMENT),
+    'compute_oversubscription': '4',
+}
+SIZE = {'accel:orionx_gmem_mib': '256', 'accel:orionx_compute_pct': '1'}
+PER_POST = 100  # ARQs per POST /accelerator_requests (one profile group)
+PER_PATCH = 500  # ARQs per bind PATCH
+LONG = 7200.0  # seconds: a pass over 10,000 ARQs takes minutes
+
+
+def fleet(gpu_hosts: int, cpu_hosts: int) -> list[hosts.HostSpec]:
+    servers = [
+        hosts.HostSpec(
+            name='bench-gpu-%d' % index, topology='hgx-h200',
+            description='8x H200, all pool members',
+            drivers=(hosts.orionx_driver({'default_mode': 'pool'}, POOL),))
+        for index in range(gpu_hosts)
+    ]
+    return servers + [
+        hosts.HostSpec(
+            name='bench-cpu-%d' % index, topology='no-gpu',
+            description='no GPU',
+            drivers=(hosts.orionx_driver({'default_mode': 'off'}, POOL),))
+        for index in range(cpu_hosts)
+    ]
+
+
+def nova_cyborg(sandbox: stack.Sandbox) -> clients.JsonClient:
+    """Cyborg as Nova calls it: a user token plus its service token."""
+    client = clients.cyborg(sandbox.manifest.cyborg_url + '/v2',
+                            identity.MEMBER_TOKEN,
+                            service_token=identity.SERVICE_TOKEN)
+    client.timeout = LONG
+    return client
+
+
+def entitlements(sandbox: stack.Sandbox) -> dict[str, str]:
+    """Host -> its entitlement resource provider."""
+    found = {}
+    for dep in sandbox.cyborg().get('/deployables')['deployables']:
+        host, sep, _ = dep['name'].partition('_ORIONX_VGPU_')
+        if sep:
+            found[host] = dep['rp_uuid']
+    return found
+
+
+class Arqs:
+    """Bound pooled-vGPU ARQs, one instance each, spread over hosts."""
+
+    def __init__(self, sandbox: stack.Sandbox, profile: str) -> None:
+        self.sandbox = sandbox
+        self.profile = profile
+        self.cyborg = nova_cyborg(sandbox)
+        self.hosts = entitlements(sandbox)
+        self.used = dict.fromkeys(self.hosts, 0)
+        self.instances: list[str] = []
+        self.create_s = 0.0
+        self.bind_s = 0.0
+
+    def grow(self, total: int) -> None:
+        spare: list[dict[str, Any]] = []
+        while len(self.instances) < total:
+            # The host with the most room left takes the next batch.
+            host = min(self.used, key=lambda h: (self.used[h], h))
+            count = min(PER_PATCH, total - len(self.instances),
+                        ENTITLEMENT - self.used[host])
+            if count <= 0:
+                raise SystemExit('the fleet has no entitlement left')
+            began = time.perf_counter()
+            while len(spare) < count:
+                spare += self.cyborg.post('/accelerator_requests', {
+                    'device_profile_name': self.profile})['arqs']
+            arqs, spare = spare[:count], spare[count:]
+            self.create_s += time.perf_counter() - began
+            began = time.perf_counter()
+            self._bind(host, arqs)
+            self.bind_s += time.perf_counter() - began
+            print('  %d ARQs bound' % len(self.instances), file=sys.stderr,
+                  flush=True)
+        if spare:
+            # Unbound ARQs are no entitlement ARQs; leave none behind.
+            self.cyborg.request('DELETE', '/accelerator_requests', params={
+                'arqs': ','.join(a['uuid'] for a in spare)},
+                expect=(204,))
+
+    def _bind(self, host: str, arqs: list[dict[str, Any]]) -> None:
+        instances = [str(uuid.uuid4()) for _ in arqs]
+        patch = {
+            arq['uuid']: [
+                {'path': '/hostname', 'op': 'add', 'value': host},
+                {'path': '/device_rp_uuid', 'op': 'add',
+                 'value': self.hosts[host]},
+                {'path': '/instance_uuid', 'op': 'add', 'value': instance},
+            ]
+            for arq, instance in zip(arqs, instances, strict=True)
+        }
+        try:
+            self.cyborg.patch('/accelerator_requests', patch)
+        except clients.ApiError as err:
+            # Cyborg binds, then tells Nova; Nova answers 404 for these
+            # instances it never booted, which Cyborg reports as 400.
+            if err.status != 400 or 'external-events' not in err.body:
+                raise
+        self.used[host] += len(arqs)
+        self.instances += instances
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+
+    def at(fraction: float) -> float:
+        index = min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))
+        return ordered[index] * 1000.0
+
+    return {'n': len(ordered), 'p50': statistics.median(ordered) * 1000.0,
+            'p99': at(0.99), 'max': ordered[-1] * 1000.0}
+
+
+def timed(call: Callable[[], Any]) -> float:
+    began = time.perf_counter()
+    call()
+    return time.perf_counter() - began
+
+
+def latencies(
+    sandbox: stack.Sandbox, instances: list[str], samples: int,
+    rng: random.Random,
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Vendordata and its Cyborg query, paired on the same instances."""
+    attach = sandbox.attach(identity.SERVICE_TOKEN, timeout=LONG)
+    cyborg = nova_cyborg(sandbox)
+    vendordata, baseline = [], []
+    for instance in rng.sample(instances, samples):
+        body = {'instance-id': instance,
+                'project-id': identity.MEMBER_PROJECT_ID}
+        document: dict[str, Any] = {}
+
+        def ask(body: dict[str, Any] = body,
+                out: dict[str, Any] = document) -> None:
+            out.update(attach.post('/v1/vendordata', body))
+
+        vendordata.append(timed(ask))
+        if document.get('status') != 'active':
+            raise SystemExit('instance %s: %s' % (instance, document))
+        baseline.append(timed(lambda i=instance: cyborg.get(
+            '/accelerator_requests', params={'instance': i})))
+    return percentiles(vendordata), percentiles(baseline)
+
+
+def release_all(sandbox: stack.Sandbox) -> int:
+    """Delete every lease's allocation from Placement (between runs)."""
+    attach = sandbox.attach(timeout=LONG)
+    placement = sandbox.placement()
+    released, marker = 0, None
+    while True:
+        params = {'limit': '1000'}
+        if marker:
+            params['marker'] = marker
+        page = attach.get('/v1/leases', params=params)['leases']
+        for lease in page:
+            placement.request('DELETE', '/allocations/%s' % lease['id'],
+                              expect=(204, 404))
+        released += len(page)
+        if len(page) < 1000:
+            return released
+        marker = page[-1]['id']
+
+
+def run_backend(
+    sandbox: stack.Sandbox, arqs: Arqs, backend: str, url: str,
+    samples: int, rng: random.Random,
+) -> dict[str, Any]:
+    size = len(arqs.instances)
+    print('%d ARQs, %s ledger ...' % (size, backend), file=sys.stderr,
+          flush=True)
+    sandbox.reconfigure_attach({'database_connection': url})
+    began = time.perf_counter()
+    first = sandbox.reconcile(timeout=LONG)
+    create_wall = time.perf_counter() - began
+    if (first['created'], first['errors']) != (size, []):
+        raise SystemExit('the first pass did not place every lease: %s'
+                         % {k: v for k, v in first.items() if k != 'moves'})
+    steady = sandbox.reconcile(timeout=LONG)
+    vendordata, cyborg = latencies(sandbox, arqs.instances, samples, rng)
+    released = release_all(sandbox)
+    return {
+        'arqs': size,
+        'backend': backend,
+        'placement_pass_s': first['duration_s'],
+        'placement_wall_s': create_wall,
+        'leases_per_s': size / first['duration_s'],
+        'steady_pass_s': steady['duration_s'],
+        'vendordata_ms': vendordata,
+        'cyborg_query_ms': cyborg,
+        'ratio_p50': vendordata['p50'] / cyborg['p50'],
+        'ratio_p99': vendordata['p99'] / cyborg['p99'],
+        'released': released,
+    }
+
+
+@contextlib.contextmanager
+def ledgers(
+    sandbox: stack.Sandbox, backends: list[str]
+) -> Iterator[Callable[[str, int], str]]:
+    """A fresh ledger URL per (backend, size); PostgreSQL if asked."""
+    with contextlib.ExitStack() as stack_:
+        server = None
+        if 'postgresql' in backends:
+            from tests.unit.attach.ledger import postgres
+
+            server, cluster = postgres.start()
+            stack_.callback(server.close)
+            if cluster is not None:
+                stack_.callback(cluster.stop)
+
+        def fresh(backend: str, size: int) -> str:
+            if backend == 'sqlite':
+                return 'sqlite:///%s' % (
+                    sandbox.state.attach_dir / ('bench-%d.sqlite' % size))
+            assert server is not None
+            url: str = stack_.enter_context(server.schema())
+            return url
+
+        yield fresh
+
+
+def print_table(results: list[dict[str, Any]], out: Any) -> None:
+    rows = [('ARQs', 'ledger', 'leases/s', 'placing s', 'steady pass s',
+             'vendordata p50/p99 ms', 'Cyborg query p50/p99 ms',
+             'x p50', 'x p99', 'n')]
+    for r in results:
+        vd, cy = r['vendordata_ms'], r['cyborg_query_ms']
+        rows.append((
+            str(r['arqs']), r['backend'], '%.1f' % r['leases_per_s'],
+            '%.1f' % r['placement_pass_s'], '%.2f' % r['steady_pass_s'],
+            '%.0f / %.0f' % (vd['p50'], vd['p99']),
+            '%.0f / %.0f' % (cy['p50'], cy['p99']),
+            '%.2f' % r['ratio_p50'], '%.2f' % r['ratio_p99'],
+            str(vd['n'])))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print('  '.join(cell.ljust(width)
+                        for cell, width in zip(row, widths, strict=True))
+              .rstrip(), file=out)
+    print('\nx: vendordata against the Cyborg ARQ query it wraps, paired '
+          'samples (n per row).', file=out)
+
+
+def run(
+    state_dir: str, args: argparse.Namespace, sizes: list[int],
+    samples: list[int], backends: list[str], rng: random.Random,
+    save: Callable[[list[dict[str, Any]], list[dict[str, Any]]], None],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    sandbox = stack.Sandbox(
+        state_dir, fleet(args.gpu_hosts, args.cpu_hosts),
+        start_timeout=LONG)
+    sandbox.start()
+    results, setup = [], []
+    try:
+        sandbox.connect().accelerator.create_device_profile(
+            name='bench-pool', groups=[dict(SIZE, **{
+                'resources:CUSTOM_ORIONX_VGPU': str(PER_POST),
+                'trait:CUSTOM_ORIONX_POOL_DEFAULT': 'required'})])
+        arqs = Arqs(sandbox, 'bench-pool')
+        with ledgers(sandbox, backends) as fresh:
+            for size, count in zip(sizes, samples, strict=True):
+                arqs.grow(size)
+                setup.append({'arqs': size, 'create_s': arqs.create_s,
+                              'bind_s': arqs.bind_s,
+                              'list_all_s': timed(lambda: nova_cyborg(
+                                  sandbox).get('/accelerator_requests'))})
+                for backend in backends:
+                    results.append(run_backend(
+                        sandbox, arqs, backend, fresh(backend, size), count,
+                        rng))
+                    save(results, setup)  # a long run keeps what it has
+    finally:
+        sandbox.stop()
+    return results, setup
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--sizes', default='100,1000,10000')
+    parser.add_argument('--samples', default='60,60,10',
+                        help='vendordata samples per size')
+    parser.add_argument('--backends', default='sqlite,postgresql')
+    parser.add_argument('--gpu-hosts', type=int, default=4)
+    parser.add_argument('--cpu-hosts', type=int, default=6)
+    parser.add_argument('--state-dir',
+                        help='the sandbox state directory (default: a '
+                             'temporary one, removed afterwards)')
+    parser.add_argument('--seed', type=int, default=4)
+    parser.add_argument('--json', help='write the results here')
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(',')]
+    samples = [int(s) for s in args.samples.split(',')]
+    backends = args.backends.split(',')
+    rng = random.Random(args.seed)
+    began = time.perf_counter()
+
+    def save(results: list[dict[str, Any]],
+             setup: list[dict[str, Any]]) -> None:
+        if args.json:
+            write_json(args, results, setup, time.perf_counter() - began)
+
+    with contextlib.ExitStack() as cleanup:
+        state_dir = args.state_dir or cleanup.enter_context(
+            tempfile.TemporaryDirectory(prefix='bench-attach-'))
+        results, setup = run(state_dir, args, sizes, samples, backends, rng,
+                             save)
+    total = time.perf_counter() - began
+    save(results, setup)
+    print_table(results, sys.stdout)
+    for row in setup:
+        print('%(arqs)d ARQs: created in %(create_s).0f s, bound in '
+              '%(bind_s).0f s (cumulative); listing all of them in Cyborg '
+              'takes %(list_all_s).1f s' % row)
+    print('benchmark took %.0f s' % total)
+    return 0
+
+
+def write_json(
+    args: argparse.Namespace, results: list[dict[str, Any]],
+    setup: list[dict[str, Any]], seconds: float,
+) -> None:
+    document = {
+        'benchmark': 'attach',
+        'command': ' '.join(
+            ['python -m benchmarks.attach.bench_attach'] + sys.argv[1:]),
+        'machine': {'cpus': os.cpu_count(),
+                    'python': platform.python_version(),
+                    'platform': platform.platform(),
+                    'load_average': os.getloadavg()},
+        'fleet': {'gpu_hosts': args.gpu_hosts,
+                  'cpu_hosts': args.cpu_hosts,
+                  'gpus': 8 * args.gpu_hosts, 'pool': POOL,
+                  'lease': SIZE},
+        'seconds': seconds,
+        'setup': setup,
+        'results': results,
+    }
+    with open(args.json, 'w', encoding='utf-8') as stream:
+        json.dump(document, stream, indent=2, sort_keys=True)
+        stream.write('\n')
+
+
+if __name__ == '__main__':
+    sys.exit(main())
