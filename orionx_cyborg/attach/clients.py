@@ -214,6 +214,14 @@ class CyborgClient:
                                      params=params)
         return [_arq(item) for item in (data or {}).get('arqs', [])]
 
+    def arq(self, uuid: str) -> Arq | None:
+        """One ARQ by UUID (one row read in Cyborg), or None if gone."""
+        status, data = self._http.request(
+            'GET', '/accelerator_requests/%s' % uuid, accept=(200, 404))
+        if status == 404 or not data:
+            return None
+        return _arq(data)
+
     def deployables(self) -> list[Deployable]:
         _, data = self._http.request('GET', '/deployables')
         return [_deployable(item)

@@ -551,8 +551,10 @@ class LeaseService:
             project.
         :raises ServiceUnavailable: Cyborg or Placement cannot be reached.
         """
-        arqs = [a for a in self.cyborg.arqs(instance=instance_uuid)
-                if a.instance_uuid == instance_uuid]
+        arqs = self._arqs_of_leases(instance_uuid)
+        if arqs is None:
+            arqs = [a for a in self.cyborg.arqs(instance=instance_uuid)
+                    if a.instance_uuid == instance_uuid]
         if project_id and any(a.project_id and a.project_id != project_id
                               for a in arqs):
             raise InstanceNotFound(instance=instance_uuid,
@@ -568,6 +570,43 @@ class LeaseService:
             vgpus=tuple(vgpus),
             retry_after=self.settings.retry_after if pending else None,
         )
+
+    def _arqs_of_leases(
+        self, instance_uuid: str
+    ) -> list[clients.Arq] | None:
+        """The instance's ARQs read one by one, when its leases cover all.
+
+        Cyborg answers ``GET /accelerator_requests?instance=`` by loading
+        every ARQ it holds and filtering them in Python, so that query
+        slows down as the cloud grows (see benchmarks/attach); reading
+        the ARQs of the instance's leases by UUID costs one row each.
+        The leases are current when each ARQ is still bound to the
+        instance on the lease's host, and there are as many as the
+        device profile asks pooled vGPUs: evacuate and unshelve delete
+        the old ARQs and shelve-offload deletes them without new ones,
+        so any change Nova makes shows up here as a missing ARQ.
+
+        :returns: None when the full query must decide (no lease yet, a
+            lease being released, an ARQ gone, moved or rebound, or
+            fewer leases than the profile's vGPUs).
+        """
+        leases = self.ledger.list(instance=instance_uuid)
+        if not leases or any(lease.state is State.RELEASING
+                             for lease in leases):
+            return None
+        arqs = []
+        for lease in leases:
+            arq = self.cyborg.arq(lease.arq_uuid)
+            if (arq is None or not arq.bound
+                    or arq.instance_uuid != instance_uuid
+                    or arq.hostname != lease.vm_host):
+                return None
+            arqs.append(arq)
+        names = {arq.device_profile_name for arq in arqs}
+        profile = self._profile(names.pop()) if len(names) == 1 else None
+        if profile is None or _vgpus_asked(profile) != len(arqs):
+            return None
+        return arqs
 
     def _vgpu(self, outcome: Outcome) -> binding.VgpuBinding:
         if isinstance(outcome, Rejected):
@@ -614,6 +653,18 @@ class LeaseService:
         document['client'] = self.runtime.render(instance).to_dict()
         document['runtime'] = self.runtime.name
         return document
+
+
+def _vgpus_asked(profile: clients.DeviceProfile) -> int:
+    """How many pooled vGPUs (entitlement ARQs) a device profile asks."""
+    key = 'resources:' + spec.RC_ENTITLEMENT
+    total = 0
+    for group in profile.groups:
+        try:
+            total += int(group.get(key, 0))
+        except ValueError:
+            return -1  # Cyborg would not have made ARQs of it
+    return total
 
 
 def _free(total: int, used: int) -> int:

@@ -202,15 +202,20 @@ def test_leases_follow_evacuate_shelve_unshelve_and_delete(
     first = _only_vgpu(attach_checks.vendordata(sandbox, server))
     assert first['endpoint']['transport'] == 'shm'
 
-    # Evacuate: new ARQs on the new host; the old lease goes, a new one
-    # comes for the new ARQ, now remote.
+    # Evacuate: new ARQs on the new host. The guest asks before any
+    # pass: its known lease's ARQ is gone from Cyborg, so vendordata
+    # reads the instance's ARQs again and leases the new one, now
+    # remote; the pass then releases the old lease.
     moved = _action(sandbox, server, {'evacuate': {'host': 'cpu-host-1'}},
                     identity.ADMIN_TOKEN)
     assert moved['host'] == 'cpu-host-1', moved['fault']
+    early = _only_vgpu(attach_checks.vendordata(sandbox, server))
+    assert early['lease_id'] != first['lease_id']
+    assert early['endpoint']['transport'] == 'tcp'
     report = attach_checks.reconcile_and_check(sandbox)
-    assert (report['released'], report['created']) == (1, 1)
+    assert (report['released'], report['created']) == (1, 0)
     second = _lease_of(sandbox, server)
-    assert second['id'] != first['lease_id']
+    assert second['id'] == early['lease_id']
     assert second['arq_uuid'] == moved['arq_uuids'][0]
     assert second['vm_host'] == 'cpu-host-1'
     assert helpers.allocations_of(sandbox, first['lease_id'])[

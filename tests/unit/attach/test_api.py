@@ -66,6 +66,7 @@ class FakeCyborg:
                        pool, rp=ENTITLEMENT_RP),
         ]
         self.arqs_ = []
+        self.queries = []  # instance filter of each full ARQ listing
         self.profile = clients.DeviceProfile('pool16', ({
             'resources:CUSTOM_ORIONX_VGPU': '1',
             'accel:orionx_gmem_mib': '16384',
@@ -87,8 +88,13 @@ class FakeCyborg:
 
     def arqs(self, instance=None):
         self._check()
+        self.queries.append(instance)
         return [a for a in self.arqs_
                 if instance is None or a.instance_uuid == instance]
+
+    def arq(self, uuid_):
+        self._check()
+        return next((a for a in self.arqs_ if a.uuid == uuid_), None)
 
     def device_profile(self, name):
         self._check()
@@ -236,6 +242,58 @@ class TestVendordata(ApiTestCase):
         self.assertIn('exceeds the largest pool GPU',
                       doc['vgpus'][0]['reason'])
         self.assertEqual({}, self.placement.consumers)
+
+    def test_known_leases_are_served_without_listing_every_arq(self):
+        instance = str(uuid.uuid4())
+        self.cyborg.bind(instance)
+        first = self.vendordata({'instance-id': instance})[1]
+        self.assertEqual([instance], self.cyborg.queries)
+        second = self.vendordata({'instance-id': instance})[1]
+        self.assertEqual([instance], self.cyborg.queries)
+        self.assertEqual(first['vgpus'][0]['lease_id'],
+                         second['vgpus'][0]['lease_id'])
+        self.assertEqual('active', second['status'])
+
+    def test_evacuated_instance_gets_its_new_lease_at_once(self):
+        instance = str(uuid.uuid4())
+        old = self.cyborg.bind(instance, host='gpu1')
+        before = self.vendordata({'instance-id': instance})[1]
+        self.assertEqual('shm', before['vgpus'][0]['endpoint']['transport'])
+        # Nova's conductor deletes the ARQ and binds a new one on the
+        # target host; no reconcile pass has run yet.
+        self.cyborg.arqs_.remove(old)
+        self.cyborg.bind(instance, host='cpu1')
+        after = self.vendordata({'instance-id': instance})[1]
+        (vgpu,) = after['vgpus']
+        self.assertNotEqual(before['vgpus'][0]['lease_id'], vgpu['lease_id'])
+        self.assertEqual('rdma', vgpu['endpoint']['transport'])
+        self.assertEqual([instance, instance], self.cyborg.queries)
+
+    def test_a_missing_lease_of_a_two_vgpu_profile_is_created(self):
+        self.cyborg.profile = clients.DeviceProfile('pool16', ({
+            'resources:CUSTOM_ORIONX_VGPU': '2',
+            'accel:orionx_gmem_mib': '4096'},))
+        instance = str(uuid.uuid4())
+        self.cyborg.bind(instance)
+        self.assertEqual(1, len(self.vendordata(
+            {'instance-id': instance})[1]['vgpus']))
+        # The second ARQ's lease is missing (say, a crash before it was
+        # written): one lease of two asked is not trusted.
+        self.cyborg.bind(instance)
+        doc = self.vendordata({'instance-id': instance})[1]
+        self.assertEqual(2, len(doc['vgpus']))
+        self.assertEqual(2, len(self.ledger.list(instance=instance)))
+        self.vendordata({'instance-id': instance})
+        self.assertEqual([instance, instance], self.cyborg.queries)
+
+    def test_known_lease_of_another_project_is_not_found(self):
+        instance = str(uuid.uuid4())
+        self.cyborg.bind(instance, project=OTHER)
+        self.vendordata({'instance-id': instance, 'project-id': OTHER})
+        status, doc, _ = self.vendordata({'instance-id': instance,
+                                          'project-id': PROJECT})
+        self.assertEqual(404, status)
+        self.assertNotIn('vgpus', json.dumps(doc))
 
     def test_instance_without_pooled_vgpus(self):
         status, doc, _ = self.vendordata({'instance-id': str(uuid.uuid4())})
