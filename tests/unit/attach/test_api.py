@@ -67,6 +67,7 @@ class FakeCyborg:
         ]
         self.arqs_ = []
         self.queries = []  # instance filter of each full ARQ listing
+        self.placement = None  # a FakePlacement to claim instances in
         self.profile = clients.DeviceProfile('pool16', ({
             'resources:CUSTOM_ORIONX_VGPU': '1',
             'accel:orionx_gmem_mib': '16384',
@@ -110,6 +111,10 @@ class FakeCyborg:
             attach_handle_uuid=str(uuid.uuid4()),
             attach_handle_info={'pool': 'default', 'slot': '0'})
         self.arqs_.append(arq)
+        if self.placement is not None:
+            # Nova's claim for the instance, before Cyborg binds.
+            self.placement.instances.setdefault(
+                instance, {ENTITLEMENT_RP: {spec.RC_ENTITLEMENT: 1}})
         return arq
 
 
@@ -117,12 +122,13 @@ class FakePlacement:
     """Keeps allocations; capacity is the allocator's business here."""
 
     def __init__(self):
-        self.consumers = {}
+        self.consumers = {}  # the service's: lease -> allocations
+        self.instances = {}  # Nova's: instance -> allocations
         self.traits = {}
         self.inventories = {}
 
     def allocations(self, consumer):
-        held = self.consumers.get(consumer)
+        held = self.consumers.get(consumer, self.instances.get(consumer))
         return clients.ConsumerAllocations(
             generation=None if held is None else 1,
             allocations=held or {}, consumer_type=clients.CONSUMER_TYPE)
@@ -157,6 +163,7 @@ class ApiTestCase(base.TestCase):
         super().setUp()
         self.cyborg = FakeCyborg()
         self.placement = FakePlacement()
+        self.cyborg.placement = self.placement
         engine = ledger_engine.create_engine(
             'sqlite:///%s/ledger.sqlite' % self.tmp)
         self.ledger = ledger_mod.Ledger(engine, owns_engine=True)
@@ -298,6 +305,29 @@ class TestVendordata(ApiTestCase):
     def test_instance_without_pooled_vgpus(self):
         status, doc, _ = self.vendordata({'instance-id': str(uuid.uuid4())})
         self.assertEqual((200, 'none'), (status, doc['status']))
+        # Placement said so: Cyborg's slow instance query was not sent.
+        self.assertEqual([], self.cyborg.queries)
+
+    def test_instance_with_other_resources_only_skips_cyborg(self):
+        instance = str(uuid.uuid4())
+        self.placement.instances[instance] = {
+            'cn-rp': {'VCPU': 2, 'MEMORY_MB': 2048}}
+        status, doc, _ = self.vendordata({'instance-id': instance})
+        self.assertEqual((200, 'none'), (status, doc['status']))
+        self.assertEqual([], self.cyborg.queries)
+
+    def test_shelved_instance_with_a_stale_lease_gets_none(self):
+        instance = str(uuid.uuid4())
+        arq = self.cyborg.bind(instance)
+        self.assertEqual('active', self.vendordata(
+            {'instance-id': instance})[1]['status'])
+        # Shelve-offload: Nova deletes the ARQ and the allocation; the
+        # lease stays until the next pass.
+        self.cyborg.arqs_.remove(arq)
+        del self.placement.instances[instance]
+        status, doc, _ = self.vendordata({'instance-id': instance})
+        self.assertEqual((200, 'none'), (status, doc['status']))
+        self.assertEqual([instance], self.cyborg.queries)
 
     def test_another_projects_instance_is_not_found(self):
         instance = str(uuid.uuid4())
