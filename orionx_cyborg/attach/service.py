@@ -552,10 +552,8 @@ class LeaseService:
         :raises ServiceUnavailable: Cyborg or Placement cannot be reached.
         """
         arqs = self._arqs_of_leases(instance_uuid)
-        if arqs is None and self._holds_pooled_vgpus(instance_uuid):
-            arqs = [a for a in self.cyborg.arqs(instance=instance_uuid)
-                    if a.instance_uuid == instance_uuid]
-        arqs = arqs or []
+        if arqs is None:
+            arqs = self._arqs_of_instance(instance_uuid)
         if project_id and any(a.project_id and a.project_id != project_id
                               for a in arqs):
             raise InstanceNotFound(instance=instance_uuid,
@@ -609,20 +607,23 @@ class LeaseService:
             return None
         return arqs
 
-    def _holds_pooled_vgpus(self, instance_uuid: str) -> bool:
-        """Whether Nova allocated the instance a pooled-vGPU entitlement.
+    def _arqs_of_instance(self, instance_uuid: str) -> list[clients.Arq]:
+        """The instance's ARQs from Cyborg, if it holds a pooled vGPU.
 
         Nova calls every vendordata target for every instance, most of
         which have no pooled vGPU; Placement answers for one consumer
-        from an index, where Cyborg's instance query would read every
-        ARQ. Nova claims the instance's accelerator resources under the
-        instance's own consumer (and moves them with it on evacuate and
+        from an index, where Cyborg's instance query reads every ARQ.
+        Nova claims the instance's accelerator resources under the
+        instance's own consumer (and claims them again on evacuate and
         unshelve), so no ``CUSTOM_ORIONX_VGPU`` there means no entitlement
         ARQ either.
         """
         held = self.placement.allocations(instance_uuid)
-        return any(spec.RC_ENTITLEMENT in resources
-                   for resources in held.allocations.values())
+        if not any(spec.RC_ENTITLEMENT in resources
+                   for resources in held.allocations.values()):
+            return []
+        return [a for a in self.cyborg.arqs(instance=instance_uuid)
+                if a.instance_uuid == instance_uuid]
 
     def _vgpu(self, outcome: Outcome) -> binding.VgpuBinding:
         if isinstance(outcome, Rejected):
