@@ -30,8 +30,8 @@ import pytest
 
 from orionx_cyborg.sandbox import hosts
 from orionx_cyborg.sandbox import identity
-from orionx_cyborg.sandbox import processes
 from orionx_cyborg.sandbox import stack
+from tests.functional import helpers
 
 
 @pytest.fixture(scope='session')
@@ -41,14 +41,8 @@ def sandbox(
     sbx = stack.Sandbox(
         tmp_path_factory.mktemp('contract-sandbox'), hosts.orionx_fleet()
     )
-    sbx.start()
-    records = [service.record for service in sbx.services]
-    try:
+    with helpers.started(sbx):
         yield sbx
-    finally:
-        sbx.stop()
-        left = [r for r in records if processes.is_running(r)]
-        assert not left, 'sandbox processes left behind: %s' % left
 
 
 @pytest.fixture(scope='session')

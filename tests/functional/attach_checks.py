@@ -37,6 +37,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from orionx_cyborg.accelerator import spec
+from orionx_cyborg.sandbox import identity
 from orionx_cyborg.sandbox import layout
 from orionx_cyborg.sandbox import stack
 from tests.functional import helpers
@@ -58,6 +59,22 @@ def pooled_group(gmem_mib: int, compute_pct: int) -> dict[str, str]:
         'accel:orionx_gmem_mib': str(gmem_mib),
         'accel:orionx_compute_pct': str(compute_pct),
     }
+
+
+def create_pooled_flavor(
+    sandbox: stack.Sandbox, prefix: str, gmem_mib: int, compute_pct: int
+) -> str:
+    """A device profile of one pooled vGPU and a flavor asking it (its id)."""
+    name = helpers.unique(prefix)
+    sandbox.connect(identity.ADMIN_TOKEN).accelerator.create_device_profile(
+        name=name, groups=[pooled_group(gmem_mib, compute_pct)])
+    compute = sandbox.compute()
+    flavor = compute.post('/flavors', {'flavor': {
+        'name': name, 'vcpus': 1, 'ram': 512, 'disk': 1}})['flavor']
+    compute.post('/flavors/%s/os-extra_specs' % flavor['id'],
+                 {'extra_specs': {'accel:device_profile': name}})
+    flavor_id: str = flavor['id']
+    return flavor_id
 
 
 def vendordata(sandbox: stack.Sandbox, server_id: str) -> dict[str, Any]:

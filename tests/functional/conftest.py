@@ -24,6 +24,7 @@ share it in any order; a test that makes leases releases them too
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from collections.abc import Iterator
 from typing import Any
@@ -33,7 +34,6 @@ import pytest
 from orionx_cyborg.sandbox import clients
 from orionx_cyborg.sandbox import hosts
 from orionx_cyborg.sandbox import identity
-from orionx_cyborg.sandbox import processes
 from orionx_cyborg.sandbox import stack
 from tests.functional import attach_checks
 from tests.functional import helpers
@@ -48,14 +48,8 @@ def sandbox(
         hosts.orionx_fleet(),
         arq_binding_timeout=20.0,
     )
-    sbx.start()
-    records = [service.record for service in sbx.services]
-    try:
+    with helpers.started(sbx):
         yield sbx
-    finally:
-        sbx.stop()
-        left = [r for r in records if processes.is_running(r)]
-        assert not left, 'sandbox processes left behind: %s' % left
 
 
 @pytest.fixture(scope='session')
@@ -129,6 +123,15 @@ def boot(
 
     Servers are deleted after the test.
     """
+    with _booting(sandbox, request) as (run, _):
+        yield run
+
+
+@contextlib.contextmanager
+def _booting(
+    sandbox: stack.Sandbox, request: pytest.FixtureRequest
+) -> Iterator[tuple[Callable[..., dict[str, Any]], list[str]]]:
+    """A boot function and the servers it booted, deleted on exit."""
     compute = sandbox.compute(identity.MEMBER_TOKEN)
     booted: list[str] = []
 
@@ -142,7 +145,7 @@ def boot(
         booted.append(server_id)
         return helpers.wait_for_server(sandbox, server_id)
 
-    yield run
+    yield run, booted
     for server_id in booted:
         compute.request('DELETE', '/servers/%s' % server_id, expect=(204, 404))
 
@@ -171,22 +174,8 @@ def leased_boot(
     leases must be gone and the three stores must agree, so no lease of
     a test is left holding the shared pool.
     """
-    compute = sandbox.compute(identity.MEMBER_TOKEN)
-    booted: list[str] = []
-
-    def run(flavor_id: str, **server: Any) -> dict[str, Any]:
-        body = {
-            'name': helpers.unique(request.node.name),
-            'flavorRef': flavor_id,
-        }
-        body.update(server)
-        server_id = compute.post('/servers', {'server': body})['server']['id']
-        booted.append(server_id)
-        return helpers.wait_for_server(sandbox, server_id)
-
-    yield run
-    for server_id in booted:
-        compute.request('DELETE', '/servers/%s' % server_id, expect=(204, 404))
+    with _booting(sandbox, request) as (run, booted):
+        yield run
     attach_checks.reconcile_and_check(sandbox)
     left = attach_checks.leases(sandbox)
     assert not [lease for lease in left if lease['instance_uuid'] in booted]

@@ -16,19 +16,37 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import pathlib
 import re
 import time
 import uuid
 from collections.abc import Callable
+from collections.abc import Iterator
 from typing import Any
 
 from orionx_cyborg.sandbox import clients
+from orionx_cyborg.sandbox import processes
 from orionx_cyborg.sandbox import stack
 
 FINAL_STATUSES = ('ACTIVE', 'ERROR', 'SHELVED_OFFLOADED')
 
+
+
+@contextlib.contextmanager
+def started(sandbox: stack.Sandbox) -> Iterator[stack.Sandbox]:
+    """Start *sandbox*; on exit stop it and check it left no process."""
+    sandbox.start()
+    records = [service.record for service in sandbox.services]
+    try:
+        yield sandbox
+    finally:
+        sandbox.stop()
+        # Services restarted by a test have new records.
+        left = [r for r in records + [s.record for s in sandbox.services]
+                if processes.is_running(r)]
+        assert not left, 'sandbox processes left behind: %s' % left
 
 def unique(prefix: str) -> str:
     """A name no other test uses: Cyborg and Nova names are global."""

@@ -227,10 +227,7 @@ def test_leases_follow_evacuate_shelve_unshelve_and_delete(
     # Shelve (offloaded at once): the ARQ is deleted, so is the lease.
     shelved = _action(sandbox, server, {'shelve': None})
     assert shelved['status'] == 'SHELVED_OFFLOADED'
-    report = attach_checks.reconcile_and_check(sandbox)
-    assert report['released'] == 1
-    assert attach_checks.leases(sandbox, instance=server) == []
-    assert helpers.allocations_of(sandbox, second['id'])['allocations'] == {}
+    _assert_released_by_a_pass(sandbox, server, second['id'])
     assert attach_checks.vendordata(sandbox, server)['status'] == 'none'
 
     # Unshelve elsewhere: a new ARQ there, a new lease, local again.
@@ -246,10 +243,16 @@ def test_leases_follow_evacuate_shelve_unshelve_and_delete(
 
     # Delete: released at the next pass, nothing left in Placement.
     sandbox.compute(identity.MEMBER_TOKEN).delete('/servers/%s' % server)
+    _assert_released_by_a_pass(sandbox, server, third['id'])
+
+
+def _assert_released_by_a_pass(
+    sandbox: stack.Sandbox, server: str, lease_id: str
+) -> None:
     report = attach_checks.reconcile_and_check(sandbox)
     assert report['released'] == 1
     assert attach_checks.leases(sandbox, instance=server) == []
-    assert helpers.allocations_of(sandbox, third['id'])['allocations'] == {}
+    assert helpers.allocations_of(sandbox, lease_id)['allocations'] == {}
 
 
 def test_full_pool_is_pending_then_placed_when_room_frees(

@@ -32,7 +32,6 @@ import pytest
 
 from orionx_cyborg.sandbox import hosts
 from orionx_cyborg.sandbox import identity
-from orionx_cyborg.sandbox import processes
 from orionx_cyborg.sandbox import stack
 from tests.functional import attach_checks
 from tests.functional import helpers
@@ -65,23 +64,10 @@ def strict(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Strict]:
              if h.name in ('gpu-server-1', 'cpu-host-1')]
     sandbox = stack.Sandbox(tmp_path_factory.mktemp('strict'), fleet,
                             arq_binding_timeout=20.0, strict_admission=True)
-    sandbox.start()
-    try:
-        admin = sandbox.connect(identity.ADMIN_TOKEN)
-        name = helpers.unique('whole-gpu-pool')
+    with helpers.started(sandbox):
         # All of a GPU's compute: one per pool GPU fits.
-        admin.accelerator.create_device_profile(
-            name=name, groups=[attach_checks.pooled_group(8192, 100)])
-        compute = sandbox.compute()
-        flavor = compute.post('/flavors', {'flavor': {
-            'name': name, 'vcpus': 1, 'ram': 512, 'disk': 1}})['flavor']
-        compute.post('/flavors/%s/os-extra_specs' % flavor['id'],
-                     {'extra_specs': {'accel:device_profile': name}})
-        yield Strict(sandbox, flavor['id'])
-    finally:
-        sandbox.stop()
-        assert not [s for s in sandbox.services
-                    if processes.is_running(s.record)]
+        yield Strict(sandbox, attach_checks.create_pooled_flavor(
+            sandbox, 'whole-gpu-pool', 8192, 100))
 
 
 @pytest.fixture

@@ -246,30 +246,17 @@ def fault_sandbox(
              if h.name in (GPU_HOST, 'cpu-host-1')]
     sbx = stack.Sandbox(tmp_path_factory.mktemp('faults'), fleet,
                         arq_binding_timeout=20.0)
-    sbx.start()
-    records = [service.record for service in sbx.services]
     try:
-        yield sbx
+        with helpers.started(sbx):
+            yield sbx
     finally:
-        sbx.stop()
         _print_outcomes()
-        left = [r for r in records + [s.record for s in sbx.services]
-                if processes.is_running(r)]
-        assert not left, 'sandbox processes left behind: %s' % left
 
 
 @pytest.fixture(scope='module')
 def harness(fault_sandbox: stack.Sandbox) -> Iterator[Harness]:
-    admin = fault_sandbox.connect(identity.ADMIN_TOKEN)
-    name = helpers.unique('fault-pool')
-    admin.accelerator.create_device_profile(
-        name=name, groups=[attach_checks.pooled_group(4096, 5)])
-    compute = fault_sandbox.compute()
-    flavor = compute.post('/flavors', {'flavor': {
-        'name': name, 'vcpus': 1, 'ram': 512, 'disk': 1}})['flavor']
-    compute.post('/flavors/%s/os-extra_specs' % flavor['id'],
-                 {'extra_specs': {'accel:device_profile': name}})
-    yield Harness(fault_sandbox, flavor['id'])
+    yield Harness(fault_sandbox, attach_checks.create_pooled_flavor(
+        fault_sandbox, 'fault-pool', 4096, 5))
 
 
 @pytest.fixture
