@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import json
 import re
 import threading
 from collections.abc import Callable
@@ -81,8 +80,10 @@ class RequestCounter:
         self, method: str, start_response: Callable[..., Any]
     ) -> list[bytes]:
         if method not in ('GET', 'DELETE'):
-            return _answer(start_response, '405 Method Not Allowed', {})
-        return _answer(
+            return wsgi.json_response(
+                start_response, '405 Method Not Allowed', {}
+            )
+        return wsgi.json_response(
             start_response, '200 OK', self.document(reset=method == 'DELETE')
         )
 
@@ -102,20 +103,6 @@ def counts_document(counts: Mapping[tuple[str, str], int]) -> dict[str, Any]:
             for (method, path), count in sorted(counts.items())
         ],
     }
-
-
-def _answer(
-    start_response: Callable[..., Any], status: str, body: Any
-) -> list[bytes]:
-    payload = json.dumps(body).encode()
-    start_response(
-        status,
-        [
-            ('Content-Type', 'application/json'),
-            ('Content-Length', str(len(payload))),
-        ],
-    )
-    return [payload]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -42,7 +42,6 @@ restarted ``cyborg-agent`` does. Both hooks run one at a time.
 from __future__ import annotations
 
 import enum
-import json
 import logging
 import os
 import signal
@@ -152,10 +151,12 @@ class SandboxCyborgApp:
                 query.get('host'), start_response, HostAction.RESTART
             )
         if route == 'hosts' and method == 'GET':
-            return _json(
+            return wsgi.json_response(
                 start_response, '200 OK', {'hosts': sorted(self.host_agents)}
             )
-        return _json(start_response, '404 Not Found', {'error': route})
+        return wsgi.json_response(
+            start_response, '404 Not Found', {'error': route}
+        )
 
     def _run_agents(
         self,
@@ -166,7 +167,7 @@ class SandboxCyborgApp:
         names = names or sorted(self.host_agents)
         unknown = [n for n in names if n not in self.host_agents]
         if unknown:
-            return _json(
+            return wsgi.json_response(
                 start_response,
                 '404 Not Found',
                 {'error': 'unknown hosts: %s' % ', '.join(unknown)},
@@ -182,31 +183,17 @@ class SandboxCyborgApp:
                         agent.update_resources(context)
         except Exception as err:
             LOG.exception('Agent %s failed', action.value)
-            return _json(
+            return wsgi.json_response(
                 start_response,
                 '500 Internal Server Error',
                 {'error': '%s: %s' % (type(err).__name__, err)},
             )
-        return _json(start_response, '200 OK', {'updated': names})
+        return wsgi.json_response(start_response, '200 OK', {'updated': names})
 
 
 class HostAction(enum.Enum):
     CYCLE = 'cycle'
     RESTART = 'restart'
-
-
-def _json(
-    start_response: Callable[..., Any], status: str, body: Any
-) -> list[bytes]:
-    payload = json.dumps(body).encode()
-    start_response(
-        status,
-        [
-            ('Content-Type', 'application/json'),
-            ('Content-Length', str(len(payload))),
-        ],
-    )
-    return [payload]
 
 
 def start_conductor() -> Any:

@@ -21,6 +21,7 @@ needs nothing beyond the standard library.
 
 from __future__ import annotations
 
+import json
 import socket
 import socketserver
 import sys
@@ -50,6 +51,21 @@ class QuietHandler(simple_server.WSGIRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         return
+
+
+def json_response(
+    start_response: Callable[..., Any], status: str, body: Any
+) -> list[bytes]:
+    """Answer a WSGI request with *body* as JSON."""
+    payload = json.dumps(body).encode()
+    start_response(
+        status,
+        [
+            ('Content-Type', 'application/json'),
+            ('Content-Length', str(len(payload))),
+        ],
+    )
+    return [payload]
 
 
 def make_server(host: str, port: int, app: WSGIApp) -> ThreadingWSGIServer:
