@@ -83,15 +83,21 @@ def check_cyborg_version(version: str | None = None) -> str:
     """
     found = version or importlib.metadata.version('openstack-cyborg')
     if not found.startswith(SUPPORTED_CYBORG):
-        raise UnsupportedCyborg(supported=', '.join(
-            '%sx' % v for v in SUPPORTED_CYBORG), found=found)
+        raise UnsupportedCyborg(
+            supported=', '.join('%sx' % v for v in SUPPORTED_CYBORG),
+            found=found,
+        )
     return found
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
-    conf.register_group(cfg.OptGroup(
-        GROUP, title=_('Strict admission of pooled vGPUs'),
-        help=_('How the conductor reaches orionx-cyborg-attach.')))
+    conf.register_group(
+        cfg.OptGroup(
+            GROUP,
+            title=_('Strict admission of pooled vGPUs'),
+            help=_('How the conductor reaches orionx-cyborg-attach.'),
+        )
+    )
     conf.register_opts(opts, group=GROUP)
     ks_loading.register_session_conf_options(conf, GROUP)
     ks_loading.register_auth_conf_options(conf, GROUP)
@@ -100,9 +106,15 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
 
 
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
-    return [(GROUP, opts + ks_loading.get_adapter_conf_options(
-        include_deprecated=False) + ks_loading.get_session_conf_options()
-        + ks_loading.get_auth_common_conf_options())]
+    return [
+        (
+            GROUP,
+            opts
+            + ks_loading.get_adapter_conf_options(include_deprecated=False)
+            + ks_loading.get_session_conf_options()
+            + ks_loading.get_auth_common_conf_options(),
+        )
+    ]
 
 
 class AdmissionClient:
@@ -116,10 +128,11 @@ class AdmissionClient:
         if self._adapter is None:
             auth = ks_loading.load_auth_from_conf_options(self._conf, GROUP)
             session = ks_loading.load_session_from_conf_options(
-                self._conf, GROUP, auth=auth)
+                self._conf, GROUP, auth=auth
+            )
             self._adapter = ks_loading.load_adapter_from_conf_options(
-                self._conf, GROUP, session=session, auth=auth,
-                raise_exc=False)
+                self._conf, GROUP, session=session, auth=auth, raise_exc=False
+            )
         return self._adapter
 
     def admit(self, body: dict[str, Any]) -> None:
@@ -138,16 +151,22 @@ class AdmissionClient:
 
     def _unreachable(self, body: dict[str, Any], reason: str) -> None:
         if self._conf[GROUP].fail_open:
-            LOG.warning('Attach service unreachable (%s): binding ARQ %s '
-                        'without admission', reason, body['arq_uuid'])
+            LOG.warning(
+                'Attach service unreachable (%s): binding ARQ %s '
+                'without admission',
+                reason,
+                body['arq_uuid'],
+            )
             return
-        raise AdmissionRefused(arq=body['arq_uuid'],
-                               reason='attach service unreachable: %s'
-                               % reason)
+        raise AdmissionRefused(
+            arq=body['arq_uuid'],
+            reason='attach service unreachable: %s' % reason,
+        )
 
 
-def install(conf: cfg.ConfigOpts,
-            client: AdmissionClient | None = None) -> type:
+def install(
+    conf: cfg.ConfigOpts, client: AdmissionClient | None = None
+) -> type:
     """Register the ``ExtARQ`` subclass for pooled vGPUs in Cyborg.
 
     :returns: the registered class.
@@ -165,27 +184,32 @@ def install(conf: cfg.ConfigOpts,
 
         def bind(self, context: Any, deployable: Any) -> Any:
             arq = self.arq
-            admission.admit({
-                'arq_uuid': arq.uuid,
-                'instance_uuid': arq.instance_uuid,
-                'hostname': arq.hostname,
-                'project_id': arq.project_id or context.project_id,
-                'device_rp_uuid': arq.device_rp_uuid,
-                'device_profile_name': arq.device_profile_name,
-                'device_profile_group_id': arq.device_profile_group_id,
-            })
+            admission.admit(
+                {
+                    'arq_uuid': arq.uuid,
+                    'instance_uuid': arq.instance_uuid,
+                    'hostname': arq.hostname,
+                    'project_id': arq.project_id or context.project_id,
+                    'device_rp_uuid': arq.device_rp_uuid,
+                    'device_profile_name': arq.device_profile_name,
+                    'device_profile_group_id': arq.device_profile_group_id,
+                }
+            )
             return super().bind(context, deployable)
 
     registered: type = cyborg_utils.factory_register(
-        ExtARQ, spec.RC_ENTITLEMENT)(
-            cyborg_base.CyborgObjectRegistry.register(OrionXExtARQ))
-    LOG.info('Strict admission of pooled vGPUs installed in Cyborg %s',
-             check_cyborg_version())
+        ExtARQ, spec.RC_ENTITLEMENT
+    )(cyborg_base.CyborgObjectRegistry.register(OrionXExtARQ))
+    LOG.info(
+        'Strict admission of pooled vGPUs installed in Cyborg %s',
+        check_cyborg_version(),
+    )
     return registered
 
 
-def main(argv: list[str] | None = None,
-         conductor: Callable[[], None] | None = None) -> int:
+def main(
+    argv: list[str] | None = None, conductor: Callable[[], None] | None = None
+) -> int:
     """``orionx-cyborg-conductor``: Cyborg's conductor with admission."""
     try:
         check_cyborg_version()

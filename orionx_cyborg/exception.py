@@ -71,9 +71,7 @@ class NvmlError(OrionXException):
 
 
 class NvmlUnavailable(NvmlError):
-    msg_fmt = _(
-        "NVML is not usable on this host (%(error)s). %(hint)s"
-    )
+    msg_fmt = _("NVML is not usable on this host (%(error)s). %(hint)s")
 
 
 class GpuLost(NvmlError):

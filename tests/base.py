@@ -49,17 +49,22 @@ class TestCase(base.BaseTestCase):
         path = os.path.join(self.tmp, 'cyborg.conf')
         with open(path, 'w', encoding='utf-8') as stream:
             stream.write(text)
-        self.conf(['--config-file', path], project='orionx-cyborg-tests',
-                  default_config_files=[])
+        self.conf(
+            ['--config-file', path],
+            project='orionx-cyborg-tests',
+            default_config_files=[],
+        )
 
 
 def make_conf(host: str = 'gpu1') -> cfg.ConfigOpts:
     """A ConfigOpts with Cyborg's [DEFAULT] host/state_path and ours."""
     conf = cfg.ConfigOpts()
-    conf.register_opts([
-        cfg.StrOpt('host', default=host),
-        cfg.StrOpt('state_path', default='/var/lib/cyborg'),
-    ])
+    conf.register_opts(
+        [
+            cfg.StrOpt('host', default=host),
+            cfg.StrOpt('state_path', default='/var/lib/cyborg'),
+        ]
+    )
     orionx_conf.register_opts(conf)
     conf([], project='orionx-cyborg-tests', default_config_files=[])
     return conf
@@ -68,8 +73,9 @@ def make_conf(host: str = 'gpu1') -> cfg.ConfigOpts:
 class SimulatedHostFile(fixtures.Fixture):
     """A topology file the driver reads at every discovery."""
 
-    def __init__(self, host: topology.SimulatedHost | str,
-                 name: str = 'gpu1') -> None:
+    def __init__(
+        self, host: topology.SimulatedHost | str, name: str = 'gpu1'
+    ) -> None:
         super().__init__()
         if isinstance(host, str):
             host = topology.load(host, name)

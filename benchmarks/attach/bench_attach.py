@@ -80,25 +80,31 @@ LONG = 7200.0  # seconds: a pass over 10,000 ARQs takes minutes
 def fleet(gpu_hosts: int, cpu_hosts: int) -> list[hosts.HostSpec]:
     servers = [
         hosts.HostSpec(
-            name='bench-gpu-%d' % index, topology='hgx-h200',
+            name='bench-gpu-%d' % index,
+            topology='hgx-h200',
             description='8x H200, all pool members',
-            drivers=(hosts.orionx_driver({'default_mode': 'pool'}, POOL),))
+            drivers=(hosts.orionx_driver({'default_mode': 'pool'}, POOL),),
+        )
         for index in range(gpu_hosts)
     ]
     return servers + [
         hosts.HostSpec(
-            name='bench-cpu-%d' % index, topology='no-gpu',
+            name='bench-cpu-%d' % index,
+            topology='no-gpu',
             description='no GPU',
-            drivers=(hosts.orionx_driver({'default_mode': 'off'}, POOL),))
+            drivers=(hosts.orionx_driver({'default_mode': 'off'}, POOL),),
+        )
         for index in range(cpu_hosts)
     ]
 
 
 def nova_cyborg(sandbox: stack.Sandbox) -> clients.JsonClient:
     """Cyborg as Nova calls it: a user token plus its service token."""
-    client = clients.cyborg(sandbox.manifest.cyborg_url + '/v2',
-                            identity.MEMBER_TOKEN,
-                            service_token=identity.SERVICE_TOKEN)
+    client = clients.cyborg(
+        sandbox.manifest.cyborg_url + '/v2',
+        identity.MEMBER_TOKEN,
+        service_token=identity.SERVICE_TOKEN,
+    )
     client.timeout = LONG
     return client
 
@@ -131,8 +137,11 @@ class Arqs:
         while len(self.instances) < total:
             # The host with the most room left takes the next batch.
             host = min(self.used, key=lambda h: (self.used[h], h))
-            count = min(PER_PATCH, total - len(self.instances),
-                        ENTITLEMENT - self.used[host])
+            count = min(
+                PER_PATCH,
+                total - len(self.instances),
+                ENTITLEMENT - self.used[host],
+            )
             if count <= 0:
                 raise SystemExit('the fleet has no entitlement left')
             began = time.perf_counter()
@@ -141,33 +150,47 @@ class Arqs:
             # profile asks vGPUs.
             arqs = []
             for _ in range(count):
-                arqs += self.cyborg.post('/accelerator_requests', {
-                    'device_profile_name': self.profile})['arqs']
+                arqs += self.cyborg.post(
+                    '/accelerator_requests',
+                    {'device_profile_name': self.profile},
+                )['arqs']
             self.create_s += time.perf_counter() - began
             began = time.perf_counter()
             self._bind(host, arqs)
             self.bind_s += time.perf_counter() - began
-            print('  %d ARQs bound' % len(self.instances), file=sys.stderr,
-                  flush=True)
+            print(
+                '  %d ARQs bound' % len(self.instances),
+                file=sys.stderr,
+                flush=True,
+            )
 
     def _bind(self, host: str, arqs: list[dict[str, Any]]) -> None:
         instances = [str(uuid.uuid4()) for _ in arqs]
         for instance in instances:
             # Nova's scheduler claims the instance's resources (here the
             # entitlement alone) before Cyborg binds its ARQs.
-            self.placement.put('/allocations/%s' % instance, {
-                'allocations': {self.hosts[host]: {
-                    'resources': {'CUSTOM_ORIONX_VGPU': 1}}},
-                'project_id': identity.MEMBER_PROJECT_ID,
-                'user_id': identity.MEMBER_TOKEN,
-                'consumer_generation': None,
-                'consumer_type': 'INSTANCE',
-            })
+            self.placement.put(
+                '/allocations/%s' % instance,
+                {
+                    'allocations': {
+                        self.hosts[host]: {
+                            'resources': {'CUSTOM_ORIONX_VGPU': 1}
+                        }
+                    },
+                    'project_id': identity.MEMBER_PROJECT_ID,
+                    'user_id': identity.MEMBER_TOKEN,
+                    'consumer_generation': None,
+                    'consumer_type': 'INSTANCE',
+                },
+            )
         patch = {
             arq['uuid']: [
                 {'path': '/hostname', 'op': 'add', 'value': host},
-                {'path': '/device_rp_uuid', 'op': 'add',
-                 'value': self.hosts[host]},
+                {
+                    'path': '/device_rp_uuid',
+                    'op': 'add',
+                    'value': self.hosts[host],
+                },
                 {'path': '/instance_uuid', 'op': 'add', 'value': instance},
             ]
             for arq, instance in zip(arqs, instances, strict=True)
@@ -190,8 +213,12 @@ def percentiles(samples: list[float]) -> dict[str, float]:
         index = min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))
         return ordered[index] * 1000.0
 
-    return {'n': len(ordered), 'p50': statistics.median(ordered) * 1000.0,
-            'p99': at(0.99), 'max': ordered[-1] * 1000.0}
+    return {
+        'n': len(ordered),
+        'p50': statistics.median(ordered) * 1000.0,
+        'p99': at(0.99),
+        'max': ordered[-1] * 1000.0,
+    }
 
 
 def timed(call: Callable[[], Any]) -> float:
@@ -201,24 +228,28 @@ def timed(call: Callable[[], Any]) -> float:
 
 
 def latencies(
-    sandbox: stack.Sandbox, instances: list[str], expect: str = 'active',
+    sandbox: stack.Sandbox,
+    instances: list[str],
+    expect: str = 'active',
 ) -> tuple[dict[str, float], dict[str, float]]:
     """Vendordata and its Cyborg query, paired on the same instances."""
     attach = sandbox.attach(identity.SERVICE_TOKEN, timeout=LONG)
     cyborg = nova_cyborg(sandbox)
     vendordata, baseline = [], []
     for instance in instances:
-        body = {'instance-id': instance,
-                'project-id': identity.MEMBER_PROJECT_ID}
+        body = {
+            'instance-id': instance,
+            'project-id': identity.MEMBER_PROJECT_ID,
+        }
         document: dict[str, Any] = {}
 
-        def ask(body: dict[str, Any] = body,
-                out: dict[str, Any] = document) -> None:
+        def ask(
+            body: dict[str, Any] = body, out: dict[str, Any] = document
+        ) -> None:
             out.update(attach.post('/v1/vendordata', body))
 
         def query(instance: str = instance) -> None:
-            cyborg.get('/accelerator_requests',
-                       params={'instance': instance})
+            cyborg.get('/accelerator_requests', params={'instance': instance})
 
         vendordata.append(timed(ask))
         if document.get('status') != expect:
@@ -238,8 +269,9 @@ def release_all(sandbox: stack.Sandbox) -> int:
             params['marker'] = marker
         page = attach.get('/v1/leases', params=params)['leases']
         for lease in page:
-            placement.request('DELETE', '/allocations/%s' % lease['id'],
-                              expect=(204, 404))
+            placement.request(
+                'DELETE', '/allocations/%s' % lease['id'], expect=(204, 404)
+            )
         released += len(page)
         if len(page) < 1000:
             return released
@@ -247,12 +279,17 @@ def release_all(sandbox: stack.Sandbox) -> int:
 
 
 def run_backend(
-    sandbox: stack.Sandbox, arqs: Arqs, backend: str, url: str,
-    samples: tuple[int, int], rng: random.Random,
+    sandbox: stack.Sandbox,
+    arqs: Arqs,
+    backend: str,
+    url: str,
+    samples: tuple[int, int],
+    rng: random.Random,
 ) -> dict[str, Any]:
     size = len(arqs.instances)
-    print('%d ARQs, %s ledger ...' % (size, backend), file=sys.stderr,
-          flush=True)
+    print(
+        '%d ARQs, %s ledger ...' % (size, backend), file=sys.stderr, flush=True
+    )
     sandbox.reconfigure_attach({'database_connection': url})
     first_ask, known = samples
     cold = rng.sample(arqs.instances, first_ask)
@@ -261,28 +298,36 @@ def run_backend(
     first = sandbox.reconcile(timeout=LONG)
     create_wall = time.perf_counter() - began
     if (first['created'], first['errors']) != (size - first_ask, []):
-        raise SystemExit('the first pass did not place every lease: %s'
-                         % {k: v for k, v in first.items() if k != 'moves'})
+        raise SystemExit(
+            'the first pass did not place every lease: %s'
+            % {k: v for k, v in first.items() if k != 'moves'}
+        )
     steady = sandbox.reconcile(timeout=LONG)
-    vendordata, cyborg = latencies(sandbox,
-                                   rng.sample(arqs.instances, known))
+    vendordata, cyborg = latencies(sandbox, rng.sample(arqs.instances, known))
     # Most instances have no pooled vGPU, and Nova asks for them too.
     none_vd, none_cy = latencies(
-        sandbox, [str(uuid.uuid4()) for _ in range(known)], expect='none')
+        sandbox, [str(uuid.uuid4()) for _ in range(known)], expect='none'
+    )
     released = release_all(sandbox)
     return {
-        'no_vgpu': {'vendordata_ms': none_vd, 'cyborg_query_ms': none_cy,
-                    'ratio_p50': none_vd['p50'] / none_cy['p50'],
-                    'ratio_p99': none_vd['p99'] / none_cy['p99']},
+        'no_vgpu': {
+            'vendordata_ms': none_vd,
+            'cyborg_query_ms': none_cy,
+            'ratio_p50': none_vd['p50'] / none_cy['p50'],
+            'ratio_p99': none_vd['p99'] / none_cy['p99'],
+        },
         'arqs': size,
         'backend': backend,
         'placement_pass_s': first['duration_s'],
         'placement_wall_s': create_wall,
         'leases_per_s': first['created'] / first['duration_s'],
         'steady_pass_s': steady['duration_s'],
-        'first_ask': {'vendordata_ms': first_vd, 'cyborg_query_ms': first_cy,
-                      'ratio_p50': first_vd['p50'] / first_cy['p50'],
-                      'ratio_p99': first_vd['p99'] / first_cy['p99']},
+        'first_ask': {
+            'vendordata_ms': first_vd,
+            'cyborg_query_ms': first_cy,
+            'ratio_p50': first_vd['p50'] / first_cy['p50'],
+            'ratio_p99': first_vd['p99'] / first_cy['p99'],
+        },
         'vendordata_ms': vendordata,
         'cyborg_query_ms': cyborg,
         'ratio_p50': vendordata['p50'] / cyborg['p50'],
@@ -309,7 +354,8 @@ def ledgers(
         def fresh(backend: str, size: int) -> str:
             if backend == 'sqlite':
                 return 'sqlite:///%s' % (
-                    sandbox.state.attach_dir / ('bench-%d.sqlite' % size))
+                    sandbox.state.attach_dir / ('bench-%d.sqlite' % size)
+                )
             assert server is not None
             url: str = stack_.enter_context(server.schema())
             return url
@@ -318,58 +364,112 @@ def ledgers(
 
 
 def print_table(results: list[dict[str, Any]], out: Any) -> None:
-    rows = [('ARQs', 'ledger', 'leases/s', 'placing s', 'steady pass s',
-             'vendordata', 'p50/p99 ms', 'Cyborg query p50/p99 ms',
-             'x p50', 'x p99', 'n')]
+    rows = [
+        (
+            'ARQs',
+            'ledger',
+            'leases/s',
+            'placing s',
+            'steady pass s',
+            'vendordata',
+            'p50/p99 ms',
+            'Cyborg query p50/p99 ms',
+            'x p50',
+            'x p99',
+            'n',
+        )
+    ]
     for r in results:
         parts = [('first ask', r['first_ask']), ('known', r)]
         if 'no_vgpu' in r:
             parts.append(('no vGPU', r['no_vgpu']))
         for name, part in parts:
             vd, cy = part['vendordata_ms'], part['cyborg_query_ms']
-            rows.append((
-                str(r['arqs']), r['backend'], '%.1f' % r['leases_per_s'],
-                '%.1f' % r['placement_pass_s'], '%.2f' % r['steady_pass_s'],
-                name, '%.1f / %.1f' % (vd['p50'], vd['p99']),
-                '%.0f / %.0f' % (cy['p50'], cy['p99']),
-                '%.3f' % part['ratio_p50'], '%.3f' % part['ratio_p99'],
-                str(vd['n'])))
+            rows.append(
+                (
+                    str(r['arqs']),
+                    r['backend'],
+                    '%.1f' % r['leases_per_s'],
+                    '%.1f' % r['placement_pass_s'],
+                    '%.2f' % r['steady_pass_s'],
+                    name,
+                    '%.1f / %.1f' % (vd['p50'], vd['p99']),
+                    '%.0f / %.0f' % (cy['p50'], cy['p99']),
+                    '%.3f' % part['ratio_p50'],
+                    '%.3f' % part['ratio_p99'],
+                    str(vd['n']),
+                )
+            )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
-        print('  '.join(cell.ljust(width)
-                        for cell, width in zip(row, widths, strict=True))
-              .rstrip(), file=out)
-    print('\nx: vendordata against the Cyborg ARQ query it wraps, paired '
-          'samples (n per row).', file=out)
+        print(
+            '  '.join(
+                cell.ljust(width)
+                for cell, width in zip(row, widths, strict=True)
+            ).rstrip(),
+            file=out,
+        )
+    print(
+        '\nx: vendordata against the Cyborg ARQ query it wraps, paired '
+        'samples (n per row).',
+        file=out,
+    )
 
 
 def run(
-    state_dir: str, args: argparse.Namespace, sizes: list[int],
-    samples: list[tuple[int, int]], backends: list[str], rng: random.Random,
+    state_dir: str,
+    args: argparse.Namespace,
+    sizes: list[int],
+    samples: list[tuple[int, int]],
+    backends: list[str],
+    rng: random.Random,
     save: Callable[[list[dict[str, Any]], list[dict[str, Any]]], None],
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     sandbox = stack.Sandbox(
-        state_dir, fleet(args.gpu_hosts, args.cpu_hosts),
-        start_timeout=LONG)
+        state_dir, fleet(args.gpu_hosts, args.cpu_hosts), start_timeout=LONG
+    )
     sandbox.start()
     results, setup = [], []
     try:
         sandbox.connect().accelerator.create_device_profile(
-            name='bench-pool', groups=[dict(SIZE, **{
-                'resources:CUSTOM_ORIONX_VGPU': '1',
-                'trait:CUSTOM_ORIONX_POOL_DEFAULT': 'required'})])
+            name='bench-pool',
+            groups=[
+                dict(
+                    SIZE,
+                    **{
+                        'resources:CUSTOM_ORIONX_VGPU': '1',
+                        'trait:CUSTOM_ORIONX_POOL_DEFAULT': 'required',
+                    },
+                )
+            ],
+        )
         arqs = Arqs(sandbox, 'bench-pool')
         with ledgers(sandbox, backends) as fresh:
             for size, count in zip(sizes, samples, strict=True):
                 arqs.grow(size)
-                setup.append({'arqs': size, 'create_s': arqs.create_s,
-                              'bind_s': arqs.bind_s,
-                              'list_all_s': timed(lambda: nova_cyborg(
-                                  sandbox).get('/accelerator_requests'))})
+                setup.append(
+                    {
+                        'arqs': size,
+                        'create_s': arqs.create_s,
+                        'bind_s': arqs.bind_s,
+                        'list_all_s': timed(
+                            lambda: nova_cyborg(sandbox).get(
+                                '/accelerator_requests'
+                            )
+                        ),
+                    }
+                )
                 for backend in backends:
-                    results.append(run_backend(
-                        sandbox, arqs, backend, fresh(backend, size), count,
-                        rng))
+                    results.append(
+                        run_backend(
+                            sandbox,
+                            arqs,
+                            backend,
+                            fresh(backend, size),
+                            count,
+                            rng,
+                        )
+                    )
                     save(results, setup)  # a long run keeps what it has
     finally:
         sandbox.stop()
@@ -379,64 +479,89 @@ def run(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--sizes', default='100,1000,10000')
-    parser.add_argument('--samples', default='60,60,10',
-                        help='vendordata samples per size (known leases)')
-    parser.add_argument('--first-samples', default='20,20,3',
-                        help='vendordata samples per size (first asks)')
+    parser.add_argument(
+        '--samples',
+        default='60,60,10',
+        help='vendordata samples per size (known leases)',
+    )
+    parser.add_argument(
+        '--first-samples',
+        default='20,20,3',
+        help='vendordata samples per size (first asks)',
+    )
     parser.add_argument('--backends', default='sqlite,postgresql')
     parser.add_argument('--gpu-hosts', type=int, default=4)
     parser.add_argument('--cpu-hosts', type=int, default=6)
-    parser.add_argument('--state-dir',
-                        help='the sandbox state directory (default: a '
-                             'temporary one, removed afterwards)')
+    parser.add_argument(
+        '--state-dir',
+        help='the sandbox state directory (default: a '
+        'temporary one, removed afterwards)',
+    )
     parser.add_argument('--seed', type=int, default=4)
     parser.add_argument('--json', help='write the results here')
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(',')]
-    samples = list(zip(
-        [int(s) for s in args.first_samples.split(',')],
-        [int(s) for s in args.samples.split(',')], strict=True))
+    samples = list(
+        zip(
+            [int(s) for s in args.first_samples.split(',')],
+            [int(s) for s in args.samples.split(',')],
+            strict=True,
+        )
+    )
     backends = args.backends.split(',')
     rng = random.Random(args.seed)
     began = time.perf_counter()
 
-    def save(results: list[dict[str, Any]],
-             setup: list[dict[str, Any]]) -> None:
+    def save(
+        results: list[dict[str, Any]], setup: list[dict[str, Any]]
+    ) -> None:
         if args.json:
             write_json(args, results, setup, time.perf_counter() - began)
 
     with contextlib.ExitStack() as cleanup:
         state_dir = args.state_dir or cleanup.enter_context(
-            tempfile.TemporaryDirectory(prefix='bench-attach-'))
-        results, setup = run(state_dir, args, sizes, samples, backends, rng,
-                             save)
+            tempfile.TemporaryDirectory(prefix='bench-attach-')
+        )
+        results, setup = run(
+            state_dir, args, sizes, samples, backends, rng, save
+        )
     total = time.perf_counter() - began
     save(results, setup)
     print_table(results, sys.stdout)
     for row in setup:
-        print('%(arqs)d ARQs: created in %(create_s).0f s, bound in '
-              '%(bind_s).0f s (cumulative); listing all of them in Cyborg '
-              'takes %(list_all_s).1f s' % row)
+        print(
+            '%(arqs)d ARQs: created in %(create_s).0f s, bound in '
+            '%(bind_s).0f s (cumulative); listing all of them in Cyborg '
+            'takes %(list_all_s).1f s' % row
+        )
     print('benchmark took %.0f s' % total)
     return 0
 
 
 def write_json(
-    args: argparse.Namespace, results: list[dict[str, Any]],
-    setup: list[dict[str, Any]], seconds: float,
+    args: argparse.Namespace,
+    results: list[dict[str, Any]],
+    setup: list[dict[str, Any]],
+    seconds: float,
 ) -> None:
     document = {
         'benchmark': 'attach',
         'command': ' '.join(
-            ['python -m benchmarks.attach.bench_attach'] + sys.argv[1:]),
-        'machine': {'cpus': os.cpu_count(),
-                    'python': platform.python_version(),
-                    'platform': platform.platform(),
-                    'load_average': os.getloadavg()},
-        'fleet': {'gpu_hosts': args.gpu_hosts,
-                  'cpu_hosts': args.cpu_hosts,
-                  'gpus': 8 * args.gpu_hosts, 'pool': POOL,
-                  'lease': SIZE},
+            ['python -m benchmarks.attach.bench_attach'] + sys.argv[1:]
+        ),
+        'machine': {
+            'cpus': os.cpu_count(),
+            'python': platform.python_version(),
+            'platform': platform.platform(),
+            'load_average': os.getloadavg(),
+        },
+        'fleet': {
+            'gpu_hosts': args.gpu_hosts,
+            'cpu_hosts': args.cpu_hosts,
+            'gpus': 8 * args.gpu_hosts,
+            'pool': POOL,
+            'lease': SIZE,
+        },
         'seconds': seconds,
         'setup': setup,
         'results': results,

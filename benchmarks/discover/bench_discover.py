@@ -73,16 +73,17 @@ def h200_host(count: int) -> Any:
         elif position % 4 == 1:
             item['vf_vgpu_types'] = ['NVIDIA H200-35C'] * 4
         gpus.append(item)
-    return topology.host_from_mapping(HOST, {'vgpu_manager': True,
-                                             'gpus': gpus})
+    return topology.host_from_mapping(
+        HOST, {'vgpu_manager': True, 'gpus': gpus}
+    )
 
 
 def t4_host(count: int) -> Any:
     from orionx_cyborg.gpu.fake import topology
 
     return topology.host_from_mapping(
-        HOST, {'vgpu_manager': True,
-               'gpus': [{'model': 'T4', 'count': count}]})
+        HOST, {'vgpu_manager': True, 'gpus': [{'model': 'T4', 'count': count}]}
+    )
 
 
 def addresses(host: Any) -> list[str]:
@@ -92,13 +93,18 @@ def addresses(host: Any) -> list[str]:
 # orionx_gpu_driver ------------------------------------------------------
 
 
-def orionx_conf(topology_path: str, state_dir: str,
-                **groups: dict[str, Any]) -> cfg.ConfigOpts:
+def orionx_conf(
+    topology_path: str, state_dir: str, **groups: dict[str, Any]
+) -> cfg.ConfigOpts:
     from orionx_cyborg import conf as orionx
 
     conf = cfg.ConfigOpts()
-    conf.register_opts([cfg.StrOpt('host', default=HOST),
-                        cfg.StrOpt('state_path', default=state_dir)])
+    conf.register_opts(
+        [
+            cfg.StrOpt('host', default=HOST),
+            cfg.StrOpt('state_path', default=state_dir),
+        ]
+    )
     orionx.register_opts(conf)
     conf([], project='orionx-bench', default_config_files=[])
     conf.set_override('fake_topology', topology_path, 'orionx_gpu')
@@ -109,8 +115,9 @@ def orionx_conf(topology_path: str, state_dir: str,
     return conf
 
 
-def run_orionx(host: Any, scenario: str, repeat: int,
-               workdir: str) -> dict[str, Any]:
+def run_orionx(
+    host: Any, scenario: str, repeat: int, workdir: str
+) -> dict[str, Any]:
     from orionx_cyborg.accelerator import driver
     from orionx_cyborg.gpu.fake import topology
 
@@ -119,25 +126,32 @@ def run_orionx(host: Any, scenario: str, repeat: int,
     all_addresses = addresses(host)
     if scenario == 'passthrough':
         groups: dict[str, dict[str, Any]] = {
-            'orionx_gpu': {'default_mode': 'passthrough'}}
+            'orionx_gpu': {'default_mode': 'passthrough'}
+        }
     elif scenario == 'mdev':
-        groups = {'orionx_gpu': {'default_mode': 'vgpu',
-                                 'enabled_vgpu_types': ['T4-4Q']}}
+        groups = {
+            'orionx_gpu': {
+                'default_mode': 'vgpu',
+                'enabled_vgpu_types': ['T4-4Q'],
+            }
+        }
     else:
         vgpu = [g.pci_address for g in host.gpus if g.vf_vgpu_types]
-        passthrough = [a for i, a in enumerate(all_addresses)
-                       if i % 4 == 0]
+        passthrough = [a for i, a in enumerate(all_addresses) if i % 4 == 0]
         groups = {
-            'orionx_gpu': {'default_mode': 'pool',
-                           'passthrough_devices': passthrough,
-                           'vgpu_devices': vgpu,
-                           'enabled_vgpu_types': ['NVIDIA H200-35C']},
+            'orionx_gpu': {
+                'default_mode': 'pool',
+                'passthrough_devices': passthrough,
+                'vgpu_devices': vgpu,
+                'enabled_vgpu_types': ['NVIDIA H200-35C'],
+            },
             'orionx_pool': {'entitlement': 8},
         }
     state_dir = tempfile.mkdtemp(dir=workdir)
     conf = orionx_conf(path, state_dir, **groups)
     drv = driver.OrionXGPUDriver(
-        conf=conf, usage=lambda names: {n: 0 for n in names})
+        conf=conf, usage=lambda names: {n: 0 for n in names}
+    )
     # Render the simulated sysfs tree first: it stands for the kernel, and
     # is not the driver's cost.
     drv._reporter.backend.refresh()
@@ -172,8 +186,12 @@ def lspci_script(host: Any, directory: str) -> str:
     }
     lines = [
         '%s 3D controller [0302]: NVIDIA Corporation %s [10de:%04x] '
-        '(rev a1)' % (gpu.pci_address, names[gpu.model.pci_device_id],
-                      gpu.model.pci_device_id)
+        '(rev a1)'
+        % (
+            gpu.pci_address,
+            names[gpu.model.pci_device_id],
+            gpu.model.pci_device_id,
+        )
         for gpu in host.gpus
     ]
     # A few unrelated devices, as any host has.
@@ -202,8 +220,11 @@ def intree_worker(args: argparse.Namespace) -> None:
 
     # isort: on
 
-    CONF([] if not args.cyborg_conf else ['--config-file', args.cyborg_conf],
-         project='cyborg', default_config_files=[])
+    CONF(
+        [] if not args.cyborg_conf else ['--config-file', args.cyborg_conf],
+        project='cyborg',
+        default_config_files=[],
+    )
     CONF.set_override('host', HOST)
     cyborg.privsep.sys_admin_pctxt.set_client_mode(False)
     drv = driver.NVIDIAGPUDriver()
@@ -215,31 +236,44 @@ def intree_worker(args: argparse.Namespace) -> None:
         started = time.perf_counter()
         drv.discover()
         timings.append(time.perf_counter() - started)
-    json.dump({
-        'first_s': first,
-        'median_s': statistics.median(timings),
-        'devices': len(devices),
-        'deployables': sum(len(d.deployable_list) for d in devices),
-        'nvml_calls_per_gpu': 0,
-    }, sys.stdout)
+    json.dump(
+        {
+            'first_s': first,
+            'median_s': statistics.median(timings),
+            'devices': len(devices),
+            'deployables': sum(len(d.deployable_list) for d in devices),
+            'nvml_calls_per_gpu': 0,
+        },
+        sys.stdout,
+    )
 
 
-def run_intree(host: Any, scenario: str, repeat: int,
-               workdir: str) -> dict[str, Any] | str:
+def run_intree(
+    host: Any, scenario: str, repeat: int, workdir: str
+) -> dict[str, Any] | str:
     from orionx_cyborg.gpu.fake import sysfs as fake_sysfs
 
     if scenario == 'mixed':
         return 'cannot report MIG, SR-IOV vGPU or pool'
     directory = tempfile.mkdtemp(dir=workdir)
     lspci_script(host, directory)
-    command = [sys.executable, os.path.abspath(__file__), '--worker',
-               '--lspci-dir', directory, '--repeat', str(repeat)]
+    command = [
+        sys.executable,
+        os.path.abspath(__file__),
+        '--worker',
+        '--lspci-dir',
+        directory,
+        '--repeat',
+        str(repeat),
+    ]
     if scenario == 'mdev':
         conf_path = os.path.join(directory, 'cyborg.conf')
         with open(conf_path, 'w') as stream:
-            stream.write('[gpu_devices]\nenabled_vgpu_types = nvidia-224\n'
-                         '[vgpu_nvidia-224]\ndevice_addresses = %s\n'
-                         % ','.join(addresses(host)))
+            stream.write(
+                '[gpu_devices]\nenabled_vgpu_types = nvidia-224\n'
+                '[vgpu_nvidia-224]\ndevice_addresses = %s\n'
+                % ','.join(addresses(host))
+            )
         command += ['--cyborg-conf', conf_path]
         root = os.path.join(directory, 'sys')
         fake_sysfs.write_tree(host, root)
@@ -247,12 +281,16 @@ def run_intree(host: Any, scenario: str, repeat: int,
             return 'needs root to mount the simulated sysfs on /sys'
         devices = os.path.join(root, 'bus', 'pci', 'devices')
         command = [
-            'unshare', '-m', 'sh', '-c',
+            'unshare',
+            '-m',
+            'sh',
+            '-c',
             'mount --bind "$0" /sys/bus/pci/devices && exec "$@"',
             devices,
         ] + command
-    output = subprocess.run(command, check=True, capture_output=True,
-                            text=True)
+    output = subprocess.run(
+        command, check=True, capture_output=True, text=True
+    )
     result: dict[str, Any] = json.loads(output.stdout)
     return result
 
@@ -266,21 +304,34 @@ def measure(sizes: list[int], repeat: int) -> list[dict[str, Any]]:
     try:
         for size in sizes:
             for scenario in ('passthrough', 'mixed', 'mdev'):
-                host = t4_host(size) if scenario == 'mdev' else h200_host(
-                    size)
+                host = t4_host(size) if scenario == 'mdev' else h200_host(size)
                 ours = run_orionx(host, scenario, repeat, workdir)
                 theirs = run_intree(host, scenario, repeat, workdir)
-                rows.append({'gpus': size, 'scenario': scenario,
-                             'orionx': ours, 'in_tree': theirs})
+                rows.append(
+                    {
+                        'gpus': size,
+                        'scenario': scenario,
+                        'orionx': ours,
+                        'in_tree': theirs,
+                    }
+                )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return rows
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
-    header = ('GPUs', 'scenario', 'orionx median', 'in-tree median',
-              'ratio', 'orionx 1st', 'in-tree 1st', 'NVML calls/GPU',
-              'RPs (ours/in-tree)')
+    header = (
+        'GPUs',
+        'scenario',
+        'orionx median',
+        'in-tree median',
+        'ratio',
+        'orionx 1st',
+        'in-tree 1st',
+        'NVML calls/GPU',
+        'RPs (ours/in-tree)',
+    )
     print('  '.join('%-14s' % h for h in header))
     for row in rows:
         ours, theirs = row['orionx'], row['in_tree']
@@ -292,10 +343,17 @@ def print_table(rows: list[dict[str, Any]]) -> None:
         else:
             ratio, theirs_median, theirs_first = 'n/a', theirs, ''
             rps = '%d/-' % ours['deployables']
-        cells = (str(row['gpus']), row['scenario'],
-                 '%.2f ms' % (ours['median_s'] * 1e3), theirs_median, ratio,
-                 '%.2f ms' % (ours['first_s'] * 1e3), theirs_first,
-                 '%.1f' % ours['nvml_calls_per_gpu'], rps)
+        cells = (
+            str(row['gpus']),
+            row['scenario'],
+            '%.2f ms' % (ours['median_s'] * 1e3),
+            theirs_median,
+            ratio,
+            '%.2f ms' % (ours['first_s'] * 1e3),
+            theirs_first,
+            '%.1f' % ours['nvml_calls_per_gpu'],
+            rps,
+        )
         print('  '.join('%-14s' % c for c in cells))
 
 
@@ -304,8 +362,9 @@ def main() -> None:
     parser.add_argument('--sizes', default='1,8,64')
     parser.add_argument('--repeat', type=int, default=15)
     parser.add_argument('--json', help='write the results here')
-    parser.add_argument('--worker', action='store_true',
-                        help=argparse.SUPPRESS)
+    parser.add_argument(
+        '--worker', action='store_true', help=argparse.SUPPRESS
+    )
     parser.add_argument('--lspci-dir', help=argparse.SUPPRESS)
     parser.add_argument('--cyborg-conf', help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -320,8 +379,12 @@ def main() -> None:
     print_table(rows)
     if args.json:
         with open(args.json, 'w') as stream:
-            json.dump({'command': ' '.join(sys.argv), 'rows': rows},
-                      stream, indent=1, sort_keys=True)
+            json.dump(
+                {'command': ' '.join(sys.argv), 'rows': rows},
+                stream,
+                indent=1,
+                sort_keys=True,
+            )
             stream.write('\n')
 
 

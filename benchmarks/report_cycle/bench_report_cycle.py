@@ -199,12 +199,26 @@ def _methods(requests: dict[str, Any]) -> str:
 def print_table(results: list[dict[str, Any]], out: Any) -> None:
     rows = [
         (
-            'GPUs', 'RPs', 'discover', 'first report', 'steady (baseline)',
-            'change: 1 GPU lost', 'x', 'back', 'x',
+            'GPUs',
+            'RPs',
+            'discover',
+            'first report',
+            'steady (baseline)',
+            'change: 1 GPU lost',
+            'x',
+            'back',
+            'x',
         ),
         (
-            '', '', 's', 's   G/PUT/POST/DEL', 's   G/PUT/POST/DEL',
-            's   G/PUT/POST/DEL', '', 's   G/PUT/POST/DEL', '',
+            '',
+            '',
+            's',
+            's   G/PUT/POST/DEL',
+            's   G/PUT/POST/DEL',
+            's   G/PUT/POST/DEL',
+            '',
+            's   G/PUT/POST/DEL',
+            '',
         ),
     ]
     for r in results:
@@ -245,9 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--sizes', default='8,64,256')
     parser.add_argument('--repeat', type=int, default=3)
-    parser.add_argument(
-        '--mode', choices=sorted(RPS_PER_GPU), default='pool'
-    )
+    parser.add_argument('--mode', choices=sorted(RPS_PER_GPU), default='pool')
     parser.add_argument('--json', help='write the results here')
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(',')]
@@ -258,8 +270,9 @@ def main(argv: list[str] | None = None) -> int:
             print('%d GPUs ...' % count, file=sys.stderr, flush=True)
             # The driver logs a warning per lost GPU; keep the table clean.
             with contextlib.redirect_stderr(io.StringIO()):
-                results.append(run_size(count, args.mode, args.repeat,
-                                        workdir))
+                results.append(
+                    run_size(count, args.mode, args.repeat, workdir)
+                )
     print_table(results, sys.stdout)
     total = time.perf_counter() - began
     print('\nbenchmark took %.0f s' % total)

@@ -105,8 +105,9 @@ class HostReporter:
                 outcome = self._reconciler.merge(
                     previous,
                     plan.devices,
-                    visible=frozenset(str(g.pci_address)
-                                      for g in inventory.gpus),
+                    visible=frozenset(
+                        str(g.pci_address) for g in inventory.gpus
+                    ),
                     conflicts=plan.conflicts,
                 )
                 plan_warnings = plan.warnings

@@ -45,8 +45,7 @@ LOG = logging.getLogger(__name__)
 
 
 class OrionXGPUDriver(cyborg_driver.GenericDriver):
-    """Reports NVIDIA GPUs to Cyborg as whole GPUs, vGPUs or pool members.
-    """
+    """Reports NVIDIA GPUs to Cyborg as whole GPUs, vGPUs or pool members."""
 
     def __init__(
         self,
@@ -113,8 +112,7 @@ class OrionXGPUDriver(cyborg_driver.GenericDriver):
         return False
 
     def get_stats(self) -> dict[str, Any]:
-        """A summary of the last discovery (nothing in Cyborg calls this).
-        """
+        """A summary of the last discovery (nothing in Cyborg calls this)."""
         result = self._last_result
         if result is None:
             return {}
@@ -124,7 +122,8 @@ class OrionXGPUDriver(cyborg_driver.GenericDriver):
             'devices': len(report.devices),
             'deployables': sum(1 for _ in report.deployables()),
             'unhealthy': sum(
-                1 for d in report.deployables()
+                1
+                for d in report.deployables()
                 if spec.TRAIT_UNHEALTHY in d.trait_names
             ),
             'nvml_failure': result.failure,
@@ -160,7 +159,8 @@ class OrionXGPUDriver(cyborg_driver.GenericDriver):
         self._logged_warnings = current
         LOG.debug(
             'orionx_gpu_driver reports %d devices for %s',
-            len(result.report.devices), self.host,
+            len(result.report.devices),
+            self.host,
         )
 
 

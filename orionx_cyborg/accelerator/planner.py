@@ -67,7 +67,8 @@ def gpu_traits(gpu: models.Gpu) -> dict[str, str]:
     traits = {
         'trait_owner': 'OWNER_CYBORG',
         'trait_vendor': 'CUSTOM_GPU_NVIDIA',
-        'trait_product': 'CUSTOM_GPU_PRODUCT_ID_%s' % gpu.pci_device_id.upper(),
+        'trait_product': 'CUSTOM_GPU_PRODUCT_ID_%s'
+        % gpu.pci_device_id.upper(),
         'trait_model': 'CUSTOM_GPU_MODEL_%s' % model_name_part(gpu.name),
         'trait_memory': 'CUSTOM_GPU_MEMORY_%dGB'
         % int(round(gpu.memory_mib / 1024)),
@@ -152,8 +153,7 @@ class Planner:
     # Modes ---------------------------------------------------------------
 
     def mode_of(self, gpu: models.Gpu, warnings: list[str]) -> Mode | None:
-        """The mode of *gpu*; None (and a warning) when two lists claim it.
-        """
+        """The mode of *gpu*; None (and a warning) when two lists claim it."""
         claimed = {}
         for mode in Mode:
             for selector in self.settings.selectors_of(mode):
@@ -212,11 +212,14 @@ class Planner:
             vendor=gpu.vendor_id,
             model=gpu.name,
             cpid_info=spec.cyborg_json(gpu.pci_address.cyborg_fields()),
-            std_board_info=spec.canonical_json(dict(
-                _std_board_info(gpu),
-                deployable_prefix=deployable_name(
-                    self.host, str(gpu.pci_address)),
-            )),
+            std_board_info=spec.canonical_json(
+                dict(
+                    _std_board_info(gpu),
+                    deployable_prefix=deployable_name(
+                        self.host, str(gpu.pci_address)
+                    ),
+                )
+            ),
             vendor_board_info=spec.canonical_json(
                 self._vendor_board_info(gpu, mode)
             ),
@@ -270,7 +273,10 @@ class Planner:
         return [
             self._deployable(gpu, 'GMEM', spec.RC_POOL_MEMORY, memory, traits),
             self._deployable(
-                gpu, 'COMPUTE', spec.RC_POOL_COMPUTE, pool.compute_total,
+                gpu,
+                'COMPUTE',
+                spec.RC_POOL_COMPUTE,
+                pool.compute_total,
                 traits,
             ),
         ]
@@ -287,8 +293,9 @@ class Planner:
         enabled = [
             vgpu_type
             for vgpu_type in gpu.vgpu_types
-            if any(s.matches(vgpu_type)
-                   for s in self.settings.enabled_vgpu_types)
+            if any(
+                s.matches(vgpu_type) for s in self.settings.enabled_vgpu_types
+            )
         ]
         if not enabled:
             warnings.append(
@@ -353,17 +360,17 @@ class Planner:
             name=deployable_name(self.host, 'ORIONX_VGPU', pool.name),
             resource_class=spec.RC_ENTITLEMENT,
             total=pool.entitlement,
-            traits=(('trait_owner', 'OWNER_CYBORG'),
-                    ('trait_pool', pool.trait)),
+            traits=(
+                ('trait_owner', 'OWNER_CYBORG'),
+                ('trait_pool', pool.trait),
+            ),
             attach_handles=tuple(sorted(handles)),
         )
         return spec.DeviceSpec(
             key='entitlement:%s' % pool.name,
             vendor='orionx',
             model='OrionX pooled vGPU entitlement',
-            cpid_info=spec.canonical_json(
-                {'orionx_entitlement': pool.name}
-            ),
+            cpid_info=spec.canonical_json({'orionx_entitlement': pool.name}),
             std_board_info=spec.canonical_json(
                 {'kind': 'entitlement', 'pool': pool.name}
             ),

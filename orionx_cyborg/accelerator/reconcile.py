@@ -193,7 +193,8 @@ class Reconciler:
     ) -> list[spec.DeployableSpec]:
         totals = {d.name: d.total for d in new.deployables}
         return [
-            d for d in old.deployables
+            d
+            for d in old.deployables
             if d.name in totals and totals[d.name] < d.total
         ]
 
@@ -219,8 +220,12 @@ class Reconciler:
                 warnings.append(
                     '%s: keeping total %d (in use: %s) instead of %d until '
                     'enough is released.'
-                    % (deployable.name, previous.total,
-                       '?' if used is None else used, deployable.total)
+                    % (
+                        deployable.name,
+                        previous.total,
+                        '?' if used is None else used,
+                        deployable.total,
+                    )
                 )
                 deployable = dataclasses.replace(
                     deployable,

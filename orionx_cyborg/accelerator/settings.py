@@ -87,20 +87,25 @@ class Selector:
         if value.upper().startswith('GPU-'):
             if not _UUID.match(value):
                 raise _invalid(
-                    option, text, 'not a GPU UUID',
+                    option,
+                    text,
+                    'not a GPU UUID',
                     'Copy the UUID from "nvidia-smi -L" '
                     '(GPU-xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx).',
                 )
             return cls(SelectorKind.UUID, value.lower(), option, text)
         if _PCI_LIKE.match(value):
             raise _invalid(
-                option, text, 'not a PCI address',
+                option,
+                text,
+                'not a PCI address',
                 'Write addresses as domain:bus:device.function, '
                 'e.g. 0000:18:00.0.',
             )
         if not value:
-            raise _invalid(option, text, 'empty selector',
-                           'Remove the empty item.')
+            raise _invalid(
+                option, text, 'empty selector', 'Remove the empty item.'
+            )
         return cls(SelectorKind.MODEL, value.lower(), option, text)
 
     def matches(self, gpu: models.Gpu) -> bool:
@@ -128,8 +133,12 @@ class VgpuTypeSelector:
         if match:
             return cls(text, int(match['id']), None)
         if not value:
-            raise _invalid('enabled_vgpu_types', text, 'empty type',
-                           'Remove the empty item.')
+            raise _invalid(
+                'enabled_vgpu_types',
+                text,
+                'empty type',
+                'Remove the empty item.',
+            )
         return cls(text, None, _normal_type_name(value))
 
     def matches(self, vgpu_type: models.VgpuType) -> bool:
@@ -240,7 +249,8 @@ class _GroupReader:
             # the colon; the start names the file location.
             reason = str(err).split(' is not valid: ', 1)[-1]
             raise exception.InvalidOption(
-                group=self._group, option=option,
+                group=self._group,
+                option=option,
                 value=_raw_value(self._conf, self._group, option),
                 reason=reason,
                 fix='Correct it in the configuration file.',
@@ -268,7 +278,8 @@ def _selectors(gpu: _GroupReader) -> tuple[Selector, ...]:
             key = (selector.kind, selector.value)
             if key in owners and owners[key] != option:
                 raise _invalid(
-                    option, text,
+                    option,
+                    text,
                     'also listed in [orionx_gpu] %s' % owners[key],
                     'A GPU has one mode: keep it in one list.',
                 )
@@ -280,7 +291,9 @@ def _selectors(gpu: _GroupReader) -> tuple[Selector, ...]:
 def _check_vgpu_types(settings: DriverSettings) -> None:
     if settings.uses_mode(Mode.VGPU) and not settings.enabled_vgpu_types:
         raise _invalid(
-            'enabled_vgpu_types', '', 'empty while GPUs are in vgpu mode',
+            'enabled_vgpu_types',
+            '',
+            'empty while GPUs are in vgpu mode',
             'List the NVIDIA vGPU types to offer (e.g. "NVIDIA H200-35C"; '
             '"nvidia-smi vgpu -s" shows them), or stop using vgpu mode.',
         )
@@ -296,6 +309,9 @@ def _invalid(
     option: str, value: str, reason: str, fix: str
 ) -> exception.InvalidOption:
     return exception.InvalidOption(
-        group='orionx_gpu', option=option, value=value, reason=reason,
+        group='orionx_gpu',
+        option=option,
+        value=value,
+        reason=reason,
         fix=fix,
     )

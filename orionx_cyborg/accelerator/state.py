@@ -98,8 +98,9 @@ class StateStore:
     def __init__(self, directory: str, host: str) -> None:
         self.directory = directory
         self.host = host
-        safe_host = ''.join(c if c.isalnum() or c in '-_.' else '_'
-                            for c in host)
+        safe_host = ''.join(
+            c if c.isalnum() or c in '-_.' else '_' for c in host
+        )
         self.path = os.path.join(directory, '%s.json' % safe_host)
         self._lock_path = self.path + '.lock'
         # The file changes only when this store or an operator's command
@@ -138,8 +139,12 @@ class StateStore:
             )
             try:
                 with os.fdopen(fd, 'w', encoding='utf-8') as stream:
-                    json.dump(state.to_dict(self.host), stream, indent=1,
-                              sort_keys=True)
+                    json.dump(
+                        state.to_dict(self.host),
+                        stream,
+                        indent=1,
+                        sort_keys=True,
+                    )
                     stream.flush()
                     os.fsync(stream.fileno())
                 os.replace(tmp, self.path)
@@ -158,8 +163,9 @@ class StateStore:
             os.makedirs(self.directory, exist_ok=True)
             fd = os.open(self._lock_path, os.O_CREAT | os.O_RDWR, 0o600)
         except OSError as err:
-            raise exception.StateError(path=self._lock_path,
-                                       error=err) from err
+            raise exception.StateError(
+                path=self._lock_path, error=err
+            ) from err
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield

@@ -60,7 +60,9 @@ class PlacementUsage:
         except Exception as err:
             LOG.warning(
                 'Cannot read Placement usages of %s (%s); keeping them as '
-                'if in use.', ', '.join(names), err,
+                'if in use.',
+                ', '.join(names),
+                err,
             )
             return None
 

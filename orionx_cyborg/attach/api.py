@@ -94,15 +94,20 @@ def create_app(
     """
     app = flask.Flask('orionx_cyborg.attach')
     app.extensions[EXTENSION] = Dependencies(
-        service, reconciler, counters or Counters(),
-        run_pass or reconciler.run_pass)
+        service,
+        reconciler,
+        counters or Counters(),
+        run_pass or reconciler.run_pass,
+    )
     app.register_blueprint(blueprint)
     app.register_error_handler(http.HTTPException, _http_error)
-    app.register_error_handler(service_mod.InstanceNotFound,
-                               _instance_not_found)
+    app.register_error_handler(
+        service_mod.InstanceNotFound, _instance_not_found
+    )
     app.register_error_handler(clients.ServiceUnavailable, _unavailable)
-    app.register_error_handler(ledger_mod.LedgerUnavailable,
-                               _ledger_unavailable)
+    app.register_error_handler(
+        ledger_mod.LedgerUnavailable, _ledger_unavailable
+    )
     app.register_error_handler(exception.OrionXException, _internal)
     return app
 
@@ -133,8 +138,7 @@ def _instance_not_found(err: Exception) -> flask.Response:
 def _unavailable(err: Exception) -> flask.Response:
     LOG.warning('Answering 503: %s', err)
     response = _error(503, '%s Try again later.' % err)
-    response.headers['Retry-After'] = str(
-        _deps().service.settings.retry_after)
+    response.headers['Retry-After'] = str(_deps().service.settings.retry_after)
     return response
 
 
@@ -153,10 +157,20 @@ def _internal(err: Exception) -> flask.Response:
 
 @blueprint.get('/')
 def versions() -> Any:
-    return {'versions': [{'id': API_VERSION, 'status': 'CURRENT',
-                          'links': [{'rel': 'self',
-                                     'href': flask.request.host_url
-                                     + API_VERSION}]}]}
+    return {
+        'versions': [
+            {
+                'id': API_VERSION,
+                'status': 'CURRENT',
+                'links': [
+                    {
+                        'rel': 'self',
+                        'href': flask.request.host_url + API_VERSION,
+                    }
+                ],
+            }
+        ]
+    }
 
 
 @blueprint.get('/healthz')
@@ -166,7 +180,9 @@ def healthz() -> Any:
     report = deps.reconciler.last_report
     return {
         'status': 'ok',
-        'last_reconcile': None if report is None else {
+        'last_reconcile': None
+        if report is None
+        else {
             'started_at': report.started_at,
             'duration_s': round(report.duration_s, 3),
             'errors': report.errors,
@@ -177,8 +193,9 @@ def healthz() -> Any:
 @blueprint.get('/metrics')
 def metrics_page() -> Any:
     deps = _deps()
-    text = metrics.render(deps.service, deps.reconciler,
-                          deps.counters.snapshot())
+    text = metrics.render(
+        deps.service, deps.reconciler, deps.counters.snapshot()
+    )
     return flask.Response(text, mimetype='text/plain; version=0.0.4')
 
 
@@ -186,8 +203,9 @@ def metrics_page() -> Any:
 def vendordata() -> Any:
     ctx = _caller()
     if not ctx.can_read_binding():
-        raise http.Forbidden('Only Nova (service role) or an admin may '
-                             'read binding documents.')
+        raise http.Forbidden(
+            'Only Nova (service role) or an admin may read binding documents.'
+        )
     body = _json_object()
     instance = _uuid_field(body, 'instance-id')
     project = body.get('project-id')
@@ -204,8 +222,9 @@ def admissions() -> Any:
     """Strict admission, for Cyborg's conductor (see admission module)."""
     ctx = _caller()
     if not ctx.can_read_binding():
-        raise http.Forbidden('Only a service (Cyborg) or an admin may '
-                             'admit ARQs.')
+        raise http.Forbidden(
+            'Only a service (Cyborg) or an admin may admit ARQs.'
+        )
     body = _json_object()
     arq = clients.Arq(
         uuid=_uuid_field(body, 'arq_uuid'),
@@ -234,9 +253,9 @@ def leases() -> Any:
     filters = _lease_filters(_caller())
     ledger = _deps().service.ledger
     try:
-        records = ledger.list(limit=_limit(),
-                              marker=flask.request.args.get('marker'),
-                              **filters)
+        records = ledger.list(
+            limit=_limit(), marker=flask.request.args.get('marker'), **filters
+        )
     except ledger_mod.InvalidArgument as err:
         raise http.BadRequest(str(err)) from err
     return {'leases': [_lease(_deps().service, r) for r in records]}
@@ -255,8 +274,7 @@ def lease(lease_id: str) -> Any:
         raise http.NotFound('No lease %s.' % lease_id)
     document = _lease(service, record)
     document['events'] = [
-        {'at': e.at.isoformat(), 'event': e.event,
-         'detail': e.detail_data()}
+        {'at': e.at.isoformat(), 'event': e.event, 'detail': e.detail_data()}
         for e in service.ledger.events(lease_id=record.id, limit=50)
     ]
     return document
@@ -266,8 +284,12 @@ def lease(lease_id: str) -> Any:
 def pools() -> Any:
     _require_admin(_caller())
     service = _deps().service
-    return {'pools': [status.pool_status(service, name).to_dict(
-        with_gpus=False) for name in service.settings.pools]}
+    return {
+        'pools': [
+            status.pool_status(service, name).to_dict(with_gpus=False)
+            for name in service.settings.pools
+        ]
+    }
 
 
 @blueprint.get('/v1/pools/<name>')
@@ -290,8 +312,9 @@ def reconcile() -> Any:
 
 
 def _error(code: int, message: str) -> flask.Response:
-    response = flask.jsonify({'error': {
-        'code': code, 'title': _title(code), 'message': message}})
+    response = flask.jsonify(
+        {'error': {'code': code, 'title': _title(code), 'message': message}}
+    )
     response.status_code = code
     return response
 
@@ -358,8 +381,9 @@ def _lease_filters(ctx: context_mod.RequestContext) -> dict[str, Any]:
             filters['state'] = ledger_mod.LeaseState(args['state'])
         except ValueError as err:
             raise http.BadRequest(
-                'state must be one of %s.' % ', '.join(
-                    s.value for s in ledger_mod.LeaseState)) from err
+                'state must be one of %s.'
+                % ', '.join(s.value for s in ledger_mod.LeaseState)
+            ) from err
     if not ctx.is_admin:
         # A project sees its own leases, whatever it asks for.
         if filters.get('project', ctx.project_id) != ctx.project_id:
@@ -379,8 +403,11 @@ def _lease(
     endpoint = None
     if record.state is ledger_mod.LeaseState.ACTIVE and record.gpu_host:
         value = service.endpoint(record)
-        endpoint = {'address': value.address, 'port': value.port,
-                    'transport': value.transport.value}
+        endpoint = {
+            'address': value.address,
+            'port': value.port,
+            'transport': value.transport.value,
+        }
     return {
         'id': record.id,
         'arq_uuid': record.arq_uuid,
@@ -396,6 +423,7 @@ def _lease(
         'gpu_pci_address': record.gpu_pci_address,
         'endpoint': endpoint,
         'created_at': record.created_at.isoformat(),
-        'placed_at': (record.placed_at.isoformat()
-                      if record.placed_at else None),
+        'placed_at': (
+            record.placed_at.isoformat() if record.placed_at else None
+        ),
     }

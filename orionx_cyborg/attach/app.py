@@ -59,8 +59,10 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
 
 def database_url(conf: cfg.ConfigOpts) -> str:
     group = conf.orionx_attach
-    return str(group.database_connection or 'sqlite:///%s' % os.path.join(
-        group.state_path, 'attach.sqlite'))
+    return str(
+        group.database_connection
+        or 'sqlite:///%s' % os.path.join(group.state_path, 'attach.sqlite')
+    )
 
 
 class Leader:
@@ -73,14 +75,14 @@ class Leader:
             directory = os.path.join(state_path, 'coordination')
             os.makedirs(directory, exist_ok=True)
             url = 'file://%s' % directory
-        member = ('%s-%s' % (socket.gethostname(), uuid.uuid4().hex[:8]))
-        self._coordinator = coordination.get_coordinator(
-            url, member.encode())
+        member = '%s-%s' % (socket.gethostname(), uuid.uuid4().hex[:8])
+        self._coordinator = coordination.get_coordinator(url, member.encode())
         self._coordinator.start(start_heart=True)
         self._lock = self._coordinator.get_lock(LOCK_NAME)
 
-    def run(self, work: Callable[[], reconciler_mod.PassReport]
-            ) -> reconciler_mod.PassReport | None:
+    def run(
+        self, work: Callable[[], reconciler_mod.PassReport]
+    ) -> reconciler_mod.PassReport | None:
         """Run *work* if no other replica runs it now; else None."""
         if not self._lock.acquire(blocking=False):
             LOG.debug('Another replica runs the reconcile pass.')
@@ -136,15 +138,22 @@ def build(
         cyborg, placement = clients.from_conf(conf)
     runtime = runtimes.load(conf, group.runtime)
     service = service_mod.LeaseService(
-        settings, cyborg, placement, ledger, _signer(conf), runtime)
+        settings, cyborg, placement, ledger, _signer(conf), runtime
+    )
     reconciler = reconciler_mod.Reconciler(service)
     counters = api.Counters()
     components = Components(
-        conf=conf, ledger=ledger, service=service, reconciler=reconciler,
+        conf=conf,
+        ledger=ledger,
+        service=service,
+        reconciler=reconciler,
         leader=Leader(group.coordination_url, group.state_path),
-        counters=counters, application=None)
-    application = api.create_app(service, reconciler, counters,
-                                 run_pass=components.run_pass)
+        counters=counters,
+        application=None,
+    )
+    application = api.create_app(
+        service, reconciler, counters, run_pass=components.run_pass
+    )
     components.application = _authenticated(conf, application)
     return components
 
@@ -157,8 +166,9 @@ def _check_schema(ledger: ledger_mod.Ledger) -> None:
     if current != head:
         raise exception.ConfigurationError(
             reason='the lease ledger is at revision %s, the code needs %s: '
-                   'run "orionx-cyborg-attach-dbsync upgrade"'
-                   % (current or 'none (empty database)', head))
+            'run "orionx-cyborg-attach-dbsync upgrade"'
+            % (current or 'none (empty database)', head)
+        )
 
 
 def _signer(conf: cfg.ConfigOpts) -> secrets.SecretSigner:
@@ -167,27 +177,35 @@ def _signer(conf: cfg.ConfigOpts) -> secrets.SecretSigner:
     if not key:
         if group.auth_strategy != 'noauth':
             raise exception.InvalidOption(
-                group='orionx_attach', option='secret_key', value='',
+                group='orionx_attach',
+                option='secret_key',
+                value='',
                 reason='required: every replica and GPU server derives '
-                       'lease secrets from it',
+                'lease secrets from it',
                 fix='Set it to a long random string, the same on every '
-                    'replica (e.g. "openssl rand -hex 32").')
-        LOG.warning('[orionx_attach] secret_key is unset: using a random '
-                    'key for this process (sandbox only).')
+                'replica (e.g. "openssl rand -hex 32").',
+            )
+        LOG.warning(
+            '[orionx_attach] secret_key is unset: using a random '
+            'key for this process (sandbox only).'
+        )
         key = stdlib_secrets.token_hex(32)
     return secrets.SecretSigner(key, group.secret_ttl)
 
 
 def _authenticated(conf: cfg.ConfigOpts, application: Any) -> Any:
     if conf.orionx_attach.auth_strategy == 'noauth':
-        LOG.warning('orionx-cyborg-attach runs WITHOUT authentication '
-                    '(auth_strategy = noauth): for the sandbox only.')
+        LOG.warning(
+            'orionx-cyborg-attach runs WITHOUT authentication '
+            '(auth_strategy = noauth): for the sandbox only.'
+        )
         return context_mod.NoAuthMiddleware(application)
     from keystonemiddleware import auth_token
 
     return auth_token.AuthProtocol(
-        application, {'oslo_config_config': conf,
-                      'oslo_config_project': 'orionx-cyborg'})
+        application,
+        {'oslo_config_config': conf, 'oslo_config_project': 'orionx-cyborg'},
+    )
 
 
 class PeriodicPasses(threading.Thread):
@@ -210,7 +228,8 @@ class PeriodicPasses(threading.Thread):
         counters = self._components.counters
         try:
             report = self._components.leader.run(
-                self._components.reconciler.run_pass)
+                self._components.reconciler.run_pass
+            )
         except Exception as err:
             counters.add('reconcile_failures_total')
             LOG.error('Reconcile pass failed: %s', err, exc_info=err)

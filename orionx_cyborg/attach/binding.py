@@ -108,7 +108,9 @@ class InstanceBinding:
                     'compute_pct': v.compute_pct,
                     'gpu_uuid': v.gpu_uuid,
                     'gpu_host': v.gpu_host,
-                    'endpoint': None if v.endpoint is None else {
+                    'endpoint': None
+                    if v.endpoint is None
+                    else {
                         'address': v.endpoint.address,
                         'port': v.endpoint.port,
                         'transport': v.endpoint.transport.value,

@@ -59,16 +59,15 @@ class NoRoom(exception.OrionXException):
 
 
 class RequestFailed(exception.OrionXException):
-    msg_fmt = _('%(service)s answered %(status)d to %(method)s %(path)s: '
-                '%(reason)s')
+    msg_fmt = _(
+        '%(service)s answered %(status)d to %(method)s %(path)s: %(reason)s'
+    )
 
 
 def load_adapter(conf: cfg.ConfigOpts, group: str) -> Any:
     """A keystoneauth adapter from a service's option group."""
     auth = ks_loading.load_auth_from_conf_options(conf, group)
-    session = ks_loading.load_session_from_conf_options(
-        conf, group, auth=auth
-    )
+    session = ks_loading.load_session_from_conf_options(conf, group, auth=auth)
     return ks_loading.load_adapter_from_conf_options(
         conf, group, session=session, auth=auth, raise_exc=False
     )
@@ -106,8 +105,9 @@ class _Http:
         try:
             response = self._adapter.request(path, method, **kwargs)
         except ks_exceptions.ClientException as err:
-            raise ServiceUnavailable(service=self._service,
-                                     reason=err) from err
+            raise ServiceUnavailable(
+                service=self._service, reason=err
+            ) from err
         status = int(response.status_code)
         if status >= 500:
             raise ServiceUnavailable(
@@ -116,8 +116,11 @@ class _Http:
             )
         if status not in accept:
             raise RequestFailed(
-                service=self._service, status=status, method=method,
-                path=path, reason=_error_text(response),
+                service=self._service,
+                status=status,
+                method=method,
+                path=path,
+                reason=_error_text(response),
                 code=_error_code(_json(response)),
             )
         return status, _json(response)
@@ -210,30 +213,34 @@ class CyborgClient:
 
     def arqs(self, instance: str | None = None) -> list[Arq]:
         params = {'instance': instance} if instance else None
-        _, data = self._http.request('GET', '/accelerator_requests',
-                                     params=params)
+        _, data = self._http.request(
+            'GET', '/accelerator_requests', params=params
+        )
         return [_arq(item) for item in (data or {}).get('arqs', [])]
 
     def arq(self, uuid: str) -> Arq | None:
         """One ARQ by UUID (one row read in Cyborg), or None if gone."""
         status, data = self._http.request(
-            'GET', '/accelerator_requests/%s' % uuid, accept=(200, 404))
+            'GET', '/accelerator_requests/%s' % uuid, accept=(200, 404)
+        )
         if status == 404 or not data:
             return None
         return _arq(data)
 
     def deployables(self) -> list[Deployable]:
         _, data = self._http.request('GET', '/deployables')
-        return [_deployable(item)
-                for item in (data or {}).get('deployables', [])]
+        return [
+            _deployable(item) for item in (data or {}).get('deployables', [])
+        ]
 
     def devices(self) -> list[Device]:
         _, data = self._http.request('GET', '/devices')
         return [_device(item) for item in (data or {}).get('devices', [])]
 
     def device_profile(self, name: str) -> DeviceProfile | None:
-        _, data = self._http.request('GET', '/device_profiles',
-                                     params={'name': name})
+        _, data = self._http.request(
+            'GET', '/device_profiles', params={'name': name}
+        )
         profiles = (data or {}).get('device_profiles', [])
         if not profiles:
             return None
@@ -355,8 +362,9 @@ class PlacementClient:
             'consumer_type': CONSUMER_TYPE,
         }
         try:
-            self._http.request('PUT', '/allocations/%s' % consumer, body,
-                               accept=(204,))
+            self._http.request(
+                'PUT', '/allocations/%s' % consumer, body, accept=(204,)
+            )
         except RequestFailed as err:
             if err.kwargs.get('status') != 409:
                 raise
@@ -364,20 +372,24 @@ class PlacementClient:
             # says placement.undefined_code.
             if err.kwargs.get('code') == 'placement.concurrent_update':
                 raise GenerationConflict(what=consumer) from err
-            raise NoRoom(what=consumer,
-                         reason=err.kwargs.get('reason')) from err
+            raise NoRoom(
+                what=consumer, reason=err.kwargs.get('reason')
+            ) from err
 
     def release(self, consumer: str) -> bool:
         """Delete every allocation of *consumer*; False if it had none."""
-        status, _ = self._http.request('DELETE', '/allocations/%s' % consumer,
-                                       accept=(204, 404))
+        status, _ = self._http.request(
+            'DELETE', '/allocations/%s' % consumer, accept=(204, 404)
+        )
         return status == 204
 
     def provider_allocations(self, rp_uuid: str) -> dict[str, dict[str, int]]:
         """Consumer -> resources allocated on one provider."""
         status, data = self._http.request(
-            'GET', '/resource_providers/%s/allocations' % rp_uuid,
-            accept=(200, 404))
+            'GET',
+            '/resource_providers/%s/allocations' % rp_uuid,
+            accept=(200, 404),
+        )
         if status == 404:
             return {}
         return {
@@ -387,10 +399,13 @@ class PlacementClient:
 
     def provider_traits(self, rp_uuid: str) -> tuple[int, set[str]]:
         _, data = self._http.request(
-            'GET', '/resource_providers/%s/traits' % rp_uuid)
+            'GET', '/resource_providers/%s/traits' % rp_uuid
+        )
         data = data or {}
-        return (int(data['resource_provider_generation']),
-                set(data.get('traits', [])))
+        return (
+            int(data['resource_provider_generation']),
+            set(data.get('traits', [])),
+        )
 
     def set_provider_traits(
         self, rp_uuid: str, generation: int, traits: set[str]
@@ -400,13 +415,18 @@ class PlacementClient:
             if trait.startswith('CUSTOM_'):
                 # Cyborg deletes a custom trait when its last provider
                 # loses it: make sure it exists before using it.
-                self._http.request('PUT', '/traits/%s' % trait,
-                                   accept=(201, 204))
+                self._http.request(
+                    'PUT', '/traits/%s' % trait, accept=(201, 204)
+                )
         try:
             self._http.request(
-                'PUT', '/resource_providers/%s/traits' % rp_uuid,
-                {'resource_provider_generation': generation,
-                 'traits': sorted(traits)})
+                'PUT',
+                '/resource_providers/%s/traits' % rp_uuid,
+                {
+                    'resource_provider_generation': generation,
+                    'traits': sorted(traits),
+                },
+            )
         except RequestFailed as err:
             if err.kwargs.get('status') == 409:
                 raise GenerationConflict(what=rp_uuid) from err
@@ -416,11 +436,13 @@ class PlacementClient:
         self, rp_uuid: str
     ) -> tuple[int, dict[str, dict[str, int]]]:
         _, data = self._http.request(
-            'GET', '/resource_providers/%s/inventories' % rp_uuid)
+            'GET', '/resource_providers/%s/inventories' % rp_uuid
+        )
         data = data or {}
-        return (int(data['resource_provider_generation']),
-                {rc: dict(inv) for rc, inv
-                 in data.get('inventories', {}).items()})
+        return (
+            int(data['resource_provider_generation']),
+            {rc: dict(inv) for rc, inv in data.get('inventories', {}).items()},
+        )
 
     def set_provider_inventory(
         self,
@@ -431,10 +453,15 @@ class PlacementClient:
         """:raises GenerationConflict: the provider changed meanwhile."""
         try:
             self._http.request(
-                'PUT', '/resource_providers/%s/inventories' % rp_uuid,
-                {'resource_provider_generation': generation,
-                 'inventories': {rc: dict(inv)
-                                 for rc, inv in inventories.items()}})
+                'PUT',
+                '/resource_providers/%s/inventories' % rp_uuid,
+                {
+                    'resource_provider_generation': generation,
+                    'inventories': {
+                        rc: dict(inv) for rc, inv in inventories.items()
+                    },
+                },
+            )
         except RequestFailed as err:
             if err.kwargs.get('status') == 409:
                 raise GenerationConflict(what=rp_uuid) from err
@@ -443,5 +470,7 @@ class PlacementClient:
 
 def from_conf(conf: cfg.ConfigOpts) -> tuple[CyborgClient, PlacementClient]:
     """The two clients, from ``[cyborg]`` and ``[placement]``."""
-    return (CyborgClient(load_adapter(conf, 'cyborg')),
-            PlacementClient(load_adapter(conf, 'placement')))
+    return (
+        CyborgClient(load_adapter(conf, 'cyborg')),
+        PlacementClient(load_adapter(conf, 'placement')),
+    )

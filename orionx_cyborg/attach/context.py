@@ -60,8 +60,9 @@ class RequestContext:
 
 
 def _split(value: str | None) -> frozenset[str]:
-    return frozenset(r.strip().lower() for r in (value or '').split(',')
-                     if r.strip())
+    return frozenset(
+        r.strip().lower() for r in (value or '').split(',') if r.strip()
+    )
 
 
 def from_environ(environ: dict[str, Any]) -> RequestContext | None:
@@ -96,8 +97,11 @@ class NoAuthMiddleware:
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
-        for key in [k for k in environ if k.startswith('HTTP_X_')
-                    and k != 'HTTP_X_AUTH_TOKEN']:
+        for key in [
+            k
+            for k in environ
+            if k.startswith('HTTP_X_') and k != 'HTTP_X_AUTH_TOKEN'
+        ]:
             del environ[key]
         token = environ.get('HTTP_X_AUTH_TOKEN', '')
         if token:

@@ -87,6 +87,7 @@ def crash_point(name: str) -> None:
     if count != (int(nth) if nth.isdigit() else 1):
         return
     # Straight to the file descriptor: nothing buffered survives _exit.
-    os.write(2, ('Crash point %s reached (%d): exiting\n'
-                 % (name, count)).encode())
+    os.write(
+        2, ('Crash point %s reached (%d): exiting\n' % (name, count)).encode()
+    )
     os._exit(EXIT_STATUS)

@@ -91,8 +91,11 @@ def build_view(
 ) -> PoolView:
     """The members and entitlements of *pools* in Cyborg's report."""
     traits = {pool_trait(pool): pool for pool in pools}
-    by_name = {d.name: d for d in deployables
-               if d.driver_name == spec.DRIVER_NAME and d.rp_uuid}
+    by_name = {
+        d.name: d
+        for d in deployables
+        if d.driver_name == spec.DRIVER_NAME and d.rp_uuid
+    }
     gpus = {}
     for device in devices:
         gpu = _member(device, by_name, traits)
@@ -105,7 +108,8 @@ def build_view(
         pool = _pool_of(deployable.traits, traits)
         if pool is not None and deployable.rp_uuid:
             entitlements[deployable.rp_uuid] = Entitlement(
-                deployable.rp_uuid, pool, deployable.num_accelerators)
+                deployable.rp_uuid, pool, deployable.num_accelerators
+            )
     return PoolView(gpus=gpus, entitlements=entitlements)
 
 

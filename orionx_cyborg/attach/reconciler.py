@@ -115,12 +115,18 @@ class Reconciler:
         view = self.service.view(refresh=True)
         self.service.forget_allocators()
         arqs = self.service.cyborg.arqs()
-        wanted = {arq.uuid: (arq, pool)
-                  for arq, pool in self.service.entitlement_arqs(arqs)}
+        wanted = {
+            arq.uuid: (arq, pool)
+            for arq, pool in self.service.entitlement_arqs(arqs)
+        }
         # Strict admission creates the lease while Cyborg still says
         # BindStarted: keep those leases, create none for such ARQs.
-        kept = {arq.uuid: (arq, pool) for arq, pool in
-                self.service.entitlement_arqs(arqs, BINDING_STATES)}
+        kept = {
+            arq.uuid: (arq, pool)
+            for arq, pool in self.service.entitlement_arqs(
+                arqs, BINDING_STATES
+            )
+        }
         report.arqs = len(wanted)
         self._settle_existing(kept, view, report)
         self._create_missing(wanted, report)
@@ -144,7 +150,9 @@ class Reconciler:
             'created %(created)d, released %(released)d, placed '
             '%(placed)d, moved %(moved)d, repaired %(repaired)d, orphans '
             '%(orphans_released)d, drift %(drift_healed)d in '
-            '%(duration_s).3fs', report.to_dict())
+            '%(duration_s).3fs',
+            report.to_dict(),
+        )
         return report
 
     # Steps ---------------------------------------------------------------
@@ -172,19 +180,32 @@ class Reconciler:
 
     def _finish_claim(self, lease: Lease, view: pool_mod.PoolView) -> int:
         current = self.placement.allocations(lease.id)
-        if set(current.allocations) == {lease.memory_rp_uuid,
-                                        lease.compute_rp_uuid}:
+        if set(current.allocations) == {
+            lease.memory_rp_uuid,
+            lease.compute_rp_uuid,
+        }:
             self.ledger.transition(
-                lease.id, lease.version, State.ACTIVE, event='repaired',
-                detail={'step': 'claim written before a crash'})
+                lease.id,
+                lease.version,
+                State.ACTIVE,
+                event='repaired',
+                detail={'step': 'claim written before a crash'},
+            )
             return 1
         gpu = view.gpus.get(lease.gpu_uuid or '')
         if gpu is None:
             self.ledger.transition(
-                lease.id, lease.version, State.PENDING, event='pending',
+                lease.id,
+                lease.version,
+                State.PENDING,
+                event='pending',
                 detail={'reason': 'its GPU left the pool'},
-                gpu_host=None, gpu_uuid=None, gpu_pci_address=None,
-                memory_rp_uuid=None, compute_rp_uuid=None)
+                gpu_host=None,
+                gpu_uuid=None,
+                gpu_pci_address=None,
+                memory_rp_uuid=None,
+                compute_rp_uuid=None,
+            )
             return 1
         self.service.claim(lease, gpu)
         return 1
@@ -194,8 +215,12 @@ class Reconciler:
         held = set(current.allocations)
         if held == {lease.memory_rp_uuid, lease.compute_rp_uuid}:
             self.ledger.transition(
-                lease.id, lease.version, State.ACTIVE, event='repaired',
-                detail={'step': 'move written before a crash'})
+                lease.id,
+                lease.version,
+                State.ACTIVE,
+                event='repaired',
+                detail={'step': 'move written before a crash'},
+            )
             return 1
         by_rp = view.by_rp()
         gpus = {by_rp[rp].gpu_id: by_rp[rp] for rp in held if rp in by_rp}
@@ -203,16 +228,24 @@ class Reconciler:
             # The swap never happened: the lease is where Placement says.
             (source,) = gpus.values()
             self.ledger.transition(
-                lease.id, lease.version, State.ACTIVE, event='repaired',
+                lease.id,
+                lease.version,
+                State.ACTIVE,
+                event='repaired',
                 detail={'step': 'move undone', 'gpu': source.gpu_id},
-                **service_mod.gpu_fields(source))
+                **service_mod.gpu_fields(source),
+            )
             return 1
         target = view.gpus.get(lease.gpu_uuid or '')
         if target is not None:
             self.service.reclaim(lease, target)
             self.ledger.transition(
-                lease.id, lease.version, State.ACTIVE, event='repaired',
-                detail={'step': 'move finished'})
+                lease.id,
+                lease.version,
+                State.ACTIVE,
+                event='repaired',
+                detail={'step': 'move finished'},
+            )
             return 1
         return 0
 
@@ -235,16 +268,23 @@ class Reconciler:
             gpu = view.gpus.get(lease.gpu_uuid or '')
             if gpu is not None and gpu.healthy:
                 continue
-            reason = ('GPU %s is unhealthy' % lease.gpu_uuid if gpu
-                      else 'GPU %s left the pool' % lease.gpu_uuid)
+            reason = (
+                'GPU %s is unhealthy' % lease.gpu_uuid
+                if gpu
+                else 'GPU %s left the pool' % lease.gpu_uuid
+            )
             moved = self.service.move(lease, reason)
             if moved is not None and moved.gpu_uuid != lease.gpu_uuid:
                 report.moved += 1
-                report.moves.append({
-                    'lease': lease.id, 'instance': lease.instance_uuid,
-                    'from': lease.gpu_uuid, 'to': moved.gpu_uuid,
-                    'reason': reason,
-                })
+                report.moves.append(
+                    {
+                        'lease': lease.id,
+                        'instance': lease.instance_uuid,
+                        'from': lease.gpu_uuid,
+                        'to': moved.gpu_uuid,
+                        'reason': reason,
+                    }
+                )
 
     def _audit_gpu(
         self,
@@ -260,12 +300,16 @@ class Reconciler:
                 continue
             if lease.id in memory and lease.id in compute:
                 continue
-            LOG.warning('Lease %s has no allocation on GPU %s: claiming it '
-                        'again', lease.id, gpu.gpu_id)
+            LOG.warning(
+                'Lease %s has no allocation on GPU %s: claiming it again',
+                lease.id,
+                gpu.gpu_id,
+            )
             self.service.reclaim(lease, gpu)
             faults.crash_point(faults.RESTORE_AFTER_PLACEMENT)
-            self.ledger.record_event(lease.id, 'repaired',
-                                     {'step': 'allocation restored'})
+            self.ledger.record_event(
+                lease.id, 'repaired', {'step': 'allocation restored'}
+            )
             report.repaired += 1
         for consumer in (set(memory) | set(compute)) - known:
             owner = self.placement.allocations(consumer)
@@ -276,12 +320,16 @@ class Reconciler:
                 # call, another replica): its row is written before its
                 # allocation, so it is no orphan.
                 continue
-            LOG.warning('Releasing allocation %s on GPU %s: no lease owns '
-                        'it', consumer, gpu.gpu_id)
+            LOG.warning(
+                'Releasing allocation %s on GPU %s: no lease owns it',
+                consumer,
+                gpu.gpu_id,
+            )
             self.placement.release(consumer)
             faults.crash_point(faults.ORPHAN_AFTER_PLACEMENT)
-            self.ledger.record_event(consumer, 'orphan-released',
-                                     {'gpu': gpu.gpu_id})
+            self.ledger.record_event(
+                consumer, 'orphan-released', {'gpu': gpu.gpu_id}
+            )
             report.orphans_released += 1
 
     def _has_lease(self, consumer: str) -> bool:
@@ -293,13 +341,22 @@ class Reconciler:
 
     def _heal_drift(self, gpu: pool_mod.PoolGpu, report: PassReport) -> None:
         for rp, traits, rc, total in (
-            (gpu.memory_rp_uuid, gpu.memory_traits, spec.RC_POOL_MEMORY,
-             gpu.memory_total),
-            (gpu.compute_rp_uuid, gpu.compute_traits, spec.RC_POOL_COMPUTE,
-             gpu.compute_total),
+            (
+                gpu.memory_rp_uuid,
+                gpu.memory_traits,
+                spec.RC_POOL_MEMORY,
+                gpu.memory_total,
+            ),
+            (
+                gpu.compute_rp_uuid,
+                gpu.compute_traits,
+                spec.RC_POOL_COMPUTE,
+                gpu.compute_total,
+            ),
         ):
-            report.drift_healed += self._heal_provider(rp, set(traits), rc,
-                                                       total)
+            report.drift_healed += self._heal_provider(
+                rp, set(traits), rc, total
+            )
 
     def _heal_provider(
         self, rp: str, traits: set[str], rc: str, total: int
@@ -309,21 +366,30 @@ class Reconciler:
             try:
                 generation, current = self.placement.provider_traits(rp)
                 if current != traits:
-                    LOG.warning('Placement traits of %s differ from '
-                                'Cyborg\'s (%s, expected %s): fixing', rp,
-                                sorted(current), sorted(traits))
-                    self.placement.set_provider_traits(rp, generation,
-                                                       traits)
+                    LOG.warning(
+                        'Placement traits of %s differ from '
+                        'Cyborg\'s (%s, expected %s): fixing',
+                        rp,
+                        sorted(current),
+                        sorted(traits),
+                    )
+                    self.placement.set_provider_traits(rp, generation, traits)
                     healed += 1
-                generation, inventory = self.placement.provider_inventory(
-                    rp)
+                generation, inventory = self.placement.provider_inventory(rp)
                 if inventory.get(rc, {}).get('total') != total:
-                    LOG.warning('Placement total of %s %s is %s, Cyborg '
-                                'says %d: fixing', rp, rc,
-                                inventory.get(rc, {}).get('total'), total)
+                    LOG.warning(
+                        'Placement total of %s %s is %s, Cyborg '
+                        'says %d: fixing',
+                        rp,
+                        rc,
+                        inventory.get(rc, {}).get('total'),
+                        total,
+                    )
                     self.placement.set_provider_inventory(
-                        rp, generation, {rc: {'total': total,
-                                              'max_unit': total}})
+                        rp,
+                        generation,
+                        {rc: {'total': total, 'max_unit': total}},
+                    )
                     healed += 1
                 return healed
             except clients.GenerationConflict:

@@ -71,8 +71,10 @@ class AdmissionRefused(exception.OrionXException):
 
 
 class InstanceNotFound(exception.OrionXException):
-    msg_fmt = _('Instance %(instance)s has no accelerator request in '
-                'project %(project)s.')
+    msg_fmt = _(
+        'Instance %(instance)s has no accelerator request in '
+        'project %(project)s.'
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,17 +97,19 @@ class ServiceSettings:
         policy = group.allocation_policy or allocator.DEFAULT_POLICY
         if policy not in allocator.POLICIES:
             raise exception.InvalidOption(
-                group='orionx_attach', option='allocation_policy',
-                value=policy, reason='no such policy',
-                fix='Use one of: %s.' % ', '.join(sorted(
-                    allocator.POLICIES)),
+                group='orionx_attach',
+                option='allocation_policy',
+                value=policy,
+                reason='no such policy',
+                fix='Use one of: %s.' % ', '.join(sorted(allocator.POLICIES)),
             )
         return cls(
             pools=tuple(group.pools),
             policy=policy,
             locality=allocator.Locality(group.locality),
-            default_size=sizing.Size(group.default_gmem_mib,
-                                     group.default_compute_pct),
+            default_size=sizing.Size(
+                group.default_gmem_mib, group.default_compute_pct
+            ),
             remote_transport=binding.Transport(group.remote_transport),
             server_port=group.server_port,
             server_addresses=dict(group.server_addresses),
@@ -165,8 +169,10 @@ class LeaseService:
         with self._lock:
             if self._view is None or refresh:
                 self._view = pool_mod.build_view(
-                    self.cyborg.devices(), self.cyborg.deployables(),
-                    self.settings.pools)
+                    self.cyborg.devices(),
+                    self.cyborg.deployables(),
+                    self.settings.pools,
+                )
                 self._allocators.clear()
             return self._view
 
@@ -181,21 +187,28 @@ class LeaseService:
             gpus = []
             for member in view.members(pool):
                 used = usage.get(member.gpu_id)
-                gpus.append(allocator.Gpu(
-                    gpu_id=member.gpu_id,
-                    host=member.host,
-                    model=member.model,
-                    memory_mib=member.memory_total,
-                    free_memory_mib=_free(member.memory_total,
-                                          used.gmem_mib if used else 0),
-                    compute_pct=member.compute_total,
-                    free_compute_pct=_free(member.compute_total,
-                                           used.compute_pct if used else 0),
-                    healthy=member.healthy,
-                ))
+                gpus.append(
+                    allocator.Gpu(
+                        gpu_id=member.gpu_id,
+                        host=member.host,
+                        model=member.model,
+                        memory_mib=member.memory_total,
+                        free_memory_mib=_free(
+                            member.memory_total, used.gmem_mib if used else 0
+                        ),
+                        compute_pct=member.compute_total,
+                        free_compute_pct=_free(
+                            member.compute_total,
+                            used.compute_pct if used else 0,
+                        ),
+                        healthy=member.healthy,
+                    )
+                )
             built = allocator.Allocator(
-                gpus, policy=self.settings.policy,
-                locality=self.settings.locality)
+                gpus,
+                policy=self.settings.policy,
+                locality=self.settings.locality,
+            )
             self._allocators[pool] = built
             return built
 
@@ -220,7 +233,8 @@ class LeaseService:
         arqs = list(arqs)
         view = self.view()
         if any(
-            arq.state in states and arq.device_rp_uuid
+            arq.state in states
+            and arq.device_rp_uuid
             and arq.device_rp_uuid not in view.entitlements
             and arq.attach_handle_type == spec.AH_REMOTE
             for arq in arqs
@@ -230,7 +244,8 @@ class LeaseService:
         return [
             (arq, view.entitlements[arq.device_rp_uuid].pool)
             for arq in arqs
-            if arq.state in states and arq.instance_uuid
+            if arq.state in states
+            and arq.instance_uuid
             and arq.device_rp_uuid in view.entitlements
         ]
 
@@ -270,8 +285,11 @@ class LeaseService:
             group = profile.groups[arq.device_profile_group_id]
         size = sizing.size_of_group(group, self.settings.default_size)
         members = self.view().members(pool)
-        sizing.check_fits(size, [m.memory_total for m in members],
-                          [m.compute_total for m in members])
+        sizing.check_fits(
+            size,
+            [m.memory_total for m in members],
+            [m.compute_total for m in members],
+        )
         return size
 
     def _profile(self, name: str) -> clients.DeviceProfile | None:
@@ -286,10 +304,15 @@ class LeaseService:
     def _reject(self, arq: clients.Arq, pool: str, reason: str) -> Rejected:
         rejected = Rejected(arq.uuid, pool, reason)
         if self.rejections.get(arq.uuid) != rejected:
-            LOG.warning('Pooled vGPU of ARQ %s (instance %s) cannot be '
-                        'served: %s', arq.uuid, arq.instance_uuid, reason)
-            self.ledger.record_event(arq.uuid, 'rejected',
-                                     {'arq': arq.uuid, 'reason': reason})
+            LOG.warning(
+                'Pooled vGPU of ARQ %s (instance %s) cannot be served: %s',
+                arq.uuid,
+                arq.instance_uuid,
+                reason,
+            )
+            self.ledger.record_event(
+                arq.uuid, 'rejected', {'arq': arq.uuid, 'reason': reason}
+            )
         self.rejections[arq.uuid] = rejected
         return rejected
 
@@ -307,21 +330,28 @@ class LeaseService:
         )
         if self.ledger.pending(pool, limit=1):
             # First come, first served: no one overtakes the queue.
-            return self._create(new, 'pending',
-                                {'reason': 'queued behind earlier leases'})
+            return self._create(
+                new, 'pending', {'reason': 'queued behind earlier leases'}
+            )
         decision = self.allocator_for(pool).allocate(
-            self._request(size, arq.hostname))
+            self._request(size, arq.hostname)
+        )
         if isinstance(decision, allocator.Rejection):
             return self._create(
-                new, 'pending',
-                {'reason': decision.reason.value, 'detail': decision.detail})
+                new,
+                'pending',
+                {'reason': decision.reason.value, 'detail': decision.detail},
+            )
         slice_ = decision.slices[0]
         gpu = self.view().gpus[slice_.gpu_id]
         try:
             lease = self._create(
-                dataclasses.replace(new, state=State.CLAIMING,
-                                    **gpu_fields(gpu)),
-                'claimed', {'gpu': gpu.gpu_id, 'host': gpu.host})
+                dataclasses.replace(
+                    new, state=State.CLAIMING, **gpu_fields(gpu)
+                ),
+                'claimed',
+                {'gpu': gpu.gpu_id, 'host': gpu.host},
+            )
         except ledger_mod.LeaseExists as err:
             # Another replica created it first: it claims, not us.
             self.allocator_for(pool).release([slice_])
@@ -334,16 +364,23 @@ class LeaseService:
         self, new: ledger_mod.NewLease, event: str, detail: dict[str, Any]
     ) -> Lease:
         lease = self.ledger.create(new, event=event, detail=detail)
-        LOG.info('Lease %s for ARQ %s of instance %s: %s', lease.id,
-                 lease.arq_uuid, lease.instance_uuid, event)
+        LOG.info(
+            'Lease %s for ARQ %s of instance %s: %s',
+            lease.id,
+            lease.arq_uuid,
+            lease.instance_uuid,
+            event,
+        )
         return lease
 
     def _request(
         self, size: sizing.Size, host: str | None
     ) -> allocator.VgpuRequest:
         return allocator.VgpuRequest(
-            compute_pct=size.compute_pct, memory_mib=size.gmem_mib,
-            preferred_host=host or None)
+            compute_pct=size.compute_pct,
+            memory_mib=size.gmem_mib,
+            preferred_host=host or None,
+        )
 
     def claim(self, lease: Lease, gpu: pool_mod.PoolGpu) -> Lease:
         """Write the allocation of a ``claiming`` lease; then it is active.
@@ -357,9 +394,12 @@ class LeaseService:
                 current = self.placement.allocations(lease.id)
                 faults.crash_point(faults.CLAIM_BEFORE_PLACEMENT)
                 self.placement.claim(
-                    lease.id, allocations, lease.project_id,
+                    lease.id,
+                    allocations,
+                    lease.project_id,
                     lease.user_id or self.settings.user_id,
-                    current.generation)
+                    current.generation,
+                )
             except clients.GenerationConflict:
                 self.sleep(backoff(attempt))
                 continue
@@ -367,24 +407,42 @@ class LeaseService:
                 return self._back_to_pending(lease, gpu, str(err))
             faults.crash_point(faults.CLAIM_AFTER_PLACEMENT)
             return self.ledger.transition(
-                lease.id, lease.version, State.ACTIVE, event='placed',
-                detail={'gpu': gpu.gpu_id, 'host': gpu.host,
-                        'gmem_mib': lease.gmem_mib,
-                        'compute_pct': lease.compute_pct})
+                lease.id,
+                lease.version,
+                State.ACTIVE,
+                event='placed',
+                detail={
+                    'gpu': gpu.gpu_id,
+                    'host': gpu.host,
+                    'gmem_mib': lease.gmem_mib,
+                    'compute_pct': lease.compute_pct,
+                },
+            )
         return self._back_to_pending(lease, gpu, 'generation conflicts')
 
     def _back_to_pending(
         self, lease: Lease, gpu: pool_mod.PoolGpu, reason: str
     ) -> Lease:
-        LOG.info('Lease %s could not be placed on %s (%s): pending',
-                 lease.id, gpu.gpu_id, reason)
+        LOG.info(
+            'Lease %s could not be placed on %s (%s): pending',
+            lease.id,
+            gpu.gpu_id,
+            reason,
+        )
         # Our picture of that GPU was wrong: rebuild it from the ledger.
         self.forget_allocators()
         return self.ledger.transition(
-            lease.id, lease.version, State.PENDING, event='pending',
+            lease.id,
+            lease.version,
+            State.PENDING,
+            event='pending',
             detail={'reason': reason, 'gpu': gpu.gpu_id},
-            gpu_host=None, gpu_uuid=None, gpu_pci_address=None,
-            memory_rp_uuid=None, compute_rp_uuid=None)
+            gpu_host=None,
+            gpu_uuid=None,
+            gpu_pci_address=None,
+            memory_rp_uuid=None,
+            compute_rp_uuid=None,
+        )
 
     def place_pending(self, pool: str) -> list[Lease]:
         """Place pending leases of *pool* in FIFO order while room lasts.
@@ -396,17 +454,23 @@ class LeaseService:
         with self._lock:
             for lease in self.ledger.pending(pool):
                 decision = self.allocator_for(pool).allocate(
-                    self._request(sizing.Size(lease.gmem_mib,
-                                              lease.compute_pct),
-                                  lease.vm_host),
-                    observe=False)
+                    self._request(
+                        sizing.Size(lease.gmem_mib, lease.compute_pct),
+                        lease.vm_host,
+                    ),
+                    observe=False,
+                )
                 if isinstance(decision, allocator.Rejection):
                     break
                 gpu = self.view().gpus[decision.slices[0].gpu_id]
                 claiming = self.ledger.transition(
-                    lease.id, lease.version, State.CLAIMING,
-                    event='claimed', detail={'gpu': gpu.gpu_id},
-                    **gpu_fields(gpu))
+                    lease.id,
+                    lease.version,
+                    State.CLAIMING,
+                    event='claimed',
+                    detail={'gpu': gpu.gpu_id},
+                    **gpu_fields(gpu),
+                )
                 result = self.claim(claiming, gpu)
                 if result.state is not State.ACTIVE:
                     break
@@ -418,26 +482,44 @@ class LeaseService:
         with self._lock:
             if lease.state is not State.RELEASING:
                 lease = self.ledger.transition(
-                    lease.id, lease.version, State.RELEASING,
-                    event='releasing', detail={'reason': reason})
+                    lease.id,
+                    lease.version,
+                    State.RELEASING,
+                    event='releasing',
+                    detail={'reason': reason},
+                )
             faults.crash_point(faults.RELEASE_BEFORE_PLACEMENT)
             self.placement.release(lease.id)
             faults.crash_point(faults.RELEASE_AFTER_PLACEMENT)
             self._give_back(lease)
-            self.ledger.delete(lease.id, lease.version, event='released',
-                               detail={'reason': reason,
-                                       'gpu': lease.gpu_uuid})
-            LOG.info('Lease %s of instance %s released (%s)', lease.id,
-                     lease.instance_uuid, reason)
+            self.ledger.delete(
+                lease.id,
+                lease.version,
+                event='released',
+                detail={'reason': reason, 'gpu': lease.gpu_uuid},
+            )
+            LOG.info(
+                'Lease %s of instance %s released (%s)',
+                lease.id,
+                lease.instance_uuid,
+                reason,
+            )
 
     def _give_back(self, lease: Lease) -> None:
         allocator_ = self._allocators.get(lease.pool)
         if allocator_ is None or not lease.gpu_uuid:
             return
         try:
-            allocator_.release([allocator.SliceAssignment(
-                lease.gpu_uuid, lease.gpu_host or '', lease.gmem_mib,
-                lease.compute_pct)])
+            allocator_.release(
+                [
+                    allocator.SliceAssignment(
+                        lease.gpu_uuid,
+                        lease.gpu_host or '',
+                        lease.gmem_mib,
+                        lease.compute_pct,
+                    )
+                ]
+            )
         except allocator.AllocatorError:
             # The allocator no longer agrees with the ledger: rebuild it.
             self.forget_allocators()
@@ -448,20 +530,34 @@ class LeaseService:
             view = self.view()
             source = view.gpus.get(lease.gpu_uuid or '')
             decision = self.allocator_for(lease.pool).allocate(
-                self._request(sizing.Size(lease.gmem_mib, lease.compute_pct),
-                              lease.vm_host),
-                observe=False)
+                self._request(
+                    sizing.Size(lease.gmem_mib, lease.compute_pct),
+                    lease.vm_host,
+                ),
+                observe=False,
+            )
             if isinstance(decision, allocator.Rejection):
-                LOG.warning('Lease %s stays on %s (%s): no other GPU has '
-                            'room (%s)', lease.id, lease.gpu_uuid, reason,
-                            decision.detail)
+                LOG.warning(
+                    'Lease %s stays on %s (%s): no other GPU has room (%s)',
+                    lease.id,
+                    lease.gpu_uuid,
+                    reason,
+                    decision.detail,
+                )
                 return None
             target = view.gpus[decision.slices[0].gpu_id]
             moving = self.ledger.transition(
-                lease.id, lease.version, State.MOVING, event='moving',
-                detail={'from': lease.gpu_uuid, 'to': target.gpu_id,
-                        'reason': reason},
-                **gpu_fields(target))
+                lease.id,
+                lease.version,
+                State.MOVING,
+                event='moving',
+                detail={
+                    'from': lease.gpu_uuid,
+                    'to': target.gpu_id,
+                    'reason': reason,
+                },
+                **gpu_fields(target),
+            )
             faults.crash_point(faults.MOVE_BEFORE_PLACEMENT)
             try:
                 self.reclaim(moving, target)
@@ -470,20 +566,39 @@ class LeaseService:
                 if source is None:
                     raise
                 return self.ledger.transition(
-                    moving.id, moving.version, State.ACTIVE,
-                    event='move-failed', detail={'reason': str(err)},
-                    **gpu_fields(source))
+                    moving.id,
+                    moving.version,
+                    State.ACTIVE,
+                    event='move-failed',
+                    detail={'reason': str(err)},
+                    **gpu_fields(source),
+                )
             faults.crash_point(faults.MOVE_AFTER_PLACEMENT)
             self._give_back(lease)
             moved = self.ledger.transition(
-                moving.id, moving.version, State.ACTIVE, event='moved',
-                detail={'from': lease.gpu_uuid, 'to': target.gpu_id,
-                        'from_host': lease.gpu_host, 'to_host': target.host,
-                        'reason': reason})
-            LOG.warning('Lease %s of instance %s moved from GPU %s (%s) to '
-                        'GPU %s (%s): %s', lease.id, lease.instance_uuid,
-                        lease.gpu_uuid, lease.gpu_host, target.gpu_id,
-                        target.host, reason)
+                moving.id,
+                moving.version,
+                State.ACTIVE,
+                event='moved',
+                detail={
+                    'from': lease.gpu_uuid,
+                    'to': target.gpu_id,
+                    'from_host': lease.gpu_host,
+                    'to_host': target.host,
+                    'reason': reason,
+                },
+            )
+            LOG.warning(
+                'Lease %s of instance %s moved from GPU %s (%s) to '
+                'GPU %s (%s): %s',
+                lease.id,
+                lease.instance_uuid,
+                lease.gpu_uuid,
+                lease.gpu_host,
+                target.gpu_id,
+                target.host,
+                reason,
+            )
             return moved
 
     def reclaim(self, lease: Lease, target: pool_mod.PoolGpu) -> None:
@@ -497,9 +612,12 @@ class LeaseService:
             current = self.placement.allocations(lease.id)
             try:
                 self.placement.claim(
-                    lease.id, allocations, lease.project_id,
+                    lease.id,
+                    allocations,
+                    lease.project_id,
                     lease.user_id or self.settings.user_id,
-                    current.generation)
+                    current.generation,
+                )
                 return
             except clients.GenerationConflict:
                 if attempt == self.settings.placement_retries:
@@ -525,7 +643,8 @@ class LeaseService:
                 raise AdmissionRefused(
                     arq=arq.uuid,
                     reason='%s is no entitlement of a served pool'
-                    % arq.device_rp_uuid)
+                    % arq.device_rp_uuid,
+                )
             outcome = self._ensure_lease(arq, entitlement.pool)
             if isinstance(outcome, Rejected):
                 raise AdmissionRefused(arq=arq.uuid, reason=outcome.reason)
@@ -534,8 +653,12 @@ class LeaseService:
                 raise AdmissionRefused(
                     arq=arq.uuid,
                     reason='pool %s has no room for %d MiB / %d%%'
-                    % (entitlement.pool, outcome.gmem_mib,
-                       outcome.compute_pct))
+                    % (
+                        entitlement.pool,
+                        outcome.gmem_mib,
+                        outcome.compute_pct,
+                    ),
+                )
             return outcome
 
     # Delivery ------------------------------------------------------------
@@ -554,25 +677,23 @@ class LeaseService:
         arqs = self._arqs_of_leases(instance_uuid)
         if arqs is None:
             arqs = self._arqs_of_instance(instance_uuid)
-        if project_id and any(a.project_id and a.project_id != project_id
-                              for a in arqs):
-            raise InstanceNotFound(instance=instance_uuid,
-                                   project=project_id)
+        if project_id and any(
+            a.project_id and a.project_id != project_id for a in arqs
+        ):
+            raise InstanceNotFound(instance=instance_uuid, project=project_id)
         ours = self.entitlement_arqs(arqs)
         outcomes = self.ensure_leases(ours)
         vgpus = [self._vgpu(outcomes[arq.uuid]) for arq, _ in ours]
         pending = any(not v.active for v in vgpus)
         return binding.InstanceBinding(
             instance_uuid=instance_uuid,
-            project_id=project_id or (ours[0][0].project_id or ''
-                                      if ours else ''),
+            project_id=project_id
+            or (ours[0][0].project_id or '' if ours else ''),
             vgpus=tuple(vgpus),
             retry_after=self.settings.retry_after if pending else None,
         )
 
-    def _arqs_of_leases(
-        self, instance_uuid: str
-    ) -> list[clients.Arq] | None:
+    def _arqs_of_leases(self, instance_uuid: str) -> list[clients.Arq] | None:
         """The instance's ARQs read one by one, when its leases cover all.
 
         Cyborg answers ``GET /accelerator_requests?instance=`` by loading
@@ -590,15 +711,19 @@ class LeaseService:
             fewer leases than the profile's vGPUs).
         """
         leases = self.ledger.list(instance=instance_uuid)
-        if not leases or any(lease.state is State.RELEASING
-                             for lease in leases):
+        if not leases or any(
+            lease.state is State.RELEASING for lease in leases
+        ):
             return None
         arqs = []
         for lease in leases:
             arq = self.cyborg.arq(lease.arq_uuid)
-            if (arq is None or not arq.bound
-                    or arq.instance_uuid != instance_uuid
-                    or arq.hostname != lease.vm_host):
+            if (
+                arq is None
+                or not arq.bound
+                or arq.instance_uuid != instance_uuid
+                or arq.hostname != lease.vm_host
+            ):
                 return None
             arqs.append(arq)
         names = {arq.device_profile_name for arq in arqs}
@@ -619,23 +744,37 @@ class LeaseService:
         ARQ either.
         """
         held = self.placement.allocations(instance_uuid)
-        if not any(spec.RC_ENTITLEMENT in resources
-                   for resources in held.allocations.values()):
+        if not any(
+            spec.RC_ENTITLEMENT in resources
+            for resources in held.allocations.values()
+        ):
             return []
-        return [a for a in self.cyborg.arqs(instance=instance_uuid)
-                if a.instance_uuid == instance_uuid]
+        return [
+            a
+            for a in self.cyborg.arqs(instance=instance_uuid)
+            if a.instance_uuid == instance_uuid
+        ]
 
     def _vgpu(self, outcome: Outcome) -> binding.VgpuBinding:
         if isinstance(outcome, Rejected):
             return binding.VgpuBinding(
-                lease_id='', pool=outcome.pool, state='rejected',
-                gmem_mib=0, compute_pct=0, reason=outcome.reason)
+                lease_id='',
+                pool=outcome.pool,
+                state='rejected',
+                gmem_mib=0,
+                compute_pct=0,
+                reason=outcome.reason,
+            )
         lease = outcome
         if lease.state is not State.ACTIVE or not lease.gpu_host:
             return binding.VgpuBinding(
-                lease_id=lease.id, pool=lease.pool, state='pending',
-                gmem_mib=lease.gmem_mib, compute_pct=lease.compute_pct,
-                reason='waiting for room in pool %s' % lease.pool)
+                lease_id=lease.id,
+                pool=lease.pool,
+                state='pending',
+                gmem_mib=lease.gmem_mib,
+                compute_pct=lease.compute_pct,
+                reason='waiting for room in pool %s' % lease.pool,
+            )
         secret, expires = self._signer.issue(lease.id, self._clock())
         return binding.VgpuBinding(
             lease_id=lease.id,
@@ -652,8 +791,11 @@ class LeaseService:
 
     def endpoint(self, lease: Lease) -> binding.Endpoint:
         host = lease.gpu_host or ''
-        transport = (binding.Transport.SHM if host == lease.vm_host
-                     else self.settings.remote_transport)
+        transport = (
+            binding.Transport.SHM
+            if host == lease.vm_host
+            else self.settings.remote_transport
+        )
         return binding.Endpoint(
             address=self.settings.server_addresses.get(host, host),
             port=self.settings.server_port,
@@ -689,7 +831,7 @@ def _free(total: int, used: int) -> int:
 
 
 def backoff(attempt: int) -> float:
-    return float(min(0.05 * (2 ** attempt), 1.0))
+    return float(min(0.05 * (2**attempt), 1.0))
 
 
 def gpu_fields(gpu: pool_mod.PoolGpu) -> dict[str, Any]:

@@ -40,9 +40,7 @@ class InvalidSize(ValueError):
     """A device profile group whose size cannot be served."""
 
 
-def size_of_group(
-    group: Mapping[str, str] | None, default: Size
-) -> Size:
+def size_of_group(group: Mapping[str, str] | None, default: Size) -> Size:
     """The vGPU size a device profile group asks for.
 
     :param group: the group, or None when the profile is gone (its ARQs
@@ -70,8 +68,9 @@ def _positive(group: Mapping[str, str], key: str, default: int) -> int:
     return value
 
 
-def check_fits(size: Size, memory_totals: list[int],
-               compute_totals: list[int]) -> None:
+def check_fits(
+    size: Size, memory_totals: list[int], compute_totals: list[int]
+) -> None:
     """Reject a size larger than every member of the pool.
 
     :raises InvalidSize: with the largest capacities, so the operator can

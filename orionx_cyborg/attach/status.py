@@ -48,13 +48,16 @@ class GpuStatus:
             'host': self.host,
             'model': self.model,
             'healthy': self.healthy,
-            'gmem_mib': {'capacity': self.memory_capacity,
-                         'used': self.memory_used,
-                         'free': self.memory_capacity - self.memory_used},
-            'compute_pct': {'capacity': self.compute_capacity,
-                            'used': self.compute_used,
-                            'free': (self.compute_capacity
-                                     - self.compute_used)},
+            'gmem_mib': {
+                'capacity': self.memory_capacity,
+                'used': self.memory_used,
+                'free': self.memory_capacity - self.memory_used,
+            },
+            'compute_pct': {
+                'capacity': self.compute_capacity,
+                'used': self.compute_used,
+                'free': (self.compute_capacity - self.compute_used),
+            },
             'leases': self.leases,
         }
 
@@ -81,10 +84,16 @@ class PoolStatus:
         compute = sum(g.compute_capacity for g in self.gpus)
         compute_used = sum(g.compute_used for g in self.gpus)
         return {
-            'gmem_mib': {'capacity': memory, 'used': memory_used,
-                         'free': memory - memory_used},
-            'compute_pct': {'capacity': compute, 'used': compute_used,
-                            'free': compute - compute_used},
+            'gmem_mib': {
+                'capacity': memory,
+                'used': memory_used,
+                'free': memory - memory_used,
+            },
+            'compute_pct': {
+                'capacity': compute,
+                'used': compute_used,
+                'free': compute - compute_used,
+            },
         }
 
     def to_dict(self, with_gpus: bool = True) -> dict[str, Any]:
@@ -112,29 +121,36 @@ def pool_status(service: service_mod.LeaseService, pool: str) -> PoolStatus:
     gpus = []
     for member in sorted(view.members(pool), key=lambda m: m.gpu_id):
         used = usage.get(member.gpu_id)
-        gpus.append(GpuStatus(
-            gpu_id=member.gpu_id,
-            host=member.host,
-            model=member.model,
-            healthy=member.healthy,
-            memory_capacity=member.memory_total,
-            memory_used=used.gmem_mib if used else 0,
-            compute_capacity=member.compute_total,
-            compute_used=used.compute_pct if used else 0,
-            leases=used.leases if used else 0,
-        ))
-    counts = {str(state): count for state, count
-              in service.ledger.count_by_state(pool).items()}
-    return PoolStatus(pool, tuple(gpus), counts,
-                      _fragmentation(service, pool))
+        gpus.append(
+            GpuStatus(
+                gpu_id=member.gpu_id,
+                host=member.host,
+                model=member.model,
+                healthy=member.healthy,
+                memory_capacity=member.memory_total,
+                memory_used=used.gmem_mib if used else 0,
+                compute_capacity=member.compute_total,
+                compute_used=used.compute_pct if used else 0,
+                leases=used.leases if used else 0,
+            )
+        )
+    counts = {
+        str(state): count
+        for state, count in service.ledger.count_by_state(pool).items()
+    }
+    return PoolStatus(pool, tuple(gpus), counts, _fragmentation(service, pool))
 
 
 def _fragmentation(service: service_mod.LeaseService, pool: str) -> float:
     pool_allocator = service.allocator_for(pool)
     model = allocator.FragmentationModel(pool_allocator.mix_snapshot)
     gpus = [gpu for gpu in pool_allocator.gpus() if gpu.healthy]
-    free = sum(model.amount(g.memory_mib, g.compute_pct, g.free_memory_mib,
-                            g.free_compute_pct) for g in gpus)
+    free = sum(
+        model.amount(
+            g.memory_mib, g.compute_pct, g.free_memory_mib, g.free_compute_pct
+        )
+        for g in gpus
+    )
     if free <= 0:
         return 0.0
     return min(1.0, model.pool_fragment(gpus) / free)

@@ -44,8 +44,9 @@ def _build() -> app_mod.Components:
     with _lock:
         if _components is None:
             argv = []
-            for path in filter(None, os.environ.get(
-                    CONFIG_ENVIRONMENT, '').split(',')):
+            for path in filter(
+                None, os.environ.get(CONFIG_ENVIRONMENT, '').split(',')
+            ):
                 argv += ['--config-file', path]
             conf = cmd.load_conf(argv)
             logging.setup(conf, cmd.PROG)

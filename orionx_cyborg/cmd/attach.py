@@ -40,14 +40,16 @@ def load_conf(argv: Sequence[str], prog: str = PROG) -> cfg.ConfigOpts:
     conf = cfg.ConfigOpts()
     logging.register_options(conf)
     app_mod.register_opts(conf)
-    conf(list(argv), project=PROJECT, prog=prog,
-         default_config_files=cfg.find_config_files(
-             project=PROJECT, prog=PROG))
+    conf(
+        list(argv),
+        project=PROJECT,
+        prog=prog,
+        default_config_files=cfg.find_config_files(project=PROJECT, prog=PROG),
+    )
     return conf
 
 
-class _ThreadingServer(socketserver.ThreadingMixIn,
-                       simple_server.WSGIServer):
+class _ThreadingServer(socketserver.ThreadingMixIn, simple_server.WSGIServer):
     daemon_threads = True
     allow_reuse_address = True
 
@@ -76,10 +78,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         passes.start()
     group = conf.orionx_attach
     server = simple_server.make_server(
-        group.bind_host, group.bind_port, components.application,
-        server_class=_ThreadingServer, handler_class=_QuietHandler)
-    LOG.info('%s listening on %s:%d', PROG, group.bind_host,
-             server.server_address[1])
+        group.bind_host,
+        group.bind_port,
+        components.application,
+        server_class=_ThreadingServer,
+        handler_class=_QuietHandler,
+    )
+    LOG.info(
+        '%s listening on %s:%d',
+        PROG,
+        group.bind_host,
+        server.server_address[1],
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -105,9 +115,11 @@ def dbsync(argv: Sequence[str] | None = None) -> int:
     pre.add_argument('--config-file', action='append', default=[])
     pre.add_argument('--config-dir', action='append', default=[])
     known, rest = pre.parse_known_args(args)
-    if '--database-url' not in rest and not any(
-            a.startswith('--database-url=') for a in rest) and (
-            '-h' not in rest and '--help' not in rest):
+    if (
+        '--database-url' not in rest
+        and not any(a.startswith('--database-url=') for a in rest)
+        and ('-h' not in rest and '--help' not in rest)
+    ):
         files = []
         for path in known.config_file:
             files += ['--config-file', path]

@@ -40,12 +40,16 @@ class AttachApi:
     def __init__(self, adapter: Any) -> None:
         self._adapter = adapter
 
-    def _get(self, path: str,
-             params: Mapping[str, str] | None = None) -> dict[str, Any]:
+    def _get(
+        self, path: str, params: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
         try:
             response = self._adapter.get(
-                path, params=dict(params or {}), raise_exc=False,
-                headers={'Accept': 'application/json'})
+                path,
+                params=dict(params or {}),
+                raise_exc=False,
+                headers={'Accept': 'application/json'},
+            )
         except ks_exceptions.ClientException as err:
             raise AttachApiError(reason=err) from err
         try:
@@ -53,8 +57,10 @@ class AttachApi:
         except ValueError:
             data = None
         if response.status_code != 200 or not isinstance(data, dict):
-            raise AttachApiError(reason='GET %s answered %d: %s' % (
-                path, response.status_code, _message(data, response)))
+            raise AttachApiError(
+                reason='GET %s answered %d: %s'
+                % (path, response.status_code, _message(data, response))
+            )
         return data
 
     def pools(self) -> list[dict[str, Any]]:
@@ -64,14 +70,16 @@ class AttachApi:
     def pool(self, name: str) -> dict[str, Any]:
         return self._get('/v1/pools/%s' % name)
 
-    def leases(self, filters: Mapping[str, str],
-               limit: int | None = None) -> list[dict[str, Any]]:
+    def leases(
+        self, filters: Mapping[str, str], limit: int | None = None
+    ) -> list[dict[str, Any]]:
         """Leases matching *filters*, every page (or the first *limit*)."""
         leases: list[dict[str, Any]] = []
         marker = None
         while True:
-            page_size = min(PAGE_SIZE, limit - len(leases)) if limit \
-                else PAGE_SIZE
+            page_size = (
+                min(PAGE_SIZE, limit - len(leases)) if limit else PAGE_SIZE
+            )
             params = dict(filters, limit=str(page_size))
             if marker:
                 params['marker'] = marker

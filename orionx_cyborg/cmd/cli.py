@@ -48,20 +48,29 @@ Command = Callable[[argparse.Namespace, TextIO], int]
 def _load_conf(args: argparse.Namespace) -> cfg.ConfigOpts:
     """The agent's configuration, as the driver would read it."""
     conf = cfg.ConfigOpts()
-    conf.register_opts([
-        cfg.StrOpt('host', default=socket.gethostname(),
-                   help='Cyborg [DEFAULT] host.'),
-        cfg.StrOpt('state_path', default='/var/lib/cyborg',
-                   help='Cyborg [DEFAULT] state_path.'),
-    ])
+    conf.register_opts(
+        [
+            cfg.StrOpt(
+                'host',
+                default=socket.gethostname(),
+                help='Cyborg [DEFAULT] host.',
+            ),
+            cfg.StrOpt(
+                'state_path',
+                default='/var/lib/cyborg',
+                help='Cyborg [DEFAULT] state_path.',
+            ),
+        ]
+    )
     from orionx_cyborg import conf as orionx_conf
 
     orionx_conf.register_opts(conf)
     files: list[str] = []
     for path in args.config_file or ():
         files += ['--config-file', path]
-    conf(files, project='cyborg', default_config_files=None
-         if not files else [])
+    conf(
+        files, project='cyborg', default_config_files=None if not files else []
+    )
     if getattr(args, 'host', None):
         conf.set_override('host', args.host)
     if getattr(args, 'simulate', None):
@@ -99,8 +108,12 @@ def cmd_discover(args: argparse.Namespace, out: TextIO) -> int:
     finally:
         reporter.backend.close()
     if args.json:
-        json.dump(_discover_document(conf.host, result), out, indent=2,
-                  sort_keys=True)
+        json.dump(
+            _discover_document(conf.host, result),
+            out,
+            indent=2,
+            sort_keys=True,
+        )
         out.write('\n')
     else:
         _print_discovery(conf.host, result, out)
@@ -117,10 +130,14 @@ def _discover_document(
         'driver_version': inventory.driver_version if inventory else None,
         'nvml_failure': result.failure,
         'gpus': [
-            dict(models.to_jsonable(gpu),
-                 mode=result.modes.get(str(gpu.pci_address),
-                                       settings_mod.Mode.OFF).value
-                 if str(gpu.pci_address) in result.modes else 'conflict')
+            dict(
+                models.to_jsonable(gpu),
+                mode=result.modes.get(
+                    str(gpu.pci_address), settings_mod.Mode.OFF
+                ).value
+                if str(gpu.pci_address) in result.modes
+                else 'conflict',
+            )
             for gpu in (inventory.gpus if inventory else ())
         ],
         'unreachable': models.to_jsonable(
@@ -181,39 +198,67 @@ def _print_discovery(
         gpu_rows: list[tuple[str, ...]]
         out.write(
             'Host %s: %d GPU(s) via %s, driver %s\n\n'
-            % (host, len(inventory.gpus), inventory.backend,
-               inventory.driver_version or '-')
+            % (
+                host,
+                len(inventory.gpus),
+                inventory.backend,
+                inventory.driver_version or '-',
+            )
         )
         gpu_rows = [
             (
-                str(gpu.index), str(gpu.pci_address), gpu.name,
+                str(gpu.index),
+                str(gpu.pci_address),
+                gpu.name,
                 '%d MiB' % gpu.memory_mib,
                 result.modes[str(gpu.pci_address)].value
-                if str(gpu.pci_address) in result.modes else 'conflict',
+                if str(gpu.pci_address) in result.modes
+                else 'conflict',
                 'MIG' if gpu.mig_enabled else '-',
                 gpu.host_vgpu_mode.value,
                 gpu.health.state.value,
             )
             for gpu in inventory.gpus
         ]
-        _print_table(gpu_rows, ('IDX', 'PCI', 'MODEL', 'MEMORY', 'MODE', 'MIG',
-                            'VGPU HOST', 'HEALTH'), out)
+        _print_table(
+            gpu_rows,
+            (
+                'IDX',
+                'PCI',
+                'MODEL',
+                'MEMORY',
+                'MODE',
+                'MIG',
+                'VGPU HOST',
+                'HEALTH',
+            ),
+            out,
+        )
     out.write('\nReported to Cyborg (one resource provider each):\n')
     rows: list[tuple[str, ...]] = []
     for device in result.report.devices:
         for d in device.deployables:
             handles = sorted({h.attach_type for h in d.attach_handles})
-            rows.append((
-                d.name + (' (stub)' if device.stub else ''),
-                d.resource_class,
-                str(d.total),
-                '%d %s' % (len(d.attach_handles), '/'.join(handles))
-                if handles else '-',
-                ','.join(t for t in d.trait_names
-                         if t not in ('OWNER_CYBORG', 'CUSTOM_GPU_NVIDIA')),
-            ))
-    _print_table(rows, ('DEPLOYABLE', 'RESOURCE CLASS', 'TOTAL', 'HANDLES',
-                        'TRAITS'), out)
+            rows.append(
+                (
+                    d.name + (' (stub)' if device.stub else ''),
+                    d.resource_class,
+                    str(d.total),
+                    '%d %s' % (len(d.attach_handles), '/'.join(handles))
+                    if handles
+                    else '-',
+                    ','.join(
+                        t
+                        for t in d.trait_names
+                        if t not in ('OWNER_CYBORG', 'CUSTOM_GPU_NVIDIA')
+                    ),
+                )
+            )
+    _print_table(
+        rows,
+        ('DEPLOYABLE', 'RESOURCE CLASS', 'TOTAL', 'HANDLES', 'TRAITS'),
+        out,
+    )
     if result.report.warnings:
         out.write('\nWarnings:\n')
         for warning in result.report.warnings:
@@ -228,9 +273,7 @@ def _store(args: argparse.Namespace) -> state_mod.StateStore:
     return state_mod.StateStore(settings.state_dir, conf.host)
 
 
-def _find_address(
-    state: state_mod.DriverState, selector: str
-) -> str:
+def _find_address(state: state_mod.DriverState, selector: str) -> str:
     for device in state.devices.values():
         address = device.pci_address
         if address is None:
@@ -241,8 +284,7 @@ def _find_address(
     if models.PciAddress.is_valid(selector):
         return str(models.PciAddress.parse(selector))
     raise exception.OrionXException(
-        'No reported GPU matches %r (give its PCI address or UUID).'
-        % selector
+        'No reported GPU matches %r (give its PCI address or UUID).' % selector
     )
 
 
@@ -251,11 +293,13 @@ def cmd_gpu_forget(args: argparse.Namespace, out: TextIO) -> int:
     with store.locked():
         state = store.load()
         address = _find_address(state, args.gpu)
-        store.save(state_mod.DriverState(
-            devices=state.devices,
-            sticky_health=state.sticky_health,
-            forget=state.forget | {address},
-        ))
+        store.save(
+            state_mod.DriverState(
+                devices=state.devices,
+                sticky_health=state.sticky_health,
+                forget=state.forget | {address},
+            )
+        )
     out.write(
         'GPU %s will stop being reported at the next agent cycle if it is '
         'lost and holds no allocation; the agent log says when.\n' % address
@@ -270,9 +314,13 @@ def cmd_gpu_reset_health(args: argparse.Namespace, out: TextIO) -> int:
         address = _find_address(state, args.gpu)
         sticky = dict(state.sticky_health)
         cleared = sticky.pop(address, ())
-        store.save(state_mod.DriverState(
-            devices=state.devices, sticky_health=sticky, forget=state.forget,
-        ))
+        store.save(
+            state_mod.DriverState(
+                devices=state.devices,
+                sticky_health=sticky,
+                forget=state.forget,
+            )
+        )
     out.write(
         'Cleared %s for GPU %s; the next agent cycle reports its current '
         'health.\n' % (', '.join(cleared) or 'nothing', address)
@@ -289,22 +337,39 @@ def cmd_catalogue(args: argparse.Namespace, out: TextIO) -> int:
 
     rows = [
         (
-            model.key, model.name, '%04x' % model.pci_device_id,
+            model.key,
+            model.name,
+            '%04x' % model.pci_device_id,
             '%d MiB' % model.memory_mib,
             '%d.%d' % model.compute_capability,
-            str(len(model.mig_profiles)), model.vgpu_framework.value,
+            str(len(model.mig_profiles)),
+            model.vgpu_framework.value,
             str(len(model.vgpu_types)),
         )
         for model in catalogue.MODELS.values()
     ]
-    _print_table(rows, ('MODEL', 'NVML NAME', 'PCI ID', 'MEMORY', 'CC',
-                        'MIG PROFILES', 'VGPU', 'VGPU TYPES'), out)
+    _print_table(
+        rows,
+        (
+            'MODEL',
+            'NVML NAME',
+            'PCI ID',
+            'MEMORY',
+            'CC',
+            'MIG PROFILES',
+            'VGPU',
+            'VGPU TYPES',
+        ),
+        out,
+    )
     out.write('\nBuilt-in simulated hosts ([orionx_gpu] fake_topology):\n')
     for name in sorted(topology.BUILTIN_HOSTS):
         host = topology.load(name)
         models_here = sorted({gpu.model.key for gpu in host.gpus})
-        out.write('  %-14s %d GPU(s) %s\n' % (
-            name, len(host.gpus), ', '.join(models_here)))
+        out.write(
+            '  %-14s %d GPU(s) %s\n'
+            % (name, len(host.gpus), ', '.join(models_here))
+        )
     return 0
 
 
@@ -313,10 +378,12 @@ def cmd_catalogue(args: argparse.Namespace, out: TextIO) -> int:
 
 def _config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        '--config-file', action='append', metavar='PATH',
+        '--config-file',
+        action='append',
+        metavar='PATH',
         help='Cyborg agent configuration to read (repeatable); by default '
-             'the files oslo.config finds for cyborg '
-             '(/etc/cyborg/cyborg.conf).',
+        'the files oslo.config finds for cyborg '
+        '(/etc/cyborg/cyborg.conf).',
     )
     parser.add_argument('--host', help='Override [DEFAULT] host.')
     parser.add_argument(
@@ -341,12 +408,14 @@ def build_parser(
     )
     _config_arguments(discover)
     discover.add_argument(
-        '--simulate', metavar='HOST|FILE',
+        '--simulate',
+        metavar='HOST|FILE',
         help='Simulate the GPUs: a built-in host (see "catalogue") or a '
-             'topology file.',
+        'topology file.',
     )
-    discover.add_argument('--json', action='store_true',
-                          help='Print JSON for scripts.')
+    discover.add_argument(
+        '--json', action='store_true', help='Print JSON for scripts.'
+    )
     discover.set_defaults(handler=cmd_discover)
 
     gpu = commands.add_parser('gpu', help='Act on a reported GPU.')
@@ -360,8 +429,10 @@ def build_parser(
         'reset-health',
         help='Clear sticky health marks (Xid errors) of a GPU.',
     )
-    for sub, handler in ((forget, cmd_gpu_forget),
-                         (reset, cmd_gpu_reset_health)):
+    for sub, handler in (
+        (forget, cmd_gpu_forget),
+        (reset, cmd_gpu_reset_health),
+    ):
         _config_arguments(sub)
         sub.add_argument('gpu', help='PCI address or UUID of the GPU.')
         sub.set_defaults(handler=handler)

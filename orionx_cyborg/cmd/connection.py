@@ -42,37 +42,48 @@ ATTACH_URL_ENV = 'ORIONX_ATTACH_URL'
 
 
 class ConnectionFailed(exception.OrionXException):
-    msg_fmt = _('Cannot connect to the cloud: %(error)s. Name a cloud of '
-                'clouds.yaml with --os-cloud or $OS_CLOUD, or set the OS_* '
-                'variables as for the openstack command.')
+    msg_fmt = _(
+        'Cannot connect to the cloud: %(error)s. Name a cloud of '
+        'clouds.yaml with --os-cloud or $OS_CLOUD, or set the OS_* '
+        'variables as for the openstack command.'
+    )
 
 
 def add_cloud_arguments(parser: argparse.ArgumentParser) -> None:
     """``--os-cloud`` and friends, with the environment as defaults."""
     group = parser.add_argument_group('cloud')
     group.add_argument(
-        '--os-cloud', metavar='NAME', default=os.environ.get('OS_CLOUD'),
+        '--os-cloud',
+        metavar='NAME',
+        default=os.environ.get('OS_CLOUD'),
         help='cloud of clouds.yaml to use (default: $OS_CLOUD); OS_* '
-             'variables work as for the openstack command')
+        'variables work as for the openstack command',
+    )
     group.add_argument(
-        '--os-region-name', metavar='REGION',
+        '--os-region-name',
+        metavar='REGION',
         default=os.environ.get('OS_REGION_NAME'),
-        help='region (default: $OS_REGION_NAME)')
+        help='region (default: $OS_REGION_NAME)',
+    )
     group.add_argument(
-        '--os-interface', metavar='INTERFACE',
+        '--os-interface',
+        metavar='INTERFACE',
         default=os.environ.get('OS_INTERFACE'),
         help='endpoint interface: public, internal or admin '
-             '(default: $OS_INTERFACE or public)')
+        '(default: $OS_INTERFACE or public)',
+    )
 
 
 def add_attach_arguments(parser: argparse.ArgumentParser) -> None:
     add_cloud_arguments(parser)
     parser.add_argument(
-        '--attach-url', metavar='URL',
+        '--attach-url',
+        metavar='URL',
         default=os.environ.get(ATTACH_URL_ENV),
         help='endpoint of orionx-cyborg-attach (default: $%s, else the '
-             'Keystone catalog, service type %s)'
-             % (ATTACH_URL_ENV, ATTACH_SERVICE_TYPE))
+        'Keystone catalog, service type %s)'
+        % (ATTACH_URL_ENV, ATTACH_SERVICE_TYPE),
+    )
 
 
 def connect(args: argparse.Namespace) -> Any:
@@ -97,8 +108,7 @@ def connect(args: argparse.Namespace) -> Any:
         conn = openstack.connect(cloud=args.os_cloud, **options)
         # Authenticate now, so a bad configuration fails here, named.
         conn.authorize()
-    except (sdk_exceptions.SDKException,
-            ks_exceptions.ClientException) as err:
+    except (sdk_exceptions.SDKException, ks_exceptions.ClientException) as err:
         raise ConnectionFailed(error=err) from err
     return conn
 

@@ -62,7 +62,8 @@ def default_cloud(args: argparse.Namespace) -> sync_mod.CloudApi:
 def default_attach(args: argparse.Namespace) -> attach_api.AttachApi:
     conn = connection.connect(args)
     return attach_api.AttachApi(
-        connection.attach_adapter(conn, args.attach_url))
+        connection.attach_adapter(conn, args.attach_url)
+    )
 
 
 def register(
@@ -81,9 +82,13 @@ def register(
 
 
 def _format_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument('-f', '--format', choices=('table', 'json'),
-                        default='table',
-                        help='output format (default: table)')
+    parser.add_argument(
+        '-f',
+        '--format',
+        choices=('table', 'json'),
+        default='table',
+        help='output format (default: table)',
+    )
 
 
 # profiles sync ---------------------------------------------------------
@@ -91,40 +96,61 @@ def _format_argument(parser: argparse.ArgumentParser) -> None:
 
 def _profiles_commands(commands: Any, clouds: CloudFactory) -> None:
     profiles = commands.add_parser(
-        'profiles', help='Manage device profiles and their flavors.')
-    actions = profiles.add_subparsers(dest='profiles_command',
-                                      metavar='ACTION')
+        'profiles', help='Manage device profiles and their flavors.'
+    )
+    actions = profiles.add_subparsers(
+        dest='profiles_command', metavar='ACTION'
+    )
     actions.required = True
     sync = actions.add_parser(
         'sync',
         help='Create, update (and with --prune delete) device profiles '
-             'and flavors to match a profiles file.',
+        'and flavors to match a profiles file.',
         description='Make Cyborg\'s device profiles and Nova\'s flavors '
-                    'match the file; a second run changes nothing.')
-    sync.add_argument('--file', required=True, metavar='PATH',
-                      help='profiles file (YAML; see '
-                           'etc/orionx-cyborg/profiles.yaml)')
-    sync.add_argument('--dry-run', action='store_true',
-                      help='print the plan and change nothing')
-    sync.add_argument('--prune', action='store_true',
-                      help='delete the managed profiles and flavors that '
-                           'the file no longer lists (profiles once '
-                           'unused)')
-    sync.add_argument('--allow-unsatisfiable', action='store_true',
-                      help='create profiles that no reported GPU can '
-                           'serve yet (a warning instead of an error)')
+        'match the file; a second run changes nothing.',
+    )
+    sync.add_argument(
+        '--file',
+        required=True,
+        metavar='PATH',
+        help='profiles file (YAML; see etc/orionx-cyborg/profiles.yaml)',
+    )
+    sync.add_argument(
+        '--dry-run',
+        action='store_true',
+        help='print the plan and change nothing',
+    )
+    sync.add_argument(
+        '--prune',
+        action='store_true',
+        help='delete the managed profiles and flavors that '
+        'the file no longer lists (profiles once '
+        'unused)',
+    )
+    sync.add_argument(
+        '--allow-unsatisfiable',
+        action='store_true',
+        help='create profiles that no reported GPU can '
+        'serve yet (a warning instead of an error)',
+    )
     _format_argument(sync)
     connection.add_cloud_arguments(sync)
-    sync.set_defaults(handler=functools.partial(cmd_profiles_sync,
-                                                clouds=clouds))
+    sync.set_defaults(
+        handler=functools.partial(cmd_profiles_sync, clouds=clouds)
+    )
 
 
-def cmd_profiles_sync(args: argparse.Namespace, out: TextIO,
-                      clouds: CloudFactory = default_cloud) -> int:
+def cmd_profiles_sync(
+    args: argparse.Namespace, out: TextIO, clouds: CloudFactory = default_cloud
+) -> int:
     desired = model.load(args.file)
-    result = sync_mod.sync(clouds(args), desired, prune=args.prune,
-                           dry_run=args.dry_run,
-                           allow_unsatisfiable=args.allow_unsatisfiable)
+    result = sync_mod.sync(
+        clouds(args),
+        desired,
+        prune=args.prune,
+        dry_run=args.dry_run,
+        allow_unsatisfiable=args.allow_unsatisfiable,
+    )
     if args.format == 'json':
         _dump(_sync_document(result), out)
     else:
@@ -147,8 +173,10 @@ def _sync_document(result: sync_mod.Result) -> dict[str, Any]:
         'errors': problems(plan.errors),
         'warnings': problems(plan.warnings),
         'notes': problems(plan.notes),
-        'up_to_date': {'device_profiles': plan.profiles_up_to_date,
-                       'flavors': plan.flavors_up_to_date},
+        'up_to_date': {
+            'device_profiles': plan.profiles_up_to_date,
+            'flavors': plan.flavors_up_to_date,
+        },
     }
 
 
@@ -158,11 +186,12 @@ def _actions(plan: plan_mod.Plan) -> list[Any]:
 
 
 _KEEPER = {
-    'object': 'placement_provider', 'action': 'create',
+    'object': 'placement_provider',
+    'action': 'create',
     'name': state_mod.TRAIT_KEEPER,
     'detail': 'keeps trait CUSTOM_ORIONX_UNHEALTHY known to Placement: '
-              'the profiles forbid it, and Placement refuses queries '
-              'naming an unknown trait',
+    'the profiles forbid it, and Placement refuses queries '
+    'naming an unknown trait',
 }
 
 
@@ -180,17 +209,28 @@ def _action_row(action: Any) -> dict[str, str]:
 
 def _groups_text(action: Any) -> str:
     if isinstance(action, plan_mod.ProfileAction) and action.groups:
-        groups = [', '.join('%s=%s' % i for i in sorted(g.items()))
-                  for g in action.groups]
+        groups = [
+            ', '.join('%s=%s' % i for i in sorted(g.items()))
+            for g in action.groups
+        ]
         unique = sorted(set(groups))
-        return '; %s%s' % ('%d x ' % len(groups) if len(groups) > 1 else '',
-                           ' | '.join(unique))
-    if isinstance(action, plan_mod.FlavorAction) and action.flavor and (
-            action.op is not plan_mod.Op.UPDATE):
+        return '; %s%s' % (
+            '%d x ' % len(groups) if len(groups) > 1 else '',
+            ' | '.join(unique),
+        )
+    if (
+        isinstance(action, plan_mod.FlavorAction)
+        and action.flavor
+        and (action.op is not plan_mod.Op.UPDATE)
+    ):
         flavor = action.flavor
         return '; %d vCPU, %d MiB RAM, %d GB disk, %s=%s' % (
-            flavor.vcpus, flavor.ram, flavor.disk, 'accel:device_profile',
-            action.extra_specs.get('accel:device_profile'))
+            flavor.vcpus,
+            flavor.ram,
+            flavor.disk,
+            'accel:device_profile',
+            action.extra_specs.get('accel:device_profile'),
+        )
     return ''
 
 
@@ -198,34 +238,53 @@ def _print_sync(result: sync_mod.Result, out: TextIO) -> None:
     plan = result.plan
     rows = [_action_row(a) for a in _actions(plan)]
     if rows:
-        out.write('Plan (dry run: nothing changed):\n' if result.dry_run
-                  else 'Changes:\n')
-        _table([(r['object'].replace('_', ' '), r['action'], r['name'],
-                 r['detail']) for r in rows],
-               ('OBJECT', 'ACTION', 'NAME', 'DETAIL'), out)
-    for title, items in (('Kept', plan.notes), ('Warnings', plan.warnings),
-                         ('Errors', plan.errors)):
+        out.write(
+            'Plan (dry run: nothing changed):\n'
+            if result.dry_run
+            else 'Changes:\n'
+        )
+        _table(
+            [
+                (
+                    r['object'].replace('_', ' '),
+                    r['action'],
+                    r['name'],
+                    r['detail'],
+                )
+                for r in rows
+            ],
+            ('OBJECT', 'ACTION', 'NAME', 'DETAIL'),
+            out,
+        )
+    for title, items in (
+        ('Kept', plan.notes),
+        ('Warnings', plan.warnings),
+        ('Errors', plan.errors),
+    ):
         if items:
             out.write('\n%s:\n' % title)
             for item in items:
                 out.write('  - %s: %s\n' % (item.subject, item.message))
     if result.failure:
-        out.write('\nStopped after %d of %d changes: %s\nRun the sync '
-                  'again once the cause is fixed.\n'
-                  % (len(result.done), len(rows), result.failure))
+        out.write(
+            '\nStopped after %d of %d changes: %s\nRun the sync '
+            'again once the cause is fixed.\n'
+            % (len(result.done), len(rows), result.failure)
+        )
     out.write('\n%s\n' % _summary(result))
 
 
 def _summary(result: sync_mod.Result) -> str:
     plan = result.plan
     current = '%d device profile(s) and %d flavor(s) up to date' % (
-        plan.profiles_up_to_date, plan.flavors_up_to_date)
+        plan.profiles_up_to_date,
+        plan.flavors_up_to_date,
+    )
     errors = ', %d error(s)' % len(plan.errors) if plan.errors else ''
     if not plan.changes:
         return 'Nothing to change: %s%s.' % (current, errors)
     if result.dry_run:
-        return '%d change(s) planned, %s%s.' % (plan.changes, current,
-                                                errors)
+        return '%d change(s) planned, %s%s.' % (plan.changes, current, errors)
     return '%d change(s) made, %s%s.' % (len(result.done), current, errors)
 
 
@@ -237,18 +296,23 @@ def _pool_commands(commands: Any, attach: AttachFactory) -> None:
     actions = pool.add_subparsers(dest='pool_command', metavar='ACTION')
     actions.required = True
     status = actions.add_parser(
-        'status', help='Capacity, use, health and leases of the pools '
-                       '(of one pool with its GPUs).')
-    status.add_argument('name', nargs='?',
-                        help='a pool: show its GPUs too')
+        'status',
+        help='Capacity, use, health and leases of the pools '
+        '(of one pool with its GPUs).',
+    )
+    status.add_argument('name', nargs='?', help='a pool: show its GPUs too')
     _format_argument(status)
     connection.add_attach_arguments(status)
-    status.set_defaults(handler=functools.partial(cmd_pool_status,
-                                                  attach=attach))
+    status.set_defaults(
+        handler=functools.partial(cmd_pool_status, attach=attach)
+    )
 
 
-def cmd_pool_status(args: argparse.Namespace, out: TextIO,
-                    attach: AttachFactory = default_attach) -> int:
+def cmd_pool_status(
+    args: argparse.Namespace,
+    out: TextIO,
+    attach: AttachFactory = default_attach,
+) -> int:
     api = attach(args)
     if args.name:
         pool = api.pool(args.name)
@@ -276,96 +340,192 @@ def _used(resource: Mapping[str, int]) -> str:
 
 def _print_pools(pools: Sequence[Mapping[str, Any]], out: TextIO) -> None:
     rows = [
-        (str(p['name']), str(p['gpus_total']), str(p['unhealthy']),
-         _used(p['gmem_mib']), _used(p['compute_pct']),
-         ' '.join('%s=%s' % (s, n) for s, n in sorted(p['leases'].items())
-                  if n) or '-',
-         '%.1f%%' % (100 * float(p['fragmentation'])))
+        (
+            str(p['name']),
+            str(p['gpus_total']),
+            str(p['unhealthy']),
+            _used(p['gmem_mib']),
+            _used(p['compute_pct']),
+            ' '.join(
+                '%s=%s' % (s, n) for s, n in sorted(p['leases'].items()) if n
+            )
+            or '-',
+            '%.1f%%' % (100 * float(p['fragmentation'])),
+        )
         for p in pools
     ]
-    _table(rows, ('POOL', 'GPUS', 'UNHEALTHY', 'GPU MEMORY MIB',
-                  'COMPUTE %', 'LEASES', 'FRAGMENTATION'), out)
+    _table(
+        rows,
+        (
+            'POOL',
+            'GPUS',
+            'UNHEALTHY',
+            'GPU MEMORY MIB',
+            'COMPUTE %',
+            'LEASES',
+            'FRAGMENTATION',
+        ),
+        out,
+    )
 
 
 def _print_gpus(gpus: Sequence[Mapping[str, Any]], out: TextIO) -> None:
     rows = [
-        (str(g['gpu_uuid']), str(g['host']), str(g['model']),
-         'healthy' if g['healthy'] else 'UNHEALTHY',
-         _used(g['gmem_mib']), _used(g['compute_pct']), str(g['leases']))
+        (
+            str(g['gpu_uuid']),
+            str(g['host']),
+            str(g['model']),
+            'healthy' if g['healthy'] else 'UNHEALTHY',
+            _used(g['gmem_mib']),
+            _used(g['compute_pct']),
+            str(g['leases']),
+        )
         for g in gpus
     ]
-    _table(rows, ('GPU', 'HOST', 'MODEL', 'HEALTH', 'GPU MEMORY MIB',
-                  'COMPUTE %', 'LEASES'), out)
+    _table(
+        rows,
+        (
+            'GPU',
+            'HOST',
+            'MODEL',
+            'HEALTH',
+            'GPU MEMORY MIB',
+            'COMPUTE %',
+            'LEASES',
+        ),
+        out,
+    )
 
 
 # leases list / show ------------------------------------------------------
 
 
 def _lease_commands(commands: Any, attach: AttachFactory) -> None:
-    leases = commands.add_parser('leases',
-                                 help='Show the leases of pooled vGPUs.')
+    leases = commands.add_parser(
+        'leases', help='Show the leases of pooled vGPUs.'
+    )
     actions = leases.add_subparsers(dest='leases_command', metavar='ACTION')
     actions.required = True
     listing = actions.add_parser('list', help='List leases.')
-    for name, text in (('instance', 'of a server (UUID)'),
-                       ('project', 'of a project'),
-                       ('host', 'of servers on a host'),
-                       ('pool', 'in a pool')):
+    for name, text in (
+        ('instance', 'of a server (UUID)'),
+        ('project', 'of a project'),
+        ('host', 'of servers on a host'),
+        ('pool', 'in a pool'),
+    ):
         listing.add_argument('--%s' % name, help='only leases %s' % text)
-    listing.add_argument('--state', choices=LEASE_STATES,
-                         help='only leases in this state')
-    listing.add_argument('--limit', type=int, metavar='N',
-                         help='at most N leases (default: all)')
+    listing.add_argument(
+        '--state', choices=LEASE_STATES, help='only leases in this state'
+    )
+    listing.add_argument(
+        '--limit',
+        type=int,
+        metavar='N',
+        help='at most N leases (default: all)',
+    )
     _format_argument(listing)
     connection.add_attach_arguments(listing)
-    listing.set_defaults(handler=functools.partial(cmd_leases_list,
-                                                   attach=attach))
+    listing.set_defaults(
+        handler=functools.partial(cmd_leases_list, attach=attach)
+    )
     show = actions.add_parser('show', help='Show a lease and its events.')
     show.add_argument('lease', help='lease id')
     _format_argument(show)
     connection.add_attach_arguments(show)
-    show.set_defaults(handler=functools.partial(cmd_leases_show,
-                                                attach=attach))
+    show.set_defaults(
+        handler=functools.partial(cmd_leases_show, attach=attach)
+    )
 
 
-def cmd_leases_list(args: argparse.Namespace, out: TextIO,
-                    attach: AttachFactory = default_attach) -> int:
-    filters = {name: getattr(args, name)
-               for name in ('instance', 'project', 'host', 'pool', 'state')
-               if getattr(args, name)}
+def cmd_leases_list(
+    args: argparse.Namespace,
+    out: TextIO,
+    attach: AttachFactory = default_attach,
+) -> int:
+    filters = {
+        name: getattr(args, name)
+        for name in ('instance', 'project', 'host', 'pool', 'state')
+        if getattr(args, name)
+    }
     leases = attach(args).leases(filters, limit=args.limit)
     if args.format == 'json':
         _dump({'leases': leases}, out)
         return EXIT_OK
     rows = [
-        (str(lease['id']), str(lease['instance_uuid']),
-         str(lease['project_id']), str(lease['state']), str(lease['pool']),
-         _size(lease), _gpu(lease), _endpoint(lease.get('endpoint')))
+        (
+            str(lease['id']),
+            str(lease['instance_uuid']),
+            str(lease['project_id']),
+            str(lease['state']),
+            str(lease['pool']),
+            _size(lease),
+            _gpu(lease),
+            _endpoint(lease.get('endpoint')),
+        )
         for lease in leases
     ]
-    _table(rows, ('ID', 'INSTANCE', 'PROJECT', 'STATE', 'POOL', 'SIZE',
-                  'GPU', 'ENDPOINT'), out)
+    _table(
+        rows,
+        (
+            'ID',
+            'INSTANCE',
+            'PROJECT',
+            'STATE',
+            'POOL',
+            'SIZE',
+            'GPU',
+            'ENDPOINT',
+        ),
+        out,
+    )
     return EXIT_OK
 
 
-def cmd_leases_show(args: argparse.Namespace, out: TextIO,
-                    attach: AttachFactory = default_attach) -> int:
+def cmd_leases_show(
+    args: argparse.Namespace,
+    out: TextIO,
+    attach: AttachFactory = default_attach,
+) -> int:
     lease = attach(args).lease(args.lease)
     if args.format == 'json':
         _dump(lease, out)
         return EXIT_OK
-    fields = [(key, _value(lease.get(key))) for key in (
-        'id', 'state', 'instance_uuid', 'project_id', 'vm_host', 'arq_uuid',
-        'pool', 'gmem_mib', 'compute_pct', 'gpu_uuid', 'gpu_host',
-        'gpu_pci_address', 'created_at', 'placed_at')]
+    fields = [
+        (key, _value(lease.get(key)))
+        for key in (
+            'id',
+            'state',
+            'instance_uuid',
+            'project_id',
+            'vm_host',
+            'arq_uuid',
+            'pool',
+            'gmem_mib',
+            'compute_pct',
+            'gpu_uuid',
+            'gpu_host',
+            'gpu_pci_address',
+            'created_at',
+            'placed_at',
+        )
+    ]
     fields.append(('endpoint', _endpoint(lease.get('endpoint'))))
     _table(fields, ('FIELD', 'VALUE'), out)
     events = lease.get('events') or []
     if events:
         out.write('\n')
-        _table([(str(e['at']), str(e['event']),
-                 json.dumps(e.get('detail') or {}, sort_keys=True))
-                for e in events], ('AT', 'EVENT', 'DETAIL'), out)
+        _table(
+            [
+                (
+                    str(e['at']),
+                    str(e['event']),
+                    json.dumps(e.get('detail') or {}, sort_keys=True),
+                )
+                for e in events
+            ],
+            ('AT', 'EVENT', 'DETAIL'),
+            out,
+        )
     return EXIT_OK
 
 
@@ -382,8 +542,11 @@ def _gpu(lease: Mapping[str, Any]) -> str:
 def _endpoint(endpoint: Mapping[str, Any] | None) -> str:
     if not endpoint:
         return '-'
-    return '%s://%s:%s' % (endpoint['transport'], endpoint['address'],
-                           endpoint['port'])
+    return '%s://%s:%s' % (
+        endpoint['transport'],
+        endpoint['address'],
+        endpoint['port'],
+    )
 
 
 def _value(value: Any) -> str:
@@ -398,8 +561,9 @@ def _dump(document: Any, out: TextIO) -> None:
     out.write('\n')
 
 
-def _table(rows: Sequence[Sequence[str]], headers: Sequence[str],
-           out: TextIO) -> None:
+def _table(
+    rows: Sequence[Sequence[str]], headers: Sequence[str], out: TextIO
+) -> None:
     # Imported here: cli imports this module to register its commands.
     from orionx_cyborg.cmd import cli
 

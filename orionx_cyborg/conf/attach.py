@@ -46,11 +46,21 @@ opts = [
         'auth_strategy',
         default='keystone',
         choices=[
-            ('keystone', _('Validate tokens with keystonemiddleware '
-                           '([keystone_authtoken]); Nova calls the '
-                           'vendordata target with its service token.')),
-            ('noauth', _('No authentication: a token "user[:project]" '
-                         'names the caller. For the sandbox only.')),
+            (
+                'keystone',
+                _(
+                    'Validate tokens with keystonemiddleware '
+                    '([keystone_authtoken]); Nova calls the '
+                    'vendordata target with its service token.'
+                ),
+            ),
+            (
+                'noauth',
+                _(
+                    'No authentication: a token "user[:project]" '
+                    'names the caller. For the sandbox only.'
+                ),
+            ),
         ],
         help=_('How API callers are authenticated.'),
     ),
@@ -91,8 +101,13 @@ opts = [
         'locality',
         default='strict',
         choices=[
-            ('strict', _('Always prefer a GPU on the instance\'s own host '
-                         '(shared-memory transport).')),
+            (
+                'strict',
+                _(
+                    'Always prefer a GPU on the instance\'s own host '
+                    '(shared-memory transport).'
+                ),
+            ),
             ('weighted', _('Weigh locality against the policy\'s score.')),
             ('tie-break', _('Use locality only between equal scores.')),
         ],
@@ -120,8 +135,10 @@ opts = [
     cfg.StrOpt(
         'remote_transport',
         default='tcp',
-        choices=[('tcp', _('TCP over the data network.')),
-                 ('rdma', _('RDMA (RoCE or InfiniBand).'))],
+        choices=[
+            ('tcp', _('TCP over the data network.')),
+            ('rdma', _('RDMA (RoCE or InfiniBand).')),
+        ],
         help=_(
             'Transport to a GPU on another host; a GPU on the instance\'s '
             'own host is reached through shared memory.'

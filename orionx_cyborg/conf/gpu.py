@@ -45,12 +45,27 @@ opts = [
         'default_mode',
         default='passthrough',
         choices=[
-            ('passthrough', _('Report the whole GPU (resource class PGPU) '
-                              'with a PCI attach handle.')),
-            ('vgpu', _('Report one resource provider per enabled NVIDIA '
-                       'vGPU type (resource class VGPU).')),
-            ('pool', _('Report the GPU as a pool member: GPU memory in '
-                       'MiB and compute in percent, for pooled vGPUs.')),
+            (
+                'passthrough',
+                _(
+                    'Report the whole GPU (resource class PGPU) '
+                    'with a PCI attach handle.'
+                ),
+            ),
+            (
+                'vgpu',
+                _(
+                    'Report one resource provider per enabled NVIDIA '
+                    'vGPU type (resource class VGPU).'
+                ),
+            ),
+            (
+                'pool',
+                _(
+                    'Report the GPU as a pool member: GPU memory in '
+                    'MiB and compute in percent, for pooled vGPUs.'
+                ),
+            ),
             ('off', _('Do not report the GPU.')),
         ],
         help=_('Mode of every GPU that no ``*_devices`` selector names.'),
@@ -63,14 +78,20 @@ opts = [
     cfg.ListOpt(
         'vgpu_devices',
         default=[],
-        help=_('GPUs reported as NVIDIA vGPU types (mode vgpu); their '
-               'types come from enabled_vgpu_types.') + _SELECTOR_HELP,
+        help=_(
+            'GPUs reported as NVIDIA vGPU types (mode vgpu); their '
+            'types come from enabled_vgpu_types.'
+        )
+        + _SELECTOR_HELP,
     ),
     cfg.ListOpt(
         'pool_devices',
         default=[],
-        help=_('GPUs reported as members of the pool named by '
-               '[orionx_pool] name (mode pool).') + _SELECTOR_HELP,
+        help=_(
+            'GPUs reported as members of the pool named by '
+            '[orionx_pool] name (mode pool).'
+        )
+        + _SELECTOR_HELP,
     ),
     cfg.ListOpt(
         'disabled_devices',

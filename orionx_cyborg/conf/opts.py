@@ -38,7 +38,8 @@ def list_attach_opts() -> list[tuple[str, list[cfg.Opt]]]:
     from orionx_cyborg.attach.runtimes import base as runtimes
 
     groups: list[tuple[str, list[cfg.Opt]]] = [
-        (attach.GROUP.name, list(attach.opts))]
+        (attach.GROUP.name, list(attach.opts))
+    ]
     groups += sorted(service_clients.list_opts().items())
     groups += runtimes.list_opts()
     return groups

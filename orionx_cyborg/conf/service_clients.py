@@ -35,8 +35,9 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
         ks_loading.register_auth_conf_options(conf, group)
         ks_loading.register_adapter_conf_options(conf, group)
         conf.set_default('service_type', service_type, group=group)
-        conf.set_default('valid_interfaces', ['internal', 'public'],
-                         group=group)
+        conf.set_default(
+            'valid_interfaces', ['internal', 'public'], group=group
+        )
 
 
 def list_opts() -> dict[str, list[cfg.Opt]]:

@@ -91,9 +91,7 @@ _INVALID_PROFILE_ID = 0xFFFFFFFF
 _MIG_PROFILE = re.compile(r'MIG\s+(?P<profile>\S+)\s*$')
 
 _VIRTUALIZATION_MODES = {
-    pynvml.NVML_GPU_VIRTUALIZATION_MODE_NONE: (
-        models.VirtualizationMode.NONE
-    ),
+    pynvml.NVML_GPU_VIRTUALIZATION_MODE_NONE: (models.VirtualizationMode.NONE),
     pynvml.NVML_GPU_VIRTUALIZATION_MODE_PASSTHROUGH: (
         models.VirtualizationMode.PASSTHROUGH
     ),

@@ -110,8 +110,7 @@ class SysfsReader:
         vfs = self._virtual_function_paths(path)
         parents = [self._mdev_parent(address, path, mdev_types)]
         parents += [
-            self._mdev_parent(vf, vf_path, mdev_types)
-            for vf, vf_path in vfs
+            self._mdev_parent(vf, vf_path, mdev_types) for vf, vf_path in vfs
         ]
         return PciFunctionState(
             address=address,

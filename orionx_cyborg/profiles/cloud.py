@@ -47,8 +47,7 @@ from orionx_cyborg.profiles import state as state_mod
 LOG = logging.getLogger(__name__)
 T = TypeVar('T')
 
-TRAIT_KEEPER_UUID = str(uuid.uuid5(uuid.NAMESPACE_DNS,
-                                   state_mod.TRAIT_KEEPER))
+TRAIT_KEEPER_UUID = str(uuid.uuid5(uuid.NAMESPACE_DNS, state_mod.TRAIT_KEEPER))
 PLACEMENT_VERSION = '1.20'
 
 
@@ -56,18 +55,22 @@ class CloudError(exception.OrionXException):
     msg_fmt = _('%(action)s failed: %(error)s')
 
 
-def _converted(action: str) -> Callable[[Callable[..., T]],
-                                        Callable[..., T]]:
+def _converted(action: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
     """Turn SDK, HTTP and connection errors of a call into CloudError."""
+
     def decorate(function: Callable[..., T]) -> Callable[..., T]:
         @functools.wraps(function)
         def call(*args: Any, **kwargs: Any) -> T:
             try:
                 return function(*args, **kwargs)
-            except (sdk_exceptions.SDKException,
-                    ks_exceptions.ClientException) as err:
+            except (
+                sdk_exceptions.SDKException,
+                ks_exceptions.ClientException,
+            ) as err:
                 raise CloudError(action=action, error=err) from err
+
         return call
+
     return decorate
 
 
@@ -87,29 +90,40 @@ class Cloud:
     def state(self) -> state_mod.CloudState:
         profiles = tuple(
             state_mod.DeviceProfile(
-                uuid=str(p.uuid), name=str(p.name),
+                uuid=str(p.uuid),
+                name=str(p.name),
                 groups=tuple(dict(g) for g in p.groups or ()),
-                description=str(p.description or ''))
-            for p in self._conn.accelerator.device_profiles())
+                description=str(p.description or ''),
+            )
+            for p in self._conn.accelerator.device_profiles()
+        )
         flavors = tuple(
-            _flavor(f) for f in self._conn.compute.flavors(
-                details=True, get_extra_specs=True,
+            _flavor(f)
+            for f in self._conn.compute.flavors(
+                details=True,
+                get_extra_specs=True,
                 # Nova's way to list private flavors too (admin only).
-                is_public='None'))
-        return state_mod.CloudState(profiles, flavors,
-                                    trait_kept=self._trait_kept())
+                is_public='None',
+            )
+        )
+        return state_mod.CloudState(
+            profiles, flavors, trait_kept=self._trait_kept()
+        )
 
     def _trait_kept(self) -> bool:
         status, data = self._placement(
-            'GET', '/resource_providers/%s/traits' % TRAIT_KEEPER_UUID,
-            accept=(200, 404))
+            'GET',
+            '/resource_providers/%s/traits' % TRAIT_KEEPER_UUID,
+            accept=(200, 404),
+        )
         return status == 200 and spec.TRAIT_UNHEALTHY in data['traits']
 
     def inventory(self, pools: Iterable[str]) -> inventory_mod.Inventory:
         """Cyborg's report. :raises ServiceUnavailable, RequestFailed:"""
         cyborg = clients.CyborgClient(self._conn.accelerator)
         return inventory_mod.Inventory.from_cyborg(
-            cyborg.devices(), cyborg.deployables(), pools)
+            cyborg.devices(), cyborg.deployables(), pools
+        )
 
     def usage(self) -> dict[str, state_mod.Usage]:
         """Who uses each device profile, by name.
@@ -119,19 +133,23 @@ class Cloud:
         """
         arqs = collections.Counter(
             a.device_profile_name
-            for a in clients.CyborgClient(self._conn.accelerator).arqs())
+            for a in clients.CyborgClient(self._conn.accelerator).arqs()
+        )
         servers = self._servers_by_profile()
         return {
             name: state_mod.Usage(arqs=arqs[name], servers=servers[name])
-            for name in set(arqs) | set(servers)}
+            for name in set(arqs) | set(servers)
+        }
 
     @_converted('Listing the servers of all projects')
     def _servers_by_profile(self) -> collections.Counter[str]:
         counts: collections.Counter[str] = collections.Counter()
-        for server in self._conn.compute.servers(details=True,
-                                                 all_projects=True):
+        for server in self._conn.compute.servers(
+            details=True, all_projects=True
+        ):
             profile = _extra_specs(server.flavor).get(
-                state_mod.DEVICE_PROFILE_SPEC)
+                state_mod.DEVICE_PROFILE_SPEC
+            )
             if profile:
                 counts[profile] += 1
         return counts
@@ -140,68 +158,108 @@ class Cloud:
 
     def keep_trait(self) -> None:
         """Create the trait and the provider that keeps it (idempotent)."""
-        self._placement('PUT', '/traits/%s' % spec.TRAIT_UNHEALTHY,
-                        accept=(201, 204))
+        self._placement(
+            'PUT', '/traits/%s' % spec.TRAIT_UNHEALTHY, accept=(201, 204)
+        )
         status, _ = self._placement(
-            'GET', '/resource_providers/%s' % TRAIT_KEEPER_UUID,
-            accept=(200, 404))
+            'GET',
+            '/resource_providers/%s' % TRAIT_KEEPER_UUID,
+            accept=(200, 404),
+        )
         if status == 404:
-            self._placement('POST', '/resource_providers', accept=(200,),
-                            body={'name': state_mod.TRAIT_KEEPER,
-                                  'uuid': TRAIT_KEEPER_UUID})
+            self._placement(
+                'POST',
+                '/resource_providers',
+                accept=(200,),
+                body={
+                    'name': state_mod.TRAIT_KEEPER,
+                    'uuid': TRAIT_KEEPER_UUID,
+                },
+            )
         _, data = self._placement(
-            'GET', '/resource_providers/%s/traits' % TRAIT_KEEPER_UUID)
+            'GET', '/resource_providers/%s/traits' % TRAIT_KEEPER_UUID
+        )
         traits = set(data['traits']) | {spec.TRAIT_UNHEALTHY}
         self._placement(
-            'PUT', '/resource_providers/%s/traits' % TRAIT_KEEPER_UUID,
-            body={'traits': sorted(traits),
-                  'resource_provider_generation':
-                      data['resource_provider_generation']})
-        LOG.info('Placement provider %s keeps trait %s',
-                 state_mod.TRAIT_KEEPER,
-                 spec.TRAIT_UNHEALTHY)
+            'PUT',
+            '/resource_providers/%s/traits' % TRAIT_KEEPER_UUID,
+            body={
+                'traits': sorted(traits),
+                'resource_provider_generation': data[
+                    'resource_provider_generation'
+                ],
+            },
+        )
+        LOG.info(
+            'Placement provider %s keeps trait %s',
+            state_mod.TRAIT_KEEPER,
+            spec.TRAIT_UNHEALTHY,
+        )
 
-    def _placement(self, method: str, path: str, body: Any = None,
-                   accept: tuple[int, ...] = (200,)) -> tuple[int, Any]:
+    def _placement(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        accept: tuple[int, ...] = (200,),
+    ) -> tuple[int, Any]:
         try:
             response = self._conn.placement.request(
-                path, method, json=body, microversion=PLACEMENT_VERSION,
-                headers={'Accept': 'application/json'})
-        except (sdk_exceptions.SDKException,
-                ks_exceptions.ClientException) as err:
-            raise CloudError(action='%s %s on Placement' % (method, path),
-                             error=err) from err
+                path,
+                method,
+                json=body,
+                microversion=PLACEMENT_VERSION,
+                headers={'Accept': 'application/json'},
+            )
+        except (
+            sdk_exceptions.SDKException,
+            ks_exceptions.ClientException,
+        ) as err:
+            raise CloudError(
+                action='%s %s on Placement' % (method, path), error=err
+            ) from err
         if response.status_code not in accept:
             raise CloudError(
                 action='%s %s on Placement' % (method, path),
-                error='HTTP %d: %s' % (response.status_code,
-                                       response.text[:200]))
-        return response.status_code, (response.json() if response.content
-                                      else None)
+                error='HTTP %d: %s'
+                % (response.status_code, response.text[:200]),
+            )
+        return response.status_code, (
+            response.json() if response.content else None
+        )
 
     @_converted('Creating a device profile')
-    def create_profile(self, name: str, groups: Iterable[Mapping[str, str]],
-                       description: str) -> None:
+    def create_profile(
+        self, name: str, groups: Iterable[Mapping[str, str]], description: str
+    ) -> None:
         self._conn.accelerator.create_device_profile(
-            name=name, groups=[dict(g) for g in groups],
-            description=description)
+            name=name,
+            groups=[dict(g) for g in groups],
+            description=description,
+        )
         LOG.info('Created device profile %s', name)
 
     @_converted('Deleting a device profile')
     def delete_profile(self, uuid: str) -> None:
-        self._conn.accelerator.delete_device_profile(uuid,
-                                                     ignore_missing=True)
+        self._conn.accelerator.delete_device_profile(uuid, ignore_missing=True)
         LOG.info('Deleted device profile %s', uuid)
 
     @_converted('Creating a flavor')
-    def create_flavor(self, flavor: model.FlavorSpec,
-                      extra_specs: Mapping[str, str]) -> str:
+    def create_flavor(
+        self, flavor: model.FlavorSpec, extra_specs: Mapping[str, str]
+    ) -> str:
         created = self._conn.compute.create_flavor(
-            name=flavor.name, vcpus=flavor.vcpus, ram=flavor.ram,
-            disk=flavor.disk, ephemeral=flavor.ephemeral, swap=flavor.swap,
-            is_public=flavor.is_public)
-        self._conn.compute.create_flavor_extra_specs(created,
-                                                     dict(extra_specs))
+            name=flavor.name,
+            vcpus=flavor.vcpus,
+            ram=flavor.ram,
+            disk=flavor.disk,
+            ephemeral=flavor.ephemeral,
+            swap=flavor.swap,
+            is_public=flavor.is_public,
+        )
+        self._conn.compute.create_flavor_extra_specs(
+            created, dict(extra_specs)
+        )
         LOG.info('Created flavor %s (%s)', flavor.name, created.id)
         return str(created.id)
 
@@ -211,27 +269,36 @@ class Cloud:
         LOG.info('Deleted flavor %s', flavor_id)
 
     @_converted('Changing the extra specs of a flavor')
-    def update_flavor_specs(self, flavor_id: str, set_specs: Mapping[
-            str, str], unset: Iterable[str]) -> None:
+    def update_flavor_specs(
+        self,
+        flavor_id: str,
+        set_specs: Mapping[str, str],
+        unset: Iterable[str],
+    ) -> None:
         if set_specs:
-            self._conn.compute.create_flavor_extra_specs(flavor_id,
-                                                         dict(set_specs))
+            self._conn.compute.create_flavor_extra_specs(
+                flavor_id, dict(set_specs)
+            )
         for key in unset:
-            self._conn.compute.delete_flavor_extra_specs_property(flavor_id,
-                                                                  key)
+            self._conn.compute.delete_flavor_extra_specs_property(
+                flavor_id, key
+            )
         LOG.info('Updated the extra specs of flavor %s', flavor_id)
 
 
 def _flavor(flavor: Any) -> state_mod.Flavor:
     return state_mod.Flavor(
-        id=str(flavor.id), name=str(flavor.name), vcpus=int(flavor.vcpus),
-        ram=int(flavor.ram), disk=int(flavor.disk or 0),
+        id=str(flavor.id),
+        name=str(flavor.name),
+        vcpus=int(flavor.vcpus),
+        ram=int(flavor.ram),
+        disk=int(flavor.disk or 0),
         ephemeral=int(flavor.ephemeral or 0),
         # Nova shows no swap as "" before microversion 2.75.
         swap=int(flavor.swap or 0),
         is_public=bool(flavor.is_public),
-        extra_specs={str(k): str(v)
-                     for k, v in _extra_specs(flavor).items()})
+        extra_specs={str(k): str(v) for k, v in _extra_specs(flavor).items()},
+    )
 
 
 def _extra_specs(flavor: Any) -> Mapping[str, Any]:

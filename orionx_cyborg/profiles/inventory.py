@@ -35,8 +35,12 @@ from orionx_cyborg.attach import pool as pool_mod
 from orionx_cyborg.profiles import model
 
 #: Trait families worth listing when a required trait is missing.
-FAMILIES = ('CUSTOM_GPU_MODEL_', 'CUSTOM_GPU_PRODUCT_ID_',
-            'CUSTOM_NVIDIA_VGPU_', 'CUSTOM_ORIONX_POOL_')
+FAMILIES = (
+    'CUSTOM_GPU_MODEL_',
+    'CUSTOM_GPU_PRODUCT_ID_',
+    'CUSTOM_NVIDIA_VGPU_',
+    'CUSTOM_ORIONX_POOL_',
+)
 _MODE_HINTS = {
     spec.RC_PGPU: 'no GPU is in passthrough mode',
     spec.RC_VGPU: 'no GPU in vgpu mode offers a vGPU type',
@@ -84,19 +88,30 @@ class Inventory:
         view = pool_mod.build_view(devices, deployables, pools)
         prefixes = {
             str(d.std_board_info['deployable_prefix']) + '_': d.hostname
-            for d in devices if d.std_board_info.get('deployable_prefix')}
+            for d in devices
+            if d.std_board_info.get('deployable_prefix')
+        }
         providers = tuple(
-            Provider(d.name, _host_of(d.name, prefixes),
-                     d.resource_class or '', d.num_accelerators, d.traits)
-            for d in deployables)
+            Provider(
+                d.name,
+                _host_of(d.name, prefixes),
+                d.resource_class or '',
+                d.num_accelerators,
+                d.traits,
+            )
+            for d in deployables
+        )
         return cls(providers, tuple(view.gpus.values()))
 
     def check(self, profile: model.ProfileSpec) -> Verdict:
         """Why *profile* can never be served, and what to watch."""
         if not self.providers:
-            return Verdict(errors=(
-                'Cyborg reports no deployable at all: are cyborg-agent and '
-                'orionx_gpu_driver running ([agent] enabled_drivers)?',))
+            return Verdict(
+                errors=(
+                    'Cyborg reports no deployable at all: are cyborg-agent and '
+                    'orionx_gpu_driver running ([agent] enabled_drivers)?',
+                )
+            )
         errors, warnings = self._check_groups(profile)
         if profile.kind is model.Kind.POOLED and not errors:
             errors, warnings = self._check_pool(profile)
@@ -109,28 +124,45 @@ class Inventory:
         rc = demand.resource_class
         candidates = [p for p in self.providers if p.resource_class == rc]
         if not candidates:
-            return ['no resource provider has resource class %s (%s)'
-                    % (rc, _MODE_HINTS.get(rc, 'nothing reports it'))], []
+            return [
+                'no resource provider has resource class %s (%s)'
+                % (rc, _MODE_HINTS.get(rc, 'nothing reports it'))
+            ], []
         matching = [p for p in candidates if demand.required <= p.traits]
         if not matching:
             return [_missing_traits(rc, demand.required, candidates)], []
         big = [p for p in matching if p.total >= demand.amount]
         if not big:
-            return ['it needs %d %s from one provider; the largest with '
-                    '%s has %d' % (demand.amount, rc,
-                                   ', '.join(sorted(demand.required)),
-                                   max(p.total for p in matching))], []
+            return [
+                'it needs %d %s from one provider; the largest with '
+                '%s has %d'
+                % (
+                    demand.amount,
+                    rc,
+                    ', '.join(sorted(demand.required)),
+                    max(p.total for p in matching),
+                )
+            ], []
         needed = profile.group_count
         per_host = collections.Counter(p.host for p in big)
         host, most = per_host.most_common(1)[0]
         if most < needed:
-            return ['it needs %d %s providers with %s on one host; the '
-                    'most on one host is %d (%s)' % (
-                        needed, rc, ', '.join(sorted(demand.required)) or
-                        'any trait', most, host)], []
+            return [
+                'it needs %d %s providers with %s on one host; the '
+                'most on one host is %d (%s)'
+                % (
+                    needed,
+                    rc,
+                    ', '.join(sorted(demand.required)) or 'any trait',
+                    most,
+                    host,
+                )
+            ], []
         if all(not p.healthy for p in big):
-            return [], ['every provider that could serve it is unhealthy '
-                        '(%s) now' % spec.TRAIT_UNHEALTHY]
+            return [], [
+                'every provider that could serve it is unhealthy '
+                '(%s) now' % spec.TRAIT_UNHEALTHY
+            ]
         return [], []
 
     def _check_pool(
@@ -141,17 +173,28 @@ class Inventory:
             return ['a pooled profile needs a pool and a size'], []
         members = [g for g in self.pool_gpus if g.pool == profile.pool]
         if not members:
-            return ['pool %s has no member GPU (no GPU in pool mode with '
-                    '[orionx_pool] name = %s)' % (profile.pool,
-                                                 profile.pool)], []
-        fits = [g for g in members if g.memory_total >= size.gmem_mib
-                and g.compute_total >= size.compute_pct]
+            return [
+                'pool %s has no member GPU (no GPU in pool mode with '
+                '[orionx_pool] name = %s)' % (profile.pool, profile.pool)
+            ], []
+        fits = [
+            g
+            for g in members
+            if g.memory_total >= size.gmem_mib
+            and g.compute_total >= size.compute_pct
+        ]
         if not fits:
-            return ['no member GPU of pool %s holds %d MiB and %d%% (the '
-                    'largest have %d MiB and %d%%)' % (
-                        profile.pool, size.gmem_mib, size.compute_pct,
-                        max(g.memory_total for g in members),
-                        max(g.compute_total for g in members))], []
+            return [
+                'no member GPU of pool %s holds %d MiB and %d%% (the '
+                'largest have %d MiB and %d%%)'
+                % (
+                    profile.pool,
+                    size.gmem_mib,
+                    size.compute_pct,
+                    max(g.memory_total for g in members),
+                    max(g.compute_total for g in members),
+                )
+            ], []
         if all(not g.healthy for g in fits):
             return [], ['every pool GPU that holds it is unhealthy now']
         return [], []
@@ -172,16 +215,23 @@ def _missing_traits(
     rc: str, required: frozenset[str], candidates: list[Provider]
 ) -> str:
     offered: collections.Counter[str] = collections.Counter()
-    missing = sorted(t for t in required
-                     if not any(t in p.traits for p in candidates))
+    missing = sorted(
+        t for t in required if not any(t in p.traits for p in candidates)
+    )
     families = {f for f in FAMILIES for t in required if t.startswith(f)}
     for provider in candidates:
-        offered.update(t for t in provider.traits
-                       if any(t.startswith(f) for f in families))
+        offered.update(
+            t
+            for t in provider.traits
+            if any(t.startswith(f) for f in families)
+        )
     text = 'no %s provider has %s' % (
-        rc, ', '.join(missing) or 'all of %s together' % ', '.join(
-            sorted(required)))
+        rc,
+        ', '.join(missing)
+        or 'all of %s together' % ', '.join(sorted(required)),
+    )
     if offered:
         text += ' (reported: %s)' % ', '.join(
-            '%s x%d' % item for item in sorted(offered.items()))
+            '%s x%d' % item for item in sorted(offered.items())
+        )
     return text

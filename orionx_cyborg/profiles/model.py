@@ -58,7 +58,8 @@ REVISION_SEPARATOR = '--r'
 POOL_RE = re.compile(r'^[A-Za-z0-9_]{1,64}$')
 SIZE_RE = re.compile(
     r'^(?P<mem>\d+)(?P<unit>g|gb|gib|m|mb|mib)-(?P<pct>\d+)(pct|%)$',
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 MAX_COMPUTE_PCT = 1600
 #: Extra-spec namespaces the tool writes itself.
 RESERVED_SPEC_PREFIXES = ('accel:', 'orionx:')
@@ -94,8 +95,14 @@ class FlavorSpec:
 
     def shape(self) -> tuple[int, int, int, int, int, bool]:
         """What Nova cannot change on an existing flavor."""
-        return (self.vcpus, self.ram, self.disk, self.ephemeral, self.swap,
-                self.is_public)
+        return (
+            self.vcpus,
+            self.ram,
+            self.disk,
+            self.ephemeral,
+            self.swap,
+            self.is_public,
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,8 +134,9 @@ class ProfileSpec:
     def demand(self) -> Demand:
         """The need of one request group (every group asks the same)."""
         if self.kind is Kind.POOLED:
-            return Demand(spec.RC_ENTITLEMENT, self.count,
-                          frozenset(self.required))
+            return Demand(
+                spec.RC_ENTITLEMENT, self.count, frozenset(self.required)
+            )
         rc = spec.RC_PGPU if self.kind is Kind.WHOLE_GPU else spec.RC_VGPU
         return Demand(rc, 1, frozenset(self.required))
 
@@ -187,7 +195,8 @@ def parse_size(text: str) -> sizing.Size:
     if match is None:
         raise ValueError(
             '%r is not a size like 16g-25pct (GiB or MiB of GPU memory, '
-            'percent of a GPU\'s compute)' % text)
+            'percent of a GPU\'s compute)' % text
+        )
     memory = int(match.group('mem'))
     if match.group('unit').lower().startswith('g'):
         memory *= 1024
@@ -226,7 +235,8 @@ def parse(data: Any, source: str = '<profiles>') -> ProfileFile:
     if reader.problems:
         raise InvalidProfileFile(
             source=source,
-            problems='\n'.join('  %s' % p for p in reader.problems))
+            problems='\n'.join('  %s' % p for p in reader.problems),
+        )
     return ProfileFile(source=source, profiles=tuple(profiles))
 
 
@@ -242,19 +252,23 @@ class _Reader:
 
     # -- structure -------------------------------------------------------
 
-    def mapping(self, value: Any, where: str,
-                keys: tuple[str, ...]) -> dict[str, Any] | None:
+    def mapping(
+        self, value: Any, where: str, keys: tuple[str, ...]
+    ) -> dict[str, Any] | None:
         if not isinstance(value, dict):
             self.fail(where, 'expected a mapping')
             return None
         for key in value:
             if key not in keys:
-                self.fail(where, 'unknown key %r (expected: %s)'
-                          % (key, ', '.join(keys)))
+                self.fail(
+                    where,
+                    'unknown key %r (expected: %s)' % (key, ', '.join(keys)),
+                )
         return value
 
-    def integer(self, value: Any, where: str, minimum: int,
-                maximum: int | None = None) -> int | None:
+    def integer(
+        self, value: Any, where: str, minimum: int, maximum: int | None = None
+    ) -> int | None:
         if value is None:
             self.fail(where, 'required')
             return None
@@ -262,8 +276,11 @@ class _Reader:
             self.fail(where, 'expected an integer, got %r' % (value,))
             return None
         if value < minimum or (maximum is not None and value > maximum):
-            bound = ('at least %d' % minimum if maximum is None
-                     else 'from %d to %d' % (minimum, maximum))
+            bound = (
+                'at least %d' % minimum
+                if maximum is None
+                else 'from %d to %d' % (minimum, maximum)
+            )
             self.fail(where, 'must be %s, got %d' % (bound, value))
             return None
         return value
@@ -282,19 +299,23 @@ class _Reader:
         top = self.mapping(data, 'file', ('defaults', 'profiles'))
         if top is None:
             return []
-        defaults = self.mapping(top.get('defaults', {}), 'defaults',
-                                ('flavor',))
+        defaults = self.mapping(
+            top.get('defaults', {}), 'defaults', ('flavor',)
+        )
         if defaults is not None:
             flavor = self.mapping(
-                defaults.get('flavor', {}), 'defaults.flavor',
-                _FLAVOR_KEYS[1:])
+                defaults.get('flavor', {}), 'defaults.flavor', _FLAVOR_KEYS[1:]
+            )
             self._flavor_defaults = dict(flavor or {})
         items = top.get('profiles')
         if not isinstance(items, list) or not items:
             self.fail('profiles', 'expected a non-empty list')
             return []
-        profiles = [p for i, item in enumerate(items)
-                    if (p := self.profile(item, 'profiles[%d]' % i))]
+        profiles = [
+            p
+            for i, item in enumerate(items)
+            if (p := self.profile(item, 'profiles[%d]' % i))
+        ]
         self._check_unique(profiles)
         return profiles
 
@@ -312,8 +333,9 @@ class _Reader:
 
     def profile(self, item: Any, where: str) -> ProfileSpec | None:
         kinds = tuple(k.value for k in Kind)
-        entry = self.mapping(item, where, ('name', 'description', 'traits',
-                                           'flavors') + kinds)
+        entry = self.mapping(
+            item, where, ('name', 'description', 'traits', 'flavors') + kinds
+        )
         if entry is None:
             return None
         name = self.string(entry.get('name'), where + '.name')
@@ -321,52 +343,60 @@ class _Reader:
             return None
         where = '%s (%s)' % (where, name)
         if not NAME_RE.match(name) or REVISION_SEPARATOR in name:
-            self.fail(where + '.name',
-                      'use 1-200 letters, digits, "-" or "_" (Cyborg\'s '
-                      'rule), without "%s"' % REVISION_SEPARATOR)
+            self.fail(
+                where + '.name',
+                'use 1-200 letters, digits, "-" or "_" (Cyborg\'s '
+                'rule), without "%s"' % REVISION_SEPARATOR,
+            )
         # Every part is read, so that one run reports every problem.
-        extra_required, forbidden = self.traits(entry.get('traits', {}),
-                                                where + '.traits')
+        extra_required, forbidden = self.traits(
+            entry.get('traits', {}), where + '.traits'
+        )
         flavors = self.flavors(entry.get('flavors', []), where + '.flavors')
         chosen = [k for k in Kind if k.value in entry]
         if len(chosen) != 1:
             self.fail(where, 'give exactly one of %s' % ', '.join(kinds))
             return None
         kind = chosen[0]
-        parsed = _KIND_READERS[kind](self, entry[kind.value],
-                                     '%s.%s' % (where, kind.value))
+        parsed = _KIND_READERS[kind](
+            self, entry[kind.value], '%s.%s' % (where, kind.value)
+        )
         if parsed is None:
             return None
         count, required, pool, size = parsed
         return ProfileSpec(
-            name=name, kind=kind, count=count,
+            name=name,
+            kind=kind,
+            count=count,
             required=tuple(sorted(set(required) | set(extra_required))),
-            forbidden=tuple(sorted(set(forbidden)
-                                   | {spec.TRAIT_UNHEALTHY})),
+            forbidden=tuple(sorted(set(forbidden) | {spec.TRAIT_UNHEALTHY})),
             flavors=flavors,
             description=str(entry.get('description', '')).strip(),
-            pool=pool, size=size)
+            pool=pool,
+            size=size,
+        )
 
-    def traits(self, value: Any,
-               where: str) -> tuple[list[str], list[str]]:
+    def traits(self, value: Any, where: str) -> tuple[list[str], list[str]]:
         required: list[str] = []
         forbidden: list[str] = []
         if not isinstance(value, dict):
-            self.fail(where, 'expected a mapping of trait: required|'
-                      'forbidden')
+            self.fail(where, 'expected a mapping of trait: required|forbidden')
             return required, forbidden
         for trait, state in value.items():
             if not str(trait).startswith('CUSTOM_'):
-                self.fail(where, '%s: Cyborg accepts only CUSTOM_ traits '
-                          'in device profiles' % trait)
+                self.fail(
+                    where,
+                    '%s: Cyborg accepts only CUSTOM_ traits '
+                    'in device profiles' % trait,
+                )
             elif state not in TRAIT_VALUES:
-                self.fail(where, '%s: expected required or forbidden'
-                          % trait)
+                self.fail(where, '%s: expected required or forbidden' % trait)
             elif trait == spec.TRAIT_UNHEALTHY and state == 'required':
                 self.fail(where, '%s is always forbidden' % trait)
             else:
                 (required if state == 'required' else forbidden).append(
-                    str(trait))
+                    str(trait)
+                )
         return required, forbidden
 
     def count(self, body: dict[str, Any], where: str) -> int:
@@ -381,13 +411,16 @@ class _Reader:
         if 'model' in body:
             model = self.string(body['model'], where + '.model')
             if model:
-                required.append('CUSTOM_GPU_MODEL_%s'
-                                % planner.model_name_part(model))
+                required.append(
+                    'CUSTOM_GPU_MODEL_%s' % planner.model_name_part(model)
+                )
         if 'product_id' in body:
             product = self.string(body['product_id'], where + '.product_id')
             if product and not re.match(r'^[0-9A-Fa-f]{4}$', product):
-                self.fail(where + '.product_id',
-                          'expected a 4-digit PCI device id like 2335')
+                self.fail(
+                    where + '.product_id',
+                    'expected a 4-digit PCI device id like 2335',
+                )
             elif product:
                 required.append('CUSTOM_GPU_PRODUCT_ID_%s' % product.upper())
         return self.count(body, where), required, None, None
@@ -403,14 +436,17 @@ class _Reader:
         return self.count(body, where), [trait], None, None
 
     def pooled(self, value: Any, where: str) -> _Parsed | None:
-        body = self.mapping(value, where, ('size', 'gmem_mib',
-                                           'compute_pct', 'pool', 'count'))
+        body = self.mapping(
+            value, where, ('size', 'gmem_mib', 'compute_pct', 'pool', 'count')
+        )
         if body is None:
             return None
         pool = self.string(body.get('pool', 'default'), where + '.pool')
         if pool is not None and not POOL_RE.match(pool):
-            self.fail(where + '.pool', 'use 1-64 letters, digits or "_" '
-                      '([orionx_pool] name)')
+            self.fail(
+                where + '.pool',
+                'use 1-64 letters, digits or "_" ([orionx_pool] name)',
+            )
             pool = None
         size = self.size(body, where)
         if pool is None or size is None:
@@ -421,8 +457,9 @@ class _Reader:
     def size(self, body: dict[str, Any], where: str) -> sizing.Size | None:
         if 'size' in body:
             if 'gmem_mib' in body or 'compute_pct' in body:
-                self.fail(where, 'give size or gmem_mib and compute_pct, '
-                          'not both')
+                self.fail(
+                    where, 'give size or gmem_mib and compute_pct, not both'
+                )
                 return None
             try:
                 size = parse_size(str(body['size']))
@@ -431,14 +468,21 @@ class _Reader:
                 return None
         else:
             gmem = self.integer(body.get('gmem_mib'), where + '.gmem_mib', 1)
-            pct = self.integer(body.get('compute_pct'),
-                               where + '.compute_pct', 1, MAX_COMPUTE_PCT)
+            pct = self.integer(
+                body.get('compute_pct'),
+                where + '.compute_pct',
+                1,
+                MAX_COMPUTE_PCT,
+            )
             if gmem is None or pct is None:
                 return None
             size = sizing.Size(gmem_mib=gmem, compute_pct=pct)
         if size.gmem_mib < 1 or not 1 <= size.compute_pct <= MAX_COMPUTE_PCT:
-            self.fail(where + '.size', 'memory must be positive and '
-                      'compute from 1 to %d percent' % MAX_COMPUTE_PCT)
+            self.fail(
+                where + '.size',
+                'memory must be positive and '
+                'compute from 1 to %d percent' % MAX_COMPUTE_PCT,
+            )
             return None
         return size
 
@@ -463,27 +507,35 @@ class _Reader:
         if name is not None and len(name) > 255:
             self.fail(where + '.name', 'at most 255 characters')
         values = {
-            key: self.integer(merged.get(key, default), '%s.%s'
-                              % (where, key), minimum)
-            for key, default, minimum in (('vcpus', None, 1),
-                                          ('ram', None, 1),
-                                          ('disk', 0, 0),
-                                          ('ephemeral', 0, 0),
-                                          ('swap', 0, 0))
+            key: self.integer(
+                merged.get(key, default), '%s.%s' % (where, key), minimum
+            )
+            for key, default, minimum in (
+                ('vcpus', None, 1),
+                ('ram', None, 1),
+                ('disk', 0, 0),
+                ('ephemeral', 0, 0),
+                ('swap', 0, 0),
+            )
         }
         is_public = merged.get('is_public', True)
         if not isinstance(is_public, bool):
             self.fail(where + '.is_public', 'expected true or false')
-        specs = self.extra_specs(merged.get('extra_specs', {}),
-                                 where + '.extra_specs')
+        specs = self.extra_specs(
+            merged.get('extra_specs', {}), where + '.extra_specs'
+        )
         if name is None or any(v is None for v in values.values()):
             return None
-        return FlavorSpec(name=name, vcpus=int(values['vcpus'] or 0),
-                          ram=int(values['ram'] or 0),
-                          disk=int(values['disk'] or 0),
-                          ephemeral=int(values['ephemeral'] or 0),
-                          swap=int(values['swap'] or 0),
-                          is_public=bool(is_public), extra_specs=specs)
+        return FlavorSpec(
+            name=name,
+            vcpus=int(values['vcpus'] or 0),
+            ram=int(values['ram'] or 0),
+            disk=int(values['disk'] or 0),
+            ephemeral=int(values['ephemeral'] or 0),
+            swap=int(values['swap'] or 0),
+            is_public=bool(is_public),
+            extra_specs=specs,
+        )
 
     def extra_specs(self, value: Any, where: str) -> dict[str, str]:
         if not isinstance(value, dict):
@@ -493,8 +545,10 @@ class _Reader:
         for key, spec_value in value.items():
             key = str(key)
             if key.startswith(RESERVED_SPEC_PREFIXES):
-                self.fail(where, '%s: accel: and orionx: keys are set by '
-                          'the tool' % key)
+                self.fail(
+                    where,
+                    '%s: accel: and orionx: keys are set by the tool' % key,
+                )
                 continue
             if isinstance(spec_value, bool):
                 spec_value = 'true' if spec_value else 'false'
@@ -503,8 +557,16 @@ class _Reader:
 
 
 _Parsed = tuple[int, list[str], str | None, sizing.Size | None]
-_FLAVOR_KEYS = ('name', 'vcpus', 'ram', 'disk', 'ephemeral', 'swap',
-                'is_public', 'extra_specs')
+_FLAVOR_KEYS = (
+    'name',
+    'vcpus',
+    'ram',
+    'disk',
+    'ephemeral',
+    'swap',
+    'is_public',
+    'extra_specs',
+)
 _KIND_READERS = {
     Kind.WHOLE_GPU: _Reader.whole_gpu,
     Kind.VGPU: _Reader.vgpu,

@@ -83,9 +83,11 @@ class Problem:
 @dataclasses.dataclass
 class Plan:
     profile_actions: list[ProfileAction] = dataclasses.field(
-        default_factory=list)
+        default_factory=list
+    )
     flavor_actions: list[FlavorAction] = dataclasses.field(
-        default_factory=list)
+        default_factory=list
+    )
     errors: list[Problem] = dataclasses.field(default_factory=list)
     warnings: list[Problem] = dataclasses.field(default_factory=list)
     notes: list[Problem] = dataclasses.field(default_factory=list)
@@ -97,8 +99,11 @@ class Plan:
 
     @property
     def changes(self) -> int:
-        return (len(self.profile_actions) + len(self.flavor_actions)
-                + int(self.keep_trait))
+        return (
+            len(self.profile_actions)
+            + len(self.flavor_actions)
+            + int(self.keep_trait)
+        )
 
 
 class Planner:
@@ -167,27 +172,38 @@ class Planner:
             return current.name
         usage = self.usage(current.name)
         if not usage.in_use:
-            self._add_profile(Op.REPLACE, profile, current.name,
-                              _revision(current),
-                              'request groups changed; nothing uses it',
-                              current.uuid)
+            self._add_profile(
+                Op.REPLACE,
+                profile,
+                current.name,
+                _revision(current),
+                'request groups changed; nothing uses it',
+                current.uuid,
+            )
             return current.name
         revision = _revision(current) + 1
         return self._create(
-            profile, revision, subject,
-            'request groups changed; %s stays for %s' % (current.name,
-                                                         usage))
+            profile,
+            revision,
+            subject,
+            'request groups changed; %s stays for %s' % (current.name, usage),
+        )
 
-    def _note_description(self, profile: model.ProfileSpec,
-                          current: state_mod.DeviceProfile) -> None:
+    def _note_description(
+        self, profile: model.ProfileSpec, current: state_mod.DeviceProfile
+    ) -> None:
         owner = current.owner or state_mod.Owner(profile.name, 1)
         if state_mod.describe(profile.description, owner) != (
-                current.description):
-            self.plan.notes.append(Problem(
-                'device profile %s' % current.name,
-                'its description differs from the file; Cyborg cannot '
-                'update a profile, so it changes when the request groups '
-                'do'))
+            current.description
+        ):
+            self.plan.notes.append(
+                Problem(
+                    'device profile %s' % current.name,
+                    'its description differs from the file; Cyborg cannot '
+                    'update a profile, so it changes when the request groups '
+                    'do',
+                )
+            )
 
     def _satisfiable(self, profile: model.ProfileSpec, subject: str) -> bool:
         verdict = self.verdicts.get(profile.name, inventory_mod.Verdict())
@@ -195,46 +211,74 @@ class Planner:
             self.plan.warnings.append(Problem(subject, warning))
         if not verdict.errors:
             return True
-        problems = [Problem(subject, 'no reported inventory can ever '
-                            'satisfy it: %s' % error)
-                    for error in verdict.errors]
+        problems = [
+            Problem(
+                subject,
+                'no reported inventory can ever satisfy it: %s' % error,
+            )
+            for error in verdict.errors
+        ]
         if self.allow_unsatisfiable:
             self.plan.warnings.extend(problems)
             return True
         self.plan.errors.extend(problems)
         return False
 
-    def _create(self, profile: model.ProfileSpec, revision: int,
-                subject: str, reason: str = 'new') -> str | None:
+    def _create(
+        self,
+        profile: model.ProfileSpec,
+        revision: int,
+        subject: str,
+        reason: str = 'new',
+    ) -> str | None:
         name = model.revision_name(profile.name, revision)
         clash = self.current.profile_named(name)
         if clash is not None:
-            self.plan.errors.append(Problem(subject, (
-                'a device profile named %s exists and is not managed by '
-                'orionx-cyborg (its description has no [orionx:managed] '
-                'mark): delete it or rename the profile in the file'
-                % name)))
+            self.plan.errors.append(
+                Problem(
+                    subject,
+                    (
+                        'a device profile named %s exists and is not managed by '
+                        'orionx-cyborg (its description has no [orionx:managed] '
+                        'mark): delete it or rename the profile in the file'
+                        % name
+                    ),
+                )
+            )
             return None
         self._add_profile(Op.CREATE, profile, name, revision, reason)
         return name
 
-    def _add_profile(self, op: Op, profile: model.ProfileSpec, name: str,
-                     revision: int, reason: str,
-                     uuid: str | None = None) -> None:
+    def _add_profile(
+        self,
+        op: Op,
+        profile: model.ProfileSpec,
+        name: str,
+        revision: int,
+        reason: str,
+        uuid: str | None = None,
+    ) -> None:
         owner = state_mod.Owner(profile.name, revision)
-        self.plan.profile_actions.append(ProfileAction(
-            op=op, name=name, reason=reason,
-            groups=tuple(profile.groups()),
-            description=state_mod.describe(profile.description, owner),
-            uuid=uuid))
+        self.plan.profile_actions.append(
+            ProfileAction(
+                op=op,
+                name=name,
+                reason=reason,
+                groups=tuple(profile.groups()),
+                description=state_mod.describe(profile.description, owner),
+                uuid=uuid,
+            )
+        )
 
     def _superseded(self, logical: str, target: str) -> None:
         for old in self._revisions.get(logical, []):
             if old.name != target:
                 self._delete_if_unused(
-                    old, 'superseded by %s' % target,
+                    old,
+                    'superseded by %s' % target,
                     'superseded by %s but still used by %%s; a later sync '
-                    'deletes it' % target)
+                    'deletes it' % target,
+                )
 
     def _stray_profiles(self) -> None:
         listed = {p.name for p in self.desired.profiles}
@@ -243,30 +287,48 @@ class Planner:
                 continue
             for old in revisions:
                 if not self.prune:
-                    self.plan.notes.append(Problem(
-                        'device profile %s' % old.name,
-                        'not in the file; --prune deletes it'))
+                    self.plan.notes.append(
+                        Problem(
+                            'device profile %s' % old.name,
+                            'not in the file; --prune deletes it',
+                        )
+                    )
                     continue
                 self._delete_if_unused(
-                    old, 'not in the file (pruned)',
-                    'not in the file, but still used by %s; kept')
+                    old,
+                    'not in the file (pruned)',
+                    'not in the file, but still used by %s; kept',
+                )
 
-    def _delete_if_unused(self, profile: state_mod.DeviceProfile,
-                          reason: str, kept: str) -> None:
+    def _delete_if_unused(
+        self, profile: state_mod.DeviceProfile, reason: str, kept: str
+    ) -> None:
         subject = 'device profile %s' % profile.name
         usage = self.usage(profile.name)
         flavors = sorted(
-            f.name for f in self.current.flavors_using(profile.name)
-            if f.name not in self._leaving.get(profile.name, set()))
+            f.name
+            for f in self.current.flavors_using(profile.name)
+            if f.name not in self._leaving.get(profile.name, set())
+        )
         if usage.in_use:
             self.plan.notes.append(Problem(subject, kept % usage))
         elif flavors:
-            self.plan.notes.append(Problem(subject, kept % (
-                'flavor(s) %s, not managed here' % ', '.join(flavors))))
+            self.plan.notes.append(
+                Problem(
+                    subject,
+                    kept
+                    % ('flavor(s) %s, not managed here' % ', '.join(flavors)),
+                )
+            )
         else:
-            self.plan.profile_actions.append(ProfileAction(
-                op=Op.DELETE, name=profile.name, reason=reason,
-                uuid=profile.uuid))
+            self.plan.profile_actions.append(
+                ProfileAction(
+                    op=Op.DELETE,
+                    name=profile.name,
+                    reason=reason,
+                    uuid=profile.uuid,
+                )
+            )
 
     # -- flavors ---------------------------------------------------------
 
@@ -274,42 +336,69 @@ class Planner:
         for flavor in profile.flavors:
             specs = dict(flavor.extra_specs)
             specs.update(profile.flavor_extra_specs())
-            specs.update({state_mod.DEVICE_PROFILE_SPEC: target,
-                          state_mod.MANAGED_SPEC: 'true',
-                          state_mod.PROFILE_SPEC: profile.name})
+            specs.update(
+                {
+                    state_mod.DEVICE_PROFILE_SPEC: target,
+                    state_mod.MANAGED_SPEC: 'true',
+                    state_mod.PROFILE_SPEC: profile.name,
+                }
+            )
             self._flavor(flavor, specs)
 
-    def _flavor(self, flavor: model.FlavorSpec,
-                specs: dict[str, str]) -> None:
+    def _flavor(self, flavor: model.FlavorSpec, specs: dict[str, str]) -> None:
         existing = self.current.flavor_named(flavor.name)
         if existing is None:
-            self.plan.flavor_actions.append(FlavorAction(
-                Op.CREATE, flavor.name, 'new', flavor, specs))
+            self.plan.flavor_actions.append(
+                FlavorAction(Op.CREATE, flavor.name, 'new', flavor, specs)
+            )
             return
         if not existing.managed:
-            self.plan.errors.append(Problem('flavor %s' % flavor.name, (
-                'a flavor of that name exists and is not managed by '
-                'orionx-cyborg (no %s=true extra spec): delete it or '
-                'rename the flavor in the file' % state_mod.MANAGED_SPEC)))
+            self.plan.errors.append(
+                Problem(
+                    'flavor %s' % flavor.name,
+                    (
+                        'a flavor of that name exists and is not managed by '
+                        'orionx-cyborg (no %s=true extra spec): delete it or '
+                        'rename the flavor in the file'
+                        % state_mod.MANAGED_SPEC
+                    ),
+                )
+            )
             return
         self._leave(existing, specs[state_mod.DEVICE_PROFILE_SPEC])
         if existing.shape() != flavor.shape():
-            self.plan.flavor_actions.append(FlavorAction(
-                Op.REPLACE, flavor.name, 'size changed (%s); Nova flavors '
-                'cannot change, servers keep their copy'
-                % _shape_change(existing, flavor), flavor, specs,
-                existing_id=existing.id))
+            self.plan.flavor_actions.append(
+                FlavorAction(
+                    Op.REPLACE,
+                    flavor.name,
+                    'size changed (%s); Nova flavors '
+                    'cannot change, servers keep their copy'
+                    % _shape_change(existing, flavor),
+                    flavor,
+                    specs,
+                    existing_id=existing.id,
+                )
+            )
             return
         unset = tuple(sorted(set(existing.extra_specs) - set(specs)))
-        changed = {k: v for k, v in specs.items()
-                   if existing.extra_specs.get(k) != v}
+        changed = {
+            k: v for k, v in specs.items() if existing.extra_specs.get(k) != v
+        }
         if not changed and not unset:
             self.plan.flavors_up_to_date += 1
             return
-        self.plan.flavor_actions.append(FlavorAction(
-            Op.UPDATE, flavor.name, _spec_change(changed, unset), flavor,
-            specs, set_specs=changed, unset_specs=unset,
-            existing_id=existing.id))
+        self.plan.flavor_actions.append(
+            FlavorAction(
+                Op.UPDATE,
+                flavor.name,
+                _spec_change(changed, unset),
+                flavor,
+                specs,
+                set_specs=changed,
+                unset_specs=unset,
+                existing_id=existing.id,
+            )
+        )
 
     def _leave(self, flavor: state_mod.Flavor, target: str | None) -> None:
         current = flavor.device_profile
@@ -322,14 +411,22 @@ class Planner:
             if not flavor.managed or flavor.name in listed:
                 continue
             if not self.prune:
-                self.plan.notes.append(Problem(
-                    'flavor %s' % flavor.name,
-                    'not in the file; --prune deletes it'))
+                self.plan.notes.append(
+                    Problem(
+                        'flavor %s' % flavor.name,
+                        'not in the file; --prune deletes it',
+                    )
+                )
                 continue
             self._leave(flavor, None)
-            self.plan.flavor_actions.append(FlavorAction(
-                Op.DELETE, flavor.name, 'not in the file (pruned)',
-                existing_id=flavor.id))
+            self.plan.flavor_actions.append(
+                FlavorAction(
+                    Op.DELETE,
+                    flavor.name,
+                    'not in the file (pruned)',
+                    existing_id=flavor.id,
+                )
+            )
 
 
 def _revision(profile: state_mod.DeviceProfile) -> int:
@@ -339,9 +436,11 @@ def _revision(profile: state_mod.DeviceProfile) -> int:
 
 def _shape_change(old: state_mod.Flavor, new: model.FlavorSpec) -> str:
     names = ('vcpus', 'ram', 'disk', 'ephemeral', 'swap', 'is_public')
-    return ', '.join('%s %s -> %s' % (n, a, b) for n, a, b
-                     in zip(names, old.shape(), new.shape(), strict=True)
-                     if a != b)
+    return ', '.join(
+        '%s %s -> %s' % (n, a, b)
+        for n, a, b in zip(names, old.shape(), new.shape(), strict=True)
+        if a != b
+    )
 
 
 def _spec_change(changed: Mapping[str, str], unset: tuple[str, ...]) -> str:

@@ -40,7 +40,8 @@ TRAIT_KEEPER = 'orionx-cyborg-trait-keeper'
 MANAGED_SPEC = 'orionx:managed'
 PROFILE_SPEC = 'orionx:profile'
 _MARK_RE = re.compile(
-    r'\[orionx:managed profile=(?P<name>[A-Za-z0-9_-]+) rev=(?P<rev>\d+)\]')
+    r'\[orionx:managed profile=(?P<name>[A-Za-z0-9_-]+) rev=(?P<rev>\d+)\]'
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,10 +53,11 @@ class Owner:
 
 
 def describe(description: str, owner: Owner) -> str:
-    """A managed profile's description: the operator's text, then the mark.
-    """
-    mark = '[orionx:managed profile=%s rev=%d]' % (owner.profile,
-                                                   owner.revision)
+    """A managed profile's description: the operator's text, then the mark."""
+    mark = '[orionx:managed profile=%s rev=%d]' % (
+        owner.profile,
+        owner.revision,
+    )
     return ('%s %s' % (description, mark)) if description else mark
 
 
@@ -70,10 +72,13 @@ def same_groups(
     left: Iterable[Mapping[str, str]], right: Iterable[Mapping[str, str]]
 ) -> bool:
     """Equal request groups, whatever the order of groups and keys."""
-    def normal(groups: Iterable[Mapping[str, str]]) -> list[list[tuple[
-            str, str]]]:
-        return sorted(sorted((str(k), str(v)) for k, v in g.items())
-                      for g in groups)
+
+    def normal(
+        groups: Iterable[Mapping[str, str]],
+    ) -> list[list[tuple[str, str]]]:
+        return sorted(
+            sorted((str(k), str(v)) for k, v in g.items()) for g in groups
+        )
 
     return normal(left) == normal(right)
 
@@ -115,8 +120,14 @@ class Flavor:
         return self.extra_specs.get(DEVICE_PROFILE_SPEC)
 
     def shape(self) -> tuple[int, int, int, int, int, bool]:
-        return (self.vcpus, self.ram, self.disk, self.ephemeral, self.swap,
-                self.is_public)
+        return (
+            self.vcpus,
+            self.ram,
+            self.disk,
+            self.ephemeral,
+            self.swap,
+            self.is_public,
+        )
 
 
 @dataclasses.dataclass(frozen=True)

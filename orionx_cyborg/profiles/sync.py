@@ -39,25 +39,27 @@ class CloudApi(Protocol):
 
     def state(self) -> state_mod.CloudState: ...
 
-    def inventory(self, pools: frozenset[str]) -> inventory_mod.Inventory:
-        ...
+    def inventory(self, pools: frozenset[str]) -> inventory_mod.Inventory: ...
 
     def usage(self) -> dict[str, state_mod.Usage]: ...
 
     def keep_trait(self) -> None: ...
 
-    def create_profile(self, name: str, groups: tuple[dict[str, str], ...],
-                       description: str) -> None: ...
+    def create_profile(
+        self, name: str, groups: tuple[dict[str, str], ...], description: str
+    ) -> None: ...
 
     def delete_profile(self, uuid: str) -> None: ...
 
-    def create_flavor(self, flavor: model.FlavorSpec,
-                      extra_specs: dict[str, str]) -> str: ...
+    def create_flavor(
+        self, flavor: model.FlavorSpec, extra_specs: dict[str, str]
+    ) -> str: ...
 
     def delete_flavor(self, flavor_id: str) -> None: ...
 
-    def update_flavor_specs(self, flavor_id: str, set_specs: dict[str, str],
-                            unset: tuple[str, ...]) -> None: ...
+    def update_flavor_specs(
+        self, flavor_id: str, set_specs: dict[str, str], unset: tuple[str, ...]
+    ) -> None: ...
 
 
 class ApplyFailed(exception.OrionXException):
@@ -89,9 +91,14 @@ class _Usage:
         return self._usage.get(name, state_mod.Usage())
 
 
-def sync(cloud: CloudApi, desired: model.ProfileFile, *, prune: bool = False,
-         dry_run: bool = False,
-         allow_unsatisfiable: bool = False) -> Result:
+def sync(
+    cloud: CloudApi,
+    desired: model.ProfileFile,
+    *,
+    prune: bool = False,
+    dry_run: bool = False,
+    allow_unsatisfiable: bool = False,
+) -> Result:
     """Make Cyborg's profiles and Nova's flavors match *desired*.
 
     :raises CloudError, ServiceUnavailable, RequestFailed: reading failed
@@ -101,9 +108,14 @@ def sync(cloud: CloudApi, desired: model.ProfileFile, *, prune: bool = False,
     pools = frozenset(p.pool for p in desired.profiles if p.pool)
     inventory = cloud.inventory(pools)
     verdicts = {p.name: inventory.check(p) for p in desired.profiles}
-    plan = plan_mod.Planner(desired, current, verdicts, _Usage(cloud),
-                            prune=prune,
-                            allow_unsatisfiable=allow_unsatisfiable).run()
+    plan = plan_mod.Planner(
+        desired,
+        current,
+        verdicts,
+        _Usage(cloud),
+        prune=prune,
+        allow_unsatisfiable=allow_unsatisfiable,
+    ).run()
     result = Result(plan=plan, dry_run=dry_run)
     if not dry_run:
         try:
@@ -113,26 +125,36 @@ def sync(cloud: CloudApi, desired: model.ProfileFile, *, prune: bool = False,
     return result
 
 
-def apply(cloud: CloudApi, plan: plan_mod.Plan,
-          done: Callable[[str], None]) -> None:
+def apply(
+    cloud: CloudApi, plan: plan_mod.Plan, done: Callable[[str], None]
+) -> None:
     """Carry out *plan*; call *done* with each finished step.
 
     :raises ApplyFailed: at the first step that fails.
     """
     steps: list[tuple[str, Callable[[], object]]] = []
     if plan.keep_trait:
-        steps.append(('create placement provider %s' % state_mod.TRAIT_KEEPER,
-                      cloud.keep_trait))
+        steps.append(
+            (
+                'create placement provider %s' % state_mod.TRAIT_KEEPER,
+                cloud.keep_trait,
+            )
+        )
     profiles = plan.profile_actions
     flavors = plan.flavor_actions
     for op in (plan_mod.Op.CREATE, plan_mod.Op.REPLACE):
         steps += [_profile_step(cloud, a) for a in profiles if a.op is op]
-    steps += [_flavor_step(cloud, a) for a in flavors
-              if a.op is not plan_mod.Op.DELETE]
-    steps += [_flavor_step(cloud, a) for a in flavors
-              if a.op is plan_mod.Op.DELETE]
-    steps += [_profile_step(cloud, a) for a in profiles
-              if a.op is plan_mod.Op.DELETE]
+    steps += [
+        _flavor_step(cloud, a)
+        for a in flavors
+        if a.op is not plan_mod.Op.DELETE
+    ]
+    steps += [
+        _flavor_step(cloud, a) for a in flavors if a.op is plan_mod.Op.DELETE
+    ]
+    steps += [
+        _profile_step(cloud, a) for a in profiles if a.op is plan_mod.Op.DELETE
+    ]
     for label, step in steps:
         try:
             step()
@@ -152,6 +174,7 @@ def _profile_step(
             cloud.delete_profile(action.uuid or action.name)
         if action.op in (plan_mod.Op.CREATE, plan_mod.Op.REPLACE):
             cloud.create_profile(action.name, groups, action.description)
+
     return label, run
 
 
@@ -167,7 +190,10 @@ def _flavor_step(
             if action.flavor is not None:
                 cloud.create_flavor(action.flavor, dict(action.extra_specs))
         if action.op is plan_mod.Op.UPDATE:
-            cloud.update_flavor_specs(action.existing_id or action.name,
-                                      dict(action.set_specs),
-                                      action.unset_specs)
+            cloud.update_flavor_specs(
+                action.existing_id or action.name,
+                dict(action.set_specs),
+                action.unset_specs,
+            )
+
     return label, run

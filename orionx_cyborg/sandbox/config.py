@@ -149,12 +149,14 @@ def admission_sections(
     url = manifest.attach_url
     if not manifest.strict_admission or url is None:
         return {}
-    return {'orionx_admission': dict(
-        _static_token(url, 'nova'),
-        # A bind waits for the admission; never as long as Nova's
-        # arq_binding_timeout.
-        timeout='10',
-    )}
+    return {
+        'orionx_admission': dict(
+            _static_token(url, 'nova'),
+            # A bind waits for the admission; never as long as Nova's
+            # arq_binding_timeout.
+            timeout='10',
+        )
+    }
 
 
 def attach_sections(

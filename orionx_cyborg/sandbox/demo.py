@@ -391,8 +391,13 @@ def binding_lines(
         if vgpu['state'] != 'active':
             lines.append(
                 'pooled vGPU: %s %d MiB, %d%%: %s (ask again in %ss)'
-                % (vgpu['state'], vgpu['gmem_mib'], vgpu['compute_pct'],
-                   vgpu['reason'], document['retry_after'])
+                % (
+                    vgpu['state'],
+                    vgpu['gmem_mib'],
+                    vgpu['compute_pct'],
+                    vgpu['reason'],
+                    document['retry_after'],
+                )
             )
             continue
         lease = sandbox.attach().get('/v1/leases/%s' % vgpu['lease_id'])
@@ -400,15 +405,24 @@ def binding_lines(
         lines.append(
             'pooled vGPU: lease %s active: %d MiB, %d%% of %s (%s) on %s, '
             '%s to %s:%d'
-            % (vgpu['lease_id'], vgpu['gmem_mib'], vgpu['compute_pct'],
-               vgpu['gpu_uuid'], lease['gpu_pci_address'],
-               vgpu['gpu_host'], endpoint['transport'],
-               endpoint['address'], endpoint['port'])
+            % (
+                vgpu['lease_id'],
+                vgpu['gmem_mib'],
+                vgpu['compute_pct'],
+                vgpu['gpu_uuid'],
+                lease['gpu_pci_address'],
+                vgpu['gpu_host'],
+                endpoint['transport'],
+                endpoint['address'],
+                endpoint['port'],
+            )
         )
     environment = document.get('client', {}).get('environment', {})
     if environment:
-        lines.append('client: %s' % ' '.join(
-            '%s=%s' % item for item in sorted(environment.items())))
+        lines.append(
+            'client: %s'
+            % ' '.join('%s=%s' % item for item in sorted(environment.items()))
+        )
     return lines
 
 
@@ -475,9 +489,7 @@ def _print_placement(views: Sequence[HostView], out: TextIO) -> None:
     _print_rows(rows, out)
 
 
-def _print_instances(
-    instances: Sequence[InstanceView], out: TextIO
-) -> None:
+def _print_instances(instances: Sequence[InstanceView], out: TextIO) -> None:
     print('\nInstances (booted through the Nova stand-in)', file=out)
     for view in instances:
         print(
@@ -513,8 +525,10 @@ def _print_vendordata(summary: DemoSummary, out: TextIO) -> None:
         parts = []
         if document is not None:
             parts.append('%s: %s' % (layout.ATTACH_TARGET, _status(document)))
-        parts += ['%s: %s' % (name, json.dumps(answer))
-                  for name, answer in sorted(answers.items())]
+        parts += [
+            '%s: %s' % (name, json.dumps(answer))
+            for name, answer in sorted(answers.items())
+        ]
         print('  %s: %s' % (view.name, '; '.join(parts)), file=out)
 
 
@@ -525,17 +539,20 @@ def _status(document: Mapping[str, Any]) -> str:
     if not vgpus:
         return status
     return '%s, %d pooled vGPU(s), %s runtime settings' % (
-        status, len(vgpus), document.get('runtime'))
+        status,
+        len(vgpus),
+        document.get('runtime'),
+    )
 
 
 def _print_rows(rows: Sequence[Sequence[str]], out: TextIO) -> None:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print(
-            '  ' + '  '.join(
-                cell.ljust(width) for cell, width in zip(
-                    row, widths, strict=True
-                )
+            '  '
+            + '  '.join(
+                cell.ljust(width)
+                for cell, width in zip(row, widths, strict=True)
             ).rstrip(),
             file=out,
         )
@@ -550,8 +567,7 @@ def sdk_snippet(manifest: layout.Manifest) -> str:
             "    auth_type='admin_token',",
             "    auth={'endpoint': '%s', 'token': 'admin'},"
             % manifest.cyborg_url,
-            "    accelerator_endpoint_override='%s/v2',"
-            % manifest.cyborg_url,
+            "    accelerator_endpoint_override='%s/v2'," % manifest.cyborg_url,
             "    placement_endpoint_override='%s'," % manifest.placement_url,
             "    compute_endpoint_override='%s'," % manifest.nova_url,
             '    load_yaml_config=False, load_envvars=False)',

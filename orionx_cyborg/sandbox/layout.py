@@ -107,8 +107,11 @@ class Manifest:
     def attach_target(self) -> str | None:
         """Nova's DynamicJSON target ``orionx@<url>/v1/vendordata``."""
         url = self.attach_url
-        return None if url is None else '%s@%s/v1/vendordata' % (
-            ATTACH_TARGET, url)
+        return (
+            None
+            if url is None
+            else '%s@%s/v1/vendordata' % (ATTACH_TARGET, url)
+        )
 
     def host(self, name: str) -> HostEntry:
         for entry in self.hosts:

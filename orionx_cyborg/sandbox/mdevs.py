@@ -98,7 +98,10 @@ def create(
 
     def add(simulated: topology.SimulatedHost) -> topology.SimulatedHost:
         return topology.with_mdev(
-            simulated, _gpu_of(simulated, parent), mdev_uuid, mdev_type,
+            simulated,
+            _gpu_of(simulated, parent),
+            mdev_uuid,
+            mdev_type,
             parent,
         )
 

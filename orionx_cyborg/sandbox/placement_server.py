@@ -74,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ['OS_PLACEMENT_CONFIG_DIR'] = conf_dir
     api = importlib.import_module('placement.wsgi.api')
     server = wsgi.make_server(
-        '127.0.0.1', port,
+        '127.0.0.1',
+        port,
         counting.RequestCounter(SerializedWrites(api.application)),
     )
     wsgi.announce_ready('placement', port, started)

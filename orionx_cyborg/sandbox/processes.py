@@ -150,7 +150,11 @@ class Service:
         if status != 200:
             return None
         return '%s %s %s answered %d' % (
-            wsgi.READY_PREFIX, self.name, url, status)
+            wsgi.READY_PREFIX,
+            self.name,
+            url,
+            status,
+        )
 
     def failure(self, why: str) -> ServiceFailed:
         return ServiceFailed(

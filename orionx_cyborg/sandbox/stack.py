@@ -153,9 +153,7 @@ class Sandbox:
         self.services: list[processes.Service] = []
         self.timings: dict[str, float] = {}
         self._manifest: layout.Manifest | None = None
-        self._host_options = {
-            host.name: host.options() for host in self.hosts
-        }
+        self._host_options = {host.name: host.options() for host in self.hosts}
 
     # -- lifecycle ---------------------------------------------------
 
@@ -338,7 +336,8 @@ class Sandbox:
         """
         self.attach_options.update(options)
         config.write_attach_conf(
-            self.state, self.manifest, self._attach_conf_options())
+            self.state, self.manifest, self._attach_conf_options()
+        )
         return self.restart_service(ATTACH, env)
 
     def _save_records(self) -> None:
@@ -355,9 +354,7 @@ class Sandbox:
                 return service
         raise SandboxError('the sandbox runs no service %s' % name)
 
-    def stop_service(
-        self, name: str, signum: int = signal.SIGTERM
-    ) -> None:
+    def stop_service(self, name: str, signum: int = signal.SIGTERM) -> None:
         """Stop one service; SIGKILL kills it without a chance to clean.
 
         Its port stays reserved in the manifest: :meth:`start_service`
@@ -445,7 +442,8 @@ class Sandbox:
     ) -> dict[str, Any]:
         """One reconcile pass of the attach service now; its report."""
         report: dict[str, Any] = self.attach(timeout=timeout).post(
-            '/v1/reconcile')
+            '/v1/reconcile'
+        )
         return report
 
     def update_resources(

@@ -174,9 +174,9 @@ def test_nova_reads_our_device_profiles_as_request_groups(
     nova_context: Any, device_profile: Callable[[dict[str, str]], str]
 ) -> None:
     name = device_profile(POOLED)
-    assert cyborg.get_client(nova_context).get_device_profile_groups(
-        name
-    ) == [POOLED]
+    assert cyborg.get_client(nova_context).get_device_profile_groups(name) == [
+        POOLED
+    ]
     [group] = cyborg.get_device_profile_request_groups(nova_context, name)
     assert group.requester_id == 'device_profile_0'
     assert group.resources == {'CUSTOM_ORIONX_VGPU': 1}
@@ -221,16 +221,16 @@ def test_nova_creates_binds_and_gets_resolved_arqs(
     assert resolved['state'] == 'Bound'
     assert resolved['hostname'] == host
     assert resolved['attach_handle_type'] == handle_type
-    assert client.get_arq_uuids_for_instance(
-        _Instance(server_id)
-    ) == [arq['uuid']]
+    assert client.get_arq_uuids_for_instance(_Instance(server_id)) == [
+        arq['uuid']
+    ]
     # Cyborg told Nova (the stand-in's record of that server).
     events = sandbox.nova_sandbox().get('/sandbox/servers/%s' % server_id)[
         'server'
     ]['events']
-    assert [
-        (e['name'], e['tag'], e['status']) for e in events
-    ] == [('accelerator-request-bound', arq['uuid'], 'completed')]
+    assert [(e['name'], e['tag'], e['status']) for e in events] == [
+        ('accelerator-request-bound', arq['uuid'], 'completed')
+    ]
     if handle_type == 'MDEV':
         _assert_mdev_recorded(sandbox, host, resolved)
 
@@ -263,7 +263,10 @@ def _assert_mdev_recorded(
     """Cyborg's agent of *host* created the mdev Nova will look for."""
     info = arq['attach_handle_info']
     parent = '%s:%s:%s.%s' % (
-        info['domain'], info['bus'], info['device'], info['function']
+        info['domain'],
+        info['bus'],
+        info['device'],
+        info['function'],
     )
     assert _mdevs(sandbox, host)[arq['attach_handle_uuid']] == {
         'type': info['asked_type'],

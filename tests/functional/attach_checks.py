@@ -67,12 +67,17 @@ def create_pooled_flavor(
     """A device profile of one pooled vGPU and a flavor asking it (its id)."""
     name = helpers.unique(prefix)
     sandbox.connect(identity.ADMIN_TOKEN).accelerator.create_device_profile(
-        name=name, groups=[pooled_group(gmem_mib, compute_pct)])
+        name=name, groups=[pooled_group(gmem_mib, compute_pct)]
+    )
     compute = sandbox.compute()
-    flavor = compute.post('/flavors', {'flavor': {
-        'name': name, 'vcpus': 1, 'ram': 512, 'disk': 1}})['flavor']
-    compute.post('/flavors/%s/os-extra_specs' % flavor['id'],
-                 {'extra_specs': {'accel:device_profile': name}})
+    flavor = compute.post(
+        '/flavors',
+        {'flavor': {'name': name, 'vcpus': 1, 'ram': 512, 'disk': 1}},
+    )['flavor']
+    compute.post(
+        '/flavors/%s/os-extra_specs' % flavor['id'],
+        {'extra_specs': {'accel:device_profile': name}},
+    )
     flavor_id: str = flavor['id']
     return flavor_id
 
@@ -98,9 +103,7 @@ def remember_secrets(document: dict[str, Any]) -> None:
             seen_secrets.add(vgpu['secret'])
 
 
-def leases(
-    sandbox: stack.Sandbox, **filters: str
-) -> list[dict[str, Any]]:
+def leases(sandbox: stack.Sandbox, **filters: str) -> list[dict[str, Any]]:
     """Every lease (as admin), following the API's pages."""
     found: list[dict[str, Any]] = []
     marker = None
@@ -144,22 +147,26 @@ class Stores:
     def gpu_of(self, lease: dict[str, Any]) -> PoolGpu | None:
         if not lease['gpu_host'] or not lease['gpu_pci_address']:
             return None
-        return self.gpus.get(report_oracle.gpu_prefix(
-            lease['gpu_host'], lease['gpu_pci_address']))
+        return self.gpus.get(
+            report_oracle.gpu_prefix(
+                lease['gpu_host'], lease['gpu_pci_address']
+            )
+        )
 
 
 def pool_gpus(sandbox: stack.Sandbox) -> dict[str, PoolGpu]:
     """Pool members from Cyborg's deployables, by name prefix."""
     by_name = {
-        dep['name']: dep for dep in helpers.deployables(sandbox)
-        if dep['attributes'].get('rc') in (spec.RC_POOL_MEMORY,
-                                           spec.RC_POOL_COMPUTE)
+        dep['name']: dep
+        for dep in helpers.deployables(sandbox)
+        if dep['attributes'].get('rc')
+        in (spec.RC_POOL_MEMORY, spec.RC_POOL_COMPUTE)
     }
     gpus = {}
     for name, dep in by_name.items():
         if not name.endswith('_GMEM'):
             continue
-        prefix = name[:-len('GMEM')]
+        prefix = name[: -len('GMEM')]
         compute = by_name.get(prefix + 'COMPUTE')
         if compute is not None:
             gpus[prefix] = PoolGpu(prefix, dep['rp_uuid'], compute['rp_uuid'])
@@ -168,7 +175,8 @@ def pool_gpus(sandbox: stack.Sandbox) -> dict[str, PoolGpu]:
 
 def entitlement_rps(sandbox: stack.Sandbox) -> set[str]:
     return {
-        dep['rp_uuid'] for dep in helpers.deployables(sandbox)
+        dep['rp_uuid']
+        for dep in helpers.deployables(sandbox)
         if dep['attributes'].get('rc') == spec.RC_ENTITLEMENT
     }
 
@@ -193,7 +201,8 @@ def read_stores(
     """Cyborg, Placement and the leases (from the API, or *lease_list*)."""
     entitlements = entitlement_rps(sandbox)
     arqs = [
-        arq for arq in sandbox.cyborg().get('/accelerator_requests')['arqs']
+        arq
+        for arq in sandbox.cyborg().get('/accelerator_requests')['arqs']
         if arq['state'] == 'Bound' and arq['device_rp_uuid'] in entitlements
     ]
     gpus = pool_gpus(sandbox)
@@ -204,21 +213,23 @@ def read_stores(
         for rp in (gpu.memory_rp, gpu.compute_rp):
             path = '/resource_providers/%s' % rp
             allocations[rp] = {
-                consumer: entry['resources'] for consumer, entry in
-                placement.get(path + '/allocations')['allocations'].items()
+                consumer: entry['resources']
+                for consumer, entry in placement.get(path + '/allocations')[
+                    'allocations'
+                ].items()
             }
             usages[rp] = placement.get(path + '/usages')['usages']
     consumers = {c for held in allocations.values() for c in held}
     # Per-provider listings omit the consumer type: ask per consumer.
     consumer_types = {
         consumer: placement.get('/allocations/%s' % consumer).get(
-            'consumer_type')
+            'consumer_type'
+        )
         for consumer in consumers
     }
     if lease_list is None:
         lease_list = leases(sandbox)
-    return Stores(arqs, lease_list, gpus, allocations, usages,
-                  consumer_types)
+    return Stores(arqs, lease_list, gpus, allocations, usages, consumer_types)
 
 
 def problems(stores: Stores) -> list[str]:
@@ -234,43 +245,56 @@ def problems(stores: Stores) -> list[str]:
 def _arq_problems(stores: Stores) -> list[str]:
     found = []
     for arq in stores.arqs:
-        mine = [lease for lease in stores.leases
-                if lease['arq_uuid'] == arq['uuid']]
+        mine = [
+            lease
+            for lease in stores.leases
+            if lease['arq_uuid'] == arq['uuid']
+        ]
         if len(mine) != 1:
             found.append('ARQ %s has %d leases' % (arq['uuid'], len(mine)))
     bound = {arq['uuid']: arq for arq in stores.arqs}
     for lease in stores.leases:
         arq = bound.get(lease['arq_uuid'])
         if arq is None or arq['instance_uuid'] != lease['instance_uuid']:
-            found.append('lease %s has no bound ARQ (%s)'
-                         % (lease['id'], lease['arq_uuid']))
+            found.append(
+                'lease %s has no bound ARQ (%s)'
+                % (lease['id'], lease['arq_uuid'])
+            )
     return found
 
 
 def _lease_problems(stores: Stores, lease: dict[str, Any]) -> list[str]:
     if lease['state'] not in SETTLED:
         return ['lease %s is %s' % (lease['id'], lease['state'])]
-    held = {rp: by_consumer[lease['id']]
-            for rp, by_consumer in stores.allocations.items()
-            if lease['id'] in by_consumer}
+    held = {
+        rp: by_consumer[lease['id']]
+        for rp, by_consumer in stores.allocations.items()
+        if lease['id'] in by_consumer
+    }
     if lease['state'] == 'pending':
-        return ['pending lease %s holds %s' % (lease['id'], held)] if held \
-            else []
+        return (
+            ['pending lease %s holds %s' % (lease['id'], held)] if held else []
+        )
     gpu = stores.gpu_of(lease)
     if gpu is None:
-        return ['lease %s names no pool GPU (%s %s)' % (
-            lease['id'], lease['gpu_host'], lease['gpu_pci_address'])]
+        return [
+            'lease %s names no pool GPU (%s %s)'
+            % (lease['id'], lease['gpu_host'], lease['gpu_pci_address'])
+        ]
     expected = {
         gpu.memory_rp: {spec.RC_POOL_MEMORY: lease['gmem_mib']},
         gpu.compute_rp: {spec.RC_POOL_COMPUTE: lease['compute_pct']},
     }
     found = []
     if held != expected:
-        found.append('lease %s holds %s, expected %s'
-                     % (lease['id'], held, expected))
+        found.append(
+            'lease %s holds %s, expected %s' % (lease['id'], held, expected)
+        )
     if stores.consumer_types.get(lease['id']) != CONSUMER_TYPE:
-        found.append('lease %s allocation has consumer type %s' % (
-            lease['id'], stores.consumer_types.get(lease['id'])))
+        found.append(
+            'lease %s allocation has consumer type %s'
+            % (lease['id'], stores.consumer_types.get(lease['id']))
+        )
     return found
 
 
@@ -294,8 +318,9 @@ def _usage_problems(stores: Stores) -> list[str]:
     for rp, usage in stores.usages.items():
         used = sum(usage.values())
         if used != expected[rp]:
-            found.append('provider %s uses %d, its leases %d'
-                         % (rp, used, expected[rp]))
+            found.append(
+                'provider %s uses %d, its leases %d' % (rp, used, expected[rp])
+            )
     return found
 
 
@@ -319,5 +344,6 @@ def instance_leases(
     stores: Stores, instances: Iterable[str]
 ) -> list[dict[str, Any]]:
     wanted = set(instances)
-    return [lease for lease in stores.leases
-            if lease['instance_uuid'] in wanted]
+    return [
+        lease for lease in stores.leases if lease['instance_uuid'] in wanted
+    ]

@@ -33,7 +33,6 @@ from orionx_cyborg.sandbox import stack
 FINAL_STATUSES = ('ACTIVE', 'ERROR', 'SHELVED_OFFLOADED')
 
 
-
 @contextlib.contextmanager
 def started(sandbox: stack.Sandbox) -> Iterator[stack.Sandbox]:
     """Start *sandbox*; on exit stop it and check it left no process."""
@@ -44,9 +43,13 @@ def started(sandbox: stack.Sandbox) -> Iterator[stack.Sandbox]:
     finally:
         sandbox.stop()
         # Services restarted by a test have new records.
-        left = [r for r in records + [s.record for s in sandbox.services]
-                if processes.is_running(r)]
+        left = [
+            r
+            for r in records + [s.record for s in sandbox.services]
+            if processes.is_running(r)
+        ]
         assert not left, 'sandbox processes left behind: %s' % left
+
 
 def unique(prefix: str) -> str:
     """A name no other test uses: Cyborg and Nova names are global."""

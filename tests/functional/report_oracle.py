@@ -98,11 +98,16 @@ def discover(
     assert host.topology_file, host.name
     out = io.StringIO()
     argv = [
-        'discover', '--json',
-        '--config-file', host.conf_file,
-        '--simulate', host.topology_file,
-        '--host', host.name,
-        '--state-dir', str(state_dir),
+        'discover',
+        '--json',
+        '--config-file',
+        host.conf_file,
+        '--simulate',
+        host.topology_file,
+        '--host',
+        host.name,
+        '--state-dir',
+        str(state_dir),
     ]
     # The driver logs its warnings (unmatched selectors) to stderr.
     with contextlib.redirect_stderr(io.StringIO()):
@@ -166,9 +171,7 @@ def _device_from_discovery(
             'model': device['model'],
             'type': device['type'],
             'std_board_info': canonical_value(device['std_board_info']),
-            'vendor_board_info': canonical_value(
-                device['vendor_board_info']
-            ),
+            'vendor_board_info': canonical_value(device['vendor_board_info']),
         },
         deployables,
     )

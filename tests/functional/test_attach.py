@@ -64,9 +64,7 @@ def _lease_of(sandbox: stack.Sandbox, server_id: str) -> dict[str, Any]:
     return lease
 
 
-def _assert_allocation(
-    sandbox: stack.Sandbox, lease: dict[str, Any]
-) -> None:
+def _assert_allocation(sandbox: stack.Sandbox, lease: dict[str, Any]) -> None:
     """The lease's allocation, read from Placement: its GPU's two RPs."""
     gpu = attach_checks.read_stores(sandbox).gpu_of(lease)
     assert gpu is not None
@@ -105,7 +103,9 @@ def test_gpu_less_host_gets_a_remote_vgpu_through_vendordata(
     assert vgpu['gpu_host'] in GPU_SERVERS
     assert vgpu['gpu_uuid'] == lease['gpu_uuid']
     assert vgpu['endpoint'] == {
-        'address': vgpu['gpu_host'], 'port': PORT, 'transport': 'tcp'
+        'address': vgpu['gpu_host'],
+        'port': PORT,
+        'transport': 'tcp',
     }
     assert vgpu['secret']
     expires = datetime.datetime.fromisoformat(vgpu['expires_at'])
@@ -154,8 +154,9 @@ def test_local_vm_gets_shared_memory_on_its_own_hosts_gpu(
     assert attach_checks.read_stores(sandbox).gpu_of(lease) is not None
     assert lease['gpu_host'] == lease['vm_host'] == host
     _assert_allocation(sandbox, lease)
-    conf = attach_checks.vendordata(sandbox, record['id'])['client'][
-        'files']['/etc/orion/client.conf']
+    conf = attach_checks.vendordata(sandbox, record['id'])['client']['files'][
+        '/etc/orion/client.conf'
+    ]
     assert 'enable_net = false' in conf
 
 
@@ -179,9 +180,9 @@ def test_placement_usage_per_pool_provider_is_the_sum_of_leases(
     assert report['created'] == 2
     stores = attach_checks.assert_consistent(sandbox)
     mine = attach_checks.instance_leases(stores, [r['id'] for r in records])
-    assert sorted((lease['gmem_mib'], lease['compute_pct'])
-                  for lease in mine) == [(2048, 5), (2048, 5),
-                                         (20000, 30), (20000, 30)]
+    assert sorted(
+        (lease['gmem_mib'], lease['compute_pct']) for lease in mine
+    ) == [(2048, 5), (2048, 5), (20000, 30), (20000, 30)]
     assert {lease['state'] for lease in mine} == {'active'}
     used = {rp: sum(usage.values()) for rp, usage in stores.usages.items()}
     assert sum(used.values()) == 2 * (2048 + 5 + 20000 + 30)
@@ -206,8 +207,12 @@ def test_leases_follow_evacuate_shelve_unshelve_and_delete(
     # pass: its known lease's ARQ is gone from Cyborg, so vendordata
     # reads the instance's ARQs again and leases the new one, now
     # remote; the pass then releases the old lease.
-    moved = _action(sandbox, server, {'evacuate': {'host': 'cpu-host-1'}},
-                    identity.ADMIN_TOKEN)
+    moved = _action(
+        sandbox,
+        server,
+        {'evacuate': {'host': 'cpu-host-1'}},
+        identity.ADMIN_TOKEN,
+    )
     assert moved['host'] == 'cpu-host-1', moved['fault']
     early = _only_vgpu(attach_checks.vendordata(sandbox, server))
     assert early['lease_id'] != first['lease_id']
@@ -218,8 +223,9 @@ def test_leases_follow_evacuate_shelve_unshelve_and_delete(
     assert second['id'] == early['lease_id']
     assert second['arq_uuid'] == moved['arq_uuids'][0]
     assert second['vm_host'] == 'cpu-host-1'
-    assert helpers.allocations_of(sandbox, first['lease_id'])[
-        'allocations'] == {}
+    assert (
+        helpers.allocations_of(sandbox, first['lease_id'])['allocations'] == {}
+    )
     vgpu = _only_vgpu(attach_checks.vendordata(sandbox, server))
     assert vgpu['lease_id'] == second['id']
     assert vgpu['endpoint']['transport'] == 'tcp'
@@ -238,8 +244,12 @@ def test_leases_follow_evacuate_shelve_unshelve_and_delete(
     third = _lease_of(sandbox, server)
     assert third['id'] not in (first['lease_id'], second['id'])
     assert (third['vm_host'], third['gpu_host']) == ('gpu-server-2',) * 2
-    assert _only_vgpu(attach_checks.vendordata(sandbox, server))[
-        'endpoint']['transport'] == 'shm'
+    assert (
+        _only_vgpu(attach_checks.vendordata(sandbox, server))['endpoint'][
+            'transport'
+        ]
+        == 'shm'
+    )
 
     # Delete: released at the next pass, nothing left in Placement.
     sandbox.compute(identity.MEMBER_TOKEN).delete('/servers/%s' % server)
@@ -282,7 +292,8 @@ def test_full_pool_is_pending_then_placed_when_room_frees(
     # Still pending after a pass: nothing freed.
     assert attach_checks.reconcile_and_check(sandbox)['placed'] == 0
     sandbox.compute(identity.MEMBER_TOKEN).delete(
-        '/servers/%s' % records[0]['id'])
+        '/servers/%s' % records[0]['id']
+    )
     report = attach_checks.reconcile_and_check(sandbox)
     assert (report['released'], report['placed']) == (1, 1)
     vgpu = _only_vgpu(attach_checks.vendordata(sandbox, waiting))
@@ -301,14 +312,19 @@ def test_unhealthy_gpu_moves_its_leases_and_says_so(
 ) -> None:
     host = 'gpu-server-1'
     flavor = pooled_flavor(8192, 10)
-    records = [leased_boot(flavor, availability_zone='nova:%s' % host)
-               for _ in range(2)]
+    records = [
+        leased_boot(flavor, availability_zone='nova:%s' % host)
+        for _ in range(2)
+    ]
     for record in records:
         _only_vgpu(attach_checks.vendordata(sandbox, record['id']))
     before = {r['id']: _lease_of(sandbox, r['id']) for r in records}
     address = before[records[0]['id']]['gpu_pci_address']
-    sick = [lease for lease in before.values()
-            if lease['gpu_pci_address'] == address]
+    sick = [
+        lease
+        for lease in before.values()
+        if lease['gpu_pci_address'] == address
+    ]
     healthy = dict.fromkeys(fault, False if 'lost' in fault else 0)
     try:
         sandbox.edit_topology(host, lambda h: h.replace_gpu(address, **fault))
@@ -337,14 +353,16 @@ def test_unhealthy_gpu_moves_its_leases_and_says_so(
             _assert_allocation(sandbox, shown)
         # What Nova's vendordata says now: the new GPU.
         for lease in sick:
-            vgpu = _only_vgpu(attach_checks.vendordata(
-                sandbox, lease['instance_uuid']))
+            vgpu = _only_vgpu(
+                attach_checks.vendordata(sandbox, lease['instance_uuid'])
+            )
             assert vgpu['gpu_uuid'] == moves[lease['id']]['to']
         # A second pass has nothing left to move.
         assert attach_checks.reconcile_and_check(sandbox)['moved'] == 0
     finally:
         sandbox.edit_topology(
-            host, lambda h: h.replace_gpu(address, **healthy))
+            host, lambda h: h.replace_gpu(address, **healthy)
+        )
         sandbox.update_resources([host])
     # Healthy again for the tests after this one.
     assert spec.TRAIT_UNHEALTHY not in _health(sandbox, host, address)
@@ -371,8 +389,12 @@ def _raw(
     headers = {'X-Auth-Token': token} if token else {}
     headers.update(kwargs.pop('headers', {}))
     return requests.request(
-        method, str(sandbox.manifest.attach_url) + path, headers=headers,
-        timeout=30, **kwargs)
+        method,
+        str(sandbox.manifest.attach_url) + path,
+        headers=headers,
+        timeout=30,
+        **kwargs,
+    )
 
 
 NEW_UUID = '0f6a5a36-56b4-4dd4-9b8a-3f3c1e2a7c11'
@@ -381,17 +403,47 @@ BAD_REQUESTS = [
     ('POST', '/v1/vendordata', 'nova', b'{not json', 400, 'JSON object'),
     ('POST', '/v1/vendordata', 'nova', [1, 2], 400, 'JSON object'),
     ('POST', '/v1/vendordata', 'nova', {}, 400, 'instance-id is required'),
-    ('POST', '/v1/vendordata', 'nova', {'instance-id': 'nope'}, 400,
-     'must be a UUID'),
-    ('POST', '/v1/vendordata', 'nova',
-     {'instance-id': NEW_UUID, 'project-id': 7}, 400, 'must be a string'),
-    ('POST', '/v1/vendordata', None, {'instance-id': NEW_UUID}, 401,
-     'Authentication required'),
-    ('POST', '/v1/vendordata', 'demo', {'instance-id': NEW_UUID}, 403,
-     'Only Nova'),
+    (
+        'POST',
+        '/v1/vendordata',
+        'nova',
+        {'instance-id': 'nope'},
+        400,
+        'must be a UUID',
+    ),
+    (
+        'POST',
+        '/v1/vendordata',
+        'nova',
+        {'instance-id': NEW_UUID, 'project-id': 7},
+        400,
+        'must be a string',
+    ),
+    (
+        'POST',
+        '/v1/vendordata',
+        None,
+        {'instance-id': NEW_UUID},
+        401,
+        'Authentication required',
+    ),
+    (
+        'POST',
+        '/v1/vendordata',
+        'demo',
+        {'instance-id': NEW_UUID},
+        403,
+        'Only Nova',
+    ),
     ('GET', '/v1/vendordata', 'nova', None, 405, ''),
-    ('POST', '/v1/admissions', 'nova', {'arq_uuid': NEW_UUID}, 400,
-     'required'),
+    (
+        'POST',
+        '/v1/admissions',
+        'nova',
+        {'arq_uuid': NEW_UUID},
+        400,
+        'required',
+    ),
     ('POST', '/v1/admissions', 'demo', {}, 403, 'Only a service'),
     ('POST', '/v1/reconcile', 'demo', None, 403, 'admin role'),
     ('GET', '/v1/leases?state=bogus', 'admin', None, 400, 'state must be'),
@@ -411,8 +463,10 @@ def test_bad_requests_are_4xx_with_a_reason_and_leak_nothing(
     for method, path, token, body, status, message in BAD_REQUESTS:
         kwargs: dict[str, Any] = {}
         if isinstance(body, bytes):
-            kwargs = {'data': body,
-                      'headers': {'Content-Type': 'application/json'}}
+            kwargs = {
+                'data': body,
+                'headers': {'Content-Type': 'application/json'},
+            }
         elif body is not None:
             kwargs = {'json': body}
         answer = _raw(sandbox, method, path, token, **kwargs)
@@ -424,8 +478,9 @@ def test_bad_requests_are_4xx_with_a_reason_and_leak_nothing(
     # An instance the service never heard of is no error for Nova (it
     # would log a warning for every instance without pooled vGPUs): a
     # document that says so, and no lease.
-    unknown = _raw(sandbox, 'POST', '/v1/vendordata',
-                   json={'instance-id': NEW_UUID})
+    unknown = _raw(
+        sandbox, 'POST', '/v1/vendordata', json={'instance-id': NEW_UUID}
+    )
     assert unknown.status_code == 200
     assert unknown.json()['status'] == 'none'
     assert unknown.json()['vgpus'] == []
@@ -443,21 +498,31 @@ def test_another_projects_instance_and_lease_are_not_found(
     lease = _lease_of(sandbox, record['id'])
     other = 'mallory:%s' % identity.project_of('mallory')
     # Nova asking for the instance in the name of another project.
-    answer = _raw(sandbox, 'POST', '/v1/vendordata', json={
-        'instance-id': record['id'],
-        'project-id': identity.project_of('mallory'),
-    })
+    answer = _raw(
+        sandbox,
+        'POST',
+        '/v1/vendordata',
+        json={
+            'instance-id': record['id'],
+            'project-id': identity.project_of('mallory'),
+        },
+    )
     assert answer.status_code == 404, answer.text
     assert 'secret' not in answer.text
     # The lease, to a member of another project: as if it did not exist.
     answer = _raw(sandbox, 'GET', '/v1/leases/%s' % lease['id'], other)
     assert answer.status_code == 404
-    listed = _raw(sandbox, 'GET', '/v1/leases?project=%s'
-                  % identity.MEMBER_PROJECT_ID, other)
+    listed = _raw(
+        sandbox,
+        'GET',
+        '/v1/leases?project=%s' % identity.MEMBER_PROJECT_ID,
+        other,
+    )
     assert listed.status_code == 200 and listed.json()['leases'] == []
     # Its own project sees it.
-    own = _raw(sandbox, 'GET', '/v1/leases/%s' % lease['id'],
-               identity.MEMBER_TOKEN)
+    own = _raw(
+        sandbox, 'GET', '/v1/leases/%s' % lease['id'], identity.MEMBER_TOKEN
+    )
     assert own.status_code == 200 and own.json()['id'] == lease['id']
     assert attach_checks.leases(sandbox, instance=record['id']) == [lease]
 
@@ -474,14 +539,22 @@ def test_admission_of_an_unknown_arq_is_undone_by_the_next_pass(
         'device_profile_name': 'no-such-profile',
         'device_profile_group_id': 0,
     }
-    refused = _raw(sandbox, 'POST', '/v1/admissions',
-                   json=dict(body, device_rp_uuid=NEW_UUID))
+    refused = _raw(
+        sandbox,
+        'POST',
+        '/v1/admissions',
+        json=dict(body, device_rp_uuid=NEW_UUID),
+    )
     assert refused.status_code == 409
     assert 'no entitlement' in refused.json()['error']['message']
     # A service may admit an ARQ Cyborg does not know (yet): the lease is
     # placed, and released by the pass that finds no such ARQ.
-    admitted = _raw(sandbox, 'POST', '/v1/admissions',
-                    json=dict(body, device_rp_uuid=entitlement))
+    admitted = _raw(
+        sandbox,
+        'POST',
+        '/v1/admissions',
+        json=dict(body, device_rp_uuid=entitlement),
+    )
     assert admitted.status_code == 201, admitted.text
     lease = admitted.json()
     assert lease['state'] == 'active'

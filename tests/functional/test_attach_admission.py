@@ -46,9 +46,15 @@ class Strict:
         self.compute = sandbox.compute(identity.MEMBER_TOKEN)
 
     def boot(self) -> dict[str, Any]:
-        server = self.compute.post('/servers', {'server': {
-            'name': helpers.unique('strict'), 'flavorRef': self.flavor_id,
-        }})['server']['id']
+        server = self.compute.post(
+            '/servers',
+            {
+                'server': {
+                    'name': helpers.unique('strict'),
+                    'flavorRef': self.flavor_id,
+                }
+            },
+        )['server']['id']
         return helpers.wait_for_server(self.sandbox, server)
 
     def clean(self) -> None:
@@ -60,14 +66,25 @@ class Strict:
 
 @pytest.fixture(scope='module')
 def strict(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Strict]:
-    fleet = [h for h in hosts.orionx_fleet()
-             if h.name in ('gpu-server-1', 'cpu-host-1')]
-    sandbox = stack.Sandbox(tmp_path_factory.mktemp('strict'), fleet,
-                            arq_binding_timeout=20.0, strict_admission=True)
+    fleet = [
+        h
+        for h in hosts.orionx_fleet()
+        if h.name in ('gpu-server-1', 'cpu-host-1')
+    ]
+    sandbox = stack.Sandbox(
+        tmp_path_factory.mktemp('strict'),
+        fleet,
+        arq_binding_timeout=20.0,
+        strict_admission=True,
+    )
     with helpers.started(sandbox):
         # All of a GPU's compute: one per pool GPU fits.
-        yield Strict(sandbox, attach_checks.create_pooled_flavor(
-            sandbox, 'whole-gpu-pool', 8192, 100))
+        yield Strict(
+            sandbox,
+            attach_checks.create_pooled_flavor(
+                sandbox, 'whole-gpu-pool', 8192, 100
+            ),
+        )
 
 
 @pytest.fixture
@@ -114,7 +131,8 @@ def test_a_full_pool_fails_the_boot_and_leaks_nothing(clean: Strict) -> None:
     assert {r['status'] for r in admitted} == {'ACTIVE'}
     refused = clean.boot()
     _assert_aborted_cleanly(
-        clean.sandbox, refused, 'pool default has no room for 8192 MiB')
+        clean.sandbox, refused, 'pool default has no room for 8192 MiB'
+    )
     report = attach_checks.reconcile_and_check(clean.sandbox)
     assert report['released'] == 0 and report['created'] == 0
     # Room again: the next boot is admitted.
@@ -130,6 +148,7 @@ def test_the_attach_service_down_fails_the_boot(clean: Strict) -> None:
         record = clean.boot()
     finally:
         clean.sandbox.start_service(stack.ATTACH)
-    _assert_aborted_cleanly(clean.sandbox, record,
-                            'attach service unreachable')
+    _assert_aborted_cleanly(
+        clean.sandbox, record, 'attach service unreachable'
+    )
     attach_checks.reconcile_and_check(clean.sandbox)

@@ -70,8 +70,9 @@ from tests.functional import attach_checks
 from tests.functional import helpers
 
 TRIALS = int(os.environ.get('ORIONX_ATTACH_FAULT_TRIALS', '34'))
-SEED = int(os.environ.get('ORIONX_ATTACH_FAULT_SEED',
-                          str(time.time_ns() % 1000003)))
+SEED = int(
+    os.environ.get('ORIONX_ATTACH_FAULT_SEED', str(time.time_ns() % 1000003))
+)
 GPU_HOST = 'gpu-server-1'
 BATCH = 3  # leases created or released per operation
 # The first window of random delays before the kill, by operation
@@ -148,8 +149,9 @@ class Harness:
         self.compute = sandbox.compute(identity.MEMBER_TOKEN)
         self.live: list[str] = []
         self.rng = random.Random(SEED)
-        self.windows = {kind: Window(upper)
-                        for kind, upper in KILL_WINDOW.items()}
+        self.windows = {
+            kind: Window(upper) for kind, upper in KILL_WINDOW.items()
+        }
 
     # -- instances ---------------------------------------------------
 
@@ -161,12 +163,14 @@ class Harness:
         started = []
         for _ in range(count):
             body: dict[str, Any] = {
-                'name': helpers.unique('fault'), 'flavorRef': self.flavor_id
+                'name': helpers.unique('fault'),
+                'flavorRef': self.flavor_id,
             }
             if host:
                 body['availability_zone'] = 'nova:%s' % host
-            server = self.compute.post('/servers', {'server': body})[
-                'server']['id']
+            server = self.compute.post('/servers', {'server': body})['server'][
+                'id'
+            ]
             record = helpers.wait_for_server(self.sandbox, server)
             assert record['status'] == 'ACTIVE', record['fault']
             started.append(server)
@@ -174,13 +178,13 @@ class Harness:
 
     def delete(self, servers: list[str]) -> None:
         for server in servers:
-            self.compute.request('DELETE', '/servers/%s' % server,
-                                 expect=(204, 404))
+            self.compute.request(
+                'DELETE', '/servers/%s' % server, expect=(204, 404)
+            )
 
     def clean(self) -> None:
         """Delete every server and release their leases (no crash)."""
-        self.delete([s['id'] for s in self.compute.get('/servers')
-                     ['servers']])
+        self.delete([s['id'] for s in self.compute.get('/servers')['servers']])
         self.live = []
         self.settle()
         assert attach_checks.leases(self.sandbox) == []
@@ -189,7 +193,8 @@ class Harness:
 
     def arm(self, point: str, nth: int) -> None:
         self.sandbox.restart_service(
-            stack.ATTACH, env={faults.ENVIRONMENT: '%s:%d' % (point, nth)})
+            stack.ATTACH, env={faults.ENVIRONMENT: '%s:%d' % (point, nth)}
+        )
 
     def wait_crashed(self) -> int | None:
         popen = self.sandbox.service(stack.ATTACH).popen
@@ -204,7 +209,8 @@ class Harness:
     def down_state(self) -> list[str]:
         """What disagrees while the service is down (read its ledger)."""
         stores = attach_checks.read_stores(
-            self.sandbox, attach_checks.ledger_leases(self.sandbox))
+            self.sandbox, attach_checks.ledger_leases(self.sandbox)
+        )
         return attach_checks.problems(stores)
 
     def recover(self, name: str) -> Trial:
@@ -242,10 +248,12 @@ class Harness:
 def fault_sandbox(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[stack.Sandbox]:
-    fleet = [h for h in hosts.orionx_fleet()
-             if h.name in (GPU_HOST, 'cpu-host-1')]
-    sbx = stack.Sandbox(tmp_path_factory.mktemp('faults'), fleet,
-                        arq_binding_timeout=20.0)
+    fleet = [
+        h for h in hosts.orionx_fleet() if h.name in (GPU_HOST, 'cpu-host-1')
+    ]
+    sbx = stack.Sandbox(
+        tmp_path_factory.mktemp('faults'), fleet, arq_binding_timeout=20.0
+    )
     try:
         with helpers.started(sbx):
             yield sbx
@@ -255,8 +263,12 @@ def fault_sandbox(
 
 @pytest.fixture(scope='module')
 def harness(fault_sandbox: stack.Sandbox) -> Iterator[Harness]:
-    yield Harness(fault_sandbox, attach_checks.create_pooled_flavor(
-        fault_sandbox, 'fault-pool', 4096, 5))
+    yield Harness(
+        fault_sandbox,
+        attach_checks.create_pooled_flavor(
+            fault_sandbox, 'fault-pool', 4096, 5
+        ),
+    )
 
 
 @pytest.fixture
@@ -278,13 +290,17 @@ def _print_outcomes() -> None:
     if not outcomes:
         return
     hit = [t for t in outcomes if t.kinds & INTERRUPTED]
-    print('\nattach fault trials (seed %d): %d; %d were killed inside a '
-          'lease operation (a half-way lease or an allocation that differs '
-          'from its lease), all repaired by one pass:'
-          % (SEED, len(outcomes), len(hit)))
+    print(
+        '\nattach fault trials (seed %d): %d; %d were killed inside a '
+        'lease operation (a half-way lease or an allocation that differs '
+        'from its lease), all repaired by one pass:'
+        % (SEED, len(outcomes), len(hit))
+    )
     for trial in outcomes:
-        print('  %-36s %s' % (trial.name, ', '.join(sorted(trial.kinds))
-                              or 'stores agreed'))
+        print(
+            '  %-36s %s'
+            % (trial.name, ', '.join(sorted(trial.kinds)) or 'stores agreed')
+        )
 
 
 # -- crash points -------------------------------------------------------
@@ -314,8 +330,10 @@ CREATE = [
 
 
 @pytest.mark.parametrize(
-    'point, nth, trigger', CREATE,
-    ids=['%s:%d-%s' % (p, n, t.__name__[1:]) for p, n, t in CREATE])
+    'point, nth, trigger',
+    CREATE,
+    ids=['%s:%d-%s' % (p, n, t.__name__[1:]) for p, n, t in CREATE],
+)
 def test_crash_while_creating_leases(
     clean: Harness,
     point: str,
@@ -335,7 +353,8 @@ def test_crash_while_creating_leases(
 
 @pytest.mark.parametrize('nth', [1, 2])
 @pytest.mark.parametrize(
-    'point', [faults.RELEASE_BEFORE_PLACEMENT, faults.RELEASE_AFTER_PLACEMENT])
+    'point', [faults.RELEASE_BEFORE_PLACEMENT, faults.RELEASE_AFTER_PLACEMENT]
+)
 def test_crash_while_releasing_leases(
     clean: Harness, point: str, nth: int
 ) -> None:
@@ -349,13 +368,15 @@ def test_crash_while_releasing_leases(
     assert any(p.endswith(' is releasing') for p in trial.interrupted)
     # Before the Placement call the allocation is still there.
     assert (MISMATCH in trial.kinds) == (
-        point == faults.RELEASE_BEFORE_PLACEMENT), trial
+        point == faults.RELEASE_BEFORE_PLACEMENT
+    ), trial
     assert attach_checks.leases(clean.sandbox) == []
 
 
 @pytest.mark.parametrize('nth', [1, 2])
 @pytest.mark.parametrize(
-    'point', [faults.MOVE_BEFORE_PLACEMENT, faults.MOVE_AFTER_PLACEMENT])
+    'point', [faults.MOVE_BEFORE_PLACEMENT, faults.MOVE_AFTER_PLACEMENT]
+)
 def test_crash_while_moving_leases(
     clean: Harness, point: str, nth: int
 ) -> None:
@@ -366,12 +387,15 @@ def test_crash_while_moving_leases(
     address = leases[0]['gpu_pci_address']
     sick = [lease for lease in leases if lease['gpu_pci_address'] == address]
     if len(sick) < nth:
-        pytest.fail('only %d leases on %s (the policy spread them)'
-                    % (len(sick), address))
+        pytest.fail(
+            'only %d leases on %s (the policy spread them)'
+            % (len(sick), address)
+        )
     try:
         clean.arm(point, nth)
         clean.sandbox.edit_topology(
-            GPU_HOST, lambda h: h.replace_gpu(address, lost=True))
+            GPU_HOST, lambda h: h.replace_gpu(address, lost=True)
+        )
         clean.sandbox.update_resources([GPU_HOST])
         clean.run_pass()
         assert clean.wait_crashed() == faults.EXIT_STATUS
@@ -382,7 +406,8 @@ def test_crash_while_moving_leases(
         assert address not in {lease['gpu_pci_address'] for lease in moved}
     finally:
         clean.sandbox.edit_topology(
-            GPU_HOST, lambda h: h.replace_gpu(address, lost=False))
+            GPU_HOST, lambda h: h.replace_gpu(address, lost=False)
+        )
         clean.sandbox.update_resources([GPU_HOST])
 
 
@@ -403,16 +428,19 @@ def test_crash_after_restoring_a_lost_allocation(clean: Harness) -> None:
 def test_crash_after_releasing_an_orphan(clean: Harness) -> None:
     gpu = next(iter(attach_checks.pool_gpus(clean.sandbox).values()))
     orphan = str(uuid.uuid4())
-    clean.sandbox.placement().put('/allocations/%s' % orphan, {
-        'allocations': {
-            gpu.memory_rp: {'resources': {spec.RC_POOL_MEMORY: 1024}},
-            gpu.compute_rp: {'resources': {spec.RC_POOL_COMPUTE: 1}},
+    clean.sandbox.placement().put(
+        '/allocations/%s' % orphan,
+        {
+            'allocations': {
+                gpu.memory_rp: {'resources': {spec.RC_POOL_MEMORY: 1024}},
+                gpu.compute_rp: {'resources': {spec.RC_POOL_COMPUTE: 1}},
+            },
+            'project_id': identity.MEMBER_PROJECT_ID,
+            'user_id': 'someone',
+            'consumer_generation': None,
+            'consumer_type': attach_checks.CONSUMER_TYPE,
         },
-        'project_id': identity.MEMBER_PROJECT_ID,
-        'user_id': 'someone',
-        'consumer_generation': None,
-        'consumer_type': attach_checks.CONSUMER_TYPE,
-    })
+    )
     assert any(orphan in p for p in clean.down_state())
     clean.arm(faults.ORPHAN_AFTER_PLACEMENT, 1)
     clean.run_pass()
@@ -426,8 +454,10 @@ def test_crash_after_releasing_an_orphan(clean: Harness) -> None:
 
 
 def _concurrent_vendordata(h: Harness, servers: list[str]) -> None:
-    threads = [threading.Thread(target=h.vendordata, args=(server,))
-               for server in servers]
+    threads = [
+        threading.Thread(target=h.vendordata, args=(server,))
+        for server in servers
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -443,8 +473,10 @@ def test_random_kill(harness: Harness, index: int) -> None:
         how = h.rng.choice(['pass-create', 'vendordata'])
         servers = list(h.live)
         work: Callable[[], None] = (
-            h.run_pass if how == 'pass-create'
-            else lambda: _concurrent_vendordata(h, servers))
+            h.run_pass
+            if how == 'pass-create'
+            else lambda: _concurrent_vendordata(h, servers)
+        )
     else:
         # Release: the instances go, a pass releases their leases.
         if not h.live:
@@ -471,9 +503,10 @@ def test_random_kill(harness: Harness, index: int) -> None:
 def _direct_vendordata(h: Harness, server: str) -> requests.Response:
     return requests.post(
         str(h.sandbox.manifest.attach_url) + '/v1/vendordata',
-        json={'instance-id': server,
-              'project-id': identity.MEMBER_PROJECT_ID},
-        headers={'X-Auth-Token': identity.SERVICE_TOKEN}, timeout=30)
+        json={'instance-id': server, 'project-id': identity.MEMBER_PROJECT_ID},
+        headers={'X-Auth-Token': identity.SERVICE_TOKEN},
+        timeout=30,
+    )
 
 
 @pytest.mark.parametrize('service', ['placement', 'cyborg'])
@@ -506,8 +539,12 @@ def test_a_dependency_down_is_503_then_recovers_losing_nothing(
         with pytest.raises(Exception) as err:
             h.sandbox.reconcile()
         assert '503' in str(err.value)
-        assert requests.get(str(h.sandbox.manifest.attach_url) + '/healthz',
-                            timeout=10).status_code == 200
+        assert (
+            requests.get(
+                str(h.sandbox.manifest.attach_url) + '/healthz', timeout=10
+            ).status_code
+            == 200
+        )
     finally:
         h.sandbox.start_service(service)
     h.settle()

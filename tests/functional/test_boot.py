@@ -81,9 +81,7 @@ def _assert_released(sandbox: stack.Sandbox, server_id: str) -> None:
     assert helpers.allocations_of(sandbox, server_id)['allocations'] == {}
 
 
-def _gpu_of_provider(
-    sandbox: stack.Sandbox, host: str, rp_uuid: str
-) -> str:
+def _gpu_of_provider(sandbox: stack.Sandbox, host: str, rp_uuid: str) -> str:
     """The PCI address of the GPU whose provider *rp_uuid* is."""
     [name] = [
         name
@@ -206,8 +204,15 @@ def test_an_mdev_survives_a_topology_edit_and_an_agent_cycle(
     assert _recorded_mdevs(sandbox, host.name)[mdev['uuid']] == recorded
     handles = _handles(sandbox, host.name, mdev['device_rp_uuid'])
     rendered = os.path.join(
-        host.sysfs_root, 'bus', 'pci', 'devices', mdev['parent'],
-        'mdev_supported_types', mdev['mdev_type'], 'devices', mdev['uuid'],
+        host.sysfs_root,
+        'bus',
+        'pci',
+        'devices',
+        mdev['parent'],
+        'mdev_supported_types',
+        mdev['mdev_type'],
+        'devices',
+        mdev['uuid'],
     )
     written = os.path.join(
         host.sysfs_root, 'bus', 'mdev', 'devices', mdev['uuid']

@@ -56,8 +56,7 @@ def _set_nvml(
 
 @pytest.fixture
 def restore(sandbox: stack.Sandbox) -> Iterator[list[str]]:
-    """Hosts named here get their fleet configuration back, then a cycle.
-    """
+    """Hosts named here get their fleet configuration back, then a cycle."""
     touched: list[str] = []
     originals = {
         host.name: sandbox.host_options(host.name)
@@ -269,6 +268,7 @@ def test_a_gpu_holding_allocations_is_not_deleted_by_a_mode_change(
         sandbox, GPU_SERVER_1, tmp_path / 'drained'
     )
     members = report_oracle.names_of_gpu(want.placement, GPU_SERVER_1, busy)
-    assert {
-        want.placement[name]['resource_class'] for name in members
-    } == {'CUSTOM_ORIONX_GMEM_MIB', 'CUSTOM_ORIONX_COMPUTE_PCT'}
+    assert {want.placement[name]['resource_class'] for name in members} == {
+        'CUSTOM_ORIONX_GMEM_MIB',
+        'CUSTOM_ORIONX_COMPUTE_PCT',
+    }

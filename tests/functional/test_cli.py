@@ -93,15 +93,16 @@ def test_sandbox_cli_up_keep_status_down_leaves_nothing(
     state_dir = str(tmp_path / 'cli-sandbox')
     out = io.StringIO()
     assert (
-        cli.main(
-            ['up', '--keep', '--state-dir', state_dir], out
-        )
+        cli.main(['up', '--keep', '--state-dir', state_dir], out)
         == cli.EXIT_OK
     ), out.getvalue()
     records = processes.load_records(layout.StateLayout(state_dir).processes)
     try:
         assert {r.name for r in records} == {
-            'placement', 'nova', 'cyborg', 'attach'
+            'placement',
+            'nova',
+            'cyborg',
+            'attach',
         }
         assert 'export OS_AUTH_TYPE=admin_token' in out.getvalue()
         # The openstacksdk snippet it prints works as printed.
@@ -117,7 +118,10 @@ def test_sandbox_cli_up_keep_status_down_leaves_nothing(
         report = json.loads(status.getvalue())
         assert all(report['endpoints'].values()), report
         assert set(report['endpoints']) == {
-            'placement', 'cyborg', 'nova', 'attach'
+            'placement',
+            'cyborg',
+            'nova',
+            'attach',
         }
         # Nova's vendordata asks the attach service.
         manifest = layout.load_manifest(state_dir)

@@ -12,8 +12,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""``orionx-cyborg sandbox demo``: one instance of each kind, summarised.
-"""
+"""``orionx-cyborg sandbox demo``: one instance of each kind, summarised."""
 
 from __future__ import annotations
 
@@ -27,19 +26,27 @@ from tests.functional import helpers
 # Instance -> (host, attach handle type, what libvirt would attach).
 EXPECTED = {
     'demo-gpu-h200': (
-        'gpu-server-1', 'PCI', r"<hostdev type='pci' managed='yes'> "
+        'gpu-server-1',
+        'PCI',
+        r"<hostdev type='pci' managed='yes'> "
         r'0000:[0-9a-f]{2}:00\.0$',
     ),
     'demo-vgpu-h200-35c': (
-        'gpu-server-1', 'PCI', r"<hostdev type='pci' managed='yes'> "
+        'gpu-server-1',
+        'PCI',
+        r"<hostdev type='pci' managed='yes'> "
         r'0000:(3a|5d):00\.[4-7]$',
     ),
     'demo-vgpu-a100d-20c': (
-        'gpu-server-2', 'MDEV', r"<hostdev type='mdev'> [0-9a-f-]{36} "
+        'gpu-server-2',
+        'MDEV',
+        r"<hostdev type='mdev'> [0-9a-f-]{36} "
         r'\(nvidia-\d+ on 0000:(3a|5d):0\d\.\d, created by cyborg\)$',
     ),
     'demo-pool-16g-25pct': (
-        'cpu-host-1', 'TEST_PCI', r'nothing: TEST_PCI ignored by Nova; .*'
+        'cpu-host-1',
+        'TEST_PCI',
+        r'nothing: TEST_PCI ignored by Nova; .*'
         r'orionx_gmem_mib=16384, orionx_compute_pct=25',
     ),
 }
@@ -58,8 +65,11 @@ def test_demo_boots_one_instance_of_each_kind_and_stops(
     lines = text.splitlines()
     assert lines[0].startswith('OrionX sandbox demo: 3 hosts, ready in')
     for name, (host, handle, libvirt) in EXPECTED.items():
-        [index] = [i for i, line in enumerate(lines) if line.strip()
-                   .startswith(name + ' ')]
+        [index] = [
+            i
+            for i, line in enumerate(lines)
+            if line.strip().startswith(name + ' ')
+        ]
         assert lines[index].endswith(
             ': ACTIVE on %s, attach handle %s' % (host, handle)
         ), lines[index]
@@ -73,12 +83,17 @@ def test_demo_boots_one_instance_of_each_kind_and_stops(
     # The pooled instance's binding, from the attach service through
     # Nova's vendordata: a GPU of a GPU server, over TCP, and the OrionX
     # client settings.
-    [binding] = [line.strip() for line in lines
-                 if line.strip().startswith('pooled vGPU: lease ')]
+    [binding] = [
+        line.strip()
+        for line in lines
+        if line.strip().startswith('pooled vGPU: lease ')
+    ]
     match = re.fullmatch(
         r'pooled vGPU: lease [0-9a-f-]{36} active: 16384 MiB, 25% of '
         r'GPU-[0-9a-f-]{36} \((0000:[0-9a-f]{2}:00\.0)\) on '
-        r'(gpu-server-[12]), tcp to (gpu-server-[12]):9960', binding)
+        r'(gpu-server-[12]), tcp to (gpu-server-[12]):9960',
+        binding,
+    )
     assert match, binding
     assert match.group(2) == match.group(3)
     gpu_host = match.group(2)
@@ -86,12 +101,16 @@ def test_demo_boots_one_instance_of_each_kind_and_stops(
         '    client: ORION_CONTROLLER=%s:9960 ORION_GMEM=16384 '
         'ORION_RATIO=25 ORION_VGPU=1' % gpu_host
     ) in lines
-    assert re.search(r'demo-pool-16g-25pct: orionx: active, 1 pooled vGPU',
-                     text)
+    assert re.search(
+        r'demo-pool-16g-25pct: orionx: active, 1 pooled vGPU', text
+    )
     assert re.search(r'demo-gpu-h200: orionx: none$', text, re.M)
     # Its lease is in Placement, on that GPU server's pool providers.
-    assert re.search(r'%s\s+CUSTOM_ORIONX_GMEM_MIB\s+3\s+\d+\s+16384$'
-                     % gpu_host, text, re.M)
+    assert re.search(
+        r'%s\s+CUSTOM_ORIONX_GMEM_MIB\s+3\s+\d+\s+16384$' % gpu_host,
+        text,
+        re.M,
+    )
     # Every GPU of the fleet, with its mode.
     assert len(re.findall(r'^    0000:\S+ +NVIDIA ', text, re.M)) == 16
     assert 'FPGA: miss model info' in text

@@ -27,17 +27,24 @@ class TestVersionGuard(testtools.TestCase):
         self.assertEqual('17.0.0', admission.check_cyborg_version('17.0.0'))
 
     def test_other_releases_are_refused_with_the_way_out(self):
-        err = self.assertRaises(admission.UnsupportedCyborg,
-                                admission.check_cyborg_version, '18.0.1')
+        err = self.assertRaises(
+            admission.UnsupportedCyborg,
+            admission.check_cyborg_version,
+            '18.0.1',
+        )
         self.assertIn('18.0.1', str(err))
         self.assertIn('stock cyborg-conductor', str(err))
 
     def test_wrapper_refuses_before_touching_cyborg(self):
         conductor = mock.Mock()
-        with mock.patch.object(admission, 'check_cyborg_version',
-                               autospec=True,
-                               side_effect=admission.UnsupportedCyborg(
-                                   supported='17.x', found='18.0.0')):
+        with mock.patch.object(
+            admission,
+            'check_cyborg_version',
+            autospec=True,
+            side_effect=admission.UnsupportedCyborg(
+                supported='17.x', found='18.0.0'
+            ),
+        ):
             self.assertEqual(2, admission.main([], conductor=conductor))
         conductor.assert_not_called()
 
@@ -48,8 +55,9 @@ class Refusing:
 
     def admit(self, body):
         self.bodies.append(body)
-        raise admission.AdmissionRefused(arq=body['arq_uuid'],
-                                         reason='pool default is full')
+        raise admission.AdmissionRefused(
+            arq=body['arq_uuid'], reason='pool default is full'
+        )
 
 
 class TestInstall(base.TestCase):
@@ -62,19 +70,30 @@ class TestInstall(base.TestCase):
         registered = admission.install(self.conf, client=client)
         self.assertIs(registered, ExtARQ.factory('CUSTOM_ORIONX_VGPU'))
         self.assertTrue(issubclass(registered, ExtARQ))
-        arq = mock.Mock(uuid='a1', instance_uuid='i1', hostname='cpu1',
-                        project_id='p1', device_rp_uuid='rp',
-                        device_profile_name='pool16',
-                        device_profile_group_id=0)
+        arq = mock.Mock(
+            uuid='a1',
+            instance_uuid='i1',
+            hostname='cpu1',
+            project_id='p1',
+            device_rp_uuid='rp',
+            device_profile_name='pool16',
+            device_profile_group_id=0,
+        )
         instance = registered.__new__(registered)
         # The ARQ is a versioned-object field; a property stands in for it.
         arq_field = mock.patch.object(  # noqa: H210
-            registered, 'arq', new_callable=mock.PropertyMock,
-            return_value=arq)
-        with arq_field, mock.patch.object(ExtARQ, 'bind',
-                                          autospec=True) as parent_bind:
-            self.assertRaises(admission.AdmissionRefused, instance.bind,
-                              mock.Mock(project_id='p1'), mock.Mock())
+            registered, 'arq', new_callable=mock.PropertyMock, return_value=arq
+        )
+        with (
+            arq_field,
+            mock.patch.object(ExtARQ, 'bind', autospec=True) as parent_bind,
+        ):
+            self.assertRaises(
+                admission.AdmissionRefused,
+                instance.bind,
+                mock.Mock(project_id='p1'),
+                mock.Mock(),
+            )
         parent_bind.assert_not_called()
         self.assertEqual('i1', client.bodies[0]['instance_uuid'])
 
@@ -84,5 +103,9 @@ class TestInstall(base.TestCase):
         client = admission.AdmissionClient(self.conf)
         client._unreachable({'arq_uuid': 'a1'}, 'connection refused')
         self.conf.set_override('fail_open', False, 'orionx_admission')
-        self.assertRaises(admission.AdmissionRefused, client._unreachable,
-                          {'arq_uuid': 'a1'}, 'connection refused')
+        self.assertRaises(
+            admission.AdmissionRefused,
+            client._unreachable,
+            {'arq_uuid': 'a1'},
+            'connection refused',
+        )

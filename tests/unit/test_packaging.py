@@ -26,8 +26,9 @@ from oslo_config import generator
 
 from orionx_cyborg.conf import opts
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))))
+ROOT = os.path.dirname(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+)
 
 
 def declared_entry_points():
@@ -43,7 +44,8 @@ class TestEntryPoints(testtools.TestCase):
         installed = {
             (ep.group, ep.name): ep
             for ep in importlib.metadata.distribution(
-                'orionx-cyborg').entry_points
+                'orionx-cyborg'
+            ).entry_points
         }
         declared = declared_entry_points()
         self.assertIn('cyborg.accelerator.driver', declared)
@@ -52,34 +54,44 @@ class TestEntryPoints(testtools.TestCase):
             for name, target in entries.items():
                 ep = installed.get((group, name))
                 self.assertIsNotNone(
-                    ep, '%s:%s is declared but not installed: reinstall '
-                        'the package' % (group, name))
+                    ep,
+                    '%s:%s is declared but not installed: reinstall '
+                    'the package' % (group, name),
+                )
                 self.assertEqual(target, ep.value)
                 self.assertTrue(callable(ep.load()), '%s:%s' % (group, name))
 
     def test_cyborg_finds_the_driver_by_name(self):
         # What cyborg.agent.resource_tracker does before loading drivers.
         names = stevedore.ExtensionManager(
-            namespace='cyborg.accelerator.driver').names()
+            namespace='cyborg.accelerator.driver'
+        ).names()
         self.assertIn('orionx_gpu_driver', names)
         manager = stevedore.DriverManager(
-            namespace='cyborg.accelerator.driver', name='orionx_gpu_driver',
-            invoke_on_load=False)
+            namespace='cyborg.accelerator.driver',
+            name='orionx_gpu_driver',
+            invoke_on_load=False,
+        )
         from cyborg.accelerator.drivers import driver
 
         self.assertTrue(issubclass(manager.driver, driver.GenericDriver))
 
     def test_config_generator_namespace(self):
         manager = stevedore.NamedExtensionManager(
-            'oslo.config.opts', names=['orionx_cyborg'])
+            'oslo.config.opts', names=['orionx_cyborg']
+        )
         groups = {str(group) for group, _ in manager['orionx_cyborg'].plugin()}
         self.assertEqual({'orionx_gpu', 'orionx_pool'}, groups)
         attach = stevedore.NamedExtensionManager(
-            'oslo.config.opts', names=['orionx_cyborg.attach'])
-        groups = {str(group)
-                  for group, _ in attach['orionx_cyborg.attach'].plugin()}
-        self.assertEqual({'orionx_attach', 'cyborg', 'placement',
-                          'orionx_runtime_orionx'}, groups)
+            'oslo.config.opts', names=['orionx_cyborg.attach']
+        )
+        groups = {
+            str(group) for group, _ in attach['orionx_cyborg.attach'].plugin()
+        }
+        self.assertEqual(
+            {'orionx_attach', 'cyborg', 'placement', 'orionx_runtime_orionx'},
+            groups,
+        )
 
 
 class TestOptions(testtools.TestCase):
@@ -87,32 +99,41 @@ class TestOptions(testtools.TestCase):
         for group, group_opts in opts.list_opts():
             self.assertTrue(group.help, group.name)
             for opt in group_opts:
-                self.assertGreater(len(opt.help or ''), 30,
-                                   '%s.%s' % (group.name, opt.name))
+                self.assertGreater(
+                    len(opt.help or ''), 30, '%s.%s' % (group.name, opt.name)
+                )
                 self.assertIsNotNone(opt.type)
 
     def test_sample_configs_are_current(self):
-        for generator_conf in ('orionx-cyborg.conf',
-                               'orionx-cyborg-attach.conf'):
-            self.check_sample(os.path.join(
-                ROOT, 'etc', 'oslo-config-generator', generator_conf))
+        for generator_conf in (
+            'orionx-cyborg.conf',
+            'orionx-cyborg-attach.conf',
+        ):
+            self.check_sample(
+                os.path.join(
+                    ROOT, 'etc', 'oslo-config-generator', generator_conf
+                )
+            )
 
     def check_sample(self, generator_conf):
         conf = cfg.ConfigOpts()
         generator.register_cli_opts(conf)
-        out = os.path.join(self.useFixture(fixtures.TempDir()).path,
-                           'sample')
+        out = os.path.join(self.useFixture(fixtures.TempDir()).path, 'sample')
         conf(['--config-file', generator_conf, '--output-file', out])
         with open(generator_conf) as stream:
-            target = [line.split('=', 1)[1].strip() for line in stream
-                      if line.startswith('output_file')][0]
+            target = [
+                line.split('=', 1)[1].strip()
+                for line in stream
+                if line.startswith('output_file')
+            ][0]
         committed = os.path.join(ROOT, target)
         generator.generate(conf)
         with open(committed) as old, open(out) as fresh:
             self.assertEqual(
-                fresh.read(), old.read(),
-                '%s is stale: run "tox -e genconfig" and commit it'
-                % target)
+                fresh.read(),
+                old.read(),
+                '%s is stale: run "tox -e genconfig" and commit it' % target,
+            )
 
     def test_configurations_do_not_share_overrides(self):
         # The sandbox builds one ConfigOpts per simulated host.

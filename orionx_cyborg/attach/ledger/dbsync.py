@@ -55,55 +55,75 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     url = args.database_url or os.environ.get(URL_ENVIRONMENT)
     if args.needs_url(args) and not url:
-        parser.error('no database: pass --database-url or set $%s'
-                     % URL_ENVIRONMENT)
+        parser.error(
+            'no database: pass --database-url or set $%s' % URL_ENVIRONMENT
+        )
     try:
         return int(args.run(args, url))
-    except (errors.LedgerError, alembic_util.CommandError,
-            sa.exc.SQLAlchemyError) as exc:
+    except (
+        errors.LedgerError,
+        alembic_util.CommandError,
+        sa.exc.SQLAlchemyError,
+    ) as exc:
         print('%s: %s' % (PROG, exc), file=sys.stderr)
         return 1
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog=PROG, description="Migrate the attach service's lease ledger.")
+        prog=PROG, description="Migrate the attach service's lease ledger."
+    )
     parser.add_argument(
-        '--database-url', metavar='URL',
-        help='SQLAlchemy URL of the ledger (default: $%s)' % URL_ENVIRONMENT)
+        '--database-url',
+        metavar='URL',
+        help='SQLAlchemy URL of the ledger (default: $%s)' % URL_ENVIRONMENT,
+    )
     commands = parser.add_subparsers(dest='command', required=True)
 
     upgrade = commands.add_parser('upgrade', help='migrate up')
     upgrade.add_argument('revision', nargs='?', default='head')
-    upgrade.add_argument('--sql', action='store_true',
-                         help='print the SQL instead of running it')
+    upgrade.add_argument(
+        '--sql',
+        action='store_true',
+        help='print the SQL instead of running it',
+    )
     upgrade.set_defaults(run=_upgrade, needs_url=_always)
 
     downgrade = commands.add_parser('downgrade', help='migrate down')
     downgrade.add_argument('revision')
-    downgrade.add_argument('--sql', action='store_true',
-                           help='print the SQL instead of running it')
+    downgrade.add_argument(
+        '--sql',
+        action='store_true',
+        help='print the SQL instead of running it',
+    )
     downgrade.set_defaults(run=_downgrade, needs_url=_always)
 
     current = commands.add_parser(
-        'current', help="print the database's revision")
+        'current', help="print the database's revision"
+    )
     current.set_defaults(run=_current, needs_url=_always)
 
     check = commands.add_parser(
-        'check', help='compare the database with the models')
+        'check', help='compare the database with the models'
+    )
     check.set_defaults(run=_check, needs_url=_always)
 
     history = commands.add_parser('history', help='list the revisions')
     history.set_defaults(run=_history, needs_url=_never)
 
     revision = commands.add_parser(
-        'revision', help='write a new revision file (developers)')
+        'revision', help='write a new revision file (developers)'
+    )
     revision.add_argument('-m', '--message', required=True)
-    revision.add_argument('--autogenerate', action='store_true',
-                          help='draft it from the models and the database')
+    revision.add_argument(
+        '--autogenerate',
+        action='store_true',
+        help='draft it from the models and the database',
+    )
     revision.add_argument('--rev-id', help='revision id (default: random)')
-    revision.set_defaults(run=_revision,
-                          needs_url=lambda args: args.autogenerate)
+    revision.set_defaults(
+        run=_revision, needs_url=lambda args: args.autogenerate
+    )
     return parser
 
 
@@ -122,8 +142,9 @@ def _engine(url: str) -> sa.Engine:
 
 def _upgrade(args: argparse.Namespace, url: str) -> int:
     if args.sql:
-        command.upgrade(migration.make_config(url=url), args.revision,
-                        sql=True)
+        command.upgrade(
+            migration.make_config(url=url), args.revision, sql=True
+        )
         return 0
     engine = _engine(url)
     try:
@@ -136,8 +157,9 @@ def _upgrade(args: argparse.Namespace, url: str) -> int:
 
 def _downgrade(args: argparse.Namespace, url: str) -> int:
     if args.sql:
-        command.downgrade(migration.make_config(url=url), args.revision,
-                          sql=True)
+        command.downgrade(
+            migration.make_config(url=url), args.revision, sql=True
+        )
         return 0
     engine = _engine(url)
     try:
@@ -186,8 +208,9 @@ def _history(args: argparse.Namespace, url: str | None) -> int:
 
 def _revision(args: argparse.Namespace, url: str | None) -> int:
     if not args.autogenerate:
-        command.revision(migration.make_config(), message=args.message,
-                         rev_id=args.rev_id)
+        command.revision(
+            migration.make_config(), message=args.message, rev_id=args.rev_id
+        )
         return 0
     if url is None:
         raise errors.InvalidArgument(reason='--autogenerate needs a database')
@@ -196,7 +219,10 @@ def _revision(args: argparse.Namespace, url: str | None) -> int:
         with engine.connect() as connection:
             command.revision(
                 migration.make_config(connection=connection),
-                message=args.message, autogenerate=True, rev_id=args.rev_id)
+                message=args.message,
+                autogenerate=True,
+                rev_id=args.rev_id,
+            )
     finally:
         engine.dispose()
     return 0

@@ -38,9 +38,12 @@ WRITE_OPTION = 'orionx_ledger_write'
 DEFAULT_SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
-def create_engine(url: str | sa.URL, *,
-                  sqlite_busy_timeout_ms: int = DEFAULT_SQLITE_BUSY_TIMEOUT_MS,
-                  **options: Any) -> sa.Engine:
+def create_engine(
+    url: str | sa.URL,
+    *,
+    sqlite_busy_timeout_ms: int = DEFAULT_SQLITE_BUSY_TIMEOUT_MS,
+    **options: Any,
+) -> sa.Engine:
     """An engine for *url*, with the ledger's settings for its backend.
 
     *options* go to :func:`sqlalchemy.create_engine` and win over the
@@ -59,18 +62,21 @@ def create_engine(url: str | sa.URL, *,
         connect_args.setdefault('check_same_thread', False)
         options['connect_args'] = connect_args
     engine = sa.create_engine(url, **options)
-    install_sqlite_settings(engine, busy_timeout_ms=sqlite_busy_timeout_ms,
-                            wal=not in_memory)
+    install_sqlite_settings(
+        engine, busy_timeout_ms=sqlite_busy_timeout_ms, wal=not in_memory
+    )
     return engine
 
 
-def install_sqlite_settings(engine: sa.Engine, *, busy_timeout_ms: int,
-                            wal: bool = True) -> None:
+def install_sqlite_settings(
+    engine: sa.Engine, *, busy_timeout_ms: int, wal: bool = True
+) -> None:
     """Set the connection and transaction events of a SQLite engine."""
 
     @event.listens_for(engine, 'connect')
-    def _configure(dbapi_connection: sqlite3.Connection,
-                   connection_record: Any) -> None:
+    def _configure(
+        dbapi_connection: sqlite3.Connection, connection_record: Any
+    ) -> None:
         # The ledger emits BEGIN itself (see _begin).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()

@@ -57,8 +57,9 @@ class LeaseExists(LedgerError):
 
     msg_fmt = _("A lease for ARQ %(arq)s already exists (lease %(lease)s)")
 
-    def __init__(self, *, arq: str, lease: str,
-                 existing: LeaseRecord | None = None) -> None:
+    def __init__(
+        self, *, arq: str, lease: str, existing: LeaseRecord | None = None
+    ) -> None:
         super().__init__(arq=arq, lease=lease)
         self.existing = existing
 
@@ -77,8 +78,9 @@ class StaleLease(LedgerError):
     )
 
     def __init__(self, current: LeaseRecord, expected: int) -> None:
-        super().__init__(lease=current.id, expected=expected,
-                         actual=current.version)
+        super().__init__(
+            lease=current.id, expected=expected, actual=current.version
+        )
         self.current = current
 
 
@@ -88,13 +90,12 @@ class InvalidTransition(LedgerError):
     ``target`` is a state name, or ``deleted`` for :meth:`Ledger.delete`.
     """
 
-    msg_fmt = _(
-        "Lease %(lease)s cannot go from %(source)s to %(target)s"
-    )
+    msg_fmt = _("Lease %(lease)s cannot go from %(source)s to %(target)s")
 
     def __init__(self, current: LeaseRecord, target: str) -> None:
-        super().__init__(lease=current.id, source=current.state.value,
-                         target=target)
+        super().__init__(
+            lease=current.id, source=current.state.value, target=target
+        )
         self.current = current
         self.target = target
 

@@ -93,20 +93,33 @@ class Ledger:
     every change (aware datetimes; UTC now by default).
     """
 
-    def __init__(self, engine: sa.Engine, *, clock: Clock = utc_now,
-                 owns_engine: bool = False) -> None:
+    def __init__(
+        self,
+        engine: sa.Engine,
+        *,
+        clock: Clock = utc_now,
+        owns_engine: bool = False,
+    ) -> None:
         self._engine = engine
         self._clock = clock
         self._owns_engine = owns_engine
         self._readers = orm.sessionmaker(
-            bind=engine, expire_on_commit=False, autoflush=False)
+            bind=engine, expire_on_commit=False, autoflush=False
+        )
         self._writers = orm.sessionmaker(
-            bind=ledger_engine.for_writing(engine), expire_on_commit=False,
-            autoflush=False)
+            bind=ledger_engine.for_writing(engine),
+            expire_on_commit=False,
+            autoflush=False,
+        )
 
     @classmethod
-    def from_url(cls, url: str | sa.URL, *, clock: Clock = utc_now,
-                 **engine_options: Any) -> Ledger:
+    def from_url(
+        cls,
+        url: str | sa.URL,
+        *,
+        clock: Clock = utc_now,
+        **engine_options: Any,
+    ) -> Ledger:
         """A ledger on a new engine for *url*, closed by :meth:`close`.
 
         ``sqlite:///path`` by default; ``postgresql+psycopg://...`` or
@@ -118,12 +131,12 @@ class Ledger:
         except sa_exc.ArgumentError as exc:
             # The message may quote the URL, password included.
             raise errors.InvalidArgument(
-                reason='not a usable database URL (%s)'
-                       % type(exc).__name__) from exc
+                reason='not a usable database URL (%s)' % type(exc).__name__
+            ) from exc
         except ImportError as exc:
             raise errors.LedgerUnavailable(
-                reason='the database driver is not installed (%s)'
-                       % exc) from exc
+                reason='the database driver is not installed (%s)' % exc
+            ) from exc
         return cls(engine, clock=clock, owns_engine=True)
 
     @property
@@ -138,9 +151,12 @@ class Ledger:
     def __enter__(self) -> Ledger:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None,
-                 exc: BaseException | None,
-                 traceback: types.TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: types.TracebackType | None,
+    ) -> None:
         self.close()
 
     # Schema
@@ -156,8 +172,13 @@ class Ledger:
 
     # Leases
 
-    def create(self, lease: NewLease, *, event: str | None = None,
-               detail: Detail = None) -> LeaseRecord:
+    def create(
+        self,
+        lease: NewLease,
+        *,
+        event: str | None = None,
+        detail: Detail = None,
+    ) -> LeaseRecord:
         """Add *lease*; with *event*, record it in the same transaction.
 
         Raises :class:`LeaseExists` if its id or ARQ is taken.
@@ -175,9 +196,14 @@ class Ledger:
                     record = _to_record(row)
             except sa_exc.IntegrityError as exc:
                 raise self._conflict(lease) from exc
-        LOG.debug('Lease %s for ARQ %s created %s in pool %s (seq %d)',
-                  record.id, record.arq_uuid, record.state, record.pool,
-                  record.seq)
+        LOG.debug(
+            'Lease %s for ARQ %s created %s in pool %s (seq %d)',
+            record.id,
+            record.arq_uuid,
+            record.state,
+            record.pool,
+            record.seq,
+        )
         return record
 
     def get(self, lease_id: str) -> LeaseRecord:
@@ -191,18 +217,25 @@ class Ledger:
         with _database_errors(), self._read() as session:
             row = None
             if canonical is not None:
-                row = session.scalars(sa.select(_LEASE).where(
-                    _LEASE.arq_uuid == canonical)).one_or_none()
+                row = session.scalars(
+                    sa.select(_LEASE).where(_LEASE.arq_uuid == canonical)
+                ).one_or_none()
         if row is None:
             raise errors.LeaseNotFound(lease='of ARQ %s' % arq_uuid)
         return _to_record(row)
 
-    def list(self, *, instance: str | None = None,
-             project: str | None = None, host: str | None = None,
-             pool: str | None = None,
-             state: LeaseState | Iterable[LeaseState] | None = None,
-             gpu: str | None = None, limit: int | None = None,
-             marker: str | None = None) -> LeaseList:
+    def list(
+        self,
+        *,
+        instance: str | None = None,
+        project: str | None = None,
+        host: str | None = None,
+        pool: str | None = None,
+        state: LeaseState | Iterable[LeaseState] | None = None,
+        gpu: str | None = None,
+        limit: int | None = None,
+        marker: str | None = None,
+    ) -> LeaseList:
         """Leases matching every filter given, oldest first (by ``seq``).
 
         *host* is the VM's host (``vm_host``), *gpu* a GPU's UUID. For the
@@ -214,11 +247,13 @@ class Ledger:
             # Stored in canonical form; match what the caller means.
             instance = validation.canonical_uuid(instance) or instance
         query = sa.select(_LEASE).order_by(_LEASE.seq)
-        for column, value in ((_LEASE.instance_uuid, instance),
-                              (_LEASE.project_id, project),
-                              (_LEASE.vm_host, host),
-                              (_LEASE.pool, pool),
-                              (_LEASE.gpu_uuid, gpu)):
+        for column, value in (
+            (_LEASE.instance_uuid, instance),
+            (_LEASE.project_id, project),
+            (_LEASE.vm_host, host),
+            (_LEASE.pool, pool),
+            (_LEASE.gpu_uuid, gpu),
+        ):
             if value is not None:
                 query = query.where(column == value)
         if state is not None:
@@ -234,10 +269,16 @@ class Ledger:
         """The pending leases of *pool*, first come first."""
         return self.list(pool=pool, state=LeaseState.PENDING, limit=limit)
 
-    def transition(self, lease_id: str, expected_version: int,
-                   to_state: LeaseState, *, event: str | None = None,
-                   detail: Detail = None,
-                   **fields: Unpack[LeaseFields]) -> LeaseRecord:
+    def transition(
+        self,
+        lease_id: str,
+        expected_version: int,
+        to_state: LeaseState,
+        *,
+        event: str | None = None,
+        detail: Detail = None,
+        **fields: Unpack[LeaseFields],
+    ) -> LeaseRecord:
         """Move a lease from *expected_version* to state *to_state*.
 
         *fields* change with the state. Going ``pending`` clears the GPU
@@ -263,20 +304,32 @@ class Ledger:
             values = _transition_values(current, target, changes, now)
             result = session.execute(
                 sa.update(_LEASE)
-                .where(_LEASE.id == current.id,
-                       _LEASE.version == expected_version)
+                .where(
+                    _LEASE.id == current.id, _LEASE.version == expected_version
+                )
                 .values(**values)
-                .execution_options(synchronize_session=False))
+                .execution_options(synchronize_session=False)
+            )
             if _rowcount(result) != 1:
                 raise _stale(session, current.id, expected_version)
             _add_event(session, current.id, entry, now)
-        LOG.debug('Lease %s: %s -> %s (version %d)', current.id,
-                  current.state, target, values['version'])
+        LOG.debug(
+            'Lease %s: %s -> %s (version %d)',
+            current.id,
+            current.state,
+            target,
+            values['version'],
+        )
         return dataclasses.replace(current, **values)
 
-    def delete(self, lease_id: str, expected_version: int | None = None, *,
-               event: str | None = None,
-               detail: Detail = None) -> LeaseRecord:
+    def delete(
+        self,
+        lease_id: str,
+        expected_version: int | None = None,
+        *,
+        event: str | None = None,
+        detail: Detail = None,
+    ) -> LeaseRecord:
         """Remove a ``pending`` or ``releasing`` lease; return it.
 
         The other states may hold a Placement allocation: release it first.
@@ -293,9 +346,11 @@ class Ledger:
                 raise errors.InvalidTransition(current, 'deleted')
             result = session.execute(
                 sa.delete(_LEASE)
-                .where(_LEASE.id == current.id,
-                       _LEASE.version == current.version)
-                .execution_options(synchronize_session=False))
+                .where(
+                    _LEASE.id == current.id, _LEASE.version == current.version
+                )
+                .execution_options(synchronize_session=False)
+            )
             if _rowcount(result) != 1:
                 raise _stale(session, current.id, current.version)
             _add_event(session, current.id, entry, now)
@@ -304,15 +359,18 @@ class Ledger:
 
     # Audit trail
 
-    def record_event(self, lease_id: str, event: str,
-                     detail: Detail = None) -> LeaseEvent:
+    def record_event(
+        self, lease_id: str, event: str, detail: Detail = None
+    ) -> LeaseEvent:
         """Append an event; the lease need not exist (any more)."""
-        entry = _Event(validation.event_name(event),
-                       validation.encode_detail(detail))
+        entry = _Event(
+            validation.event_name(event), validation.encode_detail(detail)
+        )
         key = validation.canonical_uuid(lease_id) or lease_id
         if not isinstance(key, str) or len(key) > models.UUID_LENGTH:
             raise errors.InvalidArgument(
-                reason='lease id %r is not a lease id' % (lease_id,))
+                reason='lease id %r is not a lease id' % (lease_id,)
+            )
         now = self._now()
         with _database_errors(), self._write() as session:
             row = _event_row(lease_id=key, entry=entry, at=now)
@@ -320,8 +378,11 @@ class Ledger:
             session.flush()
             return _to_event(row)
 
-    def events(self, lease_id: str | None = None,
-               limit: int | None = DEFAULT_EVENT_LIMIT) -> EventList:
+    def events(
+        self,
+        lease_id: str | None = None,
+        limit: int | None = DEFAULT_EVENT_LIMIT,
+    ) -> EventList:
         """The newest *limit* events (of one lease), oldest first."""
         limit = validation.limit(limit)
         query = sa.select(_EVENT).order_by(_EVENT.id.desc())
@@ -339,17 +400,17 @@ class Ledger:
         before = validation.aware(before, 'before')
         with _database_errors(), self._write() as session:
             result = session.execute(
-                sa.delete(_EVENT).where(_EVENT.at < before)
-                .execution_options(synchronize_session=False))
+                sa.delete(_EVENT)
+                .where(_EVENT.at < before)
+                .execution_options(synchronize_session=False)
+            )
             return _rowcount(result)
 
     # Summaries
 
-    def count_by_state(self, pool: str | None = None) -> dict[LeaseState,
-                                                              int]:
+    def count_by_state(self, pool: str | None = None) -> dict[LeaseState, int]:
         """How many leases (of *pool*) are in each state, zeros included."""
-        query = sa.select(_LEASE.state, sa.func.count()).group_by(
-            _LEASE.state)
+        query = sa.select(_LEASE.state, sa.func.count()).group_by(_LEASE.state)
         if pool is not None:
             query = query.where(_LEASE.pool == pool)
         counts = dict.fromkeys(LeaseState, 0)
@@ -364,23 +425,32 @@ class Ledger:
         Keyed by GPU UUID; GPUs without such leases are absent.
         """
         query = (
-            sa.select(_LEASE.gpu_uuid,
-                      sa.func.sum(_LEASE.gmem_mib),
-                      sa.func.sum(_LEASE.compute_pct),
-                      sa.func.count())
-            .where(_LEASE.pool == pool,
-                   _LEASE.state.in_(PLACED_STATES),
-                   _LEASE.gpu_uuid.is_not(None))
-            .group_by(_LEASE.gpu_uuid))
+            sa.select(
+                _LEASE.gpu_uuid,
+                sa.func.sum(_LEASE.gmem_mib),
+                sa.func.sum(_LEASE.compute_pct),
+                sa.func.count(),
+            )
+            .where(
+                _LEASE.pool == pool,
+                _LEASE.state.in_(PLACED_STATES),
+                _LEASE.gpu_uuid.is_not(None),
+            )
+            .group_by(_LEASE.gpu_uuid)
+        )
         usage = {}
         with _database_errors(), self._read() as session:
             for gpu_uuid, gmem_mib, compute_pct, count in session.execute(
-                    query):
+                query
+            ):
                 if gpu_uuid is None:  # excluded by the query; for mypy
                     continue
                 usage[gpu_uuid] = GpuUsage(
-                    gpu_uuid=gpu_uuid, gmem_mib=int(gmem_mib),
-                    compute_pct=int(compute_pct), leases=int(count))
+                    gpu_uuid=gpu_uuid,
+                    gmem_mib=int(gmem_mib),
+                    compute_pct=int(compute_pct),
+                    leases=int(count),
+                )
         return usage
 
     # Internals
@@ -403,29 +473,40 @@ class Ledger:
         name = models.LEASE_SEQ_COUNTER
         # The update locks the row until commit: no two leases share a seq.
         result = session.execute(
-            sa.update(counter).where(counter.name == name)
+            sa.update(counter)
+            .where(counter.name == name)
             .values(value=counter.value + 1)
-            .execution_options(synchronize_session=False))
+            .execution_options(synchronize_session=False)
+        )
         if _rowcount(result) != 1:
             raise errors.LedgerUnavailable(
                 reason='the ledger schema is not initialised; run '
-                       'orionx-cyborg-attach-dbsync upgrade')
+                'orionx-cyborg-attach-dbsync upgrade'
+            )
         return session.execute(
-            sa.select(counter.value).where(counter.name == name)).scalar_one()
+            sa.select(counter.value).where(counter.name == name)
+        ).scalar_one()
 
     def _conflict(self, lease: NewLease) -> errors.LedgerError:
         with self._read() as session:
-            row = session.scalars(sa.select(_LEASE).where(sa.or_(
-                _LEASE.arq_uuid == lease.arq_uuid,
-                _LEASE.id == lease.id))).first()
+            row = session.scalars(
+                sa.select(_LEASE).where(
+                    sa.or_(
+                        _LEASE.arq_uuid == lease.arq_uuid,
+                        _LEASE.id == lease.id,
+                    )
+                )
+            ).first()
         if row is None:
             # Deleted in between, or another constraint failed.
             return errors.LedgerUnavailable(
                 reason='lease %s for ARQ %s was refused by the database'
-                       % (lease.id, lease.arq_uuid))
+                % (lease.id, lease.arq_uuid)
+            )
         existing = _to_record(row)
-        return errors.LeaseExists(arq=existing.arq_uuid, lease=existing.id,
-                                  existing=existing)
+        return errors.LeaseExists(
+            arq=existing.arq_uuid, lease=existing.id, existing=existing
+        )
 
 
 @contextlib.contextmanager
@@ -438,7 +519,8 @@ def _database_errors() -> Iterator[None]:
         raise errors.LedgerUnavailable(reason=reason) from exc
     except sa_exc.SQLAlchemyError as exc:
         raise errors.LedgerUnavailable(
-            reason='%s: %s' % (type(exc).__name__, exc)) from exc
+            reason='%s: %s' % (type(exc).__name__, exc)
+        ) from exc
 
 
 def _state(value: LeaseState | str) -> LeaseState:
@@ -446,7 +528,8 @@ def _state(value: LeaseState | str) -> LeaseState:
         return LeaseState(value)
     except ValueError:
         raise errors.InvalidArgument(
-            reason='unknown lease state %r' % (value,)) from None
+            reason='unknown lease state %r' % (value,)
+        ) from None
 
 
 def _states(value: LeaseState | Iterable[LeaseState]) -> list[LeaseState]:
@@ -460,8 +543,9 @@ def _event(event: str | None, detail: Detail) -> _Event | None:
         if detail is not None:
             raise errors.InvalidArgument(reason='a detail needs an event')
         return None
-    return _Event(validation.event_name(event),
-                  validation.encode_detail(detail))
+    return _Event(
+        validation.event_name(event), validation.encode_detail(detail)
+    )
 
 
 def _load(session: orm.Session, lease_id: str) -> models.LeaseRow:
@@ -474,8 +558,11 @@ def _load(session: orm.Session, lease_id: str) -> models.LeaseRow:
 
 def _marker_seq(session: orm.Session, marker: str) -> int:
     key = validation.canonical_uuid(marker)
-    seq = None if key is None else session.scalar(
-        sa.select(_LEASE.seq).where(_LEASE.id == key))
+    seq = (
+        None
+        if key is None
+        else session.scalar(sa.select(_LEASE.seq).where(_LEASE.id == key))
+    )
     if seq is None:
         raise errors.MarkerNotFound(marker=marker)
     return seq
@@ -486,8 +573,9 @@ def _check_version(current: LeaseRecord, expected_version: int) -> None:
         raise errors.StaleLease(current, expected_version)
 
 
-def _stale(session: orm.Session, lease_id: str,
-           expected_version: int) -> errors.LedgerError:
+def _stale(
+    session: orm.Session, lease_id: str, expected_version: int
+) -> errors.LedgerError:
     """The error for an update that matched no row: changed or gone."""
     row = session.get(_LEASE, lease_id, populate_existing=True)
     if row is None:
@@ -495,9 +583,12 @@ def _stale(session: orm.Session, lease_id: str,
     return errors.StaleLease(_to_record(row), expected_version)
 
 
-def _transition_values(current: LeaseRecord, target: LeaseState,
-                       changes: dict[str, Any],
-                       now: datetime.datetime) -> dict[str, Any]:
+def _transition_values(
+    current: LeaseRecord,
+    target: LeaseState,
+    changes: dict[str, Any],
+    now: datetime.datetime,
+) -> dict[str, Any]:
     values = dict(changes)
     if target is LeaseState.PENDING:
         validation.check_unplaced(target, values)
@@ -513,54 +604,90 @@ def _transition_values(current: LeaseRecord, target: LeaseState,
 def _rowcount(result: sa.Result[Any]) -> int:
     # DML results are CursorResults; the ORM types them as Result.
     if not isinstance(result, sa.CursorResult):
-        raise TypeError('not the result of an UPDATE or DELETE: %r'
-                        % (result,))
+        raise TypeError(
+            'not the result of an UPDATE or DELETE: %r' % (result,)
+        )
     return result.rowcount
 
 
-def _new_row(lease: NewLease, seq: int,
-             now: datetime.datetime) -> models.LeaseRow:
+def _new_row(
+    lease: NewLease, seq: int, now: datetime.datetime
+) -> models.LeaseRow:
     placed_at = lease.placed_at
     if placed_at is None and lease.state is LeaseState.ACTIVE:
         placed_at = now
     return models.LeaseRow(
-        id=lease.id, arq_uuid=lease.arq_uuid,
-        instance_uuid=lease.instance_uuid, project_id=lease.project_id,
-        user_id=lease.user_id, vm_host=lease.vm_host, pool=lease.pool,
-        state=lease.state, seq=seq, gmem_mib=lease.gmem_mib,
-        compute_pct=lease.compute_pct, gpu_host=lease.gpu_host,
-        gpu_uuid=lease.gpu_uuid, gpu_pci_address=lease.gpu_pci_address,
+        id=lease.id,
+        arq_uuid=lease.arq_uuid,
+        instance_uuid=lease.instance_uuid,
+        project_id=lease.project_id,
+        user_id=lease.user_id,
+        vm_host=lease.vm_host,
+        pool=lease.pool,
+        state=lease.state,
+        seq=seq,
+        gmem_mib=lease.gmem_mib,
+        compute_pct=lease.compute_pct,
+        gpu_host=lease.gpu_host,
+        gpu_uuid=lease.gpu_uuid,
+        gpu_pci_address=lease.gpu_pci_address,
         memory_rp_uuid=lease.memory_rp_uuid,
-        compute_rp_uuid=lease.compute_rp_uuid, created_at=now,
-        updated_at=now, placed_at=placed_at, version=1)
+        compute_rp_uuid=lease.compute_rp_uuid,
+        created_at=now,
+        updated_at=now,
+        placed_at=placed_at,
+        version=1,
+    )
 
 
-def _add_event(session: orm.Session, lease_id: str, entry: _Event | None,
-               now: datetime.datetime) -> None:
+def _add_event(
+    session: orm.Session,
+    lease_id: str,
+    entry: _Event | None,
+    now: datetime.datetime,
+) -> None:
     if entry is not None:
         session.add(_event_row(lease_id=lease_id, entry=entry, at=now))
 
 
-def _event_row(*, lease_id: str, entry: _Event,
-               at: datetime.datetime) -> models.LeaseEventRow:
-    return models.LeaseEventRow(lease_id=lease_id, at=at, event=entry.name,
-                                detail=entry.detail)
+def _event_row(
+    *, lease_id: str, entry: _Event, at: datetime.datetime
+) -> models.LeaseEventRow:
+    return models.LeaseEventRow(
+        lease_id=lease_id, at=at, event=entry.name, detail=entry.detail
+    )
 
 
 def _to_record(row: models.LeaseRow) -> LeaseRecord:
     return LeaseRecord(
-        id=row.id, arq_uuid=row.arq_uuid, instance_uuid=row.instance_uuid,
-        project_id=row.project_id, user_id=row.user_id, vm_host=row.vm_host,
-        pool=row.pool, state=LeaseState(row.state), seq=row.seq,
-        gmem_mib=row.gmem_mib, compute_pct=row.compute_pct,
-        gpu_host=row.gpu_host, gpu_uuid=row.gpu_uuid,
+        id=row.id,
+        arq_uuid=row.arq_uuid,
+        instance_uuid=row.instance_uuid,
+        project_id=row.project_id,
+        user_id=row.user_id,
+        vm_host=row.vm_host,
+        pool=row.pool,
+        state=LeaseState(row.state),
+        seq=row.seq,
+        gmem_mib=row.gmem_mib,
+        compute_pct=row.compute_pct,
+        gpu_host=row.gpu_host,
+        gpu_uuid=row.gpu_uuid,
         gpu_pci_address=row.gpu_pci_address,
         memory_rp_uuid=row.memory_rp_uuid,
-        compute_rp_uuid=row.compute_rp_uuid, created_at=row.created_at,
-        updated_at=row.updated_at, placed_at=row.placed_at,
-        version=row.version)
+        compute_rp_uuid=row.compute_rp_uuid,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        placed_at=row.placed_at,
+        version=row.version,
+    )
 
 
 def _to_event(row: models.LeaseEventRow) -> LeaseEvent:
-    return LeaseEvent(id=row.id, lease_id=row.lease_id, at=row.at,
-                      event=row.event, detail=row.detail)
+    return LeaseEvent(
+        id=row.id,
+        lease_id=row.lease_id,
+        at=row.at,
+        event=row.event,
+        detail=row.detail,
+    )

@@ -39,14 +39,18 @@ from alembic.script import ScriptDirectory
 from orionx_cyborg.attach.ledger import engine as ledger_engine
 from orionx_cyborg.attach.ledger import models
 
-SCRIPT_LOCATION = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                               'migrations')
+SCRIPT_LOCATION = os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), 'migrations'
+)
 VERSION_TABLE = 'ledger_alembic_version'
 
 
-def make_config(*, url: str | sa.URL | None = None,
-                connection: sa.Connection | None = None,
-                stdout: TextIO | None = None) -> Config:
+def make_config(
+    *,
+    url: str | sa.URL | None = None,
+    connection: sa.Connection | None = None,
+    stdout: TextIO | None = None,
+) -> Config:
     """An Alembic configuration for the ledger, without an ini file.
 
     With *connection*, migrations run on it, in its transaction; otherwise
@@ -55,8 +59,7 @@ def make_config(*, url: str | sa.URL | None = None,
     config = Config(stdout=stdout if stdout is not None else sys.stdout)
     config.set_main_option('script_location', SCRIPT_LOCATION)
     config.set_main_option('path_separator', 'os')
-    config.set_main_option('file_template',
-                           '%%(rev)s_%%(slug)s')
+    config.set_main_option('file_template', '%%(rev)s_%%(slug)s')
     if url is not None:
         rendered = sa.make_url(url).render_as_string(hide_password=False)
         # ConfigParser interpolation: a literal % must be doubled.
@@ -83,7 +86,8 @@ def current_revision(engine: sa.Engine) -> str | None:
     """The revision the database is at; None before the first upgrade."""
     with engine.connect() as connection:
         migration_context = MigrationContext.configure(
-            connection, opts={'version_table': VERSION_TABLE})
+            connection, opts={'version_table': VERSION_TABLE}
+        )
         return migration_context.get_current_revision()
 
 
@@ -100,9 +104,9 @@ def compare(engine: sa.Engine) -> list[Any]:
     """
     with engine.connect() as connection:
         migration_context = MigrationContext.configure(
-            connection, opts=_context_options(connection))
-        return list(compare_metadata(migration_context,
-                                     models.Base.metadata))
+            connection, opts=_context_options(connection)
+        )
+        return list(compare_metadata(migration_context, models.Base.metadata))
 
 
 def run_env() -> None:
@@ -114,7 +118,8 @@ def run_env() -> None:
             target_metadata=models.Base.metadata,
             version_table=VERSION_TABLE,
             literal_binds=True,
-            dialect_opts={'paramstyle': 'named'})
+            dialect_opts={'paramstyle': 'named'},
+        )
         with alembic_context.begin_transaction():
             alembic_context.run_migrations()
         return
@@ -135,8 +140,9 @@ def run_env() -> None:
 
 
 def _run_on(connection: sa.Connection) -> None:
-    alembic_context.configure(connection=connection,
-                              **_context_options(connection))
+    alembic_context.configure(
+        connection=connection, **_context_options(connection)
+    )
     with alembic_context.begin_transaction():
         alembic_context.run_migrations()
 
@@ -151,4 +157,3 @@ def _context_options(connection: sa.Connection) -> dict[str, Any]:
         # with op.batch_alter_table() work on every backend.
         'render_as_batch': connection.dialect.name == 'sqlite',
     }
-

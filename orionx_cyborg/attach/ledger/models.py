@@ -68,20 +68,24 @@ class UTCDateTime(sa.types.TypeDecorator[datetime.datetime]):
             return dialect.type_descriptor(mysql.DATETIME(fsp=6))
         return dialect.type_descriptor(sa.DateTime(timezone=True))
 
-    def process_bind_param(self, value: datetime.datetime | None,
-                           dialect: Dialect) -> datetime.datetime | None:
+    def process_bind_param(
+        self, value: datetime.datetime | None, dialect: Dialect
+    ) -> datetime.datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
-            raise ValueError('naive datetime %r: the ledger stores UTC '
-                             'timestamps only' % (value,))
+            raise ValueError(
+                'naive datetime %r: the ledger stores UTC '
+                'timestamps only' % (value,)
+            )
         value = value.astimezone(datetime.UTC)
         if dialect.name in ('sqlite', 'mysql'):
             return value.replace(tzinfo=None)
         return value
 
-    def process_result_value(self, value: datetime.datetime | None,
-                             dialect: Dialect) -> datetime.datetime | None:
+    def process_result_value(
+        self, value: datetime.datetime | None, dialect: Dialect
+    ) -> datetime.datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -107,29 +111,33 @@ class LeaseRow(Base):
     )
 
     id: Mapped[str] = mapped_column(sa.String(UUID_LENGTH), primary_key=True)
-    arq_uuid: Mapped[str] = mapped_column(sa.String(UUID_LENGTH),
-                                          unique=True)
-    instance_uuid: Mapped[str] = mapped_column(sa.String(UUID_LENGTH),
-                                               index=True)
-    project_id: Mapped[str] = mapped_column(sa.String(NAME_LENGTH),
-                                            index=True)
+    arq_uuid: Mapped[str] = mapped_column(sa.String(UUID_LENGTH), unique=True)
+    instance_uuid: Mapped[str] = mapped_column(
+        sa.String(UUID_LENGTH), index=True
+    )
+    project_id: Mapped[str] = mapped_column(sa.String(NAME_LENGTH), index=True)
     user_id: Mapped[str | None] = mapped_column(sa.String(NAME_LENGTH))
     vm_host: Mapped[str] = mapped_column(sa.String(NAME_LENGTH), index=True)
     pool: Mapped[str] = mapped_column(sa.String(NAME_LENGTH))
-    state: Mapped[LeaseState] = mapped_column(sa.Enum(
-        LeaseState, name='lease_state', native_enum=False,
-        create_constraint=True, length=STATE_LENGTH,
-        values_callable=_state_values, validate_strings=True))
+    state: Mapped[LeaseState] = mapped_column(
+        sa.Enum(
+            LeaseState,
+            name='lease_state',
+            native_enum=False,
+            create_constraint=True,
+            length=STATE_LENGTH,
+            values_callable=_state_values,
+            validate_strings=True,
+        )
+    )
     seq: Mapped[int] = mapped_column(sa.BigInteger, unique=True)
     gmem_mib: Mapped[int] = mapped_column(sa.Integer)
     compute_pct: Mapped[int] = mapped_column(sa.Integer)
     gpu_host: Mapped[str | None] = mapped_column(sa.String(NAME_LENGTH))
     gpu_uuid: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     gpu_pci_address: Mapped[str | None] = mapped_column(sa.String(32))
-    memory_rp_uuid: Mapped[str | None] = mapped_column(
-        sa.String(UUID_LENGTH))
-    compute_rp_uuid: Mapped[str | None] = mapped_column(
-        sa.String(UUID_LENGTH))
+    memory_rp_uuid: Mapped[str | None] = mapped_column(sa.String(UUID_LENGTH))
+    compute_rp_uuid: Mapped[str | None] = mapped_column(sa.String(UUID_LENGTH))
     created_at: Mapped[datetime.datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime.datetime] = mapped_column(UTCDateTime)
     placed_at: Mapped[datetime.datetime | None] = mapped_column(UTCDateTime)
@@ -148,7 +156,9 @@ class LeaseEventRow(Base):
     # SQLite autoincrements only an INTEGER PRIMARY KEY.
     id: Mapped[int] = mapped_column(
         sa.BigInteger().with_variant(sa.Integer(), 'sqlite'),
-        primary_key=True, autoincrement=True)
+        primary_key=True,
+        autoincrement=True,
+    )
     # No foreign key: the audit trail outlives the lease.
     lease_id: Mapped[str] = mapped_column(sa.String(UUID_LENGTH))
     at: Mapped[datetime.datetime] = mapped_column(UTCDateTime)
@@ -167,6 +177,7 @@ class CounterRow(Base):
 
     __tablename__ = 'ledger_counters'
 
-    name: Mapped[str] = mapped_column(sa.String(EVENT_LENGTH),
-                                      primary_key=True)
+    name: Mapped[str] = mapped_column(
+        sa.String(EVENT_LENGTH), primary_key=True
+    )
     value: Mapped[int] = mapped_column(sa.BigInteger)

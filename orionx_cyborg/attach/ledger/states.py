@@ -57,22 +57,24 @@ class LeaseState(enum.StrEnum):
 
 #: For each state, the states a lease in it may go to.
 TRANSITIONS: Mapping[LeaseState, frozenset[LeaseState]] = {
-    LeaseState.PENDING: frozenset({LeaseState.CLAIMING,
-                                   LeaseState.RELEASING}),
-    LeaseState.CLAIMING: frozenset({LeaseState.ACTIVE, LeaseState.PENDING,
-                                    LeaseState.RELEASING}),
+    LeaseState.PENDING: frozenset({LeaseState.CLAIMING, LeaseState.RELEASING}),
+    LeaseState.CLAIMING: frozenset(
+        {LeaseState.ACTIVE, LeaseState.PENDING, LeaseState.RELEASING}
+    ),
     LeaseState.ACTIVE: frozenset({LeaseState.MOVING, LeaseState.RELEASING}),
     LeaseState.MOVING: frozenset({LeaseState.ACTIVE, LeaseState.RELEASING}),
     LeaseState.RELEASING: frozenset({LeaseState.RELEASING}),
 }
 
 #: States a lease may be created in.
-INITIAL_STATES = frozenset({LeaseState.PENDING, LeaseState.CLAIMING,
-                            LeaseState.ACTIVE})
+INITIAL_STATES = frozenset(
+    {LeaseState.PENDING, LeaseState.CLAIMING, LeaseState.ACTIVE}
+)
 
 #: States in which the lease has a GPU: its slice counts against it.
-PLACED_STATES = frozenset({LeaseState.CLAIMING, LeaseState.ACTIVE,
-                           LeaseState.MOVING})
+PLACED_STATES = frozenset(
+    {LeaseState.CLAIMING, LeaseState.ACTIVE, LeaseState.MOVING}
+)
 
 #: States in which the lease holds no allocation the ledger knows of.
 DELETABLE_STATES = frozenset({LeaseState.PENDING, LeaseState.RELEASING})

@@ -43,18 +43,24 @@ MAX_DETAIL_LENGTH = 4096
 
 #: Fields that must be set while a lease is placed (claiming, active,
 #: moving): the allocation is written on these two RPs of this GPU.
-PLACEMENT_FIELDS = ('gpu_host', 'gpu_uuid', 'memory_rp_uuid',
-                    'compute_rp_uuid')
+PLACEMENT_FIELDS = (
+    'gpu_host',
+    'gpu_uuid',
+    'memory_rp_uuid',
+    'compute_rp_uuid',
+)
 
 #: Fields that only make sense while placed; cleared on going pending.
 GPU_FIELDS = PLACEMENT_FIELDS + ('gpu_pci_address', 'placed_at')
 
-_UUID_FIELDS = frozenset({'id', 'arq_uuid', 'instance_uuid',
-                          'memory_rp_uuid', 'compute_rp_uuid'})
+_UUID_FIELDS = frozenset(
+    {'id', 'arq_uuid', 'instance_uuid', 'memory_rp_uuid', 'compute_rp_uuid'}
+)
 _SIZE_FIELDS = frozenset({'gmem_mib', 'compute_pct'})
 _TIME_FIELDS = frozenset({'placed_at'})
-_REQUIRED_TEXT = frozenset({'id', 'arq_uuid', 'instance_uuid', 'project_id',
-                            'vm_host', 'pool'})
+_REQUIRED_TEXT = frozenset(
+    {'id', 'arq_uuid', 'instance_uuid', 'project_id', 'vm_host', 'pool'}
+)
 
 
 def canonical_uuid(value: str) -> str | None:
@@ -69,16 +75,20 @@ def canonical_uuid(value: str) -> str | None:
 
 def new_lease(lease: NewLease) -> NewLease:
     """*lease* checked, with its UUIDs in canonical form."""
-    values = {field.name: getattr(lease, field.name)
-              for field in dataclasses.fields(lease)}
+    values = {
+        field.name: getattr(lease, field.name)
+        for field in dataclasses.fields(lease)
+    }
     try:
         values['state'] = LeaseState(values['state'])
     except ValueError:
         raise errors.InvalidArgument(
-            reason='unknown state %r' % (values['state'],)) from None
+            reason='unknown state %r' % (values['state'],)
+        ) from None
     if values['state'] not in INITIAL_STATES:
         raise errors.InvalidArgument(
-            reason='a lease cannot be created %s' % values['state'])
+            reason='a lease cannot be created %s' % values['state']
+        )
     values.update(_checked(values))
     check_placement(values['state'], values)
     check_unplaced(values['state'], values)
@@ -91,7 +101,8 @@ def fields(changes: LeaseFields) -> dict[str, Any]:
     if unknown:
         raise errors.InvalidArgument(
             reason='these lease fields cannot be changed: %s'
-                   % ', '.join(sorted(unknown)))
+            % ', '.join(sorted(unknown))
+        )
     return _checked(dict(changes))
 
 
@@ -102,7 +113,8 @@ def check_placement(state: LeaseState, values: Mapping[str, Any]) -> None:
     missing = [name for name in PLACEMENT_FIELDS if values.get(name) is None]
     if missing:
         raise errors.InvalidArgument(
-            reason='a %s lease needs %s' % (state, ', '.join(missing)))
+            reason='a %s lease needs %s' % (state, ', '.join(missing))
+        )
 
 
 def check_unplaced(state: LeaseState, values: Mapping[str, Any]) -> None:
@@ -113,7 +125,8 @@ def check_unplaced(state: LeaseState, values: Mapping[str, Any]) -> None:
     if named:
         raise errors.InvalidArgument(
             reason='a pending lease has no GPU, but %s given'
-                   % ', '.join(named))
+            % ', '.join(named)
+        )
 
 
 def event_name(event: str) -> str:
@@ -122,7 +135,8 @@ def event_name(event: str) -> str:
     if len(event) > models.EVENT_LENGTH:
         raise errors.InvalidArgument(
             reason='event name %r is longer than %d characters'
-                   % (event, models.EVENT_LENGTH))
+            % (event, models.EVENT_LENGTH)
+        )
     return event
 
 
@@ -139,23 +153,27 @@ def encode_detail(detail: Mapping[str, Any] | str | None) -> str | None:
         text: str = strutils.mask_password(detail)
     elif isinstance(detail, Mapping):
         masked = strutils.mask_dict_password(dict(detail))
-        text = json.dumps(masked, sort_keys=True, default=str,
-                          separators=(',', ':'))
+        text = json.dumps(
+            masked, sort_keys=True, default=str, separators=(',', ':')
+        )
     else:
         raise errors.InvalidArgument(
             reason='an event detail is a mapping or a string, not %s'
-                   % type(detail).__name__)
+            % type(detail).__name__
+        )
     if len(text) > MAX_DETAIL_LENGTH:
         raise errors.InvalidArgument(
             reason='an event detail is longer than %d characters'
-                   % MAX_DETAIL_LENGTH)
+            % MAX_DETAIL_LENGTH
+        )
     return text
 
 
 def limit(value: int | None) -> int | None:
     if value is not None and (not isinstance(value, int) or value < 0):
         raise errors.InvalidArgument(
-            reason='limit must be a non-negative integer, not %r' % (value,))
+            reason='limit must be a non-negative integer, not %r' % (value,)
+        )
     return value
 
 
@@ -163,10 +181,12 @@ def aware(value: datetime.datetime, what: str) -> datetime.datetime:
     """*value* in UTC; naive datetimes are refused, not guessed."""
     if not isinstance(value, datetime.datetime):
         raise errors.InvalidArgument(
-            reason='%s must be a datetime, not %r' % (what, value))
+            reason='%s must be a datetime, not %r' % (what, value)
+        )
     if value.tzinfo is None or value.utcoffset() is None:
         raise errors.InvalidArgument(
-            reason='%s must be timezone-aware, not %r' % (what, value))
+            reason='%s must be timezone-aware, not %r' % (what, value)
+        )
     return value.astimezone(datetime.UTC)
 
 
@@ -190,12 +210,14 @@ def _checked_value(name: str, value: Any) -> Any:
         return aware(value, name)
     if not isinstance(value, str) or not value:
         raise errors.InvalidArgument(
-            reason='%s must be a non-empty string, not %r' % (name, value))
+            reason='%s must be a non-empty string, not %r' % (name, value)
+        )
     if name in _UUID_FIELDS:
         canonical = canonical_uuid(value)
         if canonical is None:
             raise errors.InvalidArgument(
-                reason='%s must be a UUID, not %r' % (name, value))
+                reason='%s must be a UUID, not %r' % (name, value)
+            )
         return canonical
     _check_length(name, value)
     return value
@@ -205,7 +227,8 @@ def _size(name: str, value: Any) -> int:
     # bool is an int; True MiB is a bug in the caller.
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise errors.InvalidArgument(
-            reason='%s must be a positive integer, not %r' % (name, value))
+            reason='%s must be a positive integer, not %r' % (name, value)
+        )
     return value
 
 
@@ -214,4 +237,5 @@ def _check_length(name: str, value: str) -> None:
     length = getattr(column_type, 'length', None)
     if length is not None and len(value) > length:
         raise errors.InvalidArgument(
-            reason='%s is longer than %d characters' % (name, length))
+            reason='%s is longer than %d characters' % (name, length)
+        )

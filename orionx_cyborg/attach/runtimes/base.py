@@ -102,7 +102,8 @@ def load(conf: cfg.ConfigOpts, name: str) -> Runtime:
     except stevedore.exception.NoMatches as err:
         installed = stevedore.ExtensionManager(NAMESPACE).names()
         raise RuntimeNotFound(
-            name=name, namespace=NAMESPACE,
+            name=name,
+            namespace=NAMESPACE,
             installed=', '.join(sorted(installed)) or 'none',
         ) from err
     plugin: type[Runtime] = manager.driver
@@ -113,8 +114,9 @@ def load(conf: cfg.ConfigOpts, name: str) -> Runtime:
 def register_plugin_opts(
     conf: cfg.ConfigOpts, name: str, plugin: type[Runtime]
 ) -> None:
-    group = cfg.OptGroup(group_name(name),
-                         title='Options of the %s runtime' % name)
+    group = cfg.OptGroup(
+        group_name(name), title='Options of the %s runtime' % name
+    )
     conf.register_group(group)
     conf.register_opts(plugin.CONFIG_OPTS, group=group)
 

@@ -86,9 +86,7 @@ class OrionXRuntime(base.Runtime):
                 'export %s=%s\n' % item for item in sorted(environment.items())
             ),
         }
-        cloud_init = (
-            _cloud_config(files) if self.options.cloud_init else None
-        )
+        cloud_init = _cloud_config(files) if self.options.cloud_init else None
         return base.ClientSettings(environment, files, cloud_init)
 
 
@@ -107,8 +105,12 @@ def _client_conf(
         '# Written by orionx-cyborg for leases %s\n%s'
         '[controller]\ncontroller_addr = %s\n\n'
         '[client]\nenable_net = %s\n'
-        % (', '.join(v.lease_id for v in vgpus), note, controller,
-           'true' if remote_tcp else 'false')
+        % (
+            ', '.join(v.lease_id for v in vgpus),
+            note,
+            controller,
+            'true' if remote_tcp else 'false',
+        )
     )
 
 

@@ -280,8 +280,9 @@ T4 = GpuModel(
     memory_mib=15360,
     compute_capability=(7, 5),
     vgpu_framework=VgpuFramework.MDEV_PF,
-    vgpu_types=_types(222, 'T4', 16, (1, 2, 4, 8, 16), suffix='Q',
-                      type_class='Quadro')
+    vgpu_types=_types(
+        222, 'T4', 16, (1, 2, 4, 8, 16), suffix='Q', type_class='Quadro'
+    )
     + _types(232, 'T4', 16, (4, 8, 16)),
     row_remapping=False,
 )

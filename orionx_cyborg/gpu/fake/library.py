@@ -269,9 +269,9 @@ class FakeNvmlLibrary:
             raise FakeNvmlError(_E[gpu.errors[symbol]])
         self._check_injected(symbol, gpu.pci_address)
 
-    def _mig(self, symbol: str, handle: Any) -> tuple[
-        topology.SimulatedGpu, catalogue.MigProfile, int
-    ]:
+    def _mig(
+        self, symbol: str, handle: Any
+    ) -> tuple[topology.SimulatedGpu, catalogue.MigProfile, int]:
         self._check_initialized(symbol)
         value = _handle_value(handle) or 0
         index, offset = divmod(value - _GPU_HANDLE_BASE, _GPU_HANDLE_BASE)
@@ -490,7 +490,9 @@ def _mig_handle_by_index(
     _write_handle(out, base + _MIG_HANDLE_STRIDE * (slot + 1))
 
 
-def _attributes(lib: FakeNvmlLibrary, name: str, handle: Any, out: Any) -> None:
+def _attributes(
+    lib: FakeNvmlLibrary, name: str, handle: Any, out: Any
+) -> None:
     _, profile, _ = lib._mig(name, handle)
     out._obj.memorySizeMB = profile.memory_mib
     out._obj.gpuInstanceSliceCount = profile.slices
@@ -733,8 +735,10 @@ _SYMBOLS: dict[str, Callable[..., None]] = {
     'nvmlEventSetFree': _event_set_free,
 }
 
-_MESSAGES = {code: name.replace('_', ' ').capitalize()
-             for name, code in ERROR_CODES.items()}
+_MESSAGES = {
+    code: name.replace('_', ' ').capitalize()
+    for name, code in ERROR_CODES.items()
+}
 
 
 def _nvml_error_string(code: Any) -> bytes:

@@ -95,8 +95,9 @@ def _render_vgpu(
 ) -> None:
     framework = gpu.model.vgpu_framework
     if framework is _FRAMEWORK.MDEV_PF:
-        _render_mdev_types(path, gpu, _mdev_capacity(gpu, parents=1),
-                           gpu.pci_address)
+        _render_mdev_types(
+            path, gpu, _mdev_capacity(gpu, parents=1), gpu.pci_address
+        )
     elif framework in (_FRAMEWORK.MDEV_VF, _FRAMEWORK.SRIOV):
         if framework is _FRAMEWORK.SRIOV:
             count = len(gpu.vf_vgpu_types) + SPARE_VF_COUNT
@@ -106,7 +107,8 @@ def _render_vgpu(
         vfs = [topology.vf_address(gpu.pci_address, n) for n in range(count)]
         mdev_capacity = (
             _vf_mdev_capacity(gpu, vfs)
-            if framework is _FRAMEWORK.MDEV_VF else {}
+            if framework is _FRAMEWORK.MDEV_VF
+            else {}
         )
         for number, address in enumerate(vfs):
             vf_path = _function(devices, drivers, address, 'nvidia', gpu)
@@ -117,8 +119,9 @@ def _render_vgpu(
             if framework is _FRAMEWORK.SRIOV:
                 _render_vendor_vf(vf_path, gpu, number)
             else:
-                _render_mdev_types(vf_path, gpu, mdev_capacity[address],
-                                   address)
+                _render_mdev_types(
+                    vf_path, gpu, mdev_capacity[address], address
+                )
 
 
 def _supported(gpu: topology.SimulatedGpu) -> list[catalogue.VgpuTypeSpec]:
@@ -131,11 +134,11 @@ def _supported(gpu: topology.SimulatedGpu) -> list[catalogue.VgpuTypeSpec]:
 
 def _created(gpu: topology.SimulatedGpu) -> dict[str, int]:
     """Created mediated devices per type name, anonymous and named."""
-    created = {name: count for name, count in gpu.mdev_instances.items()
-               if count}
+    created = {
+        name: count for name, count in gpu.mdev_instances.items() if count
+    }
     for record in gpu.mdevs.values():
-        name = gpu.model.vgpu_type(
-            topology.vgpu_type_key(record['type'])).name
+        name = gpu.model.vgpu_type(topology.vgpu_type_key(record['type'])).name
         created[name] = created.get(name, 0) + 1
     return created
 
@@ -147,8 +150,8 @@ def _named_mdevs(
         mdev_uuid
         for mdev_uuid, record in gpu.mdevs.items()
         if record['parent'] == parent
-        and gpu.model.vgpu_type(
-            topology.vgpu_type_key(record['type'])).type_id == spec.type_id
+        and gpu.model.vgpu_type(topology.vgpu_type_key(record['type'])).type_id
+        == spec.type_id
     )
 
 
@@ -183,12 +186,20 @@ def _render_mdev_types(
         _write(type_path, 'name', spec.name)
         _write(type_path, 'available_instances', str(available))
         _write(type_path, 'device_api', 'vfio-pci')
-        _write(type_path, 'description', 'framebuffer=%dM, max_instance=%d'
-               % (spec.framebuffer_mib, spec.max_instances))
+        _write(
+            type_path,
+            'description',
+            'framebuffer=%dM, max_instance=%d'
+            % (spec.framebuffer_mib, spec.max_instances),
+        )
         named = _named_mdevs(gpu, parent, spec)
         anonymous = [
-            str(uuid.uuid5(uuid.NAMESPACE_URL,
-                           '%s/%s/%d' % (gpu.uuid, spec.name, number)))
+            str(
+                uuid.uuid5(
+                    uuid.NAMESPACE_URL,
+                    '%s/%s/%d' % (gpu.uuid, spec.name, number),
+                )
+            )
             for number in range(created - len(named))
         ]
         for mdev in named + anonymous:
@@ -238,8 +249,7 @@ def _render_vendor_vf(
     lines = ['ID    : vGPU Name']
     if not current:
         lines += [
-            '%-5d : %s' % (spec.type_id, spec.name)
-            for spec in _supported(gpu)
+            '%-5d : %s' % (spec.type_id, spec.name) for spec in _supported(gpu)
         ]
     _write(nvidia, 'creatable_vgpu_types', '\n'.join(lines))
     _write(nvidia, 'current_vgpu_type', str(current))

@@ -94,9 +94,7 @@ class SimulatedGpu:
     vf_vgpu_types: tuple[str, ...] = ()
     """SR-IOV vGPU hosts: the vGPU type name each configured virtual
     function has in nvidia/current_vgpu_type."""
-    mdev_instances: Mapping[str, int] = dataclasses.field(
-        default_factory=dict
-    )
+    mdev_instances: Mapping[str, int] = dataclasses.field(default_factory=dict)
     """mdev vGPU hosts: anonymous created mediated devices per vGPU type
     name, on the GPU itself."""
     mdevs: Mapping[str, Mapping[str, str]] = dataclasses.field(
@@ -175,8 +173,10 @@ def _gpu_from_mapping(
     except KeyError as err:
         raise TopologyError(str(err)) from err
     driver = str(item.get('driver', 'nvidia'))
-    _require(driver in HOST_DRIVERS, 'driver must be one of %s' % (
-        ', '.join(HOST_DRIVERS)))
+    _require(
+        driver in HOST_DRIVERS,
+        'driver must be one of %s' % (', '.join(HOST_DRIVERS)),
+    )
     gpu = SimulatedGpu(
         model=model,
         pci_address=address,
@@ -188,8 +188,10 @@ def _gpu_from_mapping(
             str(k): int(v) for k, v in item.get('mdev_instances', {}).items()
         },
         mdevs={
-            str(uuid_): {'type': str(record['type']),
-                         'parent': str(record['parent'])}
+            str(uuid_): {
+                'type': str(record['type']),
+                'parent': str(record['parent']),
+            }
             for uuid_, record in item.get('mdevs', {}).items()
         },
         driver=driver,
@@ -228,8 +230,8 @@ def _validate_gpu(gpu: SimulatedGpu) -> None:
 def vgpu_type_key(name: str) -> str | int:
     """A type name, or the id of an mdev type name (``nvidia-<id>``)."""
     prefix = 'nvidia-'
-    if name.startswith(prefix) and name[len(prefix):].isdigit():
-        return int(name[len(prefix):])
+    if name.startswith(prefix) and name[len(prefix) :].isdigit():
+        return int(name[len(prefix) :])
     return name
 
 
@@ -280,14 +282,22 @@ def host_from_mapping(name: str, data: Mapping[str, Any]) -> SimulatedHost:
     :raises TopologyError: for unknown keys, models, profiles or values.
     """
     _require(isinstance(data, Mapping), 'a topology is a mapping')
-    known = {'host', 'driver_version', 'vgpu_manager', 'nvml', 'gpus',
-             'errors'}
+    known = {
+        'host',
+        'driver_version',
+        'vgpu_manager',
+        'nvml',
+        'gpus',
+        'errors',
+    }
     unknown = set(data) - known
     _require(not unknown, 'unknown keys: %s' % ', '.join(sorted(unknown)))
     name = str(data.get('host') or name)
     nvml = str(data.get('nvml', 'ok'))
-    _require(nvml in NVML_STATES, 'nvml must be one of %s' % (
-        ', '.join(NVML_STATES)))
+    _require(
+        nvml in NVML_STATES,
+        'nvml must be one of %s' % (', '.join(NVML_STATES)),
+    )
     gpus = _expand_gpus(name, data.get('gpus') or [])
     addresses = [gpu.pci_address for gpu in gpus]
     _require(
@@ -338,8 +348,11 @@ def host_to_mapping(host: SimulatedHost) -> dict[str, Any]:
             value = getattr(gpu, field.name)
             if value != getattr(defaults, field.name):
                 item[field.name] = (
-                    list(value) if isinstance(value, tuple) else
-                    dict(value) if isinstance(value, Mapping) else value
+                    list(value)
+                    if isinstance(value, tuple)
+                    else dict(value)
+                    if isinstance(value, Mapping)
+                    else value
                 )
         gpus.append(item)
     data: dict[str, Any] = {
@@ -358,7 +371,8 @@ def dump(host: SimulatedHost, path: str) -> None:
     """Write *host* as a topology file, atomically (thread-safe)."""
     fd, tmp = tempfile.mkstemp(
         prefix='.%s.' % os.path.basename(path),
-        dir=os.path.dirname(os.path.abspath(path)))
+        dir=os.path.dirname(os.path.abspath(path)),
+    )
     try:
         with os.fdopen(fd, 'w', encoding='utf-8') as stream:
             yaml.safe_dump(host_to_mapping(host), stream, sort_keys=False)

@@ -52,10 +52,14 @@ class DriverTestCase(base.TestCase):
     def setUp(self):
         super().setUp()
         self.topology = self.useFixture(
-            base.SimulatedHostFile(self.topology_name, 'gpu1'))
+            base.SimulatedHostFile(self.topology_name, 'gpu1')
+        )
         self.usage = Usage()
-        self.flags('orionx_gpu', fake_topology=self.topology.path,
-                   state_dir=os.path.join(self.tmp, 'state'))
+        self.flags(
+            'orionx_gpu',
+            fake_topology=self.topology.path,
+            state_dir=os.path.join(self.tmp, 'state'),
+        )
         self.logs = self.useFixture(fixtures.FakeLogger(level='DEBUG'))
 
     def new_driver(self):
@@ -71,8 +75,12 @@ class DriverTestCase(base.TestCase):
         for device in devices:
             info = json.loads(device.controlpath_id.cpid_info)
             if 'bus' in info:
-                key = '%s:%s:%s.%s' % (info['domain'], info['bus'],
-                                       info['device'], info['function'])
+                key = '%s:%s:%s.%s' % (
+                    info['domain'],
+                    info['bus'],
+                    info['device'],
+                    info['function'],
+                )
             else:
                 key = 'entitlement'
             result[key] = device
@@ -80,8 +88,12 @@ class DriverTestCase(base.TestCase):
 
     @staticmethod
     def traits(device):
-        return {a.value for d in device.deployable_list
-                for a in d.attribute_list if a.key.startswith('trait')}
+        return {
+            a.value
+            for d in device.deployable_list
+            for a in d.attribute_list
+            if a.key.startswith('trait')
+        }
 
 
 class TestReport(DriverTestCase):
@@ -91,21 +103,26 @@ class TestReport(DriverTestCase):
         from orionx_cyborg import conf
 
         conf.register_opts(CONF)
-        self.useFixture(fixtures.MonkeyPatch(
-            'orionx_cyborg.accelerator.usage.PlacementUsage',
-            lambda: self.usage))
+        self.useFixture(
+            fixtures.MonkeyPatch(
+                'orionx_cyborg.accelerator.usage.PlacementUsage',
+                lambda: self.usage,
+            )
+        )
         CONF.set_override('fake_topology', self.topology.path, 'orionx_gpu')
         self.addCleanup(CONF.clear_override, 'fake_topology', 'orionx_gpu')
-        CONF.set_override('state_dir', os.path.join(self.tmp, 'cyborg'),
-                          'orionx_gpu')
+        CONF.set_override(
+            'state_dir', os.path.join(self.tmp, 'cyborg'), 'orionx_gpu'
+        )
         self.addCleanup(CONF.clear_override, 'state_dir', 'orionx_gpu')
         drv = driver.OrionXGPUDriver()
         self.assertEqual(CONF.host, drv.host)
         self.assertEqual(8, len(drv.discover()))
 
     def test_objects_are_cyborgs_and_every_field_is_set(self):
-        self.flags('orionx_gpu', default_mode='pool',
-                   passthrough_devices=[GPU0])
+        self.flags(
+            'orionx_gpu', default_mode='pool', passthrough_devices=[GPU0]
+        )
         self.flags('orionx_pool', entitlement=2)
         self.driver = self.new_driver()
         devices = self.report()
@@ -113,22 +130,36 @@ class TestReport(DriverTestCase):
         serializer = cyborg_base.CyborgObjectSerializer()
         for device in devices:
             self.assertEqual('DriverDevice', device.obj_name())
-            for field in ('vendor', 'model', 'type', 'std_board_info',
-                          'vendor_board_info', 'controlpath_id',
-                          'deployable_list', 'stub'):
+            for field in (
+                'vendor',
+                'model',
+                'type',
+                'std_board_info',
+                'vendor_board_info',
+                'controlpath_id',
+                'deployable_list',
+                'stub',
+            ):
                 self.assertTrue(device.obj_attr_is_set(field), field)
             for deployable in device.deployable_list:
-                for field in ('name', 'num_accelerators', 'attribute_list',
-                              'attach_handle_list', 'driver_name'):
+                for field in (
+                    'name',
+                    'num_accelerators',
+                    'attribute_list',
+                    'attach_handle_list',
+                    'driver_name',
+                ):
                     self.assertTrue(deployable.obj_attr_is_set(field), field)
-                rcs = [a.value for a in deployable.attribute_list
-                       if a.key == 'rc']
+                rcs = [
+                    a.value for a in deployable.attribute_list if a.key == 'rc'
+                ]
                 self.assertEqual(1, len(rcs))
             # What travels over RPC to the conductor round-trips.
             primitive = serializer.serialize_entity(None, device)
             again = serializer.deserialize_entity(None, primitive)
-            self.assertEqual(device.deployable_list[0].name,
-                             again.deployable_list[0].name)
+            self.assertEqual(
+                device.deployable_list[0].name, again.deployable_list[0].name
+            )
 
     def test_state_is_written_only_when_it_changes(self):
         self.driver = self.new_driver()
@@ -146,8 +177,9 @@ class TestReport(DriverTestCase):
         self.driver = self.new_driver()
         first = [d.obj_to_primitive() for d in self.report()]
         second = [d.obj_to_primitive() for d in self.report()]
-        restarted = [d.obj_to_primitive() for d in self.report(
-            self.new_driver())]
+        restarted = [
+            d.obj_to_primitive() for d in self.report(self.new_driver())
+        ]
         self.assertEqual(first, second)
         self.assertEqual(first, restarted)
 
@@ -188,10 +220,14 @@ class TestLostGpus(DriverTestCase):
         self.driver = self.new_driver()
         self.report()
         host = self.topology.host
-        self.topology.update(host.__class__(
-            name=host.name, driver_version=host.driver_version,
-            vgpu_manager=host.vgpu_manager,
-            gpus=tuple(g for g in host.gpus if g.pci_address != GPU1)))
+        self.topology.update(
+            host.__class__(
+                name=host.name,
+                driver_version=host.driver_version,
+                vgpu_manager=host.vgpu_manager,
+                gpus=tuple(g for g in host.gpus if g.pci_address != GPU1),
+            )
+        )
         after = self.by_key(self.report())
         self.assertIn(spec.TRAIT_UNHEALTHY, self.traits(after[GPU1]))
 
@@ -203,7 +239,8 @@ class TestLostGpus(DriverTestCase):
         self.assertNotIn(spec.TRAIT_UNHEALTHY, self.traits(after[GPU1]))
         self.assertEqual(
             [d.name for d in before[GPU1].deployable_list],
-            [d.name for d in after[GPU1].deployable_list])
+            [d.name for d in after[GPU1].deployable_list],
+        )
 
     def test_forget_waits_for_allocations(self):
         self.driver = self.new_driver()
@@ -215,9 +252,13 @@ class TestLostGpus(DriverTestCase):
         store = self.driver._reporter.store
         with store.locked():
             current = store.load()
-            store.save(state.DriverState(current.devices,
-                                         current.sticky_health,
-                                         current.forget | {GPU1}))
+            store.save(
+                state.DriverState(
+                    current.devices,
+                    current.sticky_health,
+                    current.forget | {GPU1},
+                )
+            )
         self.assertIn(GPU1, self.by_key(self.report()))
         self.assertIn('cannot be forgotten yet', self.logs.output)
         self.usage.used[name] = 0
@@ -240,8 +281,9 @@ class TestNvmlFailures(DriverTestCase):
     def set_nvml(self, value):
         import dataclasses
 
-        self.topology.update(dataclasses.replace(self.topology.host,
-                                                 nvml=value))
+        self.topology.update(
+            dataclasses.replace(self.topology.host, nvml=value)
+        )
 
     def test_nvml_missing_from_the_start_reports_only_the_entitlement(self):
         self.set_nvml('library-missing')
@@ -250,12 +292,16 @@ class TestNvmlFailures(DriverTestCase):
         devices = self.by_key(self.report())
         self.assertEqual(['entitlement'], list(devices))
         self.report()
-        errors = [line for line in self.logs.output.splitlines()
-                  if 'NVML Shared Library Not Found' in line]
+        errors = [
+            line
+            for line in self.logs.output.splitlines()
+            if 'NVML Shared Library Not Found' in line
+        ]
         # One error naming the cause; repeats go to debug only.
         self.assertEqual(2, len(errors))
-        self.assertEqual(1, self.logs.output.count(
-            'orionx_gpu_driver: NVML is not usable'))
+        self.assertEqual(
+            1, self.logs.output.count('orionx_gpu_driver: NVML is not usable')
+        )
 
     def test_failure_after_a_good_report_freezes_it_as_stubs(self):
         self.flags('orionx_pool', entitlement=2)
@@ -301,9 +347,12 @@ class TestNvmlFailures(DriverTestCase):
         def explode():
             raise RuntimeError('boom')
 
-        self.useFixture(fixtures.MonkeyPatch(
-            'orionx_cyborg.accelerator.discovery.HostReporter.run',
-            lambda _self: explode()))
+        self.useFixture(
+            fixtures.MonkeyPatch(
+                'orionx_cyborg.accelerator.discovery.HostReporter.run',
+                lambda _self: explode(),
+            )
+        )
         devices = self.report()
         self.assertEqual(len(good), len(devices))
         self.assertTrue(all(d.stub for d in devices))
@@ -319,8 +368,9 @@ class TestNvmlFailures(DriverTestCase):
         self.assertIn(spec.TRAIT_UNHEALTHY, self.traits(devices[GPU1]))
         self.assertIn('is unusable', self.logs.output)
         # ... and the file is whole again.
-        self.assertIn('gpu:%s' % GPU1,
-                      self.driver._reporter.store.load().devices)
+        self.assertIn(
+            'gpu:%s' % GPU1, self.driver._reporter.store.load().devices
+        )
 
 
 class TestChangesWithAllocations(DriverTestCase):
@@ -340,7 +390,8 @@ class TestChangesWithAllocations(DriverTestCase):
         devices = self.by_key(self.report())
         self.assertEqual(
             ['gpu1_0000_18_00_0_COMPUTE', 'gpu1_0000_18_00_0_GMEM'],
-            [d.name for d in devices[GPU0].deployable_list])
+            [d.name for d in devices[GPU0].deployable_list],
+        )
         self.assertNotIn(spec.TRAIT_UNHEALTHY, self.traits(devices[GPU0]))
 
     def test_unknown_usage_counts_as_in_use(self):
@@ -367,8 +418,9 @@ class TestChangesWithAllocations(DriverTestCase):
         self.driver = self.new_driver()
         entitlement = self.by_key(self.report())['entitlement']
         self.assertEqual(4, entitlement.deployable_list[0].num_accelerators)
-        self.assertEqual(4, len(entitlement.deployable_list[0]
-                                .attach_handle_list))
+        self.assertEqual(
+            4, len(entitlement.deployable_list[0].attach_handle_list)
+        )
         self.usage.used['gpu1_ORIONX_VGPU_default'] = 1
         entitlement = self.by_key(self.report())['entitlement']
         self.assertEqual(2, entitlement.deployable_list[0].num_accelerators)
@@ -380,10 +432,14 @@ class TestChangesWithAllocations(DriverTestCase):
         self.usage.used['gpu1_ORIONX_VGPU_default'] = 1
         self.flags('orionx_pool', name='gold')
         self.driver = self.new_driver()
-        names = sorted(d.deployable_list[0].name for d in self.report()
-                       if d.vendor == 'orionx')
-        self.assertEqual(['gpu1_ORIONX_VGPU_default',
-                          'gpu1_ORIONX_VGPU_gold'], names)
+        names = sorted(
+            d.deployable_list[0].name
+            for d in self.report()
+            if d.vendor == 'orionx'
+        )
+        self.assertEqual(
+            ['gpu1_ORIONX_VGPU_default', 'gpu1_ORIONX_VGPU_gold'], names
+        )
 
 
 class TestHealthEvents(DriverTestCase):
@@ -393,18 +449,20 @@ class TestHealthEvents(DriverTestCase):
         self.driver = self.new_driver()
         self.report()
         self.topology.change_gpu(GPU1, xid_events=(79,))
-        self.assertIn(spec.TRAIT_UNHEALTHY,
-                      self.traits(self.by_key(self.report())[GPU1]))
+        self.assertIn(
+            spec.TRAIT_UNHEALTHY, self.traits(self.by_key(self.report())[GPU1])
+        )
         # The event is gone from NVML but the mark stays...
-        self.assertIn(spec.TRAIT_UNHEALTHY,
-                      self.traits(self.by_key(self.report(
-                          self.new_driver()))[GPU1]))
+        self.assertIn(
+            spec.TRAIT_UNHEALTHY,
+            self.traits(self.by_key(self.report(self.new_driver()))[GPU1]),
+        )
         # ... until an operator clears it.
         store = self.driver._reporter.store
         with store.locked():
             current = store.load()
-            store.save(state.DriverState(current.devices, {},
-                                         current.forget))
-        self.assertNotIn(spec.TRAIT_UNHEALTHY,
-                         self.traits(self.by_key(self.report())[GPU1]))
+            store.save(state.DriverState(current.devices, {}, current.forget))
+        self.assertNotIn(
+            spec.TRAIT_UNHEALTHY, self.traits(self.by_key(self.report())[GPU1])
+        )
         self.assertTrue(callable(cli.cmd_gpu_reset_health))

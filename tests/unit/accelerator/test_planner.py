@@ -34,12 +34,12 @@ class PlannerTestCase(base.TestCase):
     topology_name = 'hgx-h200'
 
     def simulate(self, simulated=None):
-        simulated = simulated or topology.load(self.topology_name,
-                                               self.host_name)
+        simulated = simulated or topology.load(
+            self.topology_name, self.host_name
+        )
         root = os.path.join(self.tmp, 'sys')
         fake_sysfs.write_tree(simulated, root)
-        backend = nvml.NvmlBackend(
-            library=library.FakeNvmlLibrary(simulated))
+        backend = nvml.NvmlBackend(library=library.FakeNvmlLibrary(simulated))
         self.addCleanup(backend.close)
         self.reader = sysfs.SysfsReader(root)
         return backend.discover().gpus
@@ -47,8 +47,9 @@ class PlannerTestCase(base.TestCase):
     def plan(self, gpus=None, **kwargs):
         loaded = settings.register_and_load(self.conf, self.tmp)
         gpus = self.simulate() if gpus is None else gpus
-        self.planner = planner.Planner(self.host_name, loaded,
-                                       self.reader.describe)
+        self.planner = planner.Planner(
+            self.host_name, loaded, self.reader.describe
+        )
         return self.planner.plan(gpus, **kwargs)
 
     def deployables(self, result):
@@ -70,27 +71,37 @@ class TestPassthrough(PlannerTestCase):
         board = json.loads(device.std_board_info)
         self.assertEqual('2335', board['product_id'])
         self.assertEqual('0000:18:00.0', board['pci_address'])
-        self.assertEqual('gpu-1_example_org_0000_18_00_0',
-                         board['deployable_prefix'])
+        self.assertEqual(
+            'gpu-1_example_org_0000_18_00_0', board['deployable_prefix']
+        )
         self.assertEqual(143771, board['memory_mib'])
         self.assertEqual('9.0', board['compute_capability'])
         self.assertTrue(board['uuid'].startswith('GPU-'))
         (deployable,) = device.deployables
-        self.assertEqual('gpu-1_example_org_0000_18_00_0_PGPU',
-                         deployable.name)
+        self.assertEqual(
+            'gpu-1_example_org_0000_18_00_0_PGPU', deployable.name
+        )
         self.assertEqual('PGPU', deployable.resource_class)
         self.assertEqual(1, deployable.total)
         self.assertEqual(
-            [spec.AttachHandleSpec(
-                'PCI',
-                '{"bus": "18", "device": "00", "domain": "0000", '
-                '"function": "0"}')],
+            [
+                spec.AttachHandleSpec(
+                    'PCI',
+                    '{"bus": "18", "device": "00", "domain": "0000", '
+                    '"function": "0"}',
+                )
+            ],
             list(deployable.attach_handles),
         )
         self.assertEqual(
-            {'OWNER_CYBORG', 'CUSTOM_GPU_NVIDIA',
-             'CUSTOM_GPU_PRODUCT_ID_2335', 'CUSTOM_GPU_MODEL_H200',
-             'CUSTOM_GPU_MEMORY_140GB', 'CUSTOM_GPU_COMPUTE_CAPABILITY_9_0'},
+            {
+                'OWNER_CYBORG',
+                'CUSTOM_GPU_NVIDIA',
+                'CUSTOM_GPU_PRODUCT_ID_2335',
+                'CUSTOM_GPU_MODEL_H200',
+                'CUSTOM_GPU_MEMORY_140GB',
+                'CUSTOM_GPU_COMPUTE_CAPABILITY_9_0',
+            },
             set(deployable.trait_names),
         )
 
@@ -98,29 +109,38 @@ class TestPassthrough(PlannerTestCase):
         from cyborg.accelerator.common import utils
 
         device = self.plan().devices[0]
-        self.assertEqual(utils.pci_str_to_json('0000:18:00.0'),
-                         device.cpid_info)
-        self.assertEqual(utils.pci_str_to_json('0000:18:00.0'),
-                         device.deployables[0].attach_handles[0].attach_info)
+        self.assertEqual(
+            utils.pci_str_to_json('0000:18:00.0'), device.cpid_info
+        )
+        self.assertEqual(
+            utils.pci_str_to_json('0000:18:00.0'),
+            device.deployables[0].attach_handles[0].attach_info,
+        )
 
     def test_mig_gpu_carries_the_mig_trait(self):
         deployable = self.deployables(self.plan())[
-            'gpu-1_example_org_0000_db_00_0_PGPU']
+            'gpu-1_example_org_0000_db_00_0_PGPU'
+        ]
         self.assertIn('CUSTOM_GPU_MIG_ENABLED', deployable.trait_names)
 
     def test_off_and_disabled(self):
-        self.flags('orionx_gpu', default_mode='off',
-                   passthrough_devices=['0000:2a:00.0'])
+        self.flags(
+            'orionx_gpu',
+            default_mode='off',
+            passthrough_devices=['0000:2a:00.0'],
+        )
         result = self.plan()
-        self.assertEqual(['gpu:0000:2a:00.0'],
-                         [d.key for d in result.devices])
+        self.assertEqual(['gpu:0000:2a:00.0'], [d.key for d in result.devices])
         self.assertEqual(settings.Mode.OFF, result.modes['0000:18:00.0'])
 
 
 class TestVgpu(PlannerTestCase):
     def test_sriov_vfs_become_pci_handles(self):
-        self.flags('orionx_gpu', default_mode='vgpu',
-                   enabled_vgpu_types=['NVIDIA H200-35C', 'H200-70C'])
+        self.flags(
+            'orionx_gpu',
+            default_mode='vgpu',
+            enabled_vgpu_types=['NVIDIA H200-35C', 'H200-70C'],
+        )
         result = self.plan()
         found = self.deployables(result)
         h35 = found['gpu-1_example_org_0000_3a_00_0_VGPU_H200_35C']
@@ -129,106 +149,143 @@ class TestVgpu(PlannerTestCase):
         self.assertIn('CUSTOM_NVIDIA_VGPU_H200_35C', h35.trait_names)
         self.assertEqual(
             ['4', '5', '6', '7'],
-            [json.loads(h.attach_info)['function']
-             for h in h35.attach_handles],
+            [
+                json.loads(h.attach_info)['function']
+                for h in h35.attach_handles
+            ],
         )
-        self.assertEqual({'PCI'},
-                         {h.attach_type for h in h35.attach_handles})
+        self.assertEqual({'PCI'}, {h.attach_type for h in h35.attach_handles})
         h70 = found['gpu-1_example_org_0000_5d_00_0_VGPU_H200_70C']
         self.assertEqual(2, h70.total)
         # GPUs without configured VFs offer nothing and say how to fix it.
         self.assertEqual(2, len(found))
-        self.assertTrue(any('current_vgpu_type' in w
-                            for w in result.warnings))
+        self.assertTrue(any('current_vgpu_type' in w for w in result.warnings))
 
     def test_mdev_handles_in_cyborg_format(self):
         self.topology_name = 't4-box'
-        self.flags('orionx_gpu', default_mode='vgpu',
-                   enabled_vgpu_types=['T4-4Q'])
+        self.flags(
+            'orionx_gpu', default_mode='vgpu', enabled_vgpu_types=['T4-4Q']
+        )
         result = self.plan()
         deployable = self.deployables(result)[
-            'gpu-1_example_org_0000_18_00_0_VGPU_T4_4Q']
+            'gpu-1_example_org_0000_18_00_0_VGPU_T4_4Q'
+        ]
         self.assertEqual(4, deployable.total)
-        self.assertEqual({'MDEV'},
-                         {h.attach_type for h in deployable.attach_handles})
+        self.assertEqual(
+            {'MDEV'}, {h.attach_type for h in deployable.attach_handles}
+        )
         info = json.loads(deployable.attach_handles[0].attach_info)
         self.assertEqual(
-            {'asked_type': 'nvidia-224', 'bus': '18', 'device': '00',
-             'domain': '0000', 'function': '0',
-             'vgpu_mark': 'nvidia-224_0'},
+            {
+                'asked_type': 'nvidia-224',
+                'bus': '18',
+                'device': '00',
+                'domain': '0000',
+                'function': '0',
+                'vgpu_mark': 'nvidia-224_0',
+            },
             info,
         )
         from cyborg.accelerator.common import utils
 
         self.assertEqual(
-            utils.mdev_str_to_json('0000:18:00.0', 'nvidia-224',
-                                   'nvidia-224_0'),
+            utils.mdev_str_to_json(
+                '0000:18:00.0', 'nvidia-224', 'nvidia-224_0'
+            ),
             deployable.attach_handles[0].attach_info,
         )
 
     def test_mdev_on_ampere_virtual_functions(self):
         self.topology_name = 'hgx-a100-l40s'
-        self.flags('orionx_gpu', default_mode='off',
-                   vgpu_devices=['*A100*'],
-                   enabled_vgpu_types=['NVIDIA A100D-20C'])
+        self.flags(
+            'orionx_gpu',
+            default_mode='off',
+            vgpu_devices=['*A100*'],
+            enabled_vgpu_types=['NVIDIA A100D-20C'],
+        )
         deployable = self.deployables(self.plan())[
-            'gpu-1_example_org_0000_18_00_0_VGPU_A100D_20C']
+            'gpu-1_example_org_0000_18_00_0_VGPU_A100D_20C'
+        ]
         self.assertEqual(4, deployable.total)
-        functions = {json.loads(h.attach_info)['function']
-                     for h in deployable.attach_handles}
+        functions = {
+            json.loads(h.attach_info)['function']
+            for h in deployable.attach_handles
+        }
         self.assertEqual({'4', '5', '6', '7'}, functions)
 
     def test_no_vgpu_manager(self):
         self.topology_name = 'dgx-h100'
-        self.flags('orionx_gpu', default_mode='vgpu',
-                   enabled_vgpu_types=['H100-10C'])
+        self.flags(
+            'orionx_gpu', default_mode='vgpu', enabled_vgpu_types=['H100-10C']
+        )
         result = self.plan()
         self.assertEqual((), result.devices)
         self.assertIn('no NVIDIA vGPU manager', result.warnings[0])
 
     def test_unsupported_type_lists_what_is_supported(self):
         self.topology_name = 't4-box'
-        self.flags('orionx_gpu', default_mode='vgpu',
-                   enabled_vgpu_types=['H200-35C'])
+        self.flags(
+            'orionx_gpu', default_mode='vgpu', enabled_vgpu_types=['H200-35C']
+        )
         result = self.plan()
         self.assertEqual((), result.devices)
         self.assertIn('NVIDIA T4-1Q', result.warnings[0])
 
     def test_two_types_on_one_gpu_warn(self):
         self.topology_name = 't4-box'
-        self.flags('orionx_gpu', default_mode='vgpu',
-                   enabled_vgpu_types=['T4-4Q', 'T4-8Q'])
+        self.flags(
+            'orionx_gpu',
+            default_mode='vgpu',
+            enabled_vgpu_types=['T4-4Q', 'T4-8Q'],
+        )
         result = self.plan()
         self.assertEqual(4, len(self.deployables(result)))
-        self.assertTrue(any('one type at a time' in w
-                            for w in result.warnings))
+        self.assertTrue(
+            any('one type at a time' in w for w in result.warnings)
+        )
 
 
 class TestPool(PlannerTestCase):
     def test_member_and_entitlement(self):
         self.flags('orionx_gpu', default_mode='pool')
-        self.flags('orionx_pool', name='gold', entitlement=3,
-                   memory_reserved_mib=2048, compute_oversubscription=1.5)
+        self.flags(
+            'orionx_pool',
+            name='gold',
+            entitlement=3,
+            memory_reserved_mib=2048,
+            compute_oversubscription=1.5,
+        )
         result = self.plan()
         found = self.deployables(result)
         memory = found['gpu-1_example_org_0000_18_00_0_GMEM']
         compute = found['gpu-1_example_org_0000_18_00_0_COMPUTE']
-        self.assertEqual(('CUSTOM_ORIONX_GMEM_MIB', 143771 - 2048),
-                         (memory.resource_class, memory.total))
-        self.assertEqual(('CUSTOM_ORIONX_COMPUTE_PCT', 150),
-                         (compute.resource_class, compute.total))
+        self.assertEqual(
+            ('CUSTOM_ORIONX_GMEM_MIB', 143771 - 2048),
+            (memory.resource_class, memory.total),
+        )
+        self.assertEqual(
+            ('CUSTOM_ORIONX_COMPUTE_PCT', 150),
+            (compute.resource_class, compute.total),
+        )
         for deployable in (memory, compute):
             self.assertEqual((), deployable.attach_handles)
             self.assertIn('CUSTOM_ORIONX_POOL_GOLD', deployable.trait_names)
         entitlement = found['gpu-1_example_org_ORIONX_VGPU_gold']
-        self.assertEqual(('CUSTOM_ORIONX_VGPU', 3),
-                         (entitlement.resource_class, entitlement.total))
-        self.assertEqual({spec.AH_REMOTE},
-                         {h.attach_type for h in entitlement.attach_handles})
+        self.assertEqual(
+            ('CUSTOM_ORIONX_VGPU', 3),
+            (entitlement.resource_class, entitlement.total),
+        )
+        self.assertEqual(
+            {spec.AH_REMOTE},
+            {h.attach_type for h in entitlement.attach_handles},
+        )
         self.assertEqual(
             ['0', '1', '2'],
-            sorted(json.loads(h.attach_info)['slot']
-                   for h in entitlement.attach_handles))
+            sorted(
+                json.loads(h.attach_info)['slot']
+                for h in entitlement.attach_handles
+            ),
+        )
         self.assertIn('CUSTOM_ORIONX_POOL_GOLD', entitlement.trait_names)
 
     def test_remote_handle_type_is_the_one_nova_ignores(self):
@@ -241,8 +298,9 @@ class TestPool(PlannerTestCase):
         self.flags('orionx_pool', entitlement=2)
         self.reader = sysfs.SysfsReader(self.tmp)
         result = self.plan(gpus=[])
-        self.assertEqual(['entitlement:default'],
-                         [d.key for d in result.devices])
+        self.assertEqual(
+            ['entitlement:default'], [d.key for d in result.devices]
+        )
 
     def test_memory_smaller_than_reserve(self):
         self.topology_name = 't4-box'
@@ -261,13 +319,18 @@ class TestPool(PlannerTestCase):
 class TestHealthAndConflicts(PlannerTestCase):
     def test_unhealthy_gpu_is_marked(self):
         simulated = topology.load('hgx-h200', self.host_name).replace_gpu(
-            '0000:2a:00.0', ecc_uncorrected=1)
+            '0000:2a:00.0', ecc_uncorrected=1
+        )
         self.flags('orionx_gpu', default_mode='pool')
-        result = self.plan(gpus=self.simulate(simulated),
-                           unhealthy={'0000:18:00.0': ('xid 79',)})
+        result = self.plan(
+            gpus=self.simulate(simulated),
+            unhealthy={'0000:18:00.0': ('xid 79',)},
+        )
         by_key = {d.key: d for d in result.devices}
-        for address, reason in (('0000:2a:00.0', '1 uncorrectable'),
-                                ('0000:18:00.0', 'xid 79')):
+        for address, reason in (
+            ('0000:2a:00.0', '1 uncorrectable'),
+            ('0000:18:00.0', 'xid 79'),
+        ):
             device = by_key['gpu:%s' % address]
             for deployable in device.deployables:
                 self.assertIn(spec.TRAIT_UNHEALTHY, deployable.trait_names)
@@ -278,8 +341,11 @@ class TestHealthAndConflicts(PlannerTestCase):
         self.assertNotIn(spec.TRAIT_UNHEALTHY, healthy.trait_names)
 
     def test_glob_conflict_is_reported_not_raised(self):
-        self.flags('orionx_gpu', pool_devices=['*H200*'],
-                   passthrough_devices=['0000:18:00.0'])
+        self.flags(
+            'orionx_gpu',
+            pool_devices=['*H200*'],
+            passthrough_devices=['0000:18:00.0'],
+        )
         result = self.plan()
         self.assertEqual(frozenset({'0000:18:00.0'}), result.conflicts)
         self.assertEqual(7, len(result.devices))
@@ -293,10 +359,13 @@ class TestHealthAndConflicts(PlannerTestCase):
 
 class TestStability(PlannerTestCase):
     def configure_every_mode(self):
-        self.flags('orionx_gpu', default_mode='pool',
-                   passthrough_devices=['0000:18:00.0'],
-                   vgpu_devices=['0000:3a:00.0', '0000:5d:00.0'],
-                   enabled_vgpu_types=['H200-35C', 'H200-70C'])
+        self.flags(
+            'orionx_gpu',
+            default_mode='pool',
+            passthrough_devices=['0000:18:00.0'],
+            vgpu_devices=['0000:3a:00.0', '0000:5d:00.0'],
+            enabled_vgpu_types=['H200-35C', 'H200-70C'],
+        )
         self.flags('orionx_pool', entitlement=8)
 
     def test_same_inputs_same_report_in_any_order(self):
@@ -312,22 +381,27 @@ class TestStability(PlannerTestCase):
         for name in topology.BUILTIN_HOSTS:
             if name == 'no-gpu':
                 continue
-            result = self.plan(gpus=self.simulate(topology.load(
-                name, self.host_name)))
+            result = self.plan(
+                gpus=self.simulate(topology.load(name, self.host_name))
+            )
             for device in result.devices:
-                self.assertLessEqual(len(device.cpid_info),
-                                     spec.MAX_INFO_LENGTH)
+                self.assertLessEqual(
+                    len(device.cpid_info), spec.MAX_INFO_LENGTH
+                )
                 for deployable in device.deployables:
                     self.assertRegex(deployable.name, r'^[A-Za-z0-9_-]+$')
-                    self.assertEqual(deployable.total,
-                                     len(deployable.attach_handles)
-                                     or deployable.total)
+                    self.assertEqual(
+                        deployable.total,
+                        len(deployable.attach_handles) or deployable.total,
+                    )
                     for handle in deployable.attach_handles:
-                        self.assertLessEqual(len(handle.attach_info),
-                                             spec.MAX_INFO_LENGTH)
+                        self.assertLessEqual(
+                            len(handle.attach_info), spec.MAX_INFO_LENGTH
+                        )
                         info = json.loads(handle.attach_info)
-                        self.assertTrue(all(isinstance(v, str)
-                                            for v in info.values()))
+                        self.assertTrue(
+                            all(isinstance(v, str) for v in info.values())
+                        )
                     for _, trait in deployable.traits:
                         self.assertRegex(trait, r'^[A-Z0-9_]{1,255}$')
 
@@ -337,7 +411,6 @@ class TestStability(PlannerTestCase):
         for host_name in ('gpu1', 'gpu2'):
             self.host_name = host_name
             result = self.plan()
-            here = {d.name for dev in result.devices
-                    for d in dev.deployables}
+            here = {d.name for dev in result.devices for d in dev.deployables}
             self.assertFalse(names & here)
             names |= here

@@ -20,11 +20,18 @@ from orionx_cyborg.gpu import models
 from tests import base
 
 
-def gpu(name='NVIDIA H200', address='0000:18:00.0',
-        uuid='GPU-8c6b4a3e-1111-2222-3333-444455556666'):
+def gpu(
+    name='NVIDIA H200',
+    address='0000:18:00.0',
+    uuid='GPU-8c6b4a3e-1111-2222-3333-444455556666',
+):
     return models.Gpu(
-        vendor_id='10de', index=0, uuid=uuid, name=name,
-        pci_address=models.PciAddress.parse(address), pci_device_id='2335',
+        vendor_id='10de',
+        index=0,
+        uuid=uuid,
+        name=name,
+        pci_address=models.PciAddress.parse(address),
+        pci_device_id='2335',
         memory_mib=143771,
     )
 
@@ -52,8 +59,12 @@ class TestSettings(base.TestCase):
 
     def test_bad_mode_names_the_choices(self):
         self.config_file('[orionx_gpu]\ndefault_mode = shared\n')
-        self.assertInvalid('orionx_gpu', 'default_mode', 'shared',
-                           'passthrough, vgpu, pool, off')
+        self.assertInvalid(
+            'orionx_gpu',
+            'default_mode',
+            'shared',
+            'passthrough, vgpu, pool, off',
+        )
 
     def test_bad_pool_name(self):
         self.config_file('[orionx_pool]\nname = my-pool\n')
@@ -61,29 +72,47 @@ class TestSettings(base.TestCase):
 
     def test_out_of_range_numbers(self):
         self.config_file('[orionx_pool]\ncompute_oversubscription = 0.5\n')
-        self.assertInvalid('orionx_pool', 'compute_oversubscription',
-                           "'0.5'", 'greater than or equal to 1')
+        self.assertInvalid(
+            'orionx_pool',
+            'compute_oversubscription',
+            "'0.5'",
+            'greater than or equal to 1',
+        )
 
     def test_malformed_pci_address(self):
         self.flags('orionx_gpu', pool_devices=['0000:18:00'])
-        self.assertInvalid('orionx_gpu', 'pool_devices', '0000:18:00',
-                           'domain:bus:device.function')
+        self.assertInvalid(
+            'orionx_gpu',
+            'pool_devices',
+            '0000:18:00',
+            'domain:bus:device.function',
+        )
 
     def test_malformed_uuid(self):
-        self.flags('orionx_gpu', vgpu_devices=['GPU-1234'],
-                   enabled_vgpu_types=['H200-35C'])
+        self.flags(
+            'orionx_gpu',
+            vgpu_devices=['GPU-1234'],
+            enabled_vgpu_types=['H200-35C'],
+        )
         self.assertInvalid('orionx_gpu', 'vgpu_devices', 'nvidia-smi -L')
 
     def test_same_gpu_in_two_lists(self):
-        self.flags('orionx_gpu', pool_devices=['0000:18:00.0'],
-                   disabled_devices=['0000:18:00.0'])
-        self.assertInvalid('orionx_gpu', 'disabled_devices',
-                           'also listed in [orionx_gpu] pool_devices')
+        self.flags(
+            'orionx_gpu',
+            pool_devices=['0000:18:00.0'],
+            disabled_devices=['0000:18:00.0'],
+        )
+        self.assertInvalid(
+            'orionx_gpu',
+            'disabled_devices',
+            'also listed in [orionx_gpu] pool_devices',
+        )
 
     def test_vgpu_mode_needs_types(self):
         self.flags('orionx_gpu', vgpu_devices=['*L40S*'])
-        self.assertInvalid('orionx_gpu', 'enabled_vgpu_types',
-                           'nvidia-smi vgpu -s')
+        self.assertInvalid(
+            'orionx_gpu', 'enabled_vgpu_types', 'nvidia-smi vgpu -s'
+        )
 
     def test_state_dir_override(self):
         self.flags('orionx_gpu', state_dir='/srv/state')
@@ -100,13 +129,17 @@ class TestSelectors(base.TestCase):
     def test_address_uuid_and_glob(self):
         address = settings.Selector.parse('0000:18:00.0', 'pool_devices')
         uuid = settings.Selector.parse(
-            'GPU-8C6B4A3E-1111-2222-3333-444455556666', 'pool_devices')
+            'GPU-8C6B4A3E-1111-2222-3333-444455556666', 'pool_devices'
+        )
         glob = settings.Selector.parse('*h200*', 'pool_devices')
         exact = settings.Selector.parse('NVIDIA H200', 'pool_devices')
         for selector in (address, uuid, glob, exact):
             self.assertTrue(selector.matches(gpu()), selector)
-        other = gpu(name='NVIDIA L40S', address='0000:2a:00.0',
-                    uuid='GPU-00000000-1111-2222-3333-444455556666')
+        other = gpu(
+            name='NVIDIA L40S',
+            address='0000:2a:00.0',
+            uuid='GPU-00000000-1111-2222-3333-444455556666',
+        )
         for selector in (address, uuid, glob, exact):
             self.assertFalse(selector.matches(other), selector)
 
@@ -116,13 +149,18 @@ class TestSelectors(base.TestCase):
 
     def test_vgpu_type_selectors(self):
         vgpu_type = models.VgpuType(
-            type_id=1103, name='NVIDIA H200-35C', type_class='Compute',
-            framebuffer_mib=35840, max_instances=4, creatable=True)
+            type_id=1103,
+            name='NVIDIA H200-35C',
+            type_class='Compute',
+            framebuffer_mib=35840,
+            max_instances=4,
+            creatable=True,
+        )
         for text in ('NVIDIA H200-35C', 'h200-35c', '1103', 'nvidia-1103'):
             self.assertTrue(
-                settings.VgpuTypeSelector.parse(text).matches(vgpu_type),
-                text)
+                settings.VgpuTypeSelector.parse(text).matches(vgpu_type), text
+            )
         for text in ('H200-70C', '1104', 'nvidia-35'):
             self.assertFalse(
-                settings.VgpuTypeSelector.parse(text).matches(vgpu_type),
-                text)
+                settings.VgpuTypeSelector.parse(text).matches(vgpu_type), text
+            )

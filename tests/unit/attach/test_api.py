@@ -42,9 +42,14 @@ ENTITLEMENT_RP = str(uuid.uuid4())
 
 def deployable(name, rc, total, traits, rp=None):
     return clients.Deployable(
-        uuid=str(uuid.uuid4()), name=name, rp_uuid=rp or str(uuid.uuid4()),
-        num_accelerators=total, driver_name=spec.DRIVER_NAME,
-        resource_class=rc, traits=frozenset(traits))
+        uuid=str(uuid.uuid4()),
+        name=name,
+        rp_uuid=rp or str(uuid.uuid4()),
+        num_accelerators=total,
+        driver_name=spec.DRIVER_NAME,
+        resource_class=rc,
+        traits=frozenset(traits),
+    )
 
 
 class FakeCyborg:
@@ -53,31 +58,51 @@ class FakeCyborg:
     def __init__(self):
         pool = {'OWNER_CYBORG', 'CUSTOM_ORIONX_POOL_DEFAULT'}
         self.gpu = clients.Device(
-            uuid=str(uuid.uuid4()), hostname='gpu1', vendor='10de',
-            model='NVIDIA H200', std_board_info={
-                'uuid': 'GPU-1', 'pci_address': '0000:18:00.0',
-                'deployable_prefix': 'gpu1_0000_18_00_0'})
+            uuid=str(uuid.uuid4()),
+            hostname='gpu1',
+            vendor='10de',
+            model='NVIDIA H200',
+            std_board_info={
+                'uuid': 'GPU-1',
+                'pci_address': '0000:18:00.0',
+                'deployable_prefix': 'gpu1_0000_18_00_0',
+            },
+        )
         self.deployables_ = [
-            deployable('gpu1_0000_18_00_0_GMEM', spec.RC_POOL_MEMORY, 40000,
-                       pool),
-            deployable('gpu1_0000_18_00_0_COMPUTE', spec.RC_POOL_COMPUTE,
-                       100, pool),
-            deployable('cpu1_ORIONX_VGPU_default', spec.RC_ENTITLEMENT, 4,
-                       pool, rp=ENTITLEMENT_RP),
+            deployable(
+                'gpu1_0000_18_00_0_GMEM', spec.RC_POOL_MEMORY, 40000, pool
+            ),
+            deployable(
+                'gpu1_0000_18_00_0_COMPUTE', spec.RC_POOL_COMPUTE, 100, pool
+            ),
+            deployable(
+                'cpu1_ORIONX_VGPU_default',
+                spec.RC_ENTITLEMENT,
+                4,
+                pool,
+                rp=ENTITLEMENT_RP,
+            ),
         ]
         self.arqs_ = []
         self.queries = []  # instance filter of each full ARQ listing
         self.placement = None  # a FakePlacement to claim instances in
-        self.profile = clients.DeviceProfile('pool16', ({
-            'resources:CUSTOM_ORIONX_VGPU': '1',
-            'accel:orionx_gmem_mib': '16384',
-            'accel:orionx_compute_pct': '25'},))
+        self.profile = clients.DeviceProfile(
+            'pool16',
+            (
+                {
+                    'resources:CUSTOM_ORIONX_VGPU': '1',
+                    'accel:orionx_gmem_mib': '16384',
+                    'accel:orionx_compute_pct': '25',
+                },
+            ),
+        )
         self.down = False
 
     def _check(self):
         if self.down:
-            raise clients.ServiceUnavailable(service='Cyborg',
-                                             reason='connection refused')
+            raise clients.ServiceUnavailable(
+                service='Cyborg', reason='connection refused'
+            )
 
     def devices(self):
         self._check()
@@ -90,8 +115,11 @@ class FakeCyborg:
     def arqs(self, instance=None):
         self._check()
         self.queries.append(instance)
-        return [a for a in self.arqs_
-                if instance is None or a.instance_uuid == instance]
+        return [
+            a
+            for a in self.arqs_
+            if instance is None or a.instance_uuid == instance
+        ]
 
     def arq(self, uuid_):
         self._check()
@@ -103,18 +131,24 @@ class FakeCyborg:
 
     def bind(self, instance, project=PROJECT, host='cpu1'):
         arq = clients.Arq(
-            uuid=str(uuid.uuid4()), state='Bound',
-            device_profile_name='pool16', device_profile_group_id=0,
-            hostname=host, device_rp_uuid=ENTITLEMENT_RP,
-            instance_uuid=instance, project_id=project,
+            uuid=str(uuid.uuid4()),
+            state='Bound',
+            device_profile_name='pool16',
+            device_profile_group_id=0,
+            hostname=host,
+            device_rp_uuid=ENTITLEMENT_RP,
+            instance_uuid=instance,
+            project_id=project,
             attach_handle_type=spec.AH_REMOTE,
             attach_handle_uuid=str(uuid.uuid4()),
-            attach_handle_info={'pool': 'default', 'slot': '0'})
+            attach_handle_info={'pool': 'default', 'slot': '0'},
+        )
         self.arqs_.append(arq)
         if self.placement is not None:
             # Nova's claim for the instance, before Cyborg binds.
             self.placement.instances.setdefault(
-                instance, {ENTITLEMENT_RP: {spec.RC_ENTITLEMENT: 1}})
+                instance, {ENTITLEMENT_RP: {spec.RC_ENTITLEMENT: 1}}
+            )
         return arq
 
 
@@ -131,12 +165,16 @@ class FakePlacement:
         held = self.consumers.get(consumer, self.instances.get(consumer))
         return clients.ConsumerAllocations(
             generation=None if held is None else 1,
-            allocations=held or {}, consumer_type=clients.CONSUMER_TYPE)
+            allocations=held or {},
+            consumer_type=clients.CONSUMER_TYPE,
+        )
 
-    def claim(self, consumer, allocations, project_id, user_id,
-              consumer_generation):
-        self.consumers[consumer] = {rp: dict(r)
-                                    for rp, r in allocations.items()}
+    def claim(
+        self, consumer, allocations, project_id, user_id, consumer_generation
+    ):
+        self.consumers[consumer] = {
+            rp: dict(r) for rp, r in allocations.items()
+        }
 
     def release(self, consumer):
         return self.consumers.pop(consumer, None) is not None
@@ -154,8 +192,9 @@ class FakePlacement:
         return 1, self.inventories.get(rp, {})
 
     def set_provider_inventory(self, rp, generation, inventories):
-        self.inventories[rp] = {rc: dict(inv)
-                                for rc, inv in inventories.items()}
+        self.inventories[rp] = {
+            rc: dict(inv) for rc, inv in inventories.items()
+        }
 
 
 class ApiTestCase(base.TestCase):
@@ -165,30 +204,45 @@ class ApiTestCase(base.TestCase):
         self.placement = FakePlacement()
         self.cyborg.placement = self.placement
         engine = ledger_engine.create_engine(
-            'sqlite:///%s/ledger.sqlite' % self.tmp)
+            'sqlite:///%s/ledger.sqlite' % self.tmp
+        )
         self.ledger = ledger_mod.Ledger(engine, owns_engine=True)
         self.ledger.upgrade()
         self.addCleanup(self.ledger.close)
         runtime = runtimes.load(self.conf, 'orionx')
         settings = service_mod.ServiceSettings(
-            pools=('default',), policy='binpack',
+            pools=('default',),
+            policy='binpack',
             locality=service_mod.allocator.Locality.STRICT,
             default_size=sizing.Size(8192, 25),
-            remote_transport=binding.Transport.RDMA, server_port=9960,
-            server_addresses={'gpu1': '192.0.2.10'}, retry_after=15,
-            placement_retries=2)
+            remote_transport=binding.Transport.RDMA,
+            server_port=9960,
+            server_addresses={'gpu1': '192.0.2.10'},
+            retry_after=15,
+            placement_retries=2,
+        )
         self.service = service_mod.LeaseService(
-            settings, self.cyborg, self.placement, self.ledger,
-            secrets.SecretSigner('k', 3600), runtime, sleep=lambda s: None)
+            settings,
+            self.cyborg,
+            self.placement,
+            self.ledger,
+            secrets.SecretSigner('k', 3600),
+            runtime,
+            sleep=lambda s: None,
+        )
         self.reconciler = reconciler_mod.Reconciler(self.service)
-        self.client = werkzeug_test.Client(context.NoAuthMiddleware(
-            api.create_app(self.service, self.reconciler)))
+        self.client = werkzeug_test.Client(
+            context.NoAuthMiddleware(
+                api.create_app(self.service, self.reconciler)
+            )
+        )
         self.logs = self.useFixture(fixtures.FakeLogger(level='DEBUG'))
 
     def call(self, method, path, token='nova', **kwargs):
         headers = {'X-Auth-Token': token} if token else {}
-        response = self.client.open(path, method=method, headers=headers,
-                                    **kwargs)
+        response = self.client.open(
+            path, method=method, headers=headers, **kwargs
+        )
         text = response.get_data(as_text=True)
         try:
             return response.status_code, json.loads(text), response
@@ -196,25 +250,25 @@ class ApiTestCase(base.TestCase):
             return response.status_code, text, response
 
     def vendordata(self, body, token='nova'):
-        return self.call('POST', '/v1/vendordata', token=token,
-                         json=body)
+        return self.call('POST', '/v1/vendordata', token=token, json=body)
 
 
 class TestVendordata(ApiTestCase):
     def test_active_document(self):
         instance = str(uuid.uuid4())
         self.cyborg.bind(instance)
-        status, doc, _ = self.vendordata({'instance-id': instance,
-                                          'project-id': PROJECT,
-                                          'hostname': 'vm1'})
+        status, doc, _ = self.vendordata(
+            {'instance-id': instance, 'project-id': PROJECT, 'hostname': 'vm1'}
+        )
         self.assertEqual(200, status)
         self.assertEqual('active', doc['status'])
         (vgpu,) = doc['vgpus']
         self.assertEqual('GPU-1', vgpu['gpu_uuid'])
-        self.assertEqual({'address': '192.0.2.10', 'port': 9960,
-                          'transport': 'rdma'}, vgpu['endpoint'])
-        self.assertEqual((16384, 25), (vgpu['gmem_mib'],
-                                       vgpu['compute_pct']))
+        self.assertEqual(
+            {'address': '192.0.2.10', 'port': 9960, 'transport': 'rdma'},
+            vgpu['endpoint'],
+        )
+        self.assertEqual((16384, 25), (vgpu['gmem_mib'], vgpu['compute_pct']))
         self.assertTrue(vgpu['secret'] and vgpu['expires_at'])
         self.assertEqual('16384', doc['client']['environment']['ORION_GMEM'])
         self.assertEqual(1, len(self.placement.consumers))
@@ -240,14 +294,16 @@ class TestVendordata(ApiTestCase):
         self.assertIsNone(doc['vgpus'][0]['secret'])
 
     def test_profile_larger_than_any_gpu_is_rejected_with_a_reason(self):
-        self.cyborg.profile = clients.DeviceProfile('pool16', ({
-            'accel:orionx_gmem_mib': '90000'},))
+        self.cyborg.profile = clients.DeviceProfile(
+            'pool16', ({'accel:orionx_gmem_mib': '90000'},)
+        )
         instance = str(uuid.uuid4())
         self.cyborg.bind(instance)
         _, doc, _ = self.vendordata({'instance-id': instance})
         self.assertEqual('rejected', doc['vgpus'][0]['state'])
-        self.assertIn('exceeds the largest pool GPU',
-                      doc['vgpus'][0]['reason'])
+        self.assertIn(
+            'exceeds the largest pool GPU', doc['vgpus'][0]['reason']
+        )
         self.assertEqual({}, self.placement.consumers)
 
     def test_known_leases_are_served_without_listing_every_arq(self):
@@ -257,8 +313,9 @@ class TestVendordata(ApiTestCase):
         self.assertEqual([instance], self.cyborg.queries)
         second = self.vendordata({'instance-id': instance})[1]
         self.assertEqual([instance], self.cyborg.queries)
-        self.assertEqual(first['vgpus'][0]['lease_id'],
-                         second['vgpus'][0]['lease_id'])
+        self.assertEqual(
+            first['vgpus'][0]['lease_id'], second['vgpus'][0]['lease_id']
+        )
         self.assertEqual('active', second['status'])
 
     def test_evacuated_instance_gets_its_new_lease_at_once(self):
@@ -277,13 +334,20 @@ class TestVendordata(ApiTestCase):
         self.assertEqual([instance, instance], self.cyborg.queries)
 
     def test_a_missing_lease_of_a_two_vgpu_profile_is_created(self):
-        self.cyborg.profile = clients.DeviceProfile('pool16', ({
-            'resources:CUSTOM_ORIONX_VGPU': '2',
-            'accel:orionx_gmem_mib': '4096'},))
+        self.cyborg.profile = clients.DeviceProfile(
+            'pool16',
+            (
+                {
+                    'resources:CUSTOM_ORIONX_VGPU': '2',
+                    'accel:orionx_gmem_mib': '4096',
+                },
+            ),
+        )
         instance = str(uuid.uuid4())
         self.cyborg.bind(instance)
-        self.assertEqual(1, len(self.vendordata(
-            {'instance-id': instance})[1]['vgpus']))
+        self.assertEqual(
+            1, len(self.vendordata({'instance-id': instance})[1]['vgpus'])
+        )
         # The second ARQ's lease is missing (say, a crash before it was
         # written): one lease of two asked is not trusted.
         self.cyborg.bind(instance)
@@ -297,8 +361,9 @@ class TestVendordata(ApiTestCase):
         instance = str(uuid.uuid4())
         self.cyborg.bind(instance, project=OTHER)
         self.vendordata({'instance-id': instance, 'project-id': OTHER})
-        status, doc, _ = self.vendordata({'instance-id': instance,
-                                          'project-id': PROJECT})
+        status, doc, _ = self.vendordata(
+            {'instance-id': instance, 'project-id': PROJECT}
+        )
         self.assertEqual(404, status)
         self.assertNotIn('vgpus', json.dumps(doc))
 
@@ -311,7 +376,8 @@ class TestVendordata(ApiTestCase):
     def test_instance_with_other_resources_only_skips_cyborg(self):
         instance = str(uuid.uuid4())
         self.placement.instances[instance] = {
-            'cn-rp': {'VCPU': 2, 'MEMORY_MB': 2048}}
+            'cn-rp': {'VCPU': 2, 'MEMORY_MB': 2048}
+        }
         status, doc, _ = self.vendordata({'instance-id': instance})
         self.assertEqual((200, 'none'), (status, doc['status']))
         self.assertEqual([], self.cyborg.queries)
@@ -319,8 +385,9 @@ class TestVendordata(ApiTestCase):
     def test_shelved_instance_with_a_stale_lease_gets_none(self):
         instance = str(uuid.uuid4())
         arq = self.cyborg.bind(instance)
-        self.assertEqual('active', self.vendordata(
-            {'instance-id': instance})[1]['status'])
+        self.assertEqual(
+            'active', self.vendordata({'instance-id': instance})[1]['status']
+        )
         # Shelve-offload: Nova deletes the ARQ and the allocation; the
         # lease stays until the next pass.
         self.cyborg.arqs_.remove(arq)
@@ -332,8 +399,9 @@ class TestVendordata(ApiTestCase):
     def test_another_projects_instance_is_not_found(self):
         instance = str(uuid.uuid4())
         self.cyborg.bind(instance, project=OTHER)
-        status, doc, _ = self.vendordata({'instance-id': instance,
-                                          'project-id': PROJECT})
+        status, doc, _ = self.vendordata(
+            {'instance-id': instance, 'project-id': PROJECT}
+        )
         self.assertEqual(404, status)
         self.assertNotIn('vgpus', json.dumps(doc))
         self.assertEqual({}, self.placement.consumers)
@@ -344,11 +412,16 @@ class TestVendordata(ApiTestCase):
             ([1, 2], 'JSON object'),
             ({}, 'instance-id is required'),
             ({'instance-id': 'vm-1'}, 'must be a UUID'),
-            ({'instance-id': str(uuid.uuid4()), 'project-id': 7},
-             'project-id must be a string'),
+            (
+                {'instance-id': str(uuid.uuid4()), 'project-id': 7},
+                'project-id must be a string',
+            ),
         ):
-            kwargs = ({'data': body, 'content_type': 'application/json'}
-                      if isinstance(body, str) else {'json': body})
+            kwargs = (
+                {'data': body, 'content_type': 'application/json'}
+                if isinstance(body, str)
+                else {'json': body}
+            )
             status, doc, _ = self.call('POST', '/v1/vendordata', **kwargs)
             self.assertEqual(400, status, body)
             self.assertIn(message, doc['error']['message'])
@@ -369,9 +442,9 @@ class TestVendordata(ApiTestCase):
         self.assertIn('Cyborg is unavailable', doc['error']['message'])
         self.assertEqual('15', response.headers['Retry-After'])
         self.cyborg.down = False
-        self.assertEqual('active',
-                         self.vendordata({'instance-id': instance})[1][
-                             'status'])
+        self.assertEqual(
+            'active', self.vendordata({'instance-id': instance})[1]['status']
+        )
 
 
 class TestLeasesAndPools(ApiTestCase):
@@ -385,31 +458,38 @@ class TestLeasesAndPools(ApiTestCase):
 
     def test_a_project_sees_its_own_leases_only(self):
         _, doc, _ = self.call('GET', '/v1/leases', token='demo:' + PROJECT)
-        self.assertEqual([self.mine],
-                         [lease['instance_uuid'] for lease in doc['leases']])
-        _, doc, _ = self.call('GET', '/v1/leases?project=' + OTHER,
-                              token='demo:' + PROJECT)
+        self.assertEqual(
+            [self.mine], [lease['instance_uuid'] for lease in doc['leases']]
+        )
+        _, doc, _ = self.call(
+            'GET', '/v1/leases?project=' + OTHER, token='demo:' + PROJECT
+        )
         self.assertEqual([], doc['leases'])
         theirs = self.ledger.list(instance=self.theirs)[0].id
-        status, _, _ = self.call('GET', '/v1/leases/' + theirs,
-                                 token='demo:' + PROJECT)
+        status, _, _ = self.call(
+            'GET', '/v1/leases/' + theirs, token='demo:' + PROJECT
+        )
         self.assertEqual(404, status)
-        status, doc, _ = self.call('GET', '/v1/leases/' + theirs,
-                                   token='admin')
+        status, doc, _ = self.call(
+            'GET', '/v1/leases/' + theirs, token='admin'
+        )
         self.assertEqual(200, status)
-        self.assertEqual(['claimed', 'placed'],
-                         [event['event'] for event in doc['events']])
+        self.assertEqual(
+            ['claimed', 'placed'], [event['event'] for event in doc['events']]
+        )
 
     def test_filters_and_their_errors(self):
-        _, doc, _ = self.call('GET', '/v1/leases?state=active',
-                              token='admin')
+        _, doc, _ = self.call('GET', '/v1/leases?state=active', token='admin')
         self.assertEqual(2, len(doc['leases']))
-        for query, message in (('state=lost', 'state must be one of'),
-                               ('limit=0', 'limit must be between'),
-                               ('limit=x', 'limit must be an integer'),
-                               ('marker=nope', '')):
-            status, doc, _ = self.call('GET', '/v1/leases?' + query,
-                                       token='admin')
+        for query, message in (
+            ('state=lost', 'state must be one of'),
+            ('limit=0', 'limit must be between'),
+            ('limit=x', 'limit must be an integer'),
+            ('marker=nope', ''),
+        ):
+            status, doc, _ = self.call(
+                'GET', '/v1/leases?' + query, token='admin'
+            )
             self.assertEqual(400, status, query)
             self.assertIn(message, doc['error']['message'])
 
@@ -421,25 +501,26 @@ class TestLeasesAndPools(ApiTestCase):
         self.assertEqual(40000, doc['gmem_mib']['capacity'])
         self.assertEqual(1, doc['gpus_total'])
         self.assertEqual(2, doc['gpus'][0]['leases'])
-        self.assertEqual(404, self.call('GET', '/v1/pools/gold',
-                                        token='admin')[0])
+        self.assertEqual(
+            404, self.call('GET', '/v1/pools/gold', token='admin')[0]
+        )
 
     def test_metrics_and_health(self):
         status, text, _ = self.call('GET', '/metrics', token=None)
         self.assertEqual(200, status)
-        self.assertIn('orionx_pool_used_gmem_mib{pool="default"} 32768',
-                      text)
-        self.assertIn('orionx_leases{pool="default",state="active"} 2',
-                      text)
+        self.assertIn('orionx_pool_used_gmem_mib{pool="default"} 32768', text)
+        self.assertIn('orionx_leases{pool="default",state="active"} 2', text)
         self.assertIn('orionx_reconcile_duration_seconds ', text)
         status, doc, _ = self.call('GET', '/healthz', token=None)
         self.assertEqual(('ok', 200), (doc['status'], status))
 
     def test_reconcile_on_demand_releases_deleted_instances(self):
-        self.cyborg.arqs_ = [a for a in self.cyborg.arqs_
-                             if a.instance_uuid != self.theirs]
+        self.cyborg.arqs_ = [
+            a for a in self.cyborg.arqs_ if a.instance_uuid != self.theirs
+        ]
         status, doc, _ = self.call('POST', '/v1/reconcile', token='admin')
         self.assertEqual((200, 1), (status, doc['released']))
         self.assertEqual(1, len(self.placement.consumers))
-        self.assertEqual(403, self.call('POST', '/v1/reconcile',
-                                        token='demo')[0])
+        self.assertEqual(
+            403, self.call('POST', '/v1/reconcile', token='demo')[0]
+        )

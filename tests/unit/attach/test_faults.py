@@ -38,12 +38,14 @@ class TestCrashPoint(testtools.TestCase):
     def setUp(self):
         super().setUp()
         self.useFixture(fixtures.MockPatchObject(faults, '_reached', {}))
-        self.exit = self.useFixture(fixtures.MockPatch(
-            'os._exit', autospec=True)).mock
+        self.exit = self.useFixture(
+            fixtures.MockPatch('os._exit', autospec=True)
+        ).mock
 
     def arm(self, value):
-        self.useFixture(fixtures.EnvironmentVariable(
-            faults.ENVIRONMENT, value))
+        self.useFixture(
+            fixtures.EnvironmentVariable(faults.ENVIRONMENT, value)
+        )
 
     def test_unarmed_or_another_point_does_nothing(self):
         self.useFixture(fixtures.EnvironmentVariable(faults.ENVIRONMENT))
@@ -74,14 +76,21 @@ class TestCrashPointProcess(testtools.TestCase):
         env = dict(os.environ, **{faults.ENVIRONMENT: armed})
         return subprocess.run(
             [sys.executable, '-c', CHILD, faults.MOVE_AFTER_PLACEMENT],
-            env=env, capture_output=True, text=True, timeout=60, check=False)
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
 
     def test_exits_at_the_named_passage(self):
         result = self.run_child('%s:2' % faults.MOVE_AFTER_PLACEMENT)
         self.assertEqual(faults.EXIT_STATUS, result.returncode)
         self.assertEqual('1\n2\n', result.stdout)
-        self.assertIn('Crash point %s reached (2)'
-                      % faults.MOVE_AFTER_PLACEMENT, result.stderr)
+        self.assertIn(
+            'Crash point %s reached (2)' % faults.MOVE_AFTER_PLACEMENT,
+            result.stderr,
+        )
 
     def test_runs_through_when_another_point_is_armed(self):
         result = self.run_child(faults.MOVE_BEFORE_PLACEMENT)

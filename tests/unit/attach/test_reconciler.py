@@ -43,8 +43,15 @@ class TestReconciler(test_api.ApiTestCase):
         again = self.reconciler.run_pass()
         self.assertEqual(
             (0, 0, 0, 0, 0, 0),
-            (again.created, again.released, again.placed, again.moved,
-             again.repaired, again.drift_healed))
+            (
+                again.created,
+                again.released,
+                again.placed,
+                again.moved,
+                again.repaired,
+                again.drift_healed,
+            ),
+        )
 
     def test_crash_after_choosing_the_gpu_before_claiming(self):
         self.service.ensure_leases([(self.arq, 'default')])
@@ -55,14 +62,23 @@ class TestReconciler(test_api.ApiTestCase):
         fresh = self.ledger.get(lease.id)
         self.ledger.delete(fresh.id, fresh.version)
         gpu = self.service.view().gpus['GPU-1']
-        self.ledger.create(ledger_mod.NewLease(
-            arq_uuid=self.arq.uuid, instance_uuid=self.instance,
-            project_id=test_api.PROJECT, vm_host='cpu1', pool='default',
-            gmem_mib=16384, compute_pct=25, state=State.CLAIMING,
-            gpu_host='gpu1', gpu_uuid='GPU-1',
-            gpu_pci_address='0000:18:00.0',
-            memory_rp_uuid=gpu.memory_rp_uuid,
-            compute_rp_uuid=gpu.compute_rp_uuid))
+        self.ledger.create(
+            ledger_mod.NewLease(
+                arq_uuid=self.arq.uuid,
+                instance_uuid=self.instance,
+                project_id=test_api.PROJECT,
+                vm_host='cpu1',
+                pool='default',
+                gmem_mib=16384,
+                compute_pct=25,
+                state=State.CLAIMING,
+                gpu_host='gpu1',
+                gpu_uuid='GPU-1',
+                gpu_pci_address='0000:18:00.0',
+                memory_rp_uuid=gpu.memory_rp_uuid,
+                compute_rp_uuid=gpu.compute_rp_uuid,
+            )
+        )
         report = self.reconciler.run_pass()
         self.assertEqual(1, report.repaired)
         self.assertEqual(State.ACTIVE, self.lease().state)
@@ -70,22 +86,38 @@ class TestReconciler(test_api.ApiTestCase):
 
     def test_crash_after_claiming_before_recording(self):
         gpu = self.service.view().gpus['GPU-1']
-        lease = self.ledger.create(ledger_mod.NewLease(
-            arq_uuid=self.arq.uuid, instance_uuid=self.instance,
-            project_id=test_api.PROJECT, vm_host='cpu1', pool='default',
-            gmem_mib=16384, compute_pct=25, state=State.CLAIMING,
-            gpu_host='gpu1', gpu_uuid='GPU-1',
-            gpu_pci_address='0000:18:00.0',
-            memory_rp_uuid=gpu.memory_rp_uuid,
-            compute_rp_uuid=gpu.compute_rp_uuid))
-        self.placement.claim(lease.id, {
-            gpu.memory_rp_uuid: {spec.RC_POOL_MEMORY: 16384},
-            gpu.compute_rp_uuid: {spec.RC_POOL_COMPUTE: 25}},
-            test_api.PROJECT, 'u', None)
+        lease = self.ledger.create(
+            ledger_mod.NewLease(
+                arq_uuid=self.arq.uuid,
+                instance_uuid=self.instance,
+                project_id=test_api.PROJECT,
+                vm_host='cpu1',
+                pool='default',
+                gmem_mib=16384,
+                compute_pct=25,
+                state=State.CLAIMING,
+                gpu_host='gpu1',
+                gpu_uuid='GPU-1',
+                gpu_pci_address='0000:18:00.0',
+                memory_rp_uuid=gpu.memory_rp_uuid,
+                compute_rp_uuid=gpu.compute_rp_uuid,
+            )
+        )
+        self.placement.claim(
+            lease.id,
+            {
+                gpu.memory_rp_uuid: {spec.RC_POOL_MEMORY: 16384},
+                gpu.compute_rp_uuid: {spec.RC_POOL_COMPUTE: 25},
+            },
+            test_api.PROJECT,
+            'u',
+            None,
+        )
         self.reconciler.run_pass()
         self.assertEqual(State.ACTIVE, self.lease().state)
-        self.assertEqual('repaired', self.ledger.events(
-            lease_id=lease.id)[-1].event)
+        self.assertEqual(
+            'repaired', self.ledger.events(lease_id=lease.id)[-1].event
+        )
 
     def test_crash_during_release(self):
         self.reconciler.run_pass()
@@ -103,7 +135,8 @@ class TestReconciler(test_api.ApiTestCase):
         gpu = self.service.view().gpus['GPU-1']
         orphan = str(uuid.uuid4())
         self.placement.consumers[orphan] = {
-            gpu.memory_rp_uuid: {spec.RC_POOL_MEMORY: 1024}}
+            gpu.memory_rp_uuid: {spec.RC_POOL_MEMORY: 1024}
+        }
         del self.placement.consumers[lease.id]
         report = self.reconciler.run_pass()
         self.assertEqual((1, 1), (report.orphans_released, report.repaired))
@@ -133,38 +166,62 @@ class TestReconciler(test_api.ApiTestCase):
 
     def test_lease_moves_off_an_unhealthy_gpu(self):
         self.cyborg.gpu2 = clients.Device(
-            uuid=str(uuid.uuid4()), hostname='gpu2', vendor='10de',
-            model='NVIDIA H200', std_board_info={
-                'uuid': 'GPU-2', 'pci_address': '0000:2a:00.0',
-                'deployable_prefix': 'gpu2_0000_2a_00_0'})
+            uuid=str(uuid.uuid4()),
+            hostname='gpu2',
+            vendor='10de',
+            model='NVIDIA H200',
+            std_board_info={
+                'uuid': 'GPU-2',
+                'pci_address': '0000:2a:00.0',
+                'deployable_prefix': 'gpu2_0000_2a_00_0',
+            },
+        )
         pool = {'OWNER_CYBORG', 'CUSTOM_ORIONX_POOL_DEFAULT'}
         self.cyborg.deployables_ += [
-            test_api.deployable('gpu2_0000_2a_00_0_GMEM',
-                                spec.RC_POOL_MEMORY, 40000, pool),
-            test_api.deployable('gpu2_0000_2a_00_0_COMPUTE',
-                                spec.RC_POOL_COMPUTE, 100, pool)]
+            test_api.deployable(
+                'gpu2_0000_2a_00_0_GMEM', spec.RC_POOL_MEMORY, 40000, pool
+            ),
+            test_api.deployable(
+                'gpu2_0000_2a_00_0_COMPUTE', spec.RC_POOL_COMPUTE, 100, pool
+            ),
+        ]
         devices = self.cyborg.devices
         self.cyborg.devices = lambda: devices() + [self.cyborg.gpu2]
         self.reconciler.run_pass()
         source = self.lease().gpu_uuid
-        sick = [d for d in self.cyborg.deployables_
-                if d.name.startswith('gpu%s' % source[-1])]
+        sick = [
+            d
+            for d in self.cyborg.deployables_
+            if d.name.startswith('gpu%s' % source[-1])
+        ]
         for dep in sick:
             self.cyborg.deployables_.remove(dep)
-            self.cyborg.deployables_.append(clients.Deployable(
-                dep.uuid, dep.name, dep.rp_uuid, dep.num_accelerators,
-                dep.driver_name, dep.resource_class,
-                dep.traits | {spec.TRAIT_UNHEALTHY}))
+            self.cyborg.deployables_.append(
+                clients.Deployable(
+                    dep.uuid,
+                    dep.name,
+                    dep.rp_uuid,
+                    dep.num_accelerators,
+                    dep.driver_name,
+                    dep.resource_class,
+                    dep.traits | {spec.TRAIT_UNHEALTHY},
+                )
+            )
         report = self.reconciler.run_pass()
         self.assertEqual(1, report.moved)
         moved = self.lease()
         self.assertNotEqual(source, moved.gpu_uuid)
-        self.assertEqual({'from': source, 'to': moved.gpu_uuid},
-                         {k: report.moves[0][k] for k in ('from', 'to')})
-        self.assertEqual(set(self.placement.consumers[moved.id]),
-                         {moved.memory_rp_uuid, moved.compute_rp_uuid})
-        self.assertEqual('moved', self.ledger.events(
-            lease_id=moved.id)[-1].event)
+        self.assertEqual(
+            {'from': source, 'to': moved.gpu_uuid},
+            {k: report.moves[0][k] for k in ('from', 'to')},
+        )
+        self.assertEqual(
+            set(self.placement.consumers[moved.id]),
+            {moved.memory_rp_uuid, moved.compute_rp_uuid},
+        )
+        self.assertEqual(
+            'moved', self.ledger.events(lease_id=moved.id)[-1].event
+        )
 
     def test_pending_lease_is_placed_when_room_frees(self):
         others = []
@@ -178,10 +235,11 @@ class TestReconciler(test_api.ApiTestCase):
         self.assertEqual(2, states.count('active'))
         self.assertEqual(3, states.count('pending'))
         first_pending = self.ledger.pending('default')[0]
-        self.cyborg.arqs_ = [a for a in self.cyborg.arqs_
-                             if a.instance_uuid not in (
-                                 self.instance, others[0])]
+        self.cyborg.arqs_ = [
+            a
+            for a in self.cyborg.arqs_
+            if a.instance_uuid not in (self.instance, others[0])
+        ]
         report = self.reconciler.run_pass()
         self.assertEqual(2, report.placed)
-        self.assertEqual(State.ACTIVE,
-                         self.ledger.get(first_pending.id).state)
+        self.assertEqual(State.ACTIVE, self.ledger.get(first_pending.id).state)

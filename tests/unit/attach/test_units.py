@@ -37,34 +37,57 @@ class TestSizing(testtools.TestCase):
     def test_group_keys_and_defaults(self):
         self.assertEqual(
             sizing.Size(16384, 50),
-            sizing.size_of_group({'accel:orionx_gmem_mib': '16384',
-                                  'accel:orionx_compute_pct': '50'},
-                                 DEFAULT))
-        self.assertEqual(sizing.Size(4096, 25), sizing.size_of_group(
-            {'accel:orionx_gmem_mib': ' 4096 '}, DEFAULT))
+            sizing.size_of_group(
+                {
+                    'accel:orionx_gmem_mib': '16384',
+                    'accel:orionx_compute_pct': '50',
+                },
+                DEFAULT,
+            ),
+        )
+        self.assertEqual(
+            sizing.Size(4096, 25),
+            sizing.size_of_group({'accel:orionx_gmem_mib': ' 4096 '}, DEFAULT),
+        )
         self.assertEqual(DEFAULT, sizing.size_of_group(None, DEFAULT))
-        self.assertEqual(DEFAULT, sizing.size_of_group(
-            {'resources:CUSTOM_ORIONX_VGPU': '1'}, DEFAULT))
+        self.assertEqual(
+            DEFAULT,
+            sizing.size_of_group(
+                {'resources:CUSTOM_ORIONX_VGPU': '1'}, DEFAULT
+            ),
+        )
 
     def test_bad_values(self):
         for value in ('16g', '0', '-5', ''):
             err = self.assertRaises(
-                sizing.InvalidSize, sizing.size_of_group,
-                {'accel:orionx_gmem_mib': value}, DEFAULT)
+                sizing.InvalidSize,
+                sizing.size_of_group,
+                {'accel:orionx_gmem_mib': value},
+                DEFAULT,
+            )
             self.assertIn('accel:orionx_gmem_mib', str(err))
 
     def test_larger_than_every_gpu(self):
         err = self.assertRaises(
-            sizing.InvalidSize, sizing.check_fits,
-            sizing.Size(200000, 25), [142747, 80896], [100, 100])
+            sizing.InvalidSize,
+            sizing.check_fits,
+            sizing.Size(200000, 25),
+            [142747, 80896],
+            [100, 100],
+        )
         self.assertIn('largest pool GPU (142747 MiB)', str(err))
         err = self.assertRaises(
-            sizing.InvalidSize, sizing.check_fits,
-            sizing.Size(1024, 150), [142747], [100])
+            sizing.InvalidSize,
+            sizing.check_fits,
+            sizing.Size(1024, 150),
+            [142747],
+            [100],
+        )
         self.assertIn('(100%)', str(err))
         sizing.check_fits(sizing.Size(142747, 100), [142747], [100])
-        self.assertRaises(sizing.InvalidSize, sizing.check_fits,
-                          DEFAULT, [], [])
+        self.assertRaises(
+            sizing.InvalidSize, sizing.check_fits, DEFAULT, [], []
+        )
 
 
 class TestSecrets(testtools.TestCase):
@@ -73,11 +96,14 @@ class TestSecrets(testtools.TestCase):
     def test_stable_per_window_and_rotating(self):
         signer = secrets.SecretSigner('k' * 32, ttl_s=3600)
         first, expires = signer.issue('lease-1', self.NOW)
-        again, _ = signer.issue('lease-1', self.NOW
-                                + datetime.timedelta(minutes=20))
+        again, _ = signer.issue(
+            'lease-1', self.NOW + datetime.timedelta(minutes=20)
+        )
         self.assertEqual(first, again)
-        self.assertEqual(datetime.datetime(2026, 11, 29, 11, 0,
-                                           tzinfo=datetime.UTC), expires)
+        self.assertEqual(
+            datetime.datetime(2026, 11, 29, 11, 0, tzinfo=datetime.UTC),
+            expires,
+        )
         later, _ = signer.issue('lease-1', expires)
         self.assertNotEqual(first, later)
         other, _ = signer.issue('lease-2', self.NOW)
@@ -88,8 +114,11 @@ class TestSecrets(testtools.TestCase):
         secret, expires = signer.issue('L', self.NOW)
         self.assertTrue(signer.verify('L', secret, self.NOW))
         self.assertTrue(signer.verify('L', secret, expires))
-        self.assertFalse(signer.verify(
-            'L', secret, expires + datetime.timedelta(seconds=60)))
+        self.assertFalse(
+            signer.verify(
+                'L', secret, expires + datetime.timedelta(seconds=60)
+            )
+        )
         self.assertFalse(signer.verify('M', secret, self.NOW))
 
     def test_key_never_shown(self):
@@ -98,31 +127,52 @@ class TestSecrets(testtools.TestCase):
         self.assertRaises(ValueError, secrets.SecretSigner, '', 60)
 
 
-def vgpu(lease='L1', host='gpu2', transport=binding.Transport.TCP,
-         gmem=16384, compute=25, state='active'):
+def vgpu(
+    lease='L1',
+    host='gpu2',
+    transport=binding.Transport.TCP,
+    gmem=16384,
+    compute=25,
+    state='active',
+):
     return binding.VgpuBinding(
-        lease_id=lease, pool='default', state=state, gmem_mib=gmem,
-        compute_pct=compute, gpu_uuid='GPU-1', gpu_host=host,
+        lease_id=lease,
+        pool='default',
+        state=state,
+        gmem_mib=gmem,
+        compute_pct=compute,
+        gpu_uuid='GPU-1',
+        gpu_host=host,
         endpoint=binding.Endpoint('10.0.0.2', 9960, transport)
-        if state == 'active' else None,
-        secret='s3cret' if state == 'active' else None)
+        if state == 'active'
+        else None,
+        secret='s3cret' if state == 'active' else None,
+    )
 
 
 class TestOrionXRuntime(base.TestCase):
     def runtime(self, **options):
-        runtimes.register_plugin_opts(self.conf, 'orionx',
-                                      orionx.OrionXRuntime)
+        runtimes.register_plugin_opts(
+            self.conf, 'orionx', orionx.OrionXRuntime
+        )
         for name, value in options.items():
             self.conf.set_override(name, value, 'orionx_runtime_orionx')
         return orionx.OrionXRuntime(self.conf, 'orionx')
 
     def test_settings_of_two_vgpus(self):
         instance = binding.InstanceBinding(
-            'vm', 'p', (vgpu('L1'), vgpu('L2', compute=50)))
+            'vm', 'p', (vgpu('L1'), vgpu('L2', compute=50))
+        )
         settings = self.runtime().render(instance)
-        self.assertEqual({'ORION_CONTROLLER': '10.0.0.2:9960',
-                          'ORION_VGPU': '2', 'ORION_GMEM': '16384',
-                          'ORION_RATIO': '25'}, settings.environment)
+        self.assertEqual(
+            {
+                'ORION_CONTROLLER': '10.0.0.2:9960',
+                'ORION_VGPU': '2',
+                'ORION_GMEM': '16384',
+                'ORION_RATIO': '25',
+            },
+            settings.environment,
+        )
         conf = settings.files[orionx.CLIENT_CONF]
         self.assertIn('controller_addr = 10.0.0.2:9960', conf)
         self.assertIn('enable_net = true', conf)
@@ -133,26 +183,28 @@ class TestOrionXRuntime(base.TestCase):
 
     def test_shared_memory_and_configured_controller(self):
         instance = binding.InstanceBinding(
-            'vm', 'p', (vgpu(transport=binding.Transport.SHM),))
-        settings = self.runtime(controller='ctl:9123',
-                                cloud_init=False).render(instance)
-        self.assertEqual('ctl:9123',
-                         settings.environment['ORION_CONTROLLER'])
-        self.assertIn('enable_net = false',
-                      settings.files[orionx.CLIENT_CONF])
+            'vm', 'p', (vgpu(transport=binding.Transport.SHM),)
+        )
+        settings = self.runtime(
+            controller='ctl:9123', cloud_init=False
+        ).render(instance)
+        self.assertEqual('ctl:9123', settings.environment['ORION_CONTROLLER'])
+        self.assertIn('enable_net = false', settings.files[orionx.CLIENT_CONF])
         self.assertIsNone(settings.cloud_init)
 
     def test_nothing_active_renders_nothing(self):
         instance = binding.InstanceBinding(
-            'vm', 'p', (vgpu(state='pending'),), retry_after=15)
+            'vm', 'p', (vgpu(state='pending'),), retry_after=15
+        )
         settings = self.runtime().render(instance)
         self.assertEqual({}, settings.environment)
         self.assertEqual('pending', instance.to_dict()['status'])
         self.assertEqual(15, instance.to_dict()['retry_after'])
 
     def test_unknown_runtime_names_the_option(self):
-        err = self.assertRaises(runtimes.RuntimeNotFound, runtimes.load,
-                                self.conf, 'bitfusion')
+        err = self.assertRaises(
+            runtimes.RuntimeNotFound, runtimes.load, self.conf, 'bitfusion'
+        )
         self.assertIn('[orionx_attach] runtime', str(err))
         self.assertIn('orionx', str(err))
 
@@ -189,10 +241,17 @@ class TestContext(testtools.TestCase):
         self.assertEqual(32, len(self.identity('demo').project_id))
 
     def test_no_token_no_identity_and_spoofing_is_dropped(self):
-        self.assertIsNone(self.identity(None, {
-            'HTTP_X_IDENTITY_STATUS': 'Confirmed',
-            'HTTP_X_ROLES': 'admin'}))
-        spoofed = self.identity('demo:p1', {'HTTP_X_ROLES': 'admin',
-                                            'HTTP_X_SERVICE_ROLES':
-                                            'service'})
+        self.assertIsNone(
+            self.identity(
+                None,
+                {
+                    'HTTP_X_IDENTITY_STATUS': 'Confirmed',
+                    'HTTP_X_ROLES': 'admin',
+                },
+            )
+        )
+        spoofed = self.identity(
+            'demo:p1',
+            {'HTTP_X_ROLES': 'admin', 'HTTP_X_SERVICE_ROLES': 'service'},
+        )
         self.assertFalse(spoofed.is_admin or spoofed.is_service)

@@ -47,13 +47,19 @@ class TestDiscover(CliTestCase):
         path = self.write_conf(
             '[orionx_gpu]\ndefault_mode = pool\n'
             'passthrough_devices = 0000:18:00.0\n'
-            '[orionx_pool]\nentitlement = 2\n')
+            '[orionx_pool]\nentitlement = 2\n'
+        )
         code, out, _ = self.run_cli(
-            'discover', '--simulate', 'hgx-h200', '--host', 'gpu9',
-            '--config-file', path)
+            'discover',
+            '--simulate',
+            'hgx-h200',
+            '--host',
+            'gpu9',
+            '--config-file',
+            path,
+        )
         self.assertEqual(0, code)
-        self.assertIn('Host gpu9: 8 GPU(s) via nvml (simulated), driver',
-                      out)
+        self.assertIn('Host gpu9: 8 GPU(s) via nvml (simulated), driver', out)
         self.assertIn('gpu9_0000_18_00_0_PGPU', out)
         self.assertIn('gpu9_0000_2a_00_0_GMEM', out)
         self.assertIn('CUSTOM_ORIONX_GMEM_MIB', out)
@@ -62,11 +68,12 @@ class TestDiscover(CliTestCase):
         self.assertIn('-mig 0', out)
 
     def test_json_is_complete(self):
-        path = self.write_conf('[orionx_gpu]\ndefault_mode = vgpu\n'
-                               'enabled_vgpu_types = T4-8Q\n')
+        path = self.write_conf(
+            '[orionx_gpu]\ndefault_mode = vgpu\nenabled_vgpu_types = T4-8Q\n'
+        )
         code, out, _ = self.run_cli(
-            'discover', '--simulate', 't4-box', '--json',
-            '--config-file', path)
+            'discover', '--simulate', 't4-box', '--json', '--config-file', path
+        )
         self.assertEqual(0, code)
         document = json.loads(out)
         self.assertEqual(2, len(document['gpus']))
@@ -75,31 +82,34 @@ class TestDiscover(CliTestCase):
         (deployable,) = document['devices'][0]['deployables']
         self.assertEqual('VGPU', deployable['resource_class'])
         self.assertEqual(2, deployable['total'])
-        self.assertEqual('nvidia-225',
-                         deployable['attach_handles'][0]['info'][
-                             'asked_type'])
+        self.assertEqual(
+            'nvidia-225', deployable['attach_handles'][0]['info']['asked_type']
+        )
         self.assertEqual([], document['warnings'])
 
     def test_does_not_write_the_agents_state(self):
         state_dir = os.path.join(self.tmp, 'agent-state')
         path = self.write_conf('[orionx_gpu]\nstate_dir = %s\n' % state_dir)
-        code, _, _ = self.run_cli('discover', '--simulate', 't4-box',
-                                  '--config-file', path)
+        code, _, _ = self.run_cli(
+            'discover', '--simulate', 't4-box', '--config-file', path
+        )
         self.assertEqual(0, code)
         self.assertFalse(os.path.exists(state_dir))
 
     def test_no_nvml_on_this_machine(self):
         path = self.write_conf('[orionx_pool]\nentitlement = 1\n')
-        code, out, _ = self.run_cli('discover', '--config-file', path,
-                                    '--state-dir', self.tmp)
+        code, out, _ = self.run_cli(
+            'discover', '--config-file', path, '--state-dir', self.tmp
+        )
         self.assertEqual(0, code)
         self.assertIn('NVML unavailable', out)
         self.assertIn('ORIONX_VGPU_default', out)
 
     def test_bad_configuration_exits_2_with_the_option(self):
         path = self.write_conf('[orionx_gpu]\ndefault_mode = all\n')
-        code, out, err = self.run_cli('discover', '--simulate', 't4-box',
-                                      '--config-file', path)
+        code, out, err = self.run_cli(
+            'discover', '--simulate', 't4-box', '--config-file', path
+        )
         self.assertEqual(2, code)
         self.assertIn('[orionx_gpu] default_mode', err)
         self.assertEqual('', out)
@@ -109,15 +119,21 @@ class TestGpuCommands(CliTestCase):
     def setUp(self):
         super().setUp()
         self.topology = self.useFixture(
-            base.SimulatedHostFile('hgx-h200', 'gpu1'))
+            base.SimulatedHostFile('hgx-h200', 'gpu1')
+        )
         self.state_dir = os.path.join(self.tmp, 'state')
         self.conf_path = self.write_conf(
             '[DEFAULT]\nhost = gpu1\n[orionx_gpu]\nfake_topology = %s\n'
-            'state_dir = %s\n' % (self.topology.path, self.state_dir))
-        self.flags('orionx_gpu', fake_topology=self.topology.path,
-                   state_dir=self.state_dir)
+            'state_dir = %s\n' % (self.topology.path, self.state_dir)
+        )
+        self.flags(
+            'orionx_gpu',
+            fake_topology=self.topology.path,
+            state_dir=self.state_dir,
+        )
         self.driver = driver.OrionXGPUDriver(
-            conf=self.conf, usage=lambda names: {n: 0 for n in names})
+            conf=self.conf, usage=lambda names: {n: 0 for n in names}
+        )
         self.driver.discover()
         self.store = state.StateStore(self.state_dir, 'gpu1')
 
@@ -125,28 +141,35 @@ class TestGpuCommands(CliTestCase):
         self.topology.change_gpu('0000:2a:00.0', lost=True)
         self.driver.discover()
         uuid = self.topology.host.gpus[1].uuid
-        code, out, _ = self.run_cli('gpu', 'forget', uuid,
-                                    '--config-file', self.conf_path)
+        code, out, _ = self.run_cli(
+            'gpu', 'forget', uuid, '--config-file', self.conf_path
+        )
         self.assertEqual(0, code)
         self.assertIn('0000:2a:00.0', out)
-        self.assertEqual(frozenset({'0000:2a:00.0'}),
-                         self.store.load().forget)
+        self.assertEqual(frozenset({'0000:2a:00.0'}), self.store.load().forget)
         self.assertEqual(7, len(self.driver.discover()))
 
     def test_reset_health(self):
         self.topology.change_gpu('0000:2a:00.0', xid_events=(48,))
         self.driver.discover()
-        self.assertEqual({'0000:2a:00.0': ('xid 48',)},
-                         self.store.load().sticky_health)
-        code, out, _ = self.run_cli('gpu', 'reset-health', '0000:2a:00.0',
-                                    '--config-file', self.conf_path)
+        self.assertEqual(
+            {'0000:2a:00.0': ('xid 48',)}, self.store.load().sticky_health
+        )
+        code, out, _ = self.run_cli(
+            'gpu',
+            'reset-health',
+            '0000:2a:00.0',
+            '--config-file',
+            self.conf_path,
+        )
         self.assertEqual(0, code)
         self.assertIn('Cleared xid 48', out)
         self.assertEqual({}, self.store.load().sticky_health)
 
     def test_unknown_gpu(self):
-        code, _, err = self.run_cli('gpu', 'forget', 'GPU-nope',
-                                    '--config-file', self.conf_path)
+        code, _, err = self.run_cli(
+            'gpu', 'forget', 'GPU-nope', '--config-file', self.conf_path
+        )
         self.assertEqual(2, code)
         self.assertIn('No reported GPU matches', err)
 
@@ -155,7 +178,16 @@ class TestCatalogue(CliTestCase):
     def test_lists_models_and_hosts(self):
         code, out, _ = self.run_cli('catalogue')
         self.assertEqual(0, code)
-        for text in ('H200-SXM5-141GB', 'NVIDIA H200', '2335',
-                     'A100-SXM4-40GB', 'A100-SXM4-80GB', 'H100-SXM5-80GB',
-                     'L40S', 'Tesla T4', 'hgx-h200', 'no-gpu'):
+        for text in (
+            'H200-SXM5-141GB',
+            'NVIDIA H200',
+            '2335',
+            'A100-SXM4-40GB',
+            'A100-SXM4-80GB',
+            'H100-SXM5-80GB',
+            'L40S',
+            'Tesla T4',
+            'hgx-h200',
+            'no-gpu',
+        ):
             self.assertIn(text, out)

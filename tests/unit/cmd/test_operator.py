@@ -74,27 +74,39 @@ class TestProfilesSync(base.TestCase):
 
     def sync(self, *extra):
         register = functools.partial(operator.register, clouds=self.clouds)
-        return run(['profiles', 'sync', '--file', self.path, *extra],
-                   register)
+        return run(['profiles', 'sync', '--file', self.path, *extra], register)
 
     def test_table_then_nothing_to_change(self):
         code, out, _ = self.sync()
         self.assertEqual(0, code)
         self.assertIn('Changes:\nOBJECT', out)
         out = flat(out)
-        self.assertIn('device profile create pool16 new; '
-                      'accel:orionx_compute_pct=25, accel:orionx_gmem_mib='
-                      '16384, resources:CUSTOM_ORIONX_VGPU=1', out)
-        self.assertIn('flavor create g.h200 new; 4 vCPU, 4096 MiB RAM, 0 GB '
-                      'disk, accel:device_profile=h200', out)
-        self.assertIn('placement provider create orionx-cyborg-trait-keeper',
-                      out)
-        self.assertIn('5 change(s) made, 0 device profile(s) and 0 '
-                      'flavor(s) up to date.', out)
+        self.assertIn(
+            'device profile create pool16 new; '
+            'accel:orionx_compute_pct=25, accel:orionx_gmem_mib='
+            '16384, resources:CUSTOM_ORIONX_VGPU=1',
+            out,
+        )
+        self.assertIn(
+            'flavor create g.h200 new; 4 vCPU, 4096 MiB RAM, 0 GB '
+            'disk, accel:device_profile=h200',
+            out,
+        )
+        self.assertIn(
+            'placement provider create orionx-cyborg-trait-keeper', out
+        )
+        self.assertIn(
+            '5 change(s) made, 0 device profile(s) and 0 '
+            'flavor(s) up to date.',
+            out,
+        )
         code, out, _ = self.sync()
         self.assertEqual(0, code)
-        self.assertEqual('\nNothing to change: 2 device profile(s) and 2 '
-                         'flavor(s) up to date.\n', out)
+        self.assertEqual(
+            '\nNothing to change: 2 device profile(s) and 2 '
+            'flavor(s) up to date.\n',
+            out,
+        )
 
     def test_dry_run(self):
         code, out, _ = self.sync('--dry-run')
@@ -109,25 +121,32 @@ class TestProfilesSync(base.TestCase):
         self.assertEqual(0, code)
         self.assertTrue(document['dry_run'])
         self.assertFalse(document['changed'])
-        self.assertEqual({'object': 'flavor', 'action': 'create',
-                          'name': 'p.16g'},
-                         {k: document['actions'][4][k]
-                          for k in ('object', 'action', 'name')})
+        self.assertEqual(
+            {'object': 'flavor', 'action': 'create', 'name': 'p.16g'},
+            {
+                k: document['actions'][4][k]
+                for k in ('object', 'action', 'name')
+            },
+        )
 
     def test_errors_give_status_1(self):
         self.path = self.write(FILE.replace('model: H200', 'model: H100'))
         code, out, _ = self.sync()
         self.assertEqual(1, code)
-        self.assertIn('Errors:\n  - device profile h200: no reported '
-                      'inventory can ever satisfy it', out)
+        self.assertIn(
+            'Errors:\n  - device profile h200: no reported '
+            'inventory can ever satisfy it',
+            out,
+        )
         self.assertIn('1 error(s)', out)
 
     def test_prune_and_kept_notes(self):
         self.sync()
         self.path = self.write(FILE.split('  - name: pool16')[0])
         code, out, _ = self.sync()
-        self.assertIn('Kept:\n  - flavor p.16g: not in the file; --prune '
-                      'deletes it', out)
+        self.assertIn(
+            'Kept:\n  - flavor p.16g: not in the file; --prune deletes it', out
+        )
         code, out, _ = self.sync('--prune')
         self.assertEqual(0, code)
         self.assertIn('device profile delete pool16', flat(out))
@@ -137,8 +156,7 @@ class TestProfilesSync(base.TestCase):
         self.cloud.fail_on = ('create_flavor', 'p.16g')
         code, out, _ = self.sync()
         self.assertEqual(1, code)
-        self.assertIn('Stopped after 4 of 5 changes: create flavor p.16g',
-                      out)
+        self.assertIn('Stopped after 4 of 5 changes: create flavor p.16g', out)
 
     def test_invalid_file(self):
         self.path = self.write('profiles: nope')
@@ -149,10 +167,10 @@ class TestProfilesSync(base.TestCase):
 
     def test_cloud_arguments_default_to_the_environment(self):
         self.useFixture(fixtures.EnvironmentVariable('OS_CLOUD', 'prod'))
-        self.useFixture(fixtures.EnvironmentVariable('OS_REGION_NAME',
-                                                     'east'))
+        self.useFixture(fixtures.EnvironmentVariable('OS_REGION_NAME', 'east'))
         _, _, args = self.sync('--dry-run')
-        self.assertEqual(('prod', 'east'), (args.os_cloud,
-                                            args.os_region_name))
+        self.assertEqual(
+            ('prod', 'east'), (args.os_cloud, args.os_region_name)
+        )
         _, _, args = self.sync('--dry-run', '--os-cloud', 'lab')
         self.assertEqual('lab', args.os_cloud)

@@ -36,11 +36,21 @@ from orionx_cyborg.cmd import cli
 from orionx_cyborg.cmd import operator
 from tests.unit.attach import test_api as attach_tests
 
-OS_VARIABLES = ('OS_CLOUD', 'OS_AUTH_TYPE', 'OS_TOKEN', 'OS_ENDPOINT',
-                'OS_AUTH_URL', 'OS_USERNAME', 'OS_PASSWORD',
-                'OS_PROJECT_NAME', 'OS_USER_DOMAIN_NAME',
-                'OS_PROJECT_DOMAIN_NAME', 'OS_REGION_NAME', 'OS_INTERFACE',
-                'ORIONX_ATTACH_URL')
+OS_VARIABLES = (
+    'OS_CLOUD',
+    'OS_AUTH_TYPE',
+    'OS_TOKEN',
+    'OS_ENDPOINT',
+    'OS_AUTH_URL',
+    'OS_USERNAME',
+    'OS_PASSWORD',
+    'OS_PROJECT_NAME',
+    'OS_USER_DOMAIN_NAME',
+    'OS_PROJECT_DOMAIN_NAME',
+    'OS_REGION_NAME',
+    'OS_INTERFACE',
+    'ORIONX_ATTACH_URL',
+)
 
 
 class FakeKeystone:
@@ -59,22 +69,34 @@ class FakeKeystone:
             body = ks_fixture.V3Token()
             body.set_project_scope()
             service = body.add_service('orionx-attach')
-            service.add_standard_endpoints(public=self.base + '/attach',
-                                           region='RegionOne')
+            service.add_standard_endpoints(
+                public=self.base + '/attach', region='RegionOne'
+            )
             headers = [('X-Subject-Token', self.token)]
             return self._json(start_response, '201 Created', body, headers)
-        version = {'version': {
-            'id': 'v3.14', 'status': 'stable',
-            'links': [{'rel': 'self', 'href': self.base + '/identity/v3/'}],
-            'media-types': []}}
+        version = {
+            'version': {
+                'id': 'v3.14',
+                'status': 'stable',
+                'links': [
+                    {'rel': 'self', 'href': self.base + '/identity/v3/'}
+                ],
+                'media-types': [],
+            }
+        }
         return self._json(start_response, '200 OK', version)
 
     @staticmethod
     def _json(start_response, status, body, headers=()):
         data = json.dumps(body).encode()
-        start_response(status, [('Content-Type', 'application/json'),
-                                ('Content-Length', str(len(data)))]
-                       + list(headers))
+        start_response(
+            status,
+            [
+                ('Content-Type', 'application/json'),
+                ('Content-Length', str(len(data))),
+            ]
+            + list(headers),
+        )
         return [data]
 
 
@@ -87,7 +109,7 @@ class StripPrefix:
     def __call__(self, environ, start_response):
         path = environ.get('PATH_INFO', '')
         if path.startswith('/attach'):
-            environ['PATH_INFO'] = path[len('/attach'):] or '/'
+            environ['PATH_INFO'] = path[len('/attach') :] or '/'
         return self.app(environ, start_response)
 
 
@@ -96,10 +118,17 @@ class AttachCommandsTestCase(attach_tests.ApiTestCase):
         super().setUp()
         for name in OS_VARIABLES:
             self.useFixture(fixtures.EnvironmentVariable(name))
-        self.keystone = FakeKeystone(StripPrefix(context.NoAuthMiddleware(
-            api.create_app(self.service, self.reconciler))), 'admin')
-        server = serving.make_server('127.0.0.1', 0, self.keystone,
-                                     threaded=True)
+        self.keystone = FakeKeystone(
+            StripPrefix(
+                context.NoAuthMiddleware(
+                    api.create_app(self.service, self.reconciler)
+                )
+            ),
+            'admin',
+        )
+        server = serving.make_server(
+            '127.0.0.1', 0, self.keystone, threaded=True
+        )
         self.base = 'http://127.0.0.1:%d' % server.server_port
         self.keystone.base = self.base
         thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -113,12 +142,17 @@ class AttachCommandsTestCase(attach_tests.ApiTestCase):
         self.reconciler.run_pass()
 
     def token(self, token):
-        for name, value in (('OS_AUTH_TYPE', 'admin_token'),
-                            ('OS_TOKEN', token),
-                            ('OS_ENDPOINT', self.base)):
+        for name, value in (
+            ('OS_AUTH_TYPE', 'admin_token'),
+            ('OS_TOKEN', token),
+            ('OS_ENDPOINT', self.base),
+        ):
             self.useFixture(fixtures.EnvironmentVariable(name, value))
-        self.useFixture(fixtures.EnvironmentVariable(
-            'ORIONX_ATTACH_URL', self.base + '/attach'))
+        self.useFixture(
+            fixtures.EnvironmentVariable(
+                'ORIONX_ATTACH_URL', self.base + '/attach'
+            )
+        )
 
     def run_cli(self, *argv):
         args = cli.build_parser(extra=operator.register).parse_args(argv)
@@ -133,36 +167,66 @@ class TestPoolStatus(AttachCommandsTestCase):
         code, out = self.run_cli('pool', 'status')
         self.assertEqual(0, code)
         lines = out.splitlines()
-        self.assertEqual(['POOL', 'GPUS', 'UNHEALTHY', 'GPU', 'MEMORY',
-                          'MIB', 'COMPUTE', '%', 'LEASES', 'FRAGMENTATION'],
-                         lines[0].split())
-        self.assertEqual(['default', '1', '0', '32768/40000', '(82%)',
-                          '50/100', '(50%)', 'active=2'],
-                         lines[1].split()[:8])
+        self.assertEqual(
+            [
+                'POOL',
+                'GPUS',
+                'UNHEALTHY',
+                'GPU',
+                'MEMORY',
+                'MIB',
+                'COMPUTE',
+                '%',
+                'LEASES',
+                'FRAGMENTATION',
+            ],
+            lines[0].split(),
+        )
+        self.assertEqual(
+            [
+                'default',
+                '1',
+                '0',
+                '32768/40000',
+                '(82%)',
+                '50/100',
+                '(50%)',
+                'active=2',
+            ],
+            lines[1].split()[:8],
+        )
 
     def test_one_pool_with_its_gpus(self):
         self.token('admin')
         code, out = self.run_cli('pool', 'status', 'default')
         self.assertEqual(0, code)
-        self.assertIn('GPU    HOST  MODEL        HEALTH   GPU MEMORY MIB',
-                      out)
-        self.assertIn('GPU-1  gpu1  NVIDIA H200  healthy  32768/40000 '
-                      '(82%)', out)
+        self.assertIn('GPU    HOST  MODEL        HEALTH   GPU MEMORY MIB', out)
+        self.assertIn(
+            'GPU-1  gpu1  NVIDIA H200  healthy  32768/40000 (82%)', out
+        )
 
     def test_json(self):
         self.token('admin')
         code, out = self.run_cli('pool', 'status', '-f', 'json')
         (pool,) = json.loads(out)['pools']
-        self.assertEqual((0, 'default', 32768),
-                         (code, pool['name'], pool['gmem_mib']['used']))
+        self.assertEqual(
+            (0, 'default', 32768),
+            (code, pool['name'], pool['gmem_mib']['used']),
+        )
 
     def test_errors_of_the_service_are_shown(self):
         self.token('demo:' + attach_tests.PROJECT)
         error = self.assertRaises(
-            operator.attach_api.AttachApiError, self.run_cli,
-            'pool', 'status', 'default')
-        self.assertIn('GET /v1/pools/default answered 403: This needs the '
-                      'admin role.', str(error))
+            operator.attach_api.AttachApiError,
+            self.run_cli,
+            'pool',
+            'status',
+            'default',
+        )
+        self.assertIn(
+            'GET /v1/pools/default answered 403: This needs the admin role.',
+            str(error),
+        )
 
 
 class TestLeases(AttachCommandsTestCase):
@@ -170,46 +234,65 @@ class TestLeases(AttachCommandsTestCase):
         self.token('admin')
         code, out = self.run_cli('leases', 'list')
         self.assertEqual(0, code)
-        self.assertEqual(['ID', 'INSTANCE', 'PROJECT', 'STATE', 'POOL',
-                          'SIZE', 'GPU', 'ENDPOINT'],
-                         out.splitlines()[0].split())
+        self.assertEqual(
+            [
+                'ID',
+                'INSTANCE',
+                'PROJECT',
+                'STATE',
+                'POOL',
+                'SIZE',
+                'GPU',
+                'ENDPOINT',
+            ],
+            out.splitlines()[0].split(),
+        )
         self.assertIn(self.mine, out)
         self.assertIn(self.theirs, out)
-        self.assertIn('active  default  16384 MiB/25%  gpu1 0000:18:00.0  '
-                      'rdma://192.0.2.10:9960', out)
+        self.assertIn(
+            'active  default  16384 MiB/25%  gpu1 0000:18:00.0  '
+            'rdma://192.0.2.10:9960',
+            out,
+        )
 
     def test_list_filters_and_paging(self):
         self.token('admin')
-        _, out = self.run_cli('leases', 'list', '--instance', self.mine,
-                              '-f', 'json')
+        _, out = self.run_cli(
+            'leases', 'list', '--instance', self.mine, '-f', 'json'
+        )
         (lease,) = json.loads(out)['leases']
         self.assertEqual(self.mine, lease['instance_uuid'])
-        _, out = self.run_cli('leases', 'list', '--limit', '1', '-f',
-                              'json')
+        _, out = self.run_cli('leases', 'list', '--limit', '1', '-f', 'json')
         self.assertEqual(1, len(json.loads(out)['leases']))
-        _, out = self.run_cli('leases', 'list', '--state', 'pending',
-                              '-f', 'json')
+        _, out = self.run_cli(
+            'leases', 'list', '--state', 'pending', '-f', 'json'
+        )
         self.assertEqual([], json.loads(out)['leases'])
 
     def test_state_choices_are_the_ledgers(self):
         self.assertEqual(
             [s.value for s in attach_tests.ledger_mod.LeaseState],
-            list(operator.LEASE_STATES))
+            list(operator.LEASE_STATES),
+        )
 
     def test_every_page_is_read(self):
         self.token('admin')
-        self.useFixture(fixtures.MockPatchObject(
-            operator.attach_api, 'PAGE_SIZE', 1))
+        self.useFixture(
+            fixtures.MockPatchObject(operator.attach_api, 'PAGE_SIZE', 1)
+        )
         _, out = self.run_cli('leases', 'list', '-f', 'json')
-        self.assertEqual({self.mine, self.theirs},
-                         {lease['instance_uuid']
-                          for lease in json.loads(out)['leases']})
+        self.assertEqual(
+            {self.mine, self.theirs},
+            {lease['instance_uuid'] for lease in json.loads(out)['leases']},
+        )
 
     def test_a_project_sees_its_own(self):
         self.token('demo:' + attach_tests.PROJECT)
         _, out = self.run_cli('leases', 'list', '-f', 'json')
-        self.assertEqual([self.mine], [lease['instance_uuid'] for lease
-                                       in json.loads(out)['leases']])
+        self.assertEqual(
+            [self.mine],
+            [lease['instance_uuid'] for lease in json.loads(out)['leases']],
+        )
 
     def test_show(self):
         self.token('admin')
@@ -221,32 +304,45 @@ class TestLeases(AttachCommandsTestCase):
         self.assertIn('AT', out.split('\n\n')[1])
         self.assertIn(' claimed ', out)
         _, out = self.run_cli('leases', 'show', lease_id, '-f', 'json')
-        self.assertEqual(['claimed', 'placed'],
-                         [e['event'] for e in json.loads(out)['events']])
+        self.assertEqual(
+            ['claimed', 'placed'],
+            [e['event'] for e in json.loads(out)['events']],
+        )
 
     def test_show_unknown(self):
         self.token('admin')
-        error = self.assertRaises(operator.attach_api.AttachApiError,
-                                  self.run_cli, 'leases', 'show', 'nope')
+        error = self.assertRaises(
+            operator.attach_api.AttachApiError,
+            self.run_cli,
+            'leases',
+            'show',
+            'nope',
+        )
         self.assertIn('answered 404: No lease nope.', str(error))
 
 
 class TestCatalog(AttachCommandsTestCase):
     def test_the_endpoint_comes_from_the_catalog(self):
-        for name, value in (('OS_AUTH_TYPE', 'password'),
-                            ('OS_AUTH_URL', self.base + '/identity/v3'),
-                            ('OS_USERNAME', 'operator'),
-                            ('OS_PASSWORD', 'secret'),
-                            ('OS_PROJECT_NAME', 'admin'),
-                            ('OS_USER_DOMAIN_NAME', 'Default'),
-                            ('OS_PROJECT_DOMAIN_NAME', 'Default'),
-                            ('OS_REGION_NAME', 'RegionOne')):
+        for name, value in (
+            ('OS_AUTH_TYPE', 'password'),
+            ('OS_AUTH_URL', self.base + '/identity/v3'),
+            ('OS_USERNAME', 'operator'),
+            ('OS_PASSWORD', 'secret'),
+            ('OS_PROJECT_NAME', 'admin'),
+            ('OS_USER_DOMAIN_NAME', 'Default'),
+            ('OS_PROJECT_DOMAIN_NAME', 'Default'),
+            ('OS_REGION_NAME', 'RegionOne'),
+        ):
             self.useFixture(fixtures.EnvironmentVariable(name, value))
         code, out = self.run_cli('leases', 'list', '-f', 'json')
         self.assertEqual(0, code)
         self.assertEqual(2, len(json.loads(out)['leases']))
 
     def test_no_cloud_at_all(self):
-        error = self.assertRaises(operator.connection.ConnectionFailed,
-                                  self.run_cli, 'pool', 'status')
+        error = self.assertRaises(
+            operator.connection.ConnectionFailed,
+            self.run_cli,
+            'pool',
+            'status',
+        )
         self.assertIn('Cannot connect to the cloud', str(error))

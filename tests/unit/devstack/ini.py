@@ -26,8 +26,9 @@ import sys
 
 
 def load(path):
-    parser = configparser.ConfigParser(interpolation=None,
-                                       default_section='__none__')
+    parser = configparser.ConfigParser(
+        interpolation=None, default_section='__none__'
+    )
     parser.optionxform = str
     if os.path.exists(path):
         parser.read(path)

@@ -48,8 +48,10 @@ if [[ -f "$failures" ]]; then
 fi
 """
 COMMANDS = ('orionx-cyborg', 'orionx-cyborg-attach-dbsync')
-SERVICES = ('key,n-api,n-api-meta,n-cpu,placement-api,cyborg,cyborg-api,'
-            'cyborg-cond,cyborg-agent,tempest')
+SERVICES = (
+    'key,n-api,n-api-meta,n-cpu,placement-api,cyborg,cyborg-api,'
+    'cyborg-cond,cyborg-agent,tempest'
+)
 
 
 class PluginTestCase(base.TestCase):
@@ -70,8 +72,9 @@ class PluginTestCase(base.TestCase):
         self.tempest_conf = os.path.join(self.tmp, 'tempest.conf')
         self.conf_dir = os.path.join(self.tmp, 'etc-orionx-cyborg')
         self.data_dir = os.path.join(self.tmp, 'data')
-        self.attach_conf = os.path.join(self.conf_dir,
-                                        'orionx-cyborg-attach.conf')
+        self.attach_conf = os.path.join(
+            self.conf_dir, 'orionx-cyborg-attach.conf'
+        )
         self.env = {
             'PATH': os.environ.get('PATH', '/usr/bin:/bin'),
             'PYTHON': sys.executable,
@@ -100,14 +103,20 @@ class PluginTestCase(base.TestCase):
         """Source settings and plugin.sh with *args*; (status, calls)."""
         if os.path.exists(self.calls_file):
             os.unlink(self.calls_file)
-        script = ('set -o errexit\n'
-                  'source "$STUB_DIR/stubs.sh"\n'
-                  'source "%s/settings"\n'
-                  'source "%s/plugin.sh" %s\n'
-                  % (PLUGIN, PLUGIN, ' '.join(args)))
+        script = (
+            'set -o errexit\n'
+            'source "$STUB_DIR/stubs.sh"\n'
+            'source "%s/settings"\n'
+            'source "%s/plugin.sh" %s\n' % (PLUGIN, PLUGIN, ' '.join(args))
+        )
         result = subprocess.run(
-            ['bash', '-c', script], env=dict(self.env, **env),
-            capture_output=True, text=True, timeout=60, check=False)
+            ['bash', '-c', script],
+            env=dict(self.env, **env),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         self.output = result.stdout + result.stderr
         return result.returncode, self.calls()
 
@@ -115,19 +124,24 @@ class PluginTestCase(base.TestCase):
         if not os.path.exists(self.calls_file):
             return []
         with open(self.calls_file) as stream:
-            calls = [tuple(line.rstrip('\n').split('\x1f')[:-1])
-                     for line in stream]
+            calls = [
+                tuple(line.rstrip('\n').split('\x1f')[:-1]) for line in stream
+            ]
         # What settings does is the same in every phase.
-        calls = [c for c in calls if c[0] not in ('define_plugin',
-                                                  'plugin_requires',
-                                                  'enable_service')]
+        calls = [
+            c
+            for c in calls
+            if c[0]
+            not in ('define_plugin', 'plugin_requires', 'enable_service')
+        ]
         if name is not None:
             calls = [c for c in calls if c[0] == name]
         return calls
 
     def ini(self, path):
-        parser = configparser.ConfigParser(interpolation=None,
-                                           default_section='__none__')
+        parser = configparser.ConfigParser(
+            interpolation=None, default_section='__none__'
+        )
         parser.optionxform = str
         parser.read(path)
         return {s: dict(parser.items(s)) for s in parser.sections()}
@@ -156,11 +170,17 @@ class TestPreInstall(PluginTestCase):
     def test_bad_settings_stop_the_stack(self):
         for env, message in (
             ({'ORIONX_DEFAULT_MODE': 'whole'}, 'ORIONX_DEFAULT_MODE=whole'),
-            ({'ORIONX_VGPU_DEVICES': '0000:3a:00.0'},
-             'need ORIONX_ENABLED_VGPU_TYPES'),
-            ({'ORIONX_STRICT_ADMISSION': 'True',
-              'DISABLED_SERVICES': 'orionx-cyborg-attach'},
-             'needs the orionx-cyborg-attach service'),
+            (
+                {'ORIONX_VGPU_DEVICES': '0000:3a:00.0'},
+                'need ORIONX_ENABLED_VGPU_TYPES',
+            ),
+            (
+                {
+                    'ORIONX_STRICT_ADMISSION': 'True',
+                    'DISABLED_SERVICES': 'orionx-cyborg-attach',
+                },
+                'needs the orionx-cyborg-attach service',
+            ),
         ):
             status, calls = self.phase('stack', 'pre-install', **env)
             self.assertEqual(1, status, env)
@@ -172,45 +192,62 @@ class TestInstall(PluginTestCase):
     def test_installs_the_checkout(self):
         status, _ = self.phase('stack', 'install')
         self.assertEqual(0, status, self.output)
-        self.assertEqual([('setup_develop', REPO)],
-                         self.calls('setup_develop'))
+        self.assertEqual(
+            [('setup_develop', REPO)], self.calls('setup_develop')
+        )
 
 
 class TestPostConfig(PluginTestCase):
     def setUp(self):
         super().setUp()
         # As Cyborg's plugin leaves it.
-        self.write_ini(self.cyborg_conf,
-                       '[agent]\nenabled_drivers = fake_driver\n')
+        self.write_ini(
+            self.cyborg_conf, '[agent]\nenabled_drivers = fake_driver\n'
+        )
 
     def test_cyborg_conf(self):
         status, _ = self.phase(
-            'stack', 'post-config', ORIONX_FAKE_TOPOLOGY='hgx-h200',
+            'stack',
+            'post-config',
+            ORIONX_FAKE_TOPOLOGY='hgx-h200',
             ORIONX_PASSTHROUGH_DEVICES='0000:18:00.0',
-            ORIONX_POOL_ENTITLEMENT='8')
+            ORIONX_POOL_ENTITLEMENT='8',
+        )
         self.assertEqual(0, status, self.output)
         conf = self.ini(self.cyborg_conf)
-        self.assertEqual('fake_driver,orionx_gpu_driver',
-                         conf['agent']['enabled_drivers'])
-        self.assertEqual({'default_mode': 'pool',
-                          'passthrough_devices': '0000:18:00.0',
-                          'fake_topology': 'hgx-h200'}, conf['orionx_gpu'])
-        self.assertEqual({'name': 'default', 'entitlement': '8'},
-                         conf['orionx_pool'])
+        self.assertEqual(
+            'fake_driver,orionx_gpu_driver', conf['agent']['enabled_drivers']
+        )
+        self.assertEqual(
+            {
+                'default_mode': 'pool',
+                'passthrough_devices': '0000:18:00.0',
+                'fake_topology': 'hgx-h200',
+            },
+            conf['orionx_gpu'],
+        )
+        self.assertEqual(
+            {'name': 'default', 'entitlement': '8'}, conf['orionx_pool']
+        )
         self.assertNotIn('orionx_admission', conf)
 
     def test_twice_is_the_same(self):
         self.phase('stack', 'post-config')
         self.phase('stack', 'post-config')
-        self.assertEqual('fake_driver,orionx_gpu_driver', self.ini(
-            self.cyborg_conf)['agent']['enabled_drivers'])
-        self.assertEqual('orionx@%s/v1/vendordata' % ATTACH_URL, self.ini(
-            self.nova_conf)['api']['vendordata_dynamic_targets'])
+        self.assertEqual(
+            'fake_driver,orionx_gpu_driver',
+            self.ini(self.cyborg_conf)['agent']['enabled_drivers'],
+        )
+        self.assertEqual(
+            'orionx@%s/v1/vendordata' % ATTACH_URL,
+            self.ini(self.nova_conf)['api']['vendordata_dynamic_targets'],
+        )
 
     def test_no_fake_topology_on_real_gpus(self):
         self.phase('stack', 'post-config')
-        self.assertNotIn('fake_topology',
-                         self.ini(self.cyborg_conf)['orionx_gpu'])
+        self.assertNotIn(
+            'fake_topology', self.ini(self.cyborg_conf)['orionx_gpu']
+        )
 
     def test_attach_service_conf(self):
         status, calls = self.phase('stack', 'post-config')
@@ -218,62 +255,112 @@ class TestPostConfig(PluginTestCase):
         conf = self.ini(self.attach_conf)['orionx_attach']
         secret = conf.pop('secret_key')
         self.assertRegex(secret, r'^[0-9a-f]{64}$')
-        self.assertEqual({
-            'bind_host': '0.0.0.0', 'bind_port': '9780',
-            'auth_strategy': 'keystone',
-            'state_path': os.path.join(self.data_dir, 'orionx-cyborg'),
-            'database_connection': 'mysql+pymysql://root:secret@127.0.0.1/'
-                                   'orionx_attach?charset=utf8',
-            'pools': 'default', 'reconcile_interval': '30'}, conf)
-        self.assertEqual('RegionOne', self.ini(self.attach_conf)[
-            'placement']['region_name'])
-        self.assertEqual({'debug': 'True'},
-                         self.ini(self.attach_conf)['DEFAULT'])
-        self.assertIn(('configure_keystone_authtoken_middleware',
-                       self.attach_conf, 'orionx-attach'), calls)
+        self.assertEqual(
+            {
+                'bind_host': '0.0.0.0',
+                'bind_port': '9780',
+                'auth_strategy': 'keystone',
+                'state_path': os.path.join(self.data_dir, 'orionx-cyborg'),
+                'database_connection': 'mysql+pymysql://root:secret@127.0.0.1/'
+                'orionx_attach?charset=utf8',
+                'pools': 'default',
+                'reconcile_interval': '30',
+            },
+            conf,
+        )
+        self.assertEqual(
+            'RegionOne', self.ini(self.attach_conf)['placement']['region_name']
+        )
+        self.assertEqual(
+            {'debug': 'True'}, self.ini(self.attach_conf)['DEFAULT']
+        )
+        self.assertIn(
+            (
+                'configure_keystone_authtoken_middleware',
+                self.attach_conf,
+                'orionx-attach',
+            ),
+            calls,
+        )
         for service in ('cyborg', 'placement'):
-            self.assertIn(('configure_keystoneauth', self.attach_conf,
-                           'orionx-attach', service), calls)
+            self.assertIn(
+                (
+                    'configure_keystoneauth',
+                    self.attach_conf,
+                    'orionx-attach',
+                    service,
+                ),
+                calls,
+            )
         self.assertTrue(os.path.isdir(self.conf_dir))
 
     def test_sqlite_ledger_and_fixed_key(self):
-        self.phase('stack', 'post-config',
-                   ORIONX_ATTACH_USE_DATABASE='False',
-                   ORIONX_ATTACH_SECRET_KEY='k' * 16)
+        self.phase(
+            'stack',
+            'post-config',
+            ORIONX_ATTACH_USE_DATABASE='False',
+            ORIONX_ATTACH_SECRET_KEY='k' * 16,
+        )
         conf = self.ini(self.attach_conf)['orionx_attach']
         self.assertEqual('k' * 16, conf['secret_key'])
-        self.assertEqual('sqlite:///%s/orionx-cyborg/attach.sqlite'
-                         % self.data_dir, conf['database_connection'])
+        self.assertEqual(
+            'sqlite:///%s/orionx-cyborg/attach.sqlite' % self.data_dir,
+            conf['database_connection'],
+        )
 
     def test_keystone_accounts(self):
         _, calls = self.phase('stack', 'post-config')
-        self.assertIn(('create_service_user', 'orionx-attach', 'admin'),
-                      calls)
-        self.assertIn(('get_or_create_service', 'orionx-attach',
-                       'orionx-attach', 'OrionX pooled vGPU attach service'),
-                      calls)
-        self.assertIn(('get_or_create_endpoint', 'orionx-attach',
-                       'RegionOne', ATTACH_URL, ATTACH_URL, ATTACH_URL),
-                      calls)
+        self.assertIn(('create_service_user', 'orionx-attach', 'admin'), calls)
+        self.assertIn(
+            (
+                'get_or_create_service',
+                'orionx-attach',
+                'orionx-attach',
+                'OrionX pooled vGPU attach service',
+            ),
+            calls,
+        )
+        self.assertIn(
+            (
+                'get_or_create_endpoint',
+                'orionx-attach',
+                'RegionOne',
+                ATTACH_URL,
+                ATTACH_URL,
+                ATTACH_URL,
+            ),
+            calls,
+        )
 
     def test_nova_vendordata(self):
-        self.write_ini(self.nova_conf,
-                       '[api]\nvendordata_dynamic_targets = '
-                       'other@http://x/v\n')
+        self.write_ini(
+            self.nova_conf,
+            '[api]\nvendordata_dynamic_targets = other@http://x/v\n',
+        )
         _, calls = self.phase('stack', 'post-config')
         api = self.ini(self.nova_conf)['api']
-        self.assertEqual('StaticJSON,DynamicJSON',
-                         api['vendordata_providers'])
-        self.assertEqual('other@http://x/v,orionx@%s/v1/vendordata'
-                         % ATTACH_URL, api['vendordata_dynamic_targets'])
-        self.assertIn(('configure_keystoneauth', self.nova_conf, 'nova',
-                       'vendordata_dynamic_auth'), calls)
+        self.assertEqual('StaticJSON,DynamicJSON', api['vendordata_providers'])
+        self.assertEqual(
+            'other@http://x/v,orionx@%s/v1/vendordata' % ATTACH_URL,
+            api['vendordata_dynamic_targets'],
+        )
+        self.assertIn(
+            (
+                'configure_keystoneauth',
+                self.nova_conf,
+                'nova',
+                'vendordata_dynamic_auth',
+            ),
+            calls,
+        )
 
     def test_a_node_without_nova_or_the_service(self):
         status, calls = self.phase(
-            'stack', 'post-config',
+            'stack',
+            'post-config',
             ENABLED_SERVICES='cyborg,cyborg-agent',
-            DISABLED_SERVICES='orionx-cyborg-attach')
+            DISABLED_SERVICES='orionx-cyborg-attach',
+        )
         self.assertEqual(0, status, self.output)
         self.assertFalse(os.path.exists(self.nova_conf))
         self.assertFalse(os.path.exists(self.attach_conf))
@@ -281,13 +368,22 @@ class TestPostConfig(PluginTestCase):
         self.assertIn('orionx_gpu', self.ini(self.cyborg_conf))
 
     def test_strict_admission(self):
-        _, calls = self.phase('stack', 'post-config',
-                              ORIONX_STRICT_ADMISSION='True')
-        self.assertIn(('configure_keystoneauth', self.cyborg_conf, 'cyborg',
-                       'orionx_admission'), calls)
-        self.assertEqual({'service_type': 'orionx-attach',
-                          'region_name': 'RegionOne'},
-                         self.ini(self.cyborg_conf)['orionx_admission'])
+        _, calls = self.phase(
+            'stack', 'post-config', ORIONX_STRICT_ADMISSION='True'
+        )
+        self.assertIn(
+            (
+                'configure_keystoneauth',
+                self.cyborg_conf,
+                'cyborg',
+                'orionx_admission',
+            ),
+            calls,
+        )
+        self.assertEqual(
+            {'service_type': 'orionx-attach', 'region_name': 'RegionOne'},
+            self.ini(self.cyborg_conf)['orionx_admission'],
+        )
 
 
 class TestExtra(PluginTestCase):
@@ -295,23 +391,54 @@ class TestExtra(PluginTestCase):
         status, calls = self.phase('stack', 'extra')
         self.assertEqual(0, status, self.output)
         names = [c[0] for c in calls if c[0] != 'echo_summary']
-        self.assertEqual(['recreate_database', 'exec', 'run_process',
-                          'wait_for_service', 'exec'], names)
+        self.assertEqual(
+            [
+                'recreate_database',
+                'exec',
+                'run_process',
+                'wait_for_service',
+                'exec',
+            ],
+            names,
+        )
         self.assertIn(('recreate_database', 'orionx_attach'), calls)
         dbsync, sync = self.calls('exec')
-        self.assertEqual(('exec', 'orionx-cyborg-attach-dbsync',
-                          '--config-file', self.attach_conf, 'upgrade'),
-                         dbsync)
-        self.assertEqual(('run_process', 'orionx-cyborg-attach',
-                          '%s/orionx-cyborg-attach --config-file %s'
-                          % (self.bin, self.attach_conf)),
-                         self.calls('run_process')[0])
-        self.assertEqual(('wait_for_service', '60',
-                          ATTACH_URL + '/healthz'),
-                         self.calls('wait_for_service')[0])
-        self.assertEqual(('exec', 'orionx-cyborg', 'profiles', 'sync',
-                          '--os-cloud', 'devstack-admin', '--file', SAMPLE),
-                         sync)
+        self.assertEqual(
+            (
+                'exec',
+                'orionx-cyborg-attach-dbsync',
+                '--config-file',
+                self.attach_conf,
+                'upgrade',
+            ),
+            dbsync,
+        )
+        self.assertEqual(
+            (
+                'run_process',
+                'orionx-cyborg-attach',
+                '%s/orionx-cyborg-attach --config-file %s'
+                % (self.bin, self.attach_conf),
+            ),
+            self.calls('run_process')[0],
+        )
+        self.assertEqual(
+            ('wait_for_service', '60', ATTACH_URL + '/healthz'),
+            self.calls('wait_for_service')[0],
+        )
+        self.assertEqual(
+            (
+                'exec',
+                'orionx-cyborg',
+                'profiles',
+                'sync',
+                '--os-cloud',
+                'devstack-admin',
+                '--file',
+                SAMPLE,
+            ),
+            sync,
+        )
         self.assertEqual([], self.calls('stop_process'))
 
     def test_sync_waits_for_the_agents(self):
@@ -321,14 +448,17 @@ class TestExtra(PluginTestCase):
         self.assertEqual(0, status, self.output)
         syncs = [c for c in self.calls('exec') if c[1] == 'orionx-cyborg']
         self.assertEqual(3, len(syncs))
-        self.assertEqual(2, self.output.count('Waiting for the Cyborg '
-                                              'agents to report GPUs'))
+        self.assertEqual(
+            2,
+            self.output.count('Waiting for the Cyborg agents to report GPUs'),
+        )
 
     def test_sync_gives_up(self):
         with open(os.path.join(self.failures, 'orionx-cyborg'), 'w') as f:
             f.write('100')
-        status, _ = self.phase('stack', 'extra',
-                               ORIONX_PROFILES_SYNC_TIMEOUT='0')
+        status, _ = self.phase(
+            'stack', 'extra', ORIONX_PROFILES_SYNC_TIMEOUT='0'
+        )
         self.assertEqual(1, status)
         (die,) = self.calls('die')
         self.assertIn('orionx-cyborg profiles sync failed for 0s', die[2])
@@ -336,18 +466,24 @@ class TestExtra(PluginTestCase):
     def test_no_profiles_file(self):
         status, _ = self.phase('stack', 'extra', ORIONX_PROFILES_FILE='')
         self.assertEqual(0, status, self.output)
-        self.assertEqual(['orionx-cyborg-attach-dbsync'],
-                         [c[1] for c in self.calls('exec')])
+        self.assertEqual(
+            ['orionx-cyborg-attach-dbsync'], [c[1] for c in self.calls('exec')]
+        )
 
     def test_strict_admission_restarts_the_conductor(self):
-        _, calls = self.phase('stack', 'extra',
-                              ORIONX_STRICT_ADMISSION='True')
-        self.assertEqual([('stop_process', 'cyborg-cond')],
-                         self.calls('stop_process'))
-        self.assertEqual(('run_process', 'cyborg-cond',
-                          '%s/orionx-cyborg-conductor --config-file=%s'
-                          % (self.bin, self.cyborg_conf)),
-                         self.calls('run_process')[1])
+        _, calls = self.phase('stack', 'extra', ORIONX_STRICT_ADMISSION='True')
+        self.assertEqual(
+            [('stop_process', 'cyborg-cond')], self.calls('stop_process')
+        )
+        self.assertEqual(
+            (
+                'run_process',
+                'cyborg-cond',
+                '%s/orionx-cyborg-conductor --config-file=%s'
+                % (self.bin, self.cyborg_conf),
+            ),
+            self.calls('run_process')[1],
+        )
 
     def test_sqlite_ledger_needs_no_database(self):
         self.phase('stack', 'extra', ORIONX_ATTACH_USE_DATABASE='False')
@@ -358,19 +494,33 @@ class TestTestConfig(PluginTestCase):
     def test_tempest_and_pool_status(self):
         status, _ = self.phase('stack', 'test-config')
         self.assertEqual(0, status, self.output)
-        self.assertEqual({'service_available': {'orionx_attach': 'True'}},
-                         self.ini(self.tempest_conf))
-        self.assertEqual([('exec', 'orionx-cyborg', 'pool', 'status',
-                           '--os-cloud', 'devstack-admin')],
-                         self.calls('exec'))
+        self.assertEqual(
+            {'service_available': {'orionx_attach': 'True'}},
+            self.ini(self.tempest_conf),
+        )
+        self.assertEqual(
+            [
+                (
+                    'exec',
+                    'orionx-cyborg',
+                    'pool',
+                    'status',
+                    '--os-cloud',
+                    'devstack-admin',
+                )
+            ],
+            self.calls('exec'),
+        )
 
 
 class TestUnstackAndClean(PluginTestCase):
     def test_unstack_stops_the_service(self):
         status, calls = self.phase('unstack')
         self.assertEqual(0, status, self.output)
-        self.assertEqual([('stop_process', 'orionx-cyborg-attach')],
-                         self.calls('stop_process'))
+        self.assertEqual(
+            [('stop_process', 'orionx-cyborg-attach')],
+            self.calls('stop_process'),
+        )
 
     def test_clean_removes_configuration_and_state(self):
         self.phase('stack', 'post-config')
@@ -378,8 +528,9 @@ class TestUnstackAndClean(PluginTestCase):
         status, _ = self.phase('clean')
         self.assertEqual(0, status, self.output)
         self.assertFalse(os.path.exists(self.conf_dir))
-        self.assertFalse(os.path.exists(os.path.join(self.data_dir,
-                                                     'orionx-cyborg')))
+        self.assertFalse(
+            os.path.exists(os.path.join(self.data_dir, 'orionx-cyborg'))
+        )
 
 
 class TestShellStyle(PluginTestCase):
@@ -388,10 +539,10 @@ class TestShellStyle(PluginTestCase):
             text = stream.read()
         self.assertNotIn('iniset', text)
         self.assertNotIn('function ', text)
-        functions = set(re.findall(r'^\s+([a-z_]+)$', text, re.M)) - {
-            'esac'}
+        functions = set(re.findall(r'^\s+([a-z_]+)$', text, re.M)) - {'esac'}
         with open(os.path.join(PLUGIN, 'lib', 'orionx-cyborg')) as stream:
-            defined = set(re.findall(r'^function ([a-z_]+) ', stream.read(),
-                                     re.M))
+            defined = set(
+                re.findall(r'^function ([a-z_]+) ', stream.read(), re.M)
+            )
         self.assertTrue(functions)
         self.assertLessEqual(functions, defined)

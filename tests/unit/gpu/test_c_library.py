@@ -40,8 +40,16 @@ class TestCLibrary(testtools.TestCase):
         self.libdir = self.useFixture(fixtures.TempDir()).path
         self.library = os.path.join(self.libdir, 'libnvidia-ml.so.1')
         subprocess.run(
-            [compiler, '-shared', '-fPIC', '-Wall', '-Werror', '-o',
-             self.library, os.path.join(HERE, 'nvml_standin.c')],
+            [
+                compiler,
+                '-shared',
+                '-fPIC',
+                '-Wall',
+                '-Werror',
+                '-o',
+                self.library,
+                os.path.join(HERE, 'nvml_standin.c'),
+            ],
             check=True,
         )
         self.state = self.useFixture(fixtures.TempDir()).path
@@ -49,12 +57,25 @@ class TestCLibrary(testtools.TestCase):
     def discover(self, *argv, env=None):
         conf = os.path.join(self.state, 'cyborg.conf')
         with open(conf, 'w') as stream:
-            stream.write('[orionx_gpu]\nstate_dir = %s\n%s'
-                         % (self.state, ''.join(argv)))
+            stream.write(
+                '[orionx_gpu]\nstate_dir = %s\n%s'
+                % (self.state, ''.join(argv))
+            )
         output = subprocess.run(
-            [sys.executable, '-m', 'orionx_cyborg.cmd.cli', 'discover',
-             '--json', '--host', 'abi', '--config-file', conf],
-            check=True, capture_output=True, text=True,
+            [
+                sys.executable,
+                '-m',
+                'orionx_cyborg.cmd.cli',
+                'discover',
+                '--json',
+                '--host',
+                'abi',
+                '--config-file',
+                conf,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
             env=dict(os.environ, **(env or {})),
         )
         return json.loads(output.stdout)
@@ -63,8 +84,9 @@ class TestCLibrary(testtools.TestCase):
         self.assertIsNone(document['nvml_failure'])
         self.assertEqual('999.99-standin', document['driver_version'])
         gpus = document['gpus']
-        self.assertEqual(['0000:18:00.0', '0000:2a:00.0'],
-                         [g['pci_address'] for g in gpus])
+        self.assertEqual(
+            ['0000:18:00.0', '0000:2a:00.0'], [g['pci_address'] for g in gpus]
+        )
         self.assertEqual({'NVIDIA H200'}, {g['name'] for g in gpus})
         self.assertEqual({'2335'}, {g['pci_device_id'] for g in gpus})
         self.assertEqual({143771}, {g['memory_mib'] for g in gpus})
@@ -72,8 +94,9 @@ class TestCLibrary(testtools.TestCase):
         # Symbols the stand-in lacks leave facts out, never fail a GPU.
         self.assertEqual([], document['unreachable'])
         names = [d['deployables'][0]['name'] for d in document['devices']]
-        self.assertEqual(['abi_0000_18_00_0_PGPU', 'abi_0000_2a_00_0_PGPU'],
-                         names)
+        self.assertEqual(
+            ['abi_0000_18_00_0_PGPU', 'abi_0000_2a_00_0_PGPU'], names
+        )
 
     def test_first_on_the_loader_path(self):
         self.check(self.discover(env={'LD_LIBRARY_PATH': self.libdir}))

@@ -46,7 +46,8 @@ class TestFakeLibrary(testtools.TestCase):
         self.assertEqual(0, self.lib.nvmlInitWithFlags(0))
         handle = pynvml.c_nvmlDevice_t()
         ret = self.lib.nvmlDeviceGetHandleByIndex_v2(
-            ctypes.c_uint(5), ctypes.byref(handle))
+            ctypes.c_uint(5), ctypes.byref(handle)
+        )
         self.assertEqual(library.ERROR_CODES['INVALID_ARGUMENT'], ret)
         bogus = ctypes.cast(ctypes.c_void_p(0x1234), pynvml.c_nvmlDevice_t)
         memory = pynvml.c_nvmlMemory_t()
@@ -54,22 +55,27 @@ class TestFakeLibrary(testtools.TestCase):
         self.assertEqual(library.ERROR_CODES['INVALID_ARGUMENT'], ret)
 
     def test_size_protocol_for_vgpu_lists(self):
-        self.lib.load(topology.host_from_mapping(
-            'h', {'gpus': [{'model': 'T4'}]}))
+        self.lib.load(
+            topology.host_from_mapping('h', {'gpus': [{'model': 'T4'}]})
+        )
         self.assertEqual(0, self.lib.nvmlInitWithFlags(0))
         handle = pynvml.c_nvmlDevice_t()
-        self.lib.nvmlDeviceGetHandleByIndex_v2(ctypes.c_uint(0),
-                                              ctypes.byref(handle))
+        self.lib.nvmlDeviceGetHandleByIndex_v2(
+            ctypes.c_uint(0), ctypes.byref(handle)
+        )
         count = ctypes.c_uint(0)
         ret = self.lib.nvmlDeviceGetSupportedVgpus(
-            handle, ctypes.byref(count), None)
+            handle, ctypes.byref(count), None
+        )
         self.assertEqual(library.ERROR_CODES['NOT_SUPPORTED'], ret)
         vgpu_host = topology.host_from_mapping(
-            'h', {'vgpu_manager': True, 'gpus': [{'model': 'T4'}]})
+            'h', {'vgpu_manager': True, 'gpus': [{'model': 'T4'}]}
+        )
         self.lib.load(vgpu_host)
         self.lib.nvmlInitWithFlags(0)
         ret = self.lib.nvmlDeviceGetSupportedVgpus(
-            handle, ctypes.byref(count), None)
+            handle, ctypes.byref(count), None
+        )
         self.assertEqual(library.ERROR_CODES['INSUFFICIENT_SIZE'], ret)
         self.assertEqual(len(catalogue.T4.vgpu_types), count.value)
 
@@ -80,16 +86,18 @@ class TestFakeLibrary(testtools.TestCase):
         self.assertEqual(library.ERROR_CODES['INSUFFICIENT_SIZE'], ret)
 
     def test_unknown_symbol_is_function_not_found_in_pynvml(self):
-        self.assertRaises(AttributeError, getattr, self.lib,
-                          'nvmlDeviceGetPowerUsage')
+        self.assertRaises(
+            AttributeError, getattr, self.lib, 'nvmlDeviceGetPowerUsage'
+        )
 
     def test_error_string_before_init(self):
         self.assertEqual(b'Gpu is lost', self.lib.nvmlErrorString(15))
 
     def test_failure_injection_counts_down(self):
         self.lib.fail('nvmlInitWithFlags', 'NO_PERMISSION', times=1)
-        self.assertEqual(library.ERROR_CODES['NO_PERMISSION'],
-                         self.lib.nvmlInitWithFlags(0))
+        self.assertEqual(
+            library.ERROR_CODES['NO_PERMISSION'], self.lib.nvmlInitWithFlags(0)
+        )
         self.assertEqual(0, self.lib.nvmlInitWithFlags(0))
         self.assertEqual(2, self.lib.calls['nvmlInitWithFlags'])
 
@@ -105,8 +113,11 @@ class TestTopology(testtools.TestCase):
         directory = self.useFixture(fixtures.TempDir()).path
         path = os.path.join(directory, 'host.yaml')
         original = topology.load('hgx-h200', 'gpu1').replace_gpu(
-            '0000:2a:00.0', lost=True, xid_events=(79,),
-            errors={'nvmlDeviceGetUUID': 'GPU_IS_LOST'})
+            '0000:2a:00.0',
+            lost=True,
+            xid_events=(79,),
+            errors={'nvmlDeviceGetUUID': 'GPU_IS_LOST'},
+        )
         topology.dump(original, path)
         self.assertEqual(original, topology.load(path, 'gpu1'))
 
@@ -118,33 +129,59 @@ class TestTopology(testtools.TestCase):
         self.assertNotEqual(first.gpus[0].uuid, other.gpus[0].uuid)
 
     def test_explicit_addresses_are_skipped_by_counted_gpus(self):
-        simulated = topology.host_from_mapping('h', {'gpus': [
-            {'model': 'T4', 'pci_address': '0000:2a:00.0'},
-            {'model': 'T4', 'count': 2},
-        ]})
-        self.assertEqual(['0000:2a:00.0', '0000:18:00.0', '0000:3a:00.0'],
-                         [g.pci_address for g in simulated.gpus])
+        simulated = topology.host_from_mapping(
+            'h',
+            {
+                'gpus': [
+                    {'model': 'T4', 'pci_address': '0000:2a:00.0'},
+                    {'model': 'T4', 'count': 2},
+                ]
+            },
+        )
+        self.assertEqual(
+            ['0000:2a:00.0', '0000:18:00.0', '0000:3a:00.0'],
+            [g.pci_address for g in simulated.gpus],
+        )
 
     def test_errors(self):
         cases = [
             ({'gpus': [{'model': 'B300'}]}, 'unknown GPU model'),
-            ({'gpus': [{'model': 'T4', 'pci_address': 1800}]},
-             'quote addresses'),
-            ({'gpus': [{'model': 'T4', 'pci_address': '0000:18:00.0'},
-                       {'model': 'T4', 'pci_address': '0000:18:00.0'}]},
-             'duplicate'),
-            ({'gpus': [{'model': 'T4', 'mig_devices': ['1g.5gb']}]},
-             'no MIG profile'),
-            ({'gpus': [{'model': 'L40S',
-                        'vf_vgpu_types': ['NVIDIA L40S-4C'] * 33}]},
-             'at most 32 virtual functions'),
+            (
+                {'gpus': [{'model': 'T4', 'pci_address': 1800}]},
+                'quote addresses',
+            ),
+            (
+                {
+                    'gpus': [
+                        {'model': 'T4', 'pci_address': '0000:18:00.0'},
+                        {'model': 'T4', 'pci_address': '0000:18:00.0'},
+                    ]
+                },
+                'duplicate',
+            ),
+            (
+                {'gpus': [{'model': 'T4', 'mig_devices': ['1g.5gb']}]},
+                'no MIG profile',
+            ),
+            (
+                {
+                    'gpus': [
+                        {
+                            'model': 'L40S',
+                            'vf_vgpu_types': ['NVIDIA L40S-4C'] * 33,
+                        }
+                    ]
+                },
+                'at most 32 virtual functions',
+            ),
             ({'nvml': 'maybe'}, 'nvml must be one of'),
             ({'colour': 'green'}, 'unknown keys'),
             ({'gpus': [{'model': 'T4', 'speed': 1}]}, 'unknown GPU keys'),
         ]
         for data, message in cases:
-            err = self.assertRaises(topology.TopologyError,
-                                    topology.host_from_mapping, 'h', data)
+            err = self.assertRaises(
+                topology.TopologyError, topology.host_from_mapping, 'h', data
+            )
             self.assertIn(message, str(err))
 
     def test_unquoted_yaml_address_is_explained(self):
@@ -155,13 +192,15 @@ class TestTopology(testtools.TestCase):
         # YAML 1.1 reads the unquoted address as a base-60 number.
         with open(path) as f:
             self.assertIsInstance(
-                yaml.safe_load(f)['gpus'][0]['pci_address'], float)
+                yaml.safe_load(f)['gpus'][0]['pci_address'], float
+            )
         err = self.assertRaises(topology.TopologyError, topology.load, path)
         self.assertIn('quote addresses', str(err))
 
     def test_missing_file_lists_builtin_hosts(self):
-        err = self.assertRaises(topology.TopologyError, topology.load,
-                                '/nonexistent/topology.yaml')
+        err = self.assertRaises(
+            topology.TopologyError, topology.load, '/nonexistent/topology.yaml'
+        )
         self.assertIn('hgx-h200', str(err))
 
 
@@ -180,15 +219,17 @@ class TestSysfs(testtools.TestCase):
         vfs = state.virtual_functions
         self.assertEqual(4 + fake_sysfs.SPARE_VF_COUNT, len(vfs))
         h35 = catalogue.H200_SXM5_141GB.vgpu_type('NVIDIA H200-35C')
-        self.assertEqual([h35.type_id] * 4 + [None] * 2,
-                         [vf.current_type_id for vf in vfs])
+        self.assertEqual(
+            [h35.type_id] * 4 + [None] * 2, [vf.current_type_id for vf in vfs]
+        )
         self.assertEqual('0000:3a:00.4', str(vfs[0].address))
         self.assertEqual((), vfs[0].creatable)
         self.assertIn((h35.type_id, h35.name), vfs[4].creatable)
 
     def test_mdev_on_the_gpu(self):
         simulated = topology.load('t4-box').replace_gpu(
-            '0000:18:00.0', mdev_instances={'NVIDIA T4-2Q': 3})
+            '0000:18:00.0', mdev_instances={'NVIDIA T4-2Q': 3}
+        )
         reader = self.render(simulated)
         state = reader.describe(models.PciAddress.parse('0000:18:00.0'))
         (parent,) = state.mdev_parents
@@ -204,7 +245,8 @@ class TestSysfs(testtools.TestCase):
         self.assertEqual(8, len(state.mdev_parents))
         per_vf = [
             {t.name: t.available_instances for t in p.types}[
-                'NVIDIA A100D-40C']
+                'NVIDIA A100D-40C'
+            ]
             for p in state.mdev_parents
         ]
         # Two 40C instances fit an A100 80GB: two VFs offer one each.
@@ -212,25 +254,38 @@ class TestSysfs(testtools.TestCase):
 
     def test_named_mdevs_on_a_gpu_and_on_virtual_functions(self):
         t4 = topology.with_mdev(
-            topology.load('t4-box'), '0000:18:00.0',
-            '11111111-2222-3333-4444-555555555555', 'nvidia-223',
-            '0000:18:00.0')
-        (parent,) = self.render(t4).describe(
-            models.PciAddress.parse('0000:18:00.0')).mdev_parents
+            topology.load('t4-box'),
+            '0000:18:00.0',
+            '11111111-2222-3333-4444-555555555555',
+            'nvidia-223',
+            '0000:18:00.0',
+        )
+        (parent,) = (
+            self.render(t4)
+            .describe(models.PciAddress.parse('0000:18:00.0'))
+            .mdev_parents
+        )
         types = {t.type_id: t for t in parent.types}
-        self.assertEqual(('11111111-2222-3333-4444-555555555555',),
-                         types['nvidia-223'].created)
+        self.assertEqual(
+            ('11111111-2222-3333-4444-555555555555',),
+            types['nvidia-223'].created,
+        )
         self.assertEqual(8, types['nvidia-223'].capacity)
         a100 = topology.load('hgx-a100-l40s')
         vf = topology.vf_address('0000:18:00.0', 3)
         self.assertEqual('0000:18:00.0', topology.gpu_of_function(a100, vf))
-        a100 = topology.with_mdev(a100, '0000:18:00.0', 'aaaa',
-                                  'NVIDIA A100D-40C', vf)
+        a100 = topology.with_mdev(
+            a100, '0000:18:00.0', 'aaaa', 'NVIDIA A100D-40C', vf
+        )
         state = self.render(a100).describe(
-            models.PciAddress.parse('0000:18:00.0'))
-        by_vf = {str(p.address): {t.name: (t.available_instances, t.created)
-                                  for t in p.types}
-                 for p in state.mdev_parents}
+            models.PciAddress.parse('0000:18:00.0')
+        )
+        by_vf = {
+            str(p.address): {
+                t.name: (t.available_instances, t.created) for t in p.types
+            }
+            for p in state.mdev_parents
+        }
         self.assertEqual((0, ('aaaa',)), by_vf[vf]['NVIDIA A100D-40C'])
         # The other 40C instance is offered by the first free VF only.
         offers = [v['NVIDIA A100D-40C'][0] for k, v in sorted(by_vf.items())]
@@ -242,17 +297,23 @@ class TestSysfs(testtools.TestCase):
         directory = self.useFixture(fixtures.TempDir()).path
         path = os.path.join(directory, 'host.yaml')
         host = topology.with_mdev(
-            topology.load('t4-box', 'h'), '0000:2a:00.0', 'bbbb',
-            'NVIDIA T4-2Q', '0000:2a:00.0')
+            topology.load('t4-box', 'h'),
+            '0000:2a:00.0',
+            'bbbb',
+            'NVIDIA T4-2Q',
+            '0000:2a:00.0',
+        )
         topology.dump(host, path)
         self.assertEqual(host, topology.load(path, 'h'))
 
     def test_absent_and_vfio_bound_gpus(self):
         simulated = topology.load('t4-box').replace_gpu(
-            '0000:2a:00.0', driver='vfio-pci')
+            '0000:2a:00.0', driver='vfio-pci'
+        )
         reader = self.render(simulated)
-        self.assertFalse(reader.describe(
-            models.PciAddress.parse('0000:99:00.0')).present)
+        self.assertFalse(
+            reader.describe(models.PciAddress.parse('0000:99:00.0')).present
+        )
         bound = reader.describe(models.PciAddress.parse('0000:2a:00.0'))
         self.assertEqual('vfio-pci', bound.driver)
 
@@ -266,19 +327,24 @@ class TestSysfs(testtools.TestCase):
         os.makedirs(os.path.join(vf, 'nvidia'))
         os.makedirs(pf)
         os.symlink('../0000:41:00.4', os.path.join(pf, 'virtfn0'))
-        with open(os.path.join(vf, 'nvidia', 'creatable_vgpu_types'),
-                  'w') as f:
-            f.write('ID    : vGPU Name\n557   : NVIDIA L40S-1Q\n'
-                    '558   : NVIDIA L40S-2Q\n')
-        with open(os.path.join(vf, 'nvidia', 'current_vgpu_type'),
-                  'w') as f:
+        with open(
+            os.path.join(vf, 'nvidia', 'creatable_vgpu_types'), 'w'
+        ) as f:
+            f.write(
+                'ID    : vGPU Name\n557   : NVIDIA L40S-1Q\n'
+                '558   : NVIDIA L40S-2Q\n'
+            )
+        with open(os.path.join(vf, 'nvidia', 'current_vgpu_type'), 'w') as f:
             f.write('0\n')
         state = sysfs.SysfsReader(root).describe(
-            models.PciAddress.parse('0000:41:00.0'))
+            models.PciAddress.parse('0000:41:00.0')
+        )
         (function,) = state.virtual_functions
         self.assertIsNone(function.current_type_id)
-        self.assertEqual(((557, 'NVIDIA L40S-1Q'), (558, 'NVIDIA L40S-2Q')),
-                         function.creatable)
+        self.assertEqual(
+            ((557, 'NVIDIA L40S-1Q'), (558, 'NVIDIA L40S-2Q')),
+            function.creatable,
+        )
         self.assertIsNone(state.driver)
 
     def test_rewrite_replaces_the_tree(self):
@@ -286,6 +352,10 @@ class TestSysfs(testtools.TestCase):
         simulated = topology.load('t4-box')
         fake_sysfs.write_tree(simulated, root)
         fake_sysfs.write_tree(
-            topology.host_from_mapping('h', {'gpus': []}), root)
-        self.assertFalse(sysfs.SysfsReader(root).describe(
-            models.PciAddress.parse('0000:18:00.0')).present)
+            topology.host_from_mapping('h', {'gpus': []}), root
+        )
+        self.assertFalse(
+            sysfs.SysfsReader(root)
+            .describe(models.PciAddress.parse('0000:18:00.0'))
+            .present
+        )

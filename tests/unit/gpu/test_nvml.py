@@ -31,9 +31,7 @@ H200 = catalogue.H200_SXM5_141GB
 
 
 def host(*gpus, **kwargs):
-    return topology.host_from_mapping(
-        'gpu1', dict(kwargs, gpus=list(gpus))
-    )
+    return topology.host_from_mapping('gpu1', dict(kwargs, gpus=list(gpus)))
 
 
 class TestDiscovery(testtools.TestCase):
@@ -58,43 +56,54 @@ class TestDiscovery(testtools.TestCase):
             self.assertTrue(gpu.uuid.startswith('GPU-'))
 
     def test_pci_address_is_normalised_from_nvml_bus_id(self):
-        inventory = self.discover(host(
-            {'model': 'T4', 'pci_address': '0000:af:00.0'}
-        ))
+        inventory = self.discover(
+            host({'model': 'T4', 'pci_address': '0000:af:00.0'})
+        )
         # NVML reports "00000000:AF:00.0"; the model keeps 4 lower digits.
         self.assertEqual('0000:af:00.0', str(inventory.gpus[0].pci_address))
 
     def test_indexes_follow_pci_order(self):
-        inventory = self.discover(host(
-            {'model': 'T4', 'pci_address': '0000:3b:00.0'},
-            {'model': 'T4', 'pci_address': '0000:1a:00.0'},
-        ))
+        inventory = self.discover(
+            host(
+                {'model': 'T4', 'pci_address': '0000:3b:00.0'},
+                {'model': 'T4', 'pci_address': '0000:1a:00.0'},
+            )
+        )
         self.assertEqual(
             [(0, '0000:1a:00.0'), (1, '0000:3b:00.0')],
             [(g.index, str(g.pci_address)) for g in inventory.gpus],
         )
 
     def test_driver_version_and_call_count(self):
-        inventory = self.discover(host({'model': 'T4'},
-                                       driver_version='570.1.2'))
+        inventory = self.discover(
+            host({'model': 'T4'}, driver_version='570.1.2')
+        )
         self.assertEqual('570.1.2', inventory.driver_version)
         # One C call per pynvml call here (no two-call size protocol).
         self.assertEqual(sum(self.lib.calls.values()), inventory.calls)
 
     def test_mig_devices(self):
-        inventory = self.discover(host({
-            'model': H200.key,
-            'mig_devices': ['3g.71gb', '1g.18gb'],
-        }))
+        inventory = self.discover(
+            host(
+                {
+                    'model': H200.key,
+                    'mig_devices': ['3g.71gb', '1g.18gb'],
+                }
+            )
+        )
         gpu = inventory.gpus[0]
         self.assertTrue(gpu.mig_enabled)
-        self.assertEqual(['3g.71gb', '1g.18gb'],
-                         [m.profile for m in gpu.mig_devices])
-        self.assertEqual(H200.mig_profile('3g.71gb').memory_mib,
-                         gpu.mig_devices[0].memory_mib)
+        self.assertEqual(
+            ['3g.71gb', '1g.18gb'], [m.profile for m in gpu.mig_devices]
+        )
+        self.assertEqual(
+            H200.mig_profile('3g.71gb').memory_mib,
+            gpu.mig_devices[0].memory_mib,
+        )
         self.assertEqual([1, 2], [m.gpu_instance_id for m in gpu.mig_devices])
-        self.assertTrue(all(m.uuid.startswith('MIG-')
-                            for m in gpu.mig_devices))
+        self.assertTrue(
+            all(m.uuid.startswith('MIG-') for m in gpu.mig_devices)
+        )
 
     def test_mig_not_supported_is_not_an_error(self):
         gpu = self.discover(host({'model': 'L40S'})).gpus[0]
@@ -103,19 +112,22 @@ class TestDiscovery(testtools.TestCase):
 
     def test_no_vgpu_manager_means_no_vgpu_facts(self):
         gpu = self.discover(host({'model': H200.key})).gpus[0]
-        self.assertEqual(models.VirtualizationMode.NONE,
-                         gpu.virtualization_mode)
+        self.assertEqual(
+            models.VirtualizationMode.NONE, gpu.virtualization_mode
+        )
         self.assertEqual(models.HostVgpuMode.NONE, gpu.host_vgpu_mode)
         self.assertEqual((), gpu.vgpu_types)
 
     def test_vgpu_types_on_sriov_host(self):
-        gpu = self.discover(host(
-            {'model': H200.key,
-             'vf_vgpu_types': ['NVIDIA H200-35C'] * 2},
-            vgpu_manager=True,
-        )).gpus[0]
-        self.assertEqual(models.VirtualizationMode.HOST_VGPU,
-                         gpu.virtualization_mode)
+        gpu = self.discover(
+            host(
+                {'model': H200.key, 'vf_vgpu_types': ['NVIDIA H200-35C'] * 2},
+                vgpu_manager=True,
+            )
+        ).gpus[0]
+        self.assertEqual(
+            models.VirtualizationMode.HOST_VGPU, gpu.virtualization_mode
+        )
         self.assertEqual(models.HostVgpuMode.SRIOV, gpu.host_vgpu_mode)
         by_name = {t.name: t for t in gpu.vgpu_types}
         # Not in MIG mode: time-sliced types only.
@@ -125,15 +137,19 @@ class TestDiscovery(testtools.TestCase):
         self.assertEqual(4, h35.max_instances)
         self.assertIsNone(h35.gpu_instance_profile_id)
         # Homogeneous: only the type in use is still creatable.
-        self.assertEqual({'NVIDIA H200-35C'},
-                         {t.name for t in gpu.vgpu_types if t.creatable})
+        self.assertEqual(
+            {'NVIDIA H200-35C'},
+            {t.name for t in gpu.vgpu_types if t.creatable},
+        )
 
     def test_mig_backed_vgpu_types(self):
-        gpu = self.discover(host(
-            {'model': H200.key, 'mig_enabled': True}, vgpu_manager=True,
-        )).gpus[0]
-        profiles = {t.name: t.gpu_instance_profile_id
-                    for t in gpu.vgpu_types}
+        gpu = self.discover(
+            host(
+                {'model': H200.key, 'mig_enabled': True},
+                vgpu_manager=True,
+            )
+        ).gpus[0]
+        profiles = {t.name: t.gpu_instance_profile_id for t in gpu.vgpu_types}
         self.assertEqual(19, profiles['NVIDIA H200-1-18C'])
         self.assertNotIn('NVIDIA H200-35C', profiles)
 
@@ -145,18 +161,21 @@ class TestDiscovery(testtools.TestCase):
     def test_host_vgpu_mode_missing_from_old_driver_means_mdev(self):
         simulated = host({'model': H200.key}, vgpu_manager=True)
         lib = library.FakeNvmlLibrary(simulated)
-        backend = nvml.NvmlBackend(library=_Without(
-            lib, 'nvmlDeviceGetHostVgpuMode'))
+        backend = nvml.NvmlBackend(
+            library=_Without(lib, 'nvmlDeviceGetHostVgpuMode')
+        )
         self.addCleanup(backend.close)
         gpu = backend.discover().gpus[0]
         self.assertEqual(models.HostVgpuMode.MDEV, gpu.host_vgpu_mode)
 
     def test_ecc_and_row_remapping_make_a_gpu_unhealthy(self):
-        inventory = self.discover(host(
-            {'model': H200.key, 'ecc_uncorrected': 3},
-            {'model': H200.key, 'remap_failure': True},
-            {'model': H200.key},
-        ))
+        inventory = self.discover(
+            host(
+                {'model': H200.key, 'ecc_uncorrected': 3},
+                {'model': H200.key, 'remap_failure': True},
+                {'model': H200.key},
+            )
+        )
         health = [g.health for g in inventory.gpus]
         self.assertEqual(('3 uncorrectable ECC errors',), health[0].reasons)
         self.assertFalse(health[0].healthy)
@@ -164,10 +183,12 @@ class TestDiscovery(testtools.TestCase):
         self.assertTrue(health[2].healthy)
 
     def test_lost_gpu_is_unreachable_and_others_are_described(self):
-        inventory = self.discover(host(
-            {'model': H200.key, 'count': 2},
-            {'model': H200.key, 'lost': True},
-        ))
+        inventory = self.discover(
+            host(
+                {'model': H200.key, 'count': 2},
+                {'model': H200.key, 'lost': True},
+            )
+        )
         self.assertEqual(2, len(inventory.gpus))
         self.assertEqual(1, len(inventory.unreachable))
         self.assertEqual(2, inventory.unreachable[0].index)
@@ -176,37 +197,51 @@ class TestDiscovery(testtools.TestCase):
     def test_injected_error_on_one_call_of_one_gpu(self):
         simulated = host({'model': H200.key, 'count': 2})
         self.lib = library.FakeNvmlLibrary(simulated)
-        self.lib.fail('nvmlDeviceGetMemoryInfo', 'UNKNOWN',
-                      pci_address='0000:2a:00.0', times=1)
+        self.lib.fail(
+            'nvmlDeviceGetMemoryInfo',
+            'UNKNOWN',
+            pci_address='0000:2a:00.0',
+            times=1,
+        )
         backend = nvml.NvmlBackend(library=self.lib)
         self.addCleanup(backend.close)
         first = backend.discover()
-        self.assertEqual(['0000:18:00.0'],
-                         [str(g.pci_address) for g in first.gpus])
+        self.assertEqual(
+            ['0000:18:00.0'], [str(g.pci_address) for g in first.gpus]
+        )
         self.assertEqual('Unknown Error', first.unreachable[0].error)
         second = backend.discover()
         self.assertEqual(2, len(second.gpus))
 
     def test_missing_symbol_of_optional_fact(self):
         simulated = host({'model': H200.key})
-        backend = nvml.NvmlBackend(library=_Without(
-            library.FakeNvmlLibrary(simulated), 'nvmlDeviceGetNumaNodeId'))
+        backend = nvml.NvmlBackend(
+            library=_Without(
+                library.FakeNvmlLibrary(simulated), 'nvmlDeviceGetNumaNodeId'
+            )
+        )
         self.addCleanup(backend.close)
         self.assertIsNone(backend.discover().gpus[0].numa_node)
 
     def test_missing_symbol_of_required_fact_makes_gpu_unreachable(self):
         simulated = host({'model': H200.key})
-        backend = nvml.NvmlBackend(library=_Without(
-            library.FakeNvmlLibrary(simulated), 'nvmlDeviceGetUUID'))
+        backend = nvml.NvmlBackend(
+            library=_Without(
+                library.FakeNvmlLibrary(simulated), 'nvmlDeviceGetUUID'
+            )
+        )
         self.addCleanup(backend.close)
         inventory = backend.discover()
         self.assertEqual((), inventory.gpus)
         self.assertIn('Function Not Found', inventory.unreachable[0].error)
 
     def test_gpu_bound_to_vfio_is_not_enumerated(self):
-        inventory = self.discover(host(
-            {'model': 'T4'}, {'model': 'T4', 'driver': 'vfio-pci'},
-        ))
+        inventory = self.discover(
+            host(
+                {'model': 'T4'},
+                {'model': 'T4', 'driver': 'vfio-pci'},
+            )
+        )
         self.assertEqual(1, len(inventory.gpus))
 
     def test_pynvml_globals_are_restored(self):
@@ -276,14 +311,18 @@ class TestWholeFailures(testtools.TestCase):
 
 class TestHealthEvents(testtools.TestCase):
     def test_critical_xid_is_reported_once(self):
-        simulated = host({'model': H200.key},
-                         {'model': H200.key, 'xid_events': [79, 13]})
+        simulated = host(
+            {'model': H200.key}, {'model': H200.key, 'xid_events': [79, 13]}
+        )
         backend = nvml.NvmlBackend(library=library.FakeNvmlLibrary(simulated))
         self.addCleanup(backend.close)
         first = backend.discover()
         self.assertEqual(
-            [models.HealthEvent(models.PciAddress.parse('0000:2a:00.0'),
-                                'xid 79')],
+            [
+                models.HealthEvent(
+                    models.PciAddress.parse('0000:2a:00.0'), 'xid 79'
+                )
+            ],
             list(first.health_events),
         )
         self.assertEqual((), backend.discover().health_events)
@@ -295,8 +334,9 @@ class TestHealthEvents(testtools.TestCase):
             ignored_xids=frozenset({79}),
         )
         self.addCleanup(backend.close)
-        self.assertEqual(['xid 48'],
-                         [e.reason for e in backend.discover().health_events])
+        self.assertEqual(
+            ['xid 48'], [e.reason for e in backend.discover().health_events]
+        )
 
 
 class _Without:

@@ -37,41 +37,71 @@ class Report:
 
     def _gpu(self, host, address, model, product):
         prefix = planner.deployable_name(host, address)
-        self.devices.append(clients.Device(
-            uuid=str(uuid.uuid4()), hostname=host, vendor='10de',
-            model='NVIDIA %s' % model, std_board_info={
-                'uuid': 'GPU-%s-%s' % (host, address),
-                'pci_address': address, 'deployable_prefix': prefix}))
-        traits = {'OWNER_CYBORG', 'CUSTOM_GPU_NVIDIA',
-                  'CUSTOM_GPU_MODEL_%s' % planner.model_name_part(model),
-                  'CUSTOM_GPU_PRODUCT_ID_%s' % product}
+        self.devices.append(
+            clients.Device(
+                uuid=str(uuid.uuid4()),
+                hostname=host,
+                vendor='10de',
+                model='NVIDIA %s' % model,
+                std_board_info={
+                    'uuid': 'GPU-%s-%s' % (host, address),
+                    'pci_address': address,
+                    'deployable_prefix': prefix,
+                },
+            )
+        )
+        traits = {
+            'OWNER_CYBORG',
+            'CUSTOM_GPU_NVIDIA',
+            'CUSTOM_GPU_MODEL_%s' % planner.model_name_part(model),
+            'CUSTOM_GPU_PRODUCT_ID_%s' % product,
+        }
         return prefix, traits
 
     def _add(self, name, rc, total, traits):
-        self.deployables.append(clients.Deployable(
-            uuid=str(uuid.uuid4()), name=name, rp_uuid=str(uuid.uuid4()),
-            num_accelerators=total, driver_name=spec.DRIVER_NAME,
-            resource_class=rc, traits=frozenset(traits)))
+        self.deployables.append(
+            clients.Deployable(
+                uuid=str(uuid.uuid4()),
+                name=name,
+                rp_uuid=str(uuid.uuid4()),
+                num_accelerators=total,
+                driver_name=spec.DRIVER_NAME,
+                resource_class=rc,
+                traits=frozenset(traits),
+            )
+        )
 
-    def whole(self, host, address, model='H200', product='2335',
-              unhealthy=False):
+    def whole(
+        self, host, address, model='H200', product='2335', unhealthy=False
+    ):
         prefix, traits = self._gpu(host, address, model, product)
         if unhealthy:
             traits.add(spec.TRAIT_UNHEALTHY)
         self._add(prefix + '_PGPU', spec.RC_PGPU, 1, traits)
         return self
 
-    def vgpu(self, host, address, vgpu_type, instances, model='H200',
-             product='2335'):
+    def vgpu(
+        self, host, address, vgpu_type, instances, model='H200', product='2335'
+    ):
         prefix, traits = self._gpu(host, address, model, product)
         part = planner.model_name_part(vgpu_type)
         traits.add('CUSTOM_NVIDIA_VGPU_%s' % part)
-        self._add('%s_VGPU_%s' % (prefix, part), spec.RC_VGPU, instances,
-                  traits)
+        self._add(
+            '%s_VGPU_%s' % (prefix, part), spec.RC_VGPU, instances, traits
+        )
         return self
 
-    def member(self, host, address, memory, compute=100, pool='default',
-               model='H200', product='2335', unhealthy=False):
+    def member(
+        self,
+        host,
+        address,
+        memory,
+        compute=100,
+        pool='default',
+        model='H200',
+        product='2335',
+        unhealthy=False,
+    ):
         prefix, traits = self._gpu(host, address, model, product)
         traits.add('CUSTOM_ORIONX_POOL_%s' % pool.upper())
         if unhealthy:
@@ -81,14 +111,18 @@ class Report:
         return self
 
     def entitlement(self, host, total, pool='default'):
-        self._add(planner.deployable_name(host, 'ORIONX_VGPU', pool),
-                  spec.RC_ENTITLEMENT, total,
-                  {'OWNER_CYBORG', 'CUSTOM_ORIONX_POOL_%s' % pool.upper()})
+        self._add(
+            planner.deployable_name(host, 'ORIONX_VGPU', pool),
+            spec.RC_ENTITLEMENT,
+            total,
+            {'OWNER_CYBORG', 'CUSTOM_ORIONX_POOL_%s' % pool.upper()},
+        )
         return self
 
     def inventory(self, pools=('default',)):
-        return inventory.Inventory.from_cyborg(self.devices,
-                                               self.deployables, pools)
+        return inventory.Inventory.from_cyborg(
+            self.devices, self.deployables, pools
+        )
 
 
 def fleet():
@@ -98,10 +132,10 @@ def fleet():
         report.whole('gpu1', address)
     report.vgpu('gpu1', '0000:3a:00.0', 'NVIDIA H200-35C', 4)
     report.member('gpu1', '0000:9a:00.0', 142000)
-    report.member('gpu2', '0000:ab:00.0', 45000, model='L40S',
-                  product='26B9')
-    report.whole('gpu2', '0000:18:00.0', model='A100-SXM4-80GB',
-                 product='20B2')
+    report.member('gpu2', '0000:ab:00.0', 45000, model='L40S', product='26B9')
+    report.whole(
+        'gpu2', '0000:18:00.0', model='A100-SXM4-80GB', product='20B2'
+    )
     for host in ('gpu1', 'gpu2', 'cpu1'):
         report.entitlement(host, 4)
     return report
@@ -121,15 +155,27 @@ class FakeCloud:
         self.trait_kept = False
 
     def add_profile(self, name, groups, description=''):
-        profile = state.DeviceProfile(str(uuid.uuid4()), name,
-                                      tuple(dict(g) for g in groups),
-                                      description)
+        profile = state.DeviceProfile(
+            str(uuid.uuid4()),
+            name,
+            tuple(dict(g) for g in groups),
+            description,
+        )
         self.profiles[profile.uuid] = profile
         return profile
 
     def add_flavor(self, name, extra_specs, vcpus=1, ram=512, disk=1):
-        flavor = state.Flavor(str(uuid.uuid4()), name, vcpus, ram, disk, 0,
-                              0, True, dict(extra_specs))
+        flavor = state.Flavor(
+            str(uuid.uuid4()),
+            name,
+            vcpus,
+            ram,
+            disk,
+            0,
+            0,
+            True,
+            dict(extra_specs),
+        )
         self.flavors[flavor.id] = flavor
         return flavor
 
@@ -148,9 +194,11 @@ class FakeCloud:
     # CloudApi ----------------------------------------------------------
 
     def state(self):
-        return state.CloudState(tuple(self.profiles.values()),
-                                tuple(self.flavors.values()),
-                                trait_kept=self.trait_kept)
+        return state.CloudState(
+            tuple(self.profiles.values()),
+            tuple(self.flavors.values()),
+            trait_kept=self.trait_kept,
+        )
 
     def keep_trait(self):
         self._write('keep_trait')
@@ -183,8 +231,9 @@ class FakeCloud:
         self._write('create_flavor', flavor.name)
         if self.flavor_named(flavor.name):
             raise AssertionError('duplicate flavor %s' % flavor.name)
-        return self.add_flavor(flavor.name, extra_specs, flavor.vcpus,
-                               flavor.ram, flavor.disk).id
+        return self.add_flavor(
+            flavor.name, extra_specs, flavor.vcpus, flavor.ram, flavor.disk
+        ).id
 
     def delete_flavor(self, flavor_id):
         self._write('delete_flavor', self.flavors[flavor_id].name)
@@ -198,8 +247,16 @@ class FakeCloud:
         for key in unset:
             del specs[key]
         self.flavors[flavor_id] = state.Flavor(
-            flavor.id, flavor.name, flavor.vcpus, flavor.ram, flavor.disk,
-            flavor.ephemeral, flavor.swap, flavor.is_public, specs)
+            flavor.id,
+            flavor.name,
+            flavor.vcpus,
+            flavor.ram,
+            flavor.disk,
+            flavor.ephemeral,
+            flavor.swap,
+            flavor.is_public,
+            specs,
+        )
 
 
 def state_error(what):

@@ -48,8 +48,9 @@ class FakePlacement:
         self.traits = set()
         self.calls = []
 
-    def request(self, path, method, json=None, microversion=None,
-                headers=None):
+    def request(
+        self, path, method, json=None, microversion=None, headers=None
+    ):
         self.calls.append((method, path))
         parts = path.strip('/').split('/')
         if parts[0] == 'traits':
@@ -65,18 +66,32 @@ class FakePlacement:
         if len(parts) == 2:
             return Response(200, {'uuid': parts[1]})
         if method == 'PUT':
-            assert json['resource_provider_generation'] == \
-                provider['generation']
+            assert (
+                json['resource_provider_generation'] == provider['generation']
+            )
             provider['traits'] = json['traits']
             provider['generation'] += 1
-        return Response(200, {'traits': provider['traits'],
-                              'resource_provider_generation':
-                                  provider['generation']})
+        return Response(
+            200,
+            {
+                'traits': provider['traits'],
+                'resource_provider_generation': provider['generation'],
+            },
+        )
 
 
 def flavor(**fields):
-    values = dict(id='f1', name='g1', vcpus=2, ram=2048, disk=10,
-                  ephemeral=0, swap='', is_public=True, extra_specs={})
+    values = dict(
+        id='f1',
+        name='g1',
+        vcpus=2,
+        ram=2048,
+        disk=10,
+        ephemeral=0,
+        swap='',
+        is_public=True,
+        extra_specs={},
+    )
     values.update(fields)
     return types.SimpleNamespace(**values)
 
@@ -85,6 +100,7 @@ class FailingProxy:
     def __getattr__(self, name):
         def fail(*args, **kwargs):
             raise ks_exceptions.ConnectFailure('connection refused')
+
         return fail
 
 
@@ -97,22 +113,32 @@ class TestCloud(base.TestCase):
         self.conn = types.SimpleNamespace(
             placement=self.placement,
             accelerator=types.SimpleNamespace(
-                device_profiles=lambda: list(self.profiles)),
+                device_profiles=lambda: list(self.profiles)
+            ),
             compute=types.SimpleNamespace(
-                flavors=lambda **query: list(self.flavors)))
+                flavors=lambda **query: list(self.flavors)
+            ),
+        )
         self.cloud = cloud.Cloud(self.conn)
 
     def test_state_converts_profiles_and_flavors(self):
-        self.profiles.append(types.SimpleNamespace(
-            uuid='u1', name='p', groups=[{'resources:PGPU': '1'}],
-            description=None))
-        self.flavors.append(flavor(extra_specs={'orionx:managed': 'true',
-                                                'hw:numa_nodes': 1}))
+        self.profiles.append(
+            types.SimpleNamespace(
+                uuid='u1',
+                name='p',
+                groups=[{'resources:PGPU': '1'}],
+                description=None,
+            )
+        )
+        self.flavors.append(
+            flavor(extra_specs={'orionx:managed': 'true', 'hw:numa_nodes': 1})
+        )
         current = self.cloud.state()
         (profile,) = current.profiles
-        self.assertEqual(('u1', 'p', ({'resources:PGPU': '1'},), ''),
-                         (profile.uuid, profile.name, profile.groups,
-                          profile.description))
+        self.assertEqual(
+            ('u1', 'p', ({'resources:PGPU': '1'},), ''),
+            (profile.uuid, profile.name, profile.groups, profile.description),
+        )
         (converted,) = current.flavors
         # Nova shows "no swap" as "" before microversion 2.75.
         self.assertEqual((2, 2048, 10, 0, 0, True), converted.shape())
@@ -129,29 +155,37 @@ class TestCloud(base.TestCase):
         # Again: nothing new is created.
         self.placement.calls = []
         self.cloud.keep_trait()
-        self.assertNotIn(('POST', '/resource_providers'),
-                         self.placement.calls)
+        self.assertNotIn(('POST', '/resource_providers'), self.placement.calls)
         self.assertEqual(1, len(self.placement.providers))
 
     def test_placement_errors_are_named(self):
         self.placement.request = lambda *a, **k: Response(
-            403, {'errors': [{'detail': 'policy'}]})
+            403, {'errors': [{'detail': 'policy'}]}
+        )
         err = self.assertRaises(cloud.CloudError, self.cloud.keep_trait)
-        self.assertIn('PUT /traits/CUSTOM_ORIONX_UNHEALTHY on Placement '
-                      'failed: HTTP 403', str(err))
+        self.assertIn(
+            'PUT /traits/CUSTOM_ORIONX_UNHEALTHY on Placement '
+            'failed: HTTP 403',
+            str(err),
+        )
 
     def test_connection_errors_become_cloud_errors(self):
         self.conn.accelerator = FailingProxy()
         err = self.assertRaises(cloud.CloudError, self.cloud.state)
-        self.assertIn('Reading the device profiles and flavors failed: '
-                      'connection refused', str(err))
+        self.assertIn(
+            'Reading the device profiles and flavors failed: '
+            'connection refused',
+            str(err),
+        )
 
     def test_servers_count_by_the_profile_in_their_flavor(self):
         servers = [
-            types.SimpleNamespace(flavor={'extra_specs': {
-                state.DEVICE_PROFILE_SPEC: 'p'}}),
-            types.SimpleNamespace(flavor=flavor(extra_specs={
-                state.DEVICE_PROFILE_SPEC: 'p'})),
+            types.SimpleNamespace(
+                flavor={'extra_specs': {state.DEVICE_PROFILE_SPEC: 'p'}}
+            ),
+            types.SimpleNamespace(
+                flavor=flavor(extra_specs={state.DEVICE_PROFILE_SPEC: 'p'})
+            ),
             types.SimpleNamespace(flavor={'original_name': 'm1'}),
         ]
         self.conn.compute.servers = lambda **query: servers

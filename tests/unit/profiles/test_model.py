@@ -21,8 +21,11 @@ import yaml
 from orionx_cyborg.profiles import model
 from tests import base
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.dirname(os.path.abspath(__file__)))))
+REPO = os.path.dirname(
+    os.path.dirname(
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    )
+)
 EXAMPLE = os.path.join(REPO, 'etc', 'orionx-cyborg', 'profiles.yaml')
 DEVSTACK_SAMPLE = os.path.join(REPO, 'devstack', 'files', 'profiles.yaml')
 UNHEALTHY = {'trait:CUSTOM_ORIONX_UNHEALTHY': 'forbidden'}
@@ -41,13 +44,15 @@ profiles:
     flavors: [{name: g.h200.2x, vcpus: 4, ram: 1024}]
 """)
         profile = profiles.profile('h200-2x')
-        group = dict({'resources:PGPU': '1',
-                      'trait:CUSTOM_GPU_MODEL_H200': 'required'},
-                     **UNHEALTHY)
+        group = dict(
+            {'resources:PGPU': '1', 'trait:CUSTOM_GPU_MODEL_H200': 'required'},
+            **UNHEALTHY,
+        )
         self.assertEqual([group, group], profile.groups())
         # Two groups must not share a provider.
-        self.assertEqual({'group_policy': 'isolate'},
-                         profile.flavor_extra_specs())
+        self.assertEqual(
+            {'group_policy': 'isolate'}, profile.flavor_extra_specs()
+        )
 
     def test_whole_gpu_by_product_id(self):
         profile = parse("""
@@ -55,18 +60,25 @@ profiles:
   - {name: l40s, whole_gpu: {product_id: 26b9}}
 """).profile('l40s')
         group = profile.groups()[0]
-        self.assertEqual('required',
-                         group['trait:CUSTOM_GPU_PRODUCT_ID_26B9'])
+        self.assertEqual('required', group['trait:CUSTOM_GPU_PRODUCT_ID_26B9'])
 
     def test_vgpu_type_trait_follows_the_driver(self):
         profile = parse("""
 profiles:
   - {name: a100-20c, vgpu: {type: NVIDIA A100D-20C}}
 """).profile('a100-20c')
-        self.assertEqual([dict({'resources:VGPU': '1',
-                                'trait:CUSTOM_NVIDIA_VGPU_A100D_20C':
-                                    'required'}, **UNHEALTHY)],
-                         profile.groups())
+        self.assertEqual(
+            [
+                dict(
+                    {
+                        'resources:VGPU': '1',
+                        'trait:CUSTOM_NVIDIA_VGPU_A100D_20C': 'required',
+                    },
+                    **UNHEALTHY,
+                )
+            ],
+            profile.groups(),
+        )
         self.assertEqual({}, profile.flavor_extra_specs())
 
     def test_pooled_size_in_one_group_per_request(self):
@@ -75,12 +87,20 @@ profiles:
   - name: p
     pooled: {size: 16g-25pct, pool: gold, count: 3}
 """).profile('p')
-        self.assertEqual([dict({
-            'resources:CUSTOM_ORIONX_VGPU': '3',
-            'trait:CUSTOM_ORIONX_POOL_GOLD': 'required',
-            'accel:orionx_gmem_mib': '16384',
-            'accel:orionx_compute_pct': '25'}, **UNHEALTHY)],
-            profile.groups())
+        self.assertEqual(
+            [
+                dict(
+                    {
+                        'resources:CUSTOM_ORIONX_VGPU': '3',
+                        'trait:CUSTOM_ORIONX_POOL_GOLD': 'required',
+                        'accel:orionx_gmem_mib': '16384',
+                        'accel:orionx_compute_pct': '25',
+                    },
+                    **UNHEALTHY,
+                )
+            ],
+            profile.groups(),
+        )
 
     def test_extra_traits(self):
         profile = parse("""
@@ -98,9 +118,11 @@ profiles:
 
 class TestSizes(base.TestCase):
     def test_sizes(self):
-        for text, expected in (('16g-25pct', (16384, 25)),
-                               ('512m-10pct', (512, 10)),
-                               ('1GiB-100%', (1024, 100))):
+        for text, expected in (
+            ('16g-25pct', (16384, 25)),
+            ('512m-10pct', (512, 10)),
+            ('1GiB-100%', (1024, 100)),
+        ):
             size = model.parse_size(text)
             self.assertEqual(expected, (size.gmem_mib, size.compute_pct))
 
@@ -125,8 +147,10 @@ profiles:
         small, big = profile.flavors
         self.assertEqual((8, 4096, 20, 0, 0, True), small.shape())
         self.assertEqual(16, big.vcpus)
-        self.assertEqual({'hw:cpu_policy': 'dedicated',
-                          'hw:mem_secure': 'true'}, dict(big.extra_specs))
+        self.assertEqual(
+            {'hw:cpu_policy': 'dedicated', 'hw:mem_secure': 'true'},
+            dict(big.extra_specs),
+        )
 
 
 class TestProblems(base.TestCase):
@@ -147,13 +171,13 @@ profiles:
     flavors:
       - {name: f, vcpus: 0}
 """)
-        self.assertIn('profiles[0] (bad name).name: use 1-200 letters',
-                      message)
+        self.assertIn(
+            'profiles[0] (bad name).name: use 1-200 letters', message
+        )
         self.assertIn('profiles[1] (two): give exactly one of', message)
         self.assertIn("unknown key 'colour'", message)
         self.assertIn('.size: \'big\' is not a size', message)
-        self.assertIn('flavors[0].vcpus: must be at least 1, got 0',
-                      message)
+        self.assertIn('flavors[0].vcpus: must be at least 1, got 0', message)
         self.assertIn('flavors[0].ram: required', message)
 
     def test_reserved_names_and_keys(self):
@@ -171,8 +195,7 @@ profiles:
         self.assertIn('without "--r"', message)
         self.assertIn('Cyborg accepts only CUSTOM_ traits', message)
         self.assertIn('CUSTOM_ORIONX_UNHEALTHY is always forbidden', message)
-        self.assertIn('accel:device_profile: accel: and orionx: keys',
-                      message)
+        self.assertIn('accel:device_profile: accel: and orionx: keys', message)
         self.assertIn('orionx:managed: accel: and orionx: keys', message)
 
     def test_duplicates(self):
@@ -185,13 +208,18 @@ profiles:
         self.assertIn('flavor f: defined twice', message)
 
     def test_not_a_document(self):
-        self.assertIn('profiles: expected a non-empty list',
-                      self.problems('profiles: []'))
+        self.assertIn(
+            'profiles: expected a non-empty list',
+            self.problems('profiles: []'),
+        )
         self.assertIn('file: expected a mapping', self.problems('- 1'))
 
     def test_unreadable_file(self):
-        err = self.assertRaises(model.InvalidProfileFile, model.load,
-                                os.path.join(self.tmp, 'missing.yaml'))
+        err = self.assertRaises(
+            model.InvalidProfileFile,
+            model.load,
+            os.path.join(self.tmp, 'missing.yaml'),
+        )
         self.assertIn('No such file', str(err))
 
 

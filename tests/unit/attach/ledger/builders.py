@@ -53,10 +53,12 @@ def gpu(name: str = 'GPU-0', host: str = 'gpu-server-1') -> dict[str, Any]:
     }
 
 
-def active(ledger: Ledger, gpu_name: str = 'GPU-0',
-           **overrides: Any) -> LeaseRecord:
+def active(
+    ledger: Ledger, gpu_name: str = 'GPU-0', **overrides: Any
+) -> LeaseRecord:
     """A lease taken through pending and claiming to active."""
     lease = ledger.create(new_lease(**overrides))
-    lease = ledger.transition(lease.id, lease.version, LeaseState.CLAIMING,
-                              **gpu(gpu_name))
+    lease = ledger.transition(
+        lease.id, lease.version, LeaseState.CLAIMING, **gpu(gpu_name)
+    )
     return ledger.transition(lease.id, lease.version, LeaseState.ACTIVE)

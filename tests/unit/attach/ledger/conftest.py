@@ -65,8 +65,9 @@ def postgres_server() -> Iterator[postgres.Server]:
         # CI installs PostgreSQL: there, a missing server is a failure,
         # not a reason to skip half of the ledger tests.
         if os.environ.get(REQUIRE_ENVIRONMENT):
-            pytest.fail('PostgreSQL is required (%s): %s'
-                        % (REQUIRE_ENVIRONMENT, exc))
+            pytest.fail(
+                'PostgreSQL is required (%s): %s' % (REQUIRE_ENVIRONMENT, exc)
+            )
         pytest.skip('PostgreSQL variant skipped: %s' % exc)
     try:
         yield server
@@ -77,8 +78,9 @@ def postgres_server() -> Iterator[postgres.Server]:
 
 
 @pytest.fixture(params=BACKENDS)
-def database_url(request: pytest.FixtureRequest,
-                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """The URL of an empty database on each backend."""
     if request.param == 'sqlite':
         directory = tmp_path_factory.mktemp('ledger')
@@ -90,8 +92,7 @@ def database_url(request: pytest.FixtureRequest,
 
 
 @pytest.fixture(scope='session')
-def sqlite_at_head(
-        tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
+def sqlite_at_head(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
     """A SQLite file migrated to head, to copy."""
     path = tmp_path_factory.mktemp('ledger-at-head') / 'ledger.sqlite'
     with Ledger.from_url('sqlite:///%s' % path) as ledger:
@@ -109,8 +110,9 @@ def postgres_at_head(postgres_server: postgres.Server) -> Iterator[str]:
 
 
 @pytest.fixture(params=BACKENDS)
-def ledger_url(request: pytest.FixtureRequest,
-               tmp_path_factory: pytest.TempPathFactory) -> str:
+def ledger_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> str:
     """The URL of a database at head, with no rows."""
     if request.param == 'sqlite':
         path = tmp_path_factory.mktemp('ledger') / 'ledger.sqlite'

@@ -76,8 +76,9 @@ class Server:
 
     def __init__(self, url: sa.URL) -> None:
         self.url = url
-        self._admin = sa.create_engine(url, isolation_level='AUTOCOMMIT',
-                                       poolclass=sa.pool.NullPool)
+        self._admin = sa.create_engine(
+            url, isolation_level='AUTOCOMMIT', poolclass=sa.pool.NullPool
+        )
 
     @contextlib.contextmanager
     def schema(self) -> Iterator[str]:
@@ -87,12 +88,11 @@ class Server:
             connection.exec_driver_sql('CREATE SCHEMA %s' % name)
         try:
             yield self.url.update_query_dict(
-                {'options': '-csearch_path=%s' % name}).render_as_string(
-                    hide_password=False)
+                {'options': '-csearch_path=%s' % name}
+            ).render_as_string(hide_password=False)
         finally:
             with self._admin.connect() as connection:
-                connection.exec_driver_sql(
-                    'DROP SCHEMA %s CASCADE' % name)
+                connection.exec_driver_sql('DROP SCHEMA %s CASCADE' % name)
 
     def close(self) -> None:
         self._admin.dispose()
@@ -116,20 +116,35 @@ class Cluster:
             os.chown(self.base, self._user.pw_uid, self._user.pw_gid)
 
     def start(self) -> sa.URL:
-        self._run([os.path.join(self.bindir, 'initdb'), '-D', self.data,
-                   '-U', SUPERUSER, '--auth=trust', '--encoding=UTF8',
-                   '--no-locale', '--no-sync'])
+        self._run(
+            [
+                os.path.join(self.bindir, 'initdb'),
+                '-D',
+                self.data,
+                '-U',
+                SUPERUSER,
+                '--auth=trust',
+                '--encoding=UTF8',
+                '--no-locale',
+                '--no-sync',
+            ]
+        )
         for _attempt in range(3):
             self.port = _free_port()
             if self._start_server():
                 break
         else:
             raise RuntimeError('PostgreSQL did not start:\n%s' % self._tail())
-        url = sa.URL.create('postgresql+psycopg', username=SUPERUSER,
-                            host='127.0.0.1', port=self.port,
-                            database='postgres')
-        admin = sa.create_engine(url, isolation_level='AUTOCOMMIT',
-                                 poolclass=sa.pool.NullPool)
+        url = sa.URL.create(
+            'postgresql+psycopg',
+            username=SUPERUSER,
+            host='127.0.0.1',
+            port=self.port,
+            database='postgres',
+        )
+        admin = sa.create_engine(
+            url, isolation_level='AUTOCOMMIT', poolclass=sa.pool.NullPool
+        )
         try:
             with admin.connect() as connection:
                 connection.exec_driver_sql('CREATE DATABASE %s' % DATABASE)
@@ -152,15 +167,31 @@ class Cluster:
     def _start_server(self) -> bool:
         with open(self.log, 'ab') as log:
             self._process = subprocess.Popen(
-                [os.path.join(self.bindir, 'postgres'), '-D', self.data,
-                 '-p', str(self.port), '-k', self.base,
-                 '-c', 'listen_addresses=127.0.0.1',
-                 '-c', 'max_connections=40',
-                 # Throw-away data: durability only costs time.
-                 '-F', '-c', 'synchronous_commit=off',
-                 '-c', 'full_page_writes=off'],
-                stdout=log, stderr=subprocess.STDOUT, cwd=self.base,
-                preexec_fn=_die_with_parent, **self._as_user())
+                [
+                    os.path.join(self.bindir, 'postgres'),
+                    '-D',
+                    self.data,
+                    '-p',
+                    str(self.port),
+                    '-k',
+                    self.base,
+                    '-c',
+                    'listen_addresses=127.0.0.1',
+                    '-c',
+                    'max_connections=40',
+                    # Throw-away data: durability only costs time.
+                    '-F',
+                    '-c',
+                    'synchronous_commit=off',
+                    '-c',
+                    'full_page_writes=off',
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.base,
+                preexec_fn=_die_with_parent,
+                **self._as_user(),
+            )
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
@@ -169,22 +200,34 @@ class Cluster:
                 return True
             time.sleep(0.05)
         self.stop()
-        raise RuntimeError('PostgreSQL did not start in %ds:\n%s'
-                           % (START_TIMEOUT_S, self._tail()))
+        raise RuntimeError(
+            'PostgreSQL did not start in %ds:\n%s'
+            % (START_TIMEOUT_S, self._tail())
+        )
 
     def _run(self, command: list[str]) -> None:
-        result = subprocess.run(command, cwd=self.base, capture_output=True,
-                                text=True, check=False, **self._as_user())
+        result = subprocess.run(
+            command,
+            cwd=self.base,
+            capture_output=True,
+            text=True,
+            check=False,
+            **self._as_user(),
+        )
         if result.returncode:
-            raise RuntimeError('%s failed (%d):\n%s%s' % (
-                command[0], result.returncode, result.stdout,
-                result.stderr))
+            raise RuntimeError(
+                '%s failed (%d):\n%s%s'
+                % (command[0], result.returncode, result.stdout, result.stderr)
+            )
 
     def _as_user(self) -> dict[str, object]:
         if self._user is None:
             return {}
-        return {'user': self._user.pw_uid, 'group': self._user.pw_gid,
-                'extra_groups': []}
+        return {
+            'user': self._user.pw_uid,
+            'group': self._user.pw_gid,
+            'extra_groups': [],
+        }
 
     def _tail(self) -> str:
         try:
@@ -207,10 +250,13 @@ def start() -> tuple[Server, Cluster | None]:
         raise Unavailable(
             'PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/'
             'initdb; Debian: apt-get install postgresql) and $%s is not '
-            'set' % URL_ENVIRONMENT)
+            'set' % URL_ENVIRONMENT
+        )
     if os.geteuid() == 0 and _service_user() is None:
-        raise Unavailable('running as root, and none of the users %s exists '
-                          'to run PostgreSQL as' % ', '.join(SERVICE_USERS))
+        raise Unavailable(
+            'running as root, and none of the users %s exists '
+            'to run PostgreSQL as' % ', '.join(SERVICE_USERS)
+        )
     cluster = Cluster(bindir)
     try:
         return Server(cluster.start()), cluster
@@ -225,8 +271,7 @@ def remove_stale_clusters() -> None:
     Their server died with the run (see _die_with_parent); the directory
     stays behind. Directories of live runs are left alone.
     """
-    pattern = os.path.join(tempfile.gettempdir(), PREFIX + '*',
-                           OWNER_FILE)
+    pattern = os.path.join(tempfile.gettempdir(), PREFIX + '*', OWNER_FILE)
     for owner_file in glob.glob(pattern):
         try:
             with open(owner_file) as owner:
@@ -273,9 +318,15 @@ def _accepts_connections(port: int) -> bool:
         return False
     # The port opens before the server accepts logins; ask it.
     engine = sa.create_engine(
-        sa.URL.create('postgresql+psycopg', username=SUPERUSER,
-                      host='127.0.0.1', port=port, database='postgres'),
-        poolclass=sa.pool.NullPool)
+        sa.URL.create(
+            'postgresql+psycopg',
+            username=SUPERUSER,
+            host='127.0.0.1',
+            port=port,
+            database='postgres',
+        ),
+        poolclass=sa.pool.NullPool,
+    )
     try:
         with engine.connect():
             return True

@@ -43,9 +43,11 @@ def sqlite_path(tmp_path):
 
 class TestSqlite:
     def test_connections_use_wal_a_busy_timeout_and_foreign_keys(
-            self, sqlite_path):
+        self, sqlite_path
+    ):
         engine = ledger_engine.create_engine(
-            'sqlite:///%s' % sqlite_path, sqlite_busy_timeout_ms=1234)
+            'sqlite:///%s' % sqlite_path, sqlite_busy_timeout_ms=1234
+        )
         try:
             assert pragma(engine, 'journal_mode') == 'wal'
             assert pragma(engine, 'busy_timeout') == 1234
@@ -57,8 +59,9 @@ class TestSqlite:
         ledger = Ledger.from_url('sqlite:///%s' % sqlite_path)
         ledger.upgrade()
         # Another process holds the write lock for a while.
-        other = sqlite3.connect(sqlite_path, isolation_level=None,
-                                check_same_thread=False)
+        other = sqlite3.connect(
+            sqlite_path, isolation_level=None, check_same_thread=False
+        )
         other.execute('BEGIN IMMEDIATE')
         released = threading.Timer(0.3, other.execute, args=('COMMIT',))
         released.start()
@@ -73,8 +76,9 @@ class TestSqlite:
             ledger.close()
 
     def test_a_writer_gives_up_after_the_busy_timeout(self, sqlite_path):
-        ledger = Ledger.from_url('sqlite:///%s' % sqlite_path,
-                                 sqlite_busy_timeout_ms=50)
+        ledger = Ledger.from_url(
+            'sqlite:///%s' % sqlite_path, sqlite_busy_timeout_ms=50
+        )
         ledger.upgrade()
         other = sqlite3.connect(sqlite_path, isolation_level=None)
         other.execute('BEGIN IMMEDIATE')
@@ -94,7 +98,8 @@ class TestSqlite:
             lease = ledger.create(builders.new_lease())
             seen = []
             thread = threading.Thread(
-                target=lambda: seen.append(ledger.get(lease.id)))
+                target=lambda: seen.append(ledger.get(lease.id))
+            )
             thread.start()
             thread.join(10)
             assert seen == [lease]
@@ -102,11 +107,19 @@ class TestSqlite:
 
 class TestErrors:
     def test_every_ledger_error_is_an_orionx_exception(self):
-        for name in ('LedgerError', 'LeaseNotFound', 'LeaseExists',
-                     'StaleLease', 'InvalidTransition', 'InvalidArgument',
-                     'MarkerNotFound', 'LedgerUnavailable'):
-            assert issubclass(getattr(ledger_api, name),
-                              exception.OrionXException), name
+        for name in (
+            'LedgerError',
+            'LeaseNotFound',
+            'LeaseExists',
+            'StaleLease',
+            'InvalidTransition',
+            'InvalidArgument',
+            'MarkerNotFound',
+            'LedgerUnavailable',
+        ):
+            assert issubclass(
+                getattr(ledger_api, name), exception.OrionXException
+            ), name
 
     def test_database_errors_are_translated_with_their_cause(self, tmp_path):
         missing = tmp_path / 'no' / 'such' / 'dir' / 'ledger.sqlite'

@@ -31,18 +31,25 @@ from tests.unit.attach.ledger import builders
 
 class TestEvents:
     def test_events_are_kept_in_order_with_their_detail(self, ledger, clock):
-        lease = ledger.create(builders.new_lease(), event='created',
-                              detail={'pool': 'default'})
+        lease = ledger.create(
+            builders.new_lease(), event='created', detail={'pool': 'default'}
+        )
         clock.advance()
-        lease = ledger.transition(lease.id, 1, S.CLAIMING,
-                                  event='claimed', detail={'gpu': 'GPU-0'},
-                                  **builders.gpu())
+        lease = ledger.transition(
+            lease.id,
+            1,
+            S.CLAIMING,
+            event='claimed',
+            detail={'gpu': 'GPU-0'},
+            **builders.gpu(),
+        )
         clock.advance()
         ledger.record_event(lease.id, 'placed', 'on GPU-0')
         events = ledger.events(lease.id)
         assert ['created', 'claimed', 'placed'] == [e.event for e in events]
         assert [{'pool': 'default'}, {'gpu': 'GPU-0'}, 'on GPU-0'] == [
-            e.detail_data() for e in events]
+            e.detail_data() for e in events
+        ]
         assert events[0].at == events[1].at - datetime.timedelta(seconds=1)
         assert events[2].at.tzinfo is datetime.UTC
         assert events[0].id < events[1].id < events[2].id
@@ -50,16 +57,17 @@ class TestEvents:
 
     def test_events_outlive_their_lease(self, ledger):
         lease = ledger.create(builders.new_lease(), event='created')
-        ledger.delete(lease.id, event='released',
-                      detail={'reason': 'instance deleted'})
+        ledger.delete(
+            lease.id, event='released', detail={'reason': 'instance deleted'}
+        )
         assert ['created', 'released'] == [
-            e.event for e in ledger.events(lease.id)]
+            e.event for e in ledger.events(lease.id)
+        ]
 
     def test_events_of_unknown_consumers_are_allowed(self, ledger):
         # e.g. an orphan allocation the reconciler repaired.
         consumer = str(uuid.uuid4())
-        event = ledger.record_event(consumer, 'repaired',
-                                    {'orphan': True})
+        event = ledger.record_event(consumer, 'repaired', {'orphan': True})
         assert ledger.events(consumer) == [event]
 
     def test_the_limit_keeps_the_newest(self, ledger):
@@ -69,7 +77,8 @@ class TestEvents:
             ledger.record_event(lease.id, 'moved', {'n': index})
             ledger.record_event(other.id, 'moved', {'n': index})
         assert [{'n': 3}, {'n': 4}] == [
-            e.detail_data() for e in ledger.events(lease.id, limit=2)]
+            e.detail_data() for e in ledger.events(lease.id, limit=2)
+        ]
         assert 10 == len(ledger.events())
         assert 3 == len(ledger.events(limit=3))
         assert [] == ledger.events(limit=0)
@@ -81,24 +90,37 @@ class TestEvents:
         with pytest.raises(InvalidTransition):
             ledger.transition(lease.id, 1, S.ACTIVE, event='placed')
         with pytest.raises(LeaseExists):
-            ledger.create(builders.new_lease(arq_uuid=lease.arq_uuid),
-                          event='created')
+            ledger.create(
+                builders.new_lease(arq_uuid=lease.arq_uuid), event='created'
+            )
         assert ['created'] == [e.event for e in ledger.events()]
 
     def test_secrets_are_masked(self, ledger):
         lease = ledger.create(builders.new_lease())
-        event = ledger.record_event(lease.id, 'created', {
-            'secret': 's3cr3t', 'nested': {'password': 'pw', 'ok': 1},
-            'note': 'token=abc'})
+        event = ledger.record_event(
+            lease.id,
+            'created',
+            {
+                'secret': 's3cr3t',
+                'nested': {'password': 'pw', 'ok': 1},
+                'note': 'token=abc',
+            },
+        )
         assert 's3cr3t' not in event.detail
         assert 'pw' not in event.detail.replace('password', '')
         assert 'abc' not in event.detail
         assert event.detail_data()['nested']['ok'] == 1
         assert ledger.events(lease.id) == [event]
 
-    @pytest.mark.parametrize('event, detail', [
-        ('', None), ('x' * 33, None), ('created', 'x' * 5000),
-        ('created', 42)])
+    @pytest.mark.parametrize(
+        'event, detail',
+        [
+            ('', None),
+            ('x' * 33, None),
+            ('created', 'x' * 5000),
+            ('created', 42),
+        ],
+    )
     def test_bad_events_are_refused(self, ledger, event, detail):
         with pytest.raises(InvalidArgument):
             ledger.record_event(str(uuid.uuid4()), event, detail)

@@ -58,8 +58,15 @@ class TestCreate:
 
     def test_times_are_utc_and_aware(self, ledger, clock):
         clock.now = datetime.datetime(
-            2026, 3, 1, 12, 0, 0, 123456,
-            tzinfo=datetime.timezone(datetime.timedelta(hours=8)))
+            2026,
+            3,
+            1,
+            12,
+            0,
+            0,
+            123456,
+            tzinfo=datetime.timezone(datetime.timedelta(hours=8)),
+        )
         lease = ledger.get(ledger.create(builders.new_lease()).id)
         assert lease.created_at.tzinfo is datetime.UTC
         assert lease.created_at == clock.now
@@ -68,8 +75,9 @@ class TestCreate:
 
     def test_uuids_are_stored_in_canonical_form(self, ledger):
         arq = uuid.uuid4()
-        lease = ledger.create(builders.new_lease(
-            id=arq.hex.upper(), arq_uuid='{%s}' % arq))
+        lease = ledger.create(
+            builders.new_lease(id=arq.hex.upper(), arq_uuid='{%s}' % arq)
+        )
         assert lease.id == lease.arq_uuid == str(arq)
         assert ledger.get(arq.hex).id == str(arq)
         assert ledger.get_by_arq(str(arq).upper()).id == str(arq)
@@ -96,41 +104,60 @@ class TestCreate:
         assert ledger.create(builders.new_lease()).seq == first.seq + 1
 
     def test_a_claiming_lease_may_be_created_with_its_gpu(self, ledger):
-        lease = ledger.create(builders.new_lease(
-            state=LeaseState.CLAIMING, **builders.gpu('GPU-3')))
+        lease = ledger.create(
+            builders.new_lease(
+                state=LeaseState.CLAIMING, **builders.gpu('GPU-3')
+            )
+        )
         assert lease.state is LeaseState.CLAIMING
         assert lease.gpu_uuid == 'GPU-3'
         assert lease.placed_at is None
 
     def test_an_adopted_active_lease_is_placed_now(self, ledger, clock):
-        lease = ledger.create(builders.new_lease(
-            state=LeaseState.ACTIVE, **builders.gpu()))
+        lease = ledger.create(
+            builders.new_lease(state=LeaseState.ACTIVE, **builders.gpu())
+        )
         assert lease.placed_at == clock.now
 
-    @pytest.mark.parametrize('state', [LeaseState.MOVING,
-                                       LeaseState.RELEASING])
+    @pytest.mark.parametrize(
+        'state', [LeaseState.MOVING, LeaseState.RELEASING]
+    )
     def test_leases_cannot_be_born_moving_or_releasing(self, ledger, state):
         with pytest.raises(InvalidArgument):
             ledger.create(builders.new_lease(state=state, **builders.gpu()))
 
-    @pytest.mark.parametrize('overrides', [
-        {'state': LeaseState.CLAIMING},
-        {'state': LeaseState.ACTIVE, 'gpu_uuid': 'GPU-0'},
-        {'gpu_uuid': 'GPU-0'},
-        {'gmem_mib': 0},
-        {'compute_pct': -1},
-        {'gmem_mib': True},
-        {'arq_uuid': 'not-a-uuid'},
-        {'instance_uuid': None},
-        {'project_id': ''},
-        {'pool': 'p' * 256},
-        {'placed_at': datetime.datetime(2026, 1, 1)},
-    ], ids=['claiming-without-gpu', 'active-without-rps',
-            'pending-with-gpu', 'no-memory', 'negative-compute',
-            'bool-size', 'bad-arq', 'no-instance', 'empty-project',
-            'long-pool', 'naive-time'])
-    def test_invalid_leases_are_refused_before_any_write(self, ledger,
-                                                         overrides):
+    @pytest.mark.parametrize(
+        'overrides',
+        [
+            {'state': LeaseState.CLAIMING},
+            {'state': LeaseState.ACTIVE, 'gpu_uuid': 'GPU-0'},
+            {'gpu_uuid': 'GPU-0'},
+            {'gmem_mib': 0},
+            {'compute_pct': -1},
+            {'gmem_mib': True},
+            {'arq_uuid': 'not-a-uuid'},
+            {'instance_uuid': None},
+            {'project_id': ''},
+            {'pool': 'p' * 256},
+            {'placed_at': datetime.datetime(2026, 1, 1)},
+        ],
+        ids=[
+            'claiming-without-gpu',
+            'active-without-rps',
+            'pending-with-gpu',
+            'no-memory',
+            'negative-compute',
+            'bool-size',
+            'bad-arq',
+            'no-instance',
+            'empty-project',
+            'long-pool',
+            'naive-time',
+        ],
+    )
+    def test_invalid_leases_are_refused_before_any_write(
+        self, ledger, overrides
+    ):
         with pytest.raises(InvalidArgument):
             ledger.create(builders.new_lease(**overrides))
         assert ledger.list() == []
@@ -156,25 +183,42 @@ class TestGet:
 class TestList:
     def test_filters_combine(self, ledger):
         vm = str(uuid.uuid4())
-        mine = ledger.create(builders.new_lease(
-            instance_uuid=vm, project_id='p1', vm_host='h1', pool='a'))
-        builders.active(ledger, 'GPU-7', instance_uuid=vm, project_id='p1',
-                        vm_host='h2', pool='a')
-        ledger.create(builders.new_lease(project_id='p2', vm_host='h1',
-                                         pool='b'))
+        mine = ledger.create(
+            builders.new_lease(
+                instance_uuid=vm, project_id='p1', vm_host='h1', pool='a'
+            )
+        )
+        builders.active(
+            ledger,
+            'GPU-7',
+            instance_uuid=vm,
+            project_id='p1',
+            vm_host='h2',
+            pool='a',
+        )
+        ledger.create(
+            builders.new_lease(project_id='p2', vm_host='h1', pool='b')
+        )
         assert [mine] == ledger.list(instance=vm, host='h1')
         assert [mine] == ledger.list(instance=vm.upper(), host='h1')
-        assert {2, 1} == {len(ledger.list(project='p1')),
-                          len(ledger.list(pool='b'))}
+        assert {2, 1} == {
+            len(ledger.list(project='p1')),
+            len(ledger.list(pool='b')),
+        }
         assert [mine] == ledger.list(project='p1', state=LeaseState.PENDING)
-        assert ['GPU-7'] == [lease.gpu_uuid
-                             for lease in ledger.list(gpu='GPU-7')]
-        assert 2 == len(ledger.list(
-            state=[LeaseState.PENDING, LeaseState.ACTIVE], project='p1'))
+        assert ['GPU-7'] == [
+            lease.gpu_uuid for lease in ledger.list(gpu='GPU-7')
+        ]
+        assert 2 == len(
+            ledger.list(
+                state=[LeaseState.PENDING, LeaseState.ACTIVE], project='p1'
+            )
+        )
         assert [] == ledger.list(project='nobody')
 
-    def test_order_is_creation_order_whatever_the_clock_says(self, ledger,
-                                                             clock):
+    def test_order_is_creation_order_whatever_the_clock_says(
+        self, ledger, clock
+    ):
         created = []
         for _ in range(5):
             created.append(ledger.create(builders.new_lease()).id)
@@ -199,14 +243,18 @@ class TestList:
         ledger.delete(created[0].id)
         newcomer = ledger.create(builders.new_lease())
         rest = ledger.list(marker=first[-1].id)
-        assert [lease.id for lease in rest] == [created[2].id, created[3].id,
-                                                newcomer.id]
+        assert [lease.id for lease in rest] == [
+            created[2].id,
+            created[3].id,
+            newcomer.id,
+        ]
 
     def test_filters_apply_to_pages(self, ledger):
         wanted = []
         for index in range(6):
-            lease = ledger.create(builders.new_lease(
-                pool='a' if index % 2 else 'b'))
+            lease = ledger.create(
+                builders.new_lease(pool='a' if index % 2 else 'b')
+            )
             if index % 2:
                 wanted.append(lease.id)
         page = ledger.list(pool='a', limit=2)
@@ -234,11 +282,13 @@ class TestList:
 
 class TestPending:
     def test_pending_leases_come_first_come_first_served_per_pool(
-            self, ledger):
+        self, ledger
+    ):
         a = [ledger.create(builders.new_lease(pool='a')) for _ in range(3)]
         b = ledger.create(builders.new_lease(pool='b'))
         assert [lease.id for lease in ledger.pending('a')] == [
-            lease.id for lease in a]
+            lease.id for lease in a
+        ]
         assert [b.id] == [lease.id for lease in ledger.pending('b')]
         assert [a[0].id] == [lease.id for lease in ledger.pending('a', 1)]
         assert [] == ledger.pending('c')
@@ -251,15 +301,15 @@ class TestPending:
         assert first.seq < second.seq < third.seq
 
     def test_a_lease_that_did_not_fit_keeps_its_place(self, ledger):
-        first, second = (ledger.create(builders.new_lease())
-                         for _ in range(2))
-        claiming = ledger.transition(first.id, 1, LeaseState.CLAIMING,
-                                     **builders.gpu())
-        assert [second.id] == [lease.id for lease in
-                               ledger.pending('default')]
+        first, second = (ledger.create(builders.new_lease()) for _ in range(2))
+        claiming = ledger.transition(
+            first.id, 1, LeaseState.CLAIMING, **builders.gpu()
+        )
+        assert [second.id] == [lease.id for lease in ledger.pending('default')]
         ledger.transition(claiming.id, claiming.version, LeaseState.PENDING)
         assert [first.id, second.id] == [
-            lease.id for lease in ledger.pending('default')]
+            lease.id for lease in ledger.pending('default')
+        ]
 
     def test_placed_leases_are_not_pending(self, ledger):
         builders.active(ledger)
@@ -277,23 +327,24 @@ class TestDelete:
 
     def test_a_releasing_lease_may_be_deleted(self, ledger):
         lease = builders.active(ledger)
-        lease = ledger.transition(lease.id, lease.version,
-                                  LeaseState.RELEASING)
+        lease = ledger.transition(
+            lease.id, lease.version, LeaseState.RELEASING
+        )
         ledger.delete(lease.id, lease.version, event='released')
         assert [] == ledger.list()
         assert ['released'] == [e.event for e in ledger.events(lease.id)]
 
-    @pytest.mark.parametrize('state', [LeaseState.CLAIMING,
-                                       LeaseState.ACTIVE,
-                                       LeaseState.MOVING])
-    def test_a_lease_that_may_hold_an_allocation_is_kept(self, ledger,
-                                                         state):
+    @pytest.mark.parametrize(
+        'state', [LeaseState.CLAIMING, LeaseState.ACTIVE, LeaseState.MOVING]
+    )
+    def test_a_lease_that_may_hold_an_allocation_is_kept(self, ledger, state):
         lease = builders.active(ledger)
         if state is LeaseState.MOVING:
             lease = ledger.transition(lease.id, lease.version, state)
         elif state is LeaseState.CLAIMING:
-            lease = ledger.create(builders.new_lease(state=state,
-                                                     **builders.gpu()))
+            lease = ledger.create(
+                builders.new_lease(state=state, **builders.gpu())
+            )
         with pytest.raises(InvalidTransition) as caught:
             ledger.delete(lease.id)
         assert caught.value.target == 'deleted'

@@ -29,8 +29,7 @@ from orionx_cyborg.attach.ledger import migration
 from orionx_cyborg.attach.ledger import models
 from tests.unit.attach.ledger import builders
 
-TABLES = {'leases', 'lease_events', 'ledger_counters',
-          migration.VERSION_TABLE}
+TABLES = {'leases', 'lease_events', 'ledger_counters', migration.VERSION_TABLE}
 
 
 def table_names(engine):
@@ -62,8 +61,8 @@ class TestUpgrade:
             connection.exec_driver_sql('DROP INDEX ix_leases_vm_host')
         differences = migration.compare(ledger.engine)
         assert [('add_index', 'ix_leases_vm_host')] == [
-            (difference[0], difference[1].name)
-            for difference in differences]
+            (difference[0], difference[1].name) for difference in differences
+        ]
 
     def test_downgrade_to_base_and_back(self, empty_ledger):
         ledger = empty_ledger
@@ -88,26 +87,44 @@ class TestConstraints:
     def insert(self, ledger, **overrides):
         lease = builders.new_lease()
         values = {
-            'id': lease.id, 'arq_uuid': lease.arq_uuid,
-            'instance_uuid': lease.instance_uuid, 'project_id': 'p',
-            'vm_host': 'h', 'pool': 'default', 'state': 'pending', 'seq': 1,
-            'gmem_mib': 1, 'compute_pct': 1, 'version': 1,
+            'id': lease.id,
+            'arq_uuid': lease.arq_uuid,
+            'instance_uuid': lease.instance_uuid,
+            'project_id': 'p',
+            'vm_host': 'h',
+            'pool': 'default',
+            'state': 'pending',
+            'seq': 1,
+            'gmem_mib': 1,
+            'compute_pct': 1,
+            'version': 1,
             'created_at': '2026-01-01 00:00:00',
-            'updated_at': '2026-01-01 00:00:00'}
+            'updated_at': '2026-01-01 00:00:00',
+        }
         values.update(overrides)
         columns = ', '.join(values)
         params = ', '.join(':%s' % name for name in values)
         with ledger.engine.begin() as connection:
-            connection.execute(sa.text('INSERT INTO leases (%s) VALUES (%s)'
-                                       % (columns, params)), values)
+            connection.execute(
+                sa.text(
+                    'INSERT INTO leases (%s) VALUES (%s)' % (columns, params)
+                ),
+                values,
+            )
 
     def test_a_valid_row_goes_in(self, ledger):
         self.insert(ledger)
         assert 1 == len(ledger.list())
 
-    @pytest.mark.parametrize('overrides', [
-        {'state': 'sleeping'}, {'gmem_mib': 0}, {'compute_pct': 0},
-        {'arq_uuid': None}])
+    @pytest.mark.parametrize(
+        'overrides',
+        [
+            {'state': 'sleeping'},
+            {'gmem_mib': 0},
+            {'compute_pct': 0},
+            {'arq_uuid': None},
+        ],
+    )
     def test_bad_rows_are_refused(self, ledger, overrides):
         with pytest.raises(sa.exc.IntegrityError):
             self.insert(ledger, **overrides)
@@ -139,22 +156,29 @@ class TestDbsync:
 
     def test_upgrade_current_check(self, database_url, capsys):
         head = migration.head_revision()
-        status, out, _ = self.run(capsys, '--database-url', database_url,
-                                  'current')
+        status, out, _ = self.run(
+            capsys, '--database-url', database_url, 'current'
+        )
         assert (0, 'None (empty database; head is %s)\n' % head) == (
-            status, out)
-        status, out, _ = self.run(capsys, '--database-url', database_url,
-                                  'upgrade')
+            status,
+            out,
+        )
+        status, out, _ = self.run(
+            capsys, '--database-url', database_url, 'upgrade'
+        )
         assert (0, 'Ledger at revision %s\n' % head) == (status, out)
-        status, out, _ = self.run(capsys, '--database-url', database_url,
-                                  'current')
+        status, out, _ = self.run(
+            capsys, '--database-url', database_url, 'current'
+        )
         assert (0, '%s (head)\n' % head) == (status, out)
-        status, out, _ = self.run(capsys, '--database-url', database_url,
-                                  'check')
+        status, out, _ = self.run(
+            capsys, '--database-url', database_url, 'check'
+        )
         assert (0, 'The database matches the models\n') == (status, out)
 
-    def test_the_url_may_come_from_the_environment(self, database_url,
-                                                   capsys, monkeypatch):
+    def test_the_url_may_come_from_the_environment(
+        self, database_url, capsys, monkeypatch
+    ):
         monkeypatch.setenv(dbsync.URL_ENVIRONMENT, database_url)
         assert self.run(capsys, 'upgrade')[0] == 0
         status, out, _ = self.run(capsys, 'downgrade', 'base')
@@ -168,16 +192,19 @@ class TestDbsync:
         assert dbsync.URL_ENVIRONMENT in capsys.readouterr().err
 
     def test_errors_are_reported_not_raised(self, database_url, capsys):
-        status, _, err = self.run(capsys, '--database-url', database_url,
-                                  'upgrade', 'nonexistent')
+        status, _, err = self.run(
+            capsys, '--database-url', database_url, 'upgrade', 'nonexistent'
+        )
         assert status == 1
         assert err.startswith(dbsync.PROG)
 
-    @pytest.mark.parametrize('url', ['postgresql+psycopg://db/ledger',
-                                     'sqlite:///ledger.sqlite'])
+    @pytest.mark.parametrize(
+        'url', ['postgresql+psycopg://db/ledger', 'sqlite:///ledger.sqlite']
+    )
     def test_upgrade_sql_prints_the_script(self, capsys, url):
-        status, out, _ = self.run(capsys, '--database-url', url, 'upgrade',
-                                  '--sql')
+        status, out, _ = self.run(
+            capsys, '--database-url', url, 'upgrade', '--sql'
+        )
         assert status == 0
         assert 'CREATE TABLE leases' in out
         assert "INSERT INTO ledger_counters" in out
@@ -188,23 +215,37 @@ class TestDbsync:
         assert migration.head_revision() in out
 
     def test_revision_drafts_an_empty_migration_when_in_sync(
-            self, database_url, capsys, monkeypatch, tmp_path):
+        self, database_url, capsys, monkeypatch, tmp_path
+    ):
         head = migration.head_revision()
         scripts = tmp_path / 'migrations'
-        shutil.copytree(migration.SCRIPT_LOCATION, scripts,
-                        ignore=shutil.ignore_patterns('__pycache__'))
+        shutil.copytree(
+            migration.SCRIPT_LOCATION,
+            scripts,
+            ignore=shutil.ignore_patterns('__pycache__'),
+        )
         monkeypatch.setattr(migration, 'SCRIPT_LOCATION', str(scripts))
-        assert self.run(capsys, '--database-url', database_url,
-                        'upgrade')[0] == 0
-        status, _, _ = self.run(capsys, '--database-url', database_url,
-                                'revision', '--autogenerate', '--rev-id',
-                                'b0b0b0b0b0b0', '-m', 'nothing to do')
+        assert (
+            self.run(capsys, '--database-url', database_url, 'upgrade')[0] == 0
+        )
+        status, _, _ = self.run(
+            capsys,
+            '--database-url',
+            database_url,
+            'revision',
+            '--autogenerate',
+            '--rev-id',
+            'b0b0b0b0b0b0',
+            '-m',
+            'nothing to do',
+        )
         assert status == 0
         path = scripts / 'versions' / 'b0b0b0b0b0b0_nothing_to_do.py'
         text = path.read_text()
         assert text.startswith('# Copyright (c) 2026 orionx-cyborg')
-        assert ("down_revision: str | Sequence[str] | None = '%s'" % head
-                in text)
+        assert (
+            "down_revision: str | Sequence[str] | None = '%s'" % head in text
+        )
         # Autogenerate found nothing: both bodies are empty.
         assert text.count('    pass\n') == 2, text
 
@@ -213,13 +254,19 @@ def reflected_names(engine, table):
     inspector = sa.inspect(engine)
     return {
         'pk': inspector.get_pk_constraint(table)['name'],
-        'unique': sorted(constraint['name'] for constraint
-                         in inspector.get_unique_constraints(table)),
-        'check': sorted(constraint['name'] for constraint
-                        in inspector.get_check_constraints(table)),
-        'index': sorted(index['name'] for index
-                        in inspector.get_indexes(table)
-                        if not index.get('duplicates_constraint')),
+        'unique': sorted(
+            constraint['name']
+            for constraint in inspector.get_unique_constraints(table)
+        ),
+        'check': sorted(
+            constraint['name']
+            for constraint in inspector.get_check_constraints(table)
+        ),
+        'index': sorted(
+            index['name']
+            for index in inspector.get_indexes(table)
+            if not index.get('duplicates_constraint')
+        ),
     }
 
 
@@ -228,10 +275,16 @@ def model_names(table):
     constraints = table.constraints
     return {
         'pk': table.primary_key.name,
-        'unique': sorted(constraint.name for constraint in constraints
-                         if isinstance(constraint, sa.UniqueConstraint)),
-        'check': sorted(constraint.name for constraint in constraints
-                        if isinstance(constraint, sa.CheckConstraint)),
+        'unique': sorted(
+            constraint.name
+            for constraint in constraints
+            if isinstance(constraint, sa.UniqueConstraint)
+        ),
+        'check': sorted(
+            constraint.name
+            for constraint in constraints
+            if isinstance(constraint, sa.CheckConstraint)
+        ),
         'index': sorted(index.name for index in table.indexes),
     }
 
@@ -239,20 +292,25 @@ def model_names(table):
 class TestNames:
     """What autogenerate does not compare: constraint names and checks."""
 
-    @pytest.mark.parametrize('table', ['leases', 'lease_events',
-                                       'ledger_counters'])
-    def test_constraints_and_indexes_have_the_models_names(self, ledger,
-                                                           table):
+    @pytest.mark.parametrize(
+        'table', ['leases', 'lease_events', 'ledger_counters']
+    )
+    def test_constraints_and_indexes_have_the_models_names(
+        self, ledger, table
+    ):
         expected = model_names(table)
-        if (ledger.engine.dialect.name, table) == ('sqlite',
-                                                   'lease_events'):
+        if (ledger.engine.dialect.name, table) == ('sqlite', 'lease_events'):
             # SQLite's AUTOINCREMENT key is declared on the column,
             # where a constraint has no name.
             expected['pk'] = None
         assert reflected_names(ledger.engine, table) == expected
 
     def test_the_state_check_lists_every_state(self, ledger):
-        checks = {check['name']: check['sqltext'] for check in
-                  sa.inspect(ledger.engine).get_check_constraints('leases')}
+        checks = {
+            check['name']: check['sqltext']
+            for check in sa.inspect(ledger.engine).get_check_constraints(
+                'leases'
+            )
+        }
         for state in LeaseState:
             assert "'%s'" % state.value in checks['ck_leases_lease_state']

@@ -33,9 +33,11 @@ ALLOWED = {
 class TestStateMachine(testtools.TestCase):
     def test_exactly_the_documented_transitions_are_allowed(self):
         for source, target in itertools.product(S, S):
-            self.assertEqual((source, target) in ALLOWED,
-                             states.can_transition(source, target),
-                             '%s -> %s' % (source, target))
+            self.assertEqual(
+                (source, target) in ALLOWED,
+                states.can_transition(source, target),
+                '%s -> %s' % (source, target),
+            )
 
     def test_every_state_has_an_entry(self):
         self.assertEqual(set(S), set(states.TRANSITIONS))
@@ -44,11 +46,13 @@ class TestStateMachine(testtools.TestCase):
         self.assertEqual({S.RELEASING}, states.TRANSITIONS[S.RELEASING])
 
     def test_state_values_are_the_stored_strings(self):
-        self.assertEqual(['pending', 'claiming', 'active', 'moving',
-                          'releasing'], [state.value for state in S])
+        self.assertEqual(
+            ['pending', 'claiming', 'active', 'moving', 'releasing'],
+            [state.value for state in S],
+        )
 
     def test_placed_and_deletable_states_do_not_overlap(self):
-        self.assertEqual(set(), states.PLACED_STATES
-                         & states.DELETABLE_STATES)
-        self.assertEqual({S.CLAIMING, S.ACTIVE, S.MOVING},
-                         states.PLACED_STATES)
+        self.assertEqual(set(), states.PLACED_STATES & states.DELETABLE_STATES)
+        self.assertEqual(
+            {S.CLAIMING, S.ACTIVE, S.MOVING}, states.PLACED_STATES
+        )

@@ -42,25 +42,29 @@ class TestUsageByGpu:
         builders.active(ledger, 'GPU-0', gmem_mib=8192, compute_pct=50)
         builders.active(ledger, 'GPU-1', gmem_mib=1024, compute_pct=10)
         assert ledger.usage_by_gpu('default') == {
-            'GPU-0': GpuUsage(gpu_uuid='GPU-0', gmem_mib=24576,
-                              compute_pct=75, leases=2),
-            'GPU-1': GpuUsage(gpu_uuid='GPU-1', gmem_mib=1024,
-                              compute_pct=10, leases=1),
+            'GPU-0': GpuUsage(
+                gpu_uuid='GPU-0', gmem_mib=24576, compute_pct=75, leases=2
+            ),
+            'GPU-1': GpuUsage(
+                gpu_uuid='GPU-1', gmem_mib=1024, compute_pct=10, leases=1
+            ),
         }
 
     def test_claiming_and_moving_count_pending_and_releasing_do_not(
-            self, ledger):
-        claiming = ledger.create(builders.new_lease(
-            state=S.CLAIMING, gmem_mib=100, compute_pct=1,
-            **builders.gpu()))
+        self, ledger
+    ):
+        claiming = ledger.create(
+            builders.new_lease(
+                state=S.CLAIMING, gmem_mib=100, compute_pct=1, **builders.gpu()
+            )
+        )
         moving = builders.active(ledger, gmem_mib=200, compute_pct=2)
         ledger.transition(moving.id, moving.version, S.MOVING)
         releasing = builders.active(ledger, gmem_mib=400, compute_pct=4)
         ledger.transition(releasing.id, releasing.version, S.RELEASING)
         ledger.create(builders.new_lease(gmem_mib=800, compute_pct=8))
         usage = ledger.usage_by_gpu('default')['GPU-0']
-        assert (usage.gmem_mib, usage.compute_pct, usage.leases) == (
-            300, 3, 2)
+        assert (usage.gmem_mib, usage.compute_pct, usage.leases) == (300, 3, 2)
         ledger.transition(claiming.id, claiming.version, S.PENDING)
         assert ledger.usage_by_gpu('default')['GPU-0'].leases == 1
 

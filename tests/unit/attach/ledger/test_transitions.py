@@ -52,26 +52,28 @@ class TestStateMachine:
     def test_every_transition_is_checked(self, ledger, source):
         for target in S:
             lease = lease_in(ledger, source)
-            fields = builders.gpu('GPU-9') if target in (
-                S.CLAIMING,) else {}
+            fields = builders.gpu('GPU-9') if target in (S.CLAIMING,) else {}
             if states.can_transition(source, target):
-                moved = ledger.transition(lease.id, lease.version, target,
-                                          **fields)
+                moved = ledger.transition(
+                    lease.id, lease.version, target, **fields
+                )
                 assert moved.state is target
                 assert moved.version == lease.version + 1
                 assert ledger.get(lease.id) == moved
             else:
                 with pytest.raises(InvalidTransition) as caught:
-                    ledger.transition(lease.id, lease.version, target,
-                                      **fields)
+                    ledger.transition(
+                        lease.id, lease.version, target, **fields
+                    )
                 assert caught.value.current == lease
                 assert ledger.get(lease.id) == lease
 
     def test_a_full_life(self, ledger, clock):
         lease = ledger.create(builders.new_lease())
         clock.advance()
-        lease = ledger.transition(lease.id, 1, S.CLAIMING,
-                                  **builders.gpu('GPU-1'))
+        lease = ledger.transition(
+            lease.id, 1, S.CLAIMING, **builders.gpu('GPU-1')
+        )
         assert lease.placed and lease.placed_at is None
         clock.advance()
         lease = ledger.transition(lease.id, 2, S.ACTIVE)
@@ -81,8 +83,9 @@ class TestStateMachine:
         lease = ledger.transition(lease.id, 3, S.MOVING)
         assert lease.placed_at == placed_at
         clock.advance()
-        lease = ledger.transition(lease.id, 4, S.ACTIVE,
-                                  **builders.gpu('GPU-2', host='gpu-2'))
+        lease = ledger.transition(
+            lease.id, 4, S.ACTIVE, **builders.gpu('GPU-2', host='gpu-2')
+        )
         assert (lease.gpu_uuid, lease.gpu_host) == ('GPU-2', 'gpu-2')
         assert lease.placed_at == clock.now
         lease = ledger.transition(lease.id, 5, S.RELEASING)
@@ -95,15 +98,22 @@ class TestStateMachine:
         lease = lease_in(ledger, S.CLAIMING)
         lease = ledger.transition(lease.id, lease.version, S.PENDING)
         assert ledger.get(lease.id) == lease
-        for name in ('gpu_host', 'gpu_uuid', 'gpu_pci_address',
-                     'memory_rp_uuid', 'compute_rp_uuid', 'placed_at'):
+        for name in (
+            'gpu_host',
+            'gpu_uuid',
+            'gpu_pci_address',
+            'memory_rp_uuid',
+            'compute_rp_uuid',
+            'placed_at',
+        ):
             assert getattr(lease, name) is None, name
 
     def test_pending_with_a_gpu_is_refused(self, ledger):
         lease = lease_in(ledger, S.CLAIMING)
         with pytest.raises(InvalidArgument):
-            ledger.transition(lease.id, lease.version, S.PENDING,
-                              gpu_uuid='GPU-1')
+            ledger.transition(
+                lease.id, lease.version, S.PENDING, gpu_uuid='GPU-1'
+            )
 
     def test_claiming_needs_a_gpu_and_both_rps(self, ledger):
         lease = ledger.create(builders.new_lease())
@@ -117,22 +127,40 @@ class TestStateMachine:
     def test_a_move_cannot_drop_the_gpu(self, ledger):
         lease = lease_in(ledger, S.ACTIVE)
         with pytest.raises(InvalidArgument):
-            ledger.transition(lease.id, lease.version, S.MOVING,
-                              memory_rp_uuid=None)
+            ledger.transition(
+                lease.id, lease.version, S.MOVING, memory_rp_uuid=None
+            )
 
     def test_fields_change_with_the_state(self, ledger):
         lease = lease_in(ledger, S.ACTIVE)
-        lease = ledger.transition(lease.id, lease.version, S.MOVING,
-                                  gmem_mib=8192, compute_pct=50,
-                                  vm_host='compute-9')
+        lease = ledger.transition(
+            lease.id,
+            lease.version,
+            S.MOVING,
+            gmem_mib=8192,
+            compute_pct=50,
+            vm_host='compute-9',
+        )
         assert ledger.get(lease.id) == lease
         assert (lease.gmem_mib, lease.compute_pct, lease.vm_host) == (
-            8192, 50, 'compute-9')
+            8192,
+            50,
+            'compute-9',
+        )
 
-    @pytest.mark.parametrize('fields', [
-        {'arq_uuid': str(uuid.uuid4())}, {'seq': 99}, {'version': 9},
-        {'state': 'active'}, {'created_at': None}, {'gmem_mib': 0},
-        {'memory_rp_uuid': 'rp'}, {'vm_host': None}])
+    @pytest.mark.parametrize(
+        'fields',
+        [
+            {'arq_uuid': str(uuid.uuid4())},
+            {'seq': 99},
+            {'version': 9},
+            {'state': 'active'},
+            {'created_at': None},
+            {'gmem_mib': 0},
+            {'memory_rp_uuid': 'rp'},
+            {'vm_host': None},
+        ],
+    )
     def test_fields_that_cannot_change_are_refused(self, ledger, fields):
         lease = ledger.create(builders.new_lease())
         with pytest.raises((InvalidArgument, TypeError)):
@@ -142,7 +170,8 @@ class TestStateMachine:
     def test_state_names_are_accepted_and_checked(self, ledger):
         lease = ledger.create(builders.new_lease())
         assert ledger.transition(lease.id, 1, 'releasing').state is (
-            S.RELEASING)
+            S.RELEASING
+        )
         with pytest.raises(InvalidArgument):
             ledger.transition(lease.id, 2, 'sleeping')
 
@@ -153,29 +182,34 @@ class TestStateMachine:
 
 class TestOptimisticConcurrency:
     def test_of_two_writers_with_the_same_version_the_second_loses(
-            self, ledger):
+        self, ledger
+    ):
         lease = ledger.create(builders.new_lease())
         seen_by_reconciler = ledger.get(lease.id)
         seen_by_api = ledger.get(lease.id)
-        ledger.transition(seen_by_api.id, seen_by_api.version, S.CLAIMING,
-                          **builders.gpu())
+        ledger.transition(
+            seen_by_api.id, seen_by_api.version, S.CLAIMING, **builders.gpu()
+        )
         with pytest.raises(StaleLease) as caught:
-            ledger.transition(seen_by_reconciler.id,
-                              seen_by_reconciler.version, S.RELEASING)
+            ledger.transition(
+                seen_by_reconciler.id, seen_by_reconciler.version, S.RELEASING
+            )
         assert caught.value.current.state is S.CLAIMING
         assert caught.value.current.version == 2
         assert caught.value.current == ledger.get(lease.id)
 
     def test_a_stale_version_loses_before_the_state_machine_is_asked(
-            self, ledger):
+        self, ledger
+    ):
         lease = lease_in(ledger, S.ACTIVE)
         with pytest.raises(StaleLease):
             ledger.transition(lease.id, 1, S.CLAIMING, **builders.gpu())
 
     def test_racing_threads_one_winner(self, database_url, clock):
         # Separate ledgers and engines, as in two processes.
-        writers = [Ledger.from_url(database_url, clock=clock)
-                   for _ in range(6)]
+        writers = [
+            Ledger.from_url(database_url, clock=clock) for _ in range(6)
+        ]
         try:
             writers[0].upgrade()
             lease = writers[0].create(builders.new_lease())
@@ -185,15 +219,20 @@ class TestOptimisticConcurrency:
             def race(ledger, index):
                 barrier.wait()
                 try:
-                    ledger.transition(lease.id, lease.version,
-                                      S.RELEASING,
-                                      event='released-by-%d' % index)
+                    ledger.transition(
+                        lease.id,
+                        lease.version,
+                        S.RELEASING,
+                        event='released-by-%d' % index,
+                    )
                     outcomes.append('won')
                 except StaleLease:
                     outcomes.append('stale')
 
-            threads = [threading.Thread(target=race, args=(ledger, index))
-                       for index, ledger in enumerate(writers)]
+            threads = [
+                threading.Thread(target=race, args=(ledger, index))
+                for index, ledger in enumerate(writers)
+            ]
             for thread in threads:
                 thread.start()
             for thread in threads:
@@ -217,8 +256,9 @@ class TestOptimisticConcurrency:
             except Exception as exc:  # reported below
                 errors.append(exc)
 
-        threads = [threading.Thread(target=create, args=(5,))
-                   for _ in range(4)]
+        threads = [
+            threading.Thread(target=create, args=(5,)) for _ in range(4)
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:

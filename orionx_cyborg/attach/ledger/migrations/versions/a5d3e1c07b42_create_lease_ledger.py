@@ -40,8 +40,9 @@ LEASE_STATES = ('pending', 'claiming', 'active', 'moving', 'releasing')
 
 def _timestamp() -> sa.DateTime:
     # UTC; MySQL needs fsp=6 to keep microseconds.
-    return sa.DateTime(timezone=True).with_variant(mysql.DATETIME(fsp=6),
-                                                   'mysql')
+    return sa.DateTime(timezone=True).with_variant(
+        mysql.DATETIME(fsp=6), 'mysql'
+    )
 
 
 def upgrade() -> None:
@@ -78,30 +79,38 @@ def _create_leases() -> None:
         sa.UniqueConstraint('seq', name=op.f('uq_leases_seq')),
         sa.CheckConstraint(
             'state IN (%s)' % ', '.join("'%s'" % s for s in LEASE_STATES),
-            name=op.f('ck_leases_lease_state')),
-        sa.CheckConstraint('gmem_mib > 0',
-                           name=op.f('ck_leases_gmem_mib_positive')),
-        sa.CheckConstraint('compute_pct > 0',
-                           name=op.f('ck_leases_compute_pct_positive')),
+            name=op.f('ck_leases_lease_state'),
+        ),
+        sa.CheckConstraint(
+            'gmem_mib > 0', name=op.f('ck_leases_gmem_mib_positive')
+        ),
+        sa.CheckConstraint(
+            'compute_pct > 0', name=op.f('ck_leases_compute_pct_positive')
+        ),
     )
-    op.create_index(op.f('ix_leases_instance_uuid'), 'leases',
-                    ['instance_uuid'])
+    op.create_index(
+        op.f('ix_leases_instance_uuid'), 'leases', ['instance_uuid']
+    )
     op.create_index(op.f('ix_leases_project_id'), 'leases', ['project_id'])
     op.create_index(op.f('ix_leases_vm_host'), 'leases', ['vm_host'])
     op.create_index(op.f('ix_leases_gpu_uuid'), 'leases', ['gpu_uuid'])
     # Serves pending() (FIFO per pool), usage_by_gpu() and
     # count_by_state(), and any lookup by pool.
-    op.create_index(op.f('ix_leases_pool_state_seq'), 'leases',
-                    ['pool', 'state', 'seq'])
+    op.create_index(
+        op.f('ix_leases_pool_state_seq'), 'leases', ['pool', 'state', 'seq']
+    )
 
 
 def _create_lease_events() -> None:
     op.create_table(
         'lease_events',
         # SQLite autoincrements only an INTEGER PRIMARY KEY.
-        sa.Column('id',
-                  sa.BigInteger().with_variant(sa.Integer(), 'sqlite'),
-                  autoincrement=True, nullable=False),
+        sa.Column(
+            'id',
+            sa.BigInteger().with_variant(sa.Integer(), 'sqlite'),
+            autoincrement=True,
+            nullable=False,
+        ),
         # No foreign key to leases: the audit trail outlives the lease.
         sa.Column('lease_id', sa.String(36), nullable=False),
         sa.Column('at', _timestamp(), nullable=False),
@@ -111,8 +120,9 @@ def _create_lease_events() -> None:
         # Never reuse the id of a purged event: ids order the trail.
         sqlite_autoincrement=True,
     )
-    op.create_index(op.f('ix_lease_events_lease_id_id'), 'lease_events',
-                    ['lease_id', 'id'])
+    op.create_index(
+        op.f('ix_lease_events_lease_id_id'), 'lease_events', ['lease_id', 'id']
+    )
     op.create_index(op.f('ix_lease_events_at'), 'lease_events', ['at'])
 
 
@@ -129,11 +139,16 @@ def _create_counters() -> None:
 def downgrade() -> None:
     op.drop_table('ledger_counters')
     op.drop_index(op.f('ix_lease_events_at'), table_name='lease_events')
-    op.drop_index(op.f('ix_lease_events_lease_id_id'),
-                  table_name='lease_events')
+    op.drop_index(
+        op.f('ix_lease_events_lease_id_id'), table_name='lease_events'
+    )
     op.drop_table('lease_events')
-    for index in ('ix_leases_pool_state_seq', 'ix_leases_gpu_uuid',
-                  'ix_leases_vm_host', 'ix_leases_project_id',
-                  'ix_leases_instance_uuid'):
+    for index in (
+        'ix_leases_pool_state_seq',
+        'ix_leases_gpu_uuid',
+        'ix_leases_vm_host',
+        'ix_leases_project_id',
+        'ix_leases_instance_uuid',
+    ):
         op.drop_index(op.f(index), table_name='leases')
     op.drop_table('leases')
