@@ -43,7 +43,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from orionx_cyborg import exception
-from orionx_cyborg.accelerator import spec
+from orionx_cyborg import resources
 from orionx_cyborg.i18n import _
 
 LOG = logging.getLogger(__name__)
@@ -198,7 +198,7 @@ def install(
             return super().bind(context, deployable)
 
     registered: type = cyborg_utils.factory_register(
-        ExtARQ, spec.RC_ENTITLEMENT
+        ExtARQ, resources.RC_ENTITLEMENT
     )(cyborg_base.CyborgObjectRegistry.register(OrionXExtARQ))
     LOG.info(
         'Strict admission of pooled vGPUs installed in Cyborg %s',

@@ -31,6 +31,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from orionx_cyborg import exception
+from orionx_cyborg import resources
 from orionx_cyborg.accelerator import discovery
 from orionx_cyborg.accelerator import objects
 from orionx_cyborg.accelerator import reconcile
@@ -124,7 +125,7 @@ class OrionXGPUDriver(cyborg_driver.GenericDriver):
             'unhealthy': sum(
                 1
                 for d in report.deployables()
-                if spec.TRAIT_UNHEALTHY in d.trait_names
+                if resources.TRAIT_UNHEALTHY in d.trait_names
             ),
             'nvml_failure': result.failure,
             'warnings': list(report.warnings),

@@ -29,6 +29,7 @@ from cyborg.objects.driver_objects import driver_controlpath_id
 from cyborg.objects.driver_objects import driver_deployable
 from cyborg.objects.driver_objects import driver_device
 
+from orionx_cyborg import resources
 from orionx_cyborg.accelerator import spec
 
 
@@ -61,7 +62,7 @@ def _deployable(deployable: spec.DeployableSpec) -> Any:
     obj = driver_deployable.DriverDeployable()
     obj.name = deployable.name
     obj.num_accelerators = deployable.total
-    obj.driver_name = spec.DRIVER_NAME
+    obj.driver_name = resources.DRIVER_NAME
     attributes = [_attribute('rc', deployable.resource_class)]
     attributes += [_attribute(key, trait) for key, trait in deployable.traits]
     obj.attribute_list = attributes

@@ -12,11 +12,13 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""From hardware facts and configuration to the report: pure functions.
+"""From hardware facts and configuration to the report.
 
-Nothing here does I/O: the planner gets the NVML inventory, the sysfs
-facts of each GPU and the settings, and returns the devices to report and
-the warnings an operator should read. Names, traits and attach handles are
+The planner does no I/O of its own: it gets the NVML inventory and the
+settings, asks the ``describe_sysfs`` callback it was given for the sysfs
+facts of a GPU in vgpu mode (the driver's callback reads sysfs; tests pass
+a fake), and returns the devices to report and the warnings an operator
+should read. Names, traits and attach handles are
 all derived here, deterministically, so the same hardware and
 configuration always give the same report (and a steady agent cycle makes
 no Placement write).
@@ -25,11 +27,11 @@ no Placement write).
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
 
+from orionx_cyborg import resources
 from orionx_cyborg.accelerator import settings as settings_mod
 from orionx_cyborg.accelerator import spec
 from orionx_cyborg.gpu import models
@@ -40,51 +42,27 @@ SysfsLookup = Callable[
     [models.PciAddress, frozenset[str] | None], sysfs.PciFunctionState
 ]
 
-_NOT_NAME = re.compile(r'[^A-Za-z0-9_-]')
-_NOT_TRAIT = re.compile(r'[^A-Z0-9]+')
-
-
-def deployable_name(host: str, *parts: str) -> str:
-    """A Placement-safe, host-unique deployable (and RP) name."""
-    return _NOT_NAME.sub('_', '_'.join((host,) + parts))
-
-
-def trait_part(text: str) -> str:
-    """Upper-case *text* and keep only [A-Z0-9_] (runs become one _)."""
-    return _NOT_TRAIT.sub('_', text.upper()).strip('_')
-
-
-def model_name_part(name: str) -> str:
-    """``NVIDIA H200`` -> ``H200``; ``Tesla T4`` -> ``TESLA_T4``."""
-    words = name.split()
-    if len(words) > 1 and words[0].upper() == 'NVIDIA':
-        words = words[1:]
-    return trait_part(' '.join(words))
-
 
 def gpu_traits(gpu: models.Gpu) -> dict[str, str]:
     """The traits every deployable of *gpu* carries, by attribute key."""
     traits = {
-        'trait_owner': 'OWNER_CYBORG',
-        'trait_vendor': 'CUSTOM_GPU_NVIDIA',
-        'trait_product': 'CUSTOM_GPU_PRODUCT_ID_%s'
-        % gpu.pci_device_id.upper(),
-        'trait_model': 'CUSTOM_GPU_MODEL_%s' % model_name_part(gpu.name),
-        'trait_memory': 'CUSTOM_GPU_MEMORY_%dGB'
-        % int(round(gpu.memory_mib / 1024)),
+        resources.OWNER_TRAIT_KEY: resources.TRAIT_OWNER,
+        resources.VENDOR_TRAIT_KEY: resources.TRAIT_VENDOR,
+        resources.PRODUCT_TRAIT_KEY: resources.product_trait(
+            gpu.pci_device_id
+        ),
+        resources.MODEL_TRAIT_KEY: resources.model_trait(gpu.name),
+        resources.MEMORY_TRAIT_KEY: resources.memory_trait(gpu.memory_mib),
     }
     if gpu.compute_capability is not None:
-        traits['trait_compute_capability'] = (
-            'CUSTOM_GPU_COMPUTE_CAPABILITY_%d_%d'
-            % (gpu.compute_capability.major, gpu.compute_capability.minor)
+        traits[resources.COMPUTE_CAPABILITY_TRAIT_KEY] = (
+            resources.compute_capability_trait(
+                gpu.compute_capability.major, gpu.compute_capability.minor
+            )
         )
     if gpu.mig_enabled:
-        traits['trait_mig'] = 'CUSTOM_GPU_MIG_ENABLED'
+        traits[resources.MIG_TRAIT_KEY] = resources.TRAIT_MIG_ENABLED
     return traits
-
-
-def vgpu_type_trait(vgpu_type: models.VgpuType) -> str:
-    return 'CUSTOM_NVIDIA_VGPU_%s' % model_name_part(vgpu_type.name)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -204,7 +182,9 @@ class Planner:
             return None
         if not gpu.health.healthy:
             deployables = [
-                d.with_trait(spec.HEALTH_TRAIT_KEY, spec.TRAIT_UNHEALTHY)
+                d.with_trait(
+                    resources.HEALTH_TRAIT_KEY, resources.TRAIT_UNHEALTHY
+                )
                 for d in deployables
             ]
         return spec.DeviceSpec(
@@ -213,12 +193,14 @@ class Planner:
             model=gpu.name,
             cpid_info=spec.cyborg_json(gpu.pci_address.cyborg_fields()),
             std_board_info=spec.canonical_json(
-                dict(
-                    _std_board_info(gpu),
-                    deployable_prefix=deployable_name(
-                        self.host, str(gpu.pci_address)
+                {
+                    **_std_board_info(gpu),
+                    resources.BOARD_DEPLOYABLE_PREFIX: (
+                        resources.deployable_name(
+                            self.host, str(gpu.pci_address)
+                        )
                     ),
-                )
+                }
             ),
             vendor_board_info=spec.canonical_json(
                 self._vendor_board_info(gpu, mode)
@@ -238,7 +220,9 @@ class Planner:
         traits = gpu_traits(gpu)
         traits.update(extra_traits)
         return spec.DeployableSpec(
-            name=deployable_name(self.host, str(gpu.pci_address), suffix),
+            name=resources.deployable_name(
+                self.host, str(gpu.pci_address), suffix
+            ),
             resource_class=resource_class,
             total=total,
             traits=tuple(sorted(traits.items())),
@@ -247,9 +231,16 @@ class Planner:
 
     def _passthrough(self, gpu: models.Gpu) -> spec.DeployableSpec:
         handle = spec.AttachHandleSpec(
-            spec.AH_PCI, spec.cyborg_json(gpu.pci_address.cyborg_fields())
+            resources.AH_PCI, spec.cyborg_json(gpu.pci_address.cyborg_fields())
         )
-        return self._deployable(gpu, 'PGPU', spec.RC_PGPU, 1, {}, [handle])
+        return self._deployable(
+            gpu,
+            resources.PASSTHROUGH_SUFFIX,
+            resources.RC_PGPU,
+            1,
+            {},
+            [handle],
+        )
 
     def _pool(
         self, gpu: models.Gpu, warnings: list[str]
@@ -269,13 +260,19 @@ class Planner:
                 'whole GPU: disable MIG on it (nvidia-smi -i %s -mig 0).'
                 % (gpu.pci_address, gpu.index)
             )
-        traits = {'trait_pool': pool.trait}
+        traits = {resources.POOL_TRAIT_KEY: resources.pool_trait(pool.name)}
         return [
-            self._deployable(gpu, 'GMEM', spec.RC_POOL_MEMORY, memory, traits),
             self._deployable(
                 gpu,
-                'COMPUTE',
-                spec.RC_POOL_COMPUTE,
+                resources.POOL_MEMORY_SUFFIX,
+                resources.RC_POOL_MEMORY,
+                memory,
+                traits,
+            ),
+            self._deployable(
+                gpu,
+                resources.POOL_COMPUTE_SUFFIX,
+                resources.RC_POOL_COMPUTE,
                 pool.compute_total,
                 traits,
             ),
@@ -320,10 +317,14 @@ class Planner:
             deployables.append(
                 self._deployable(
                     gpu,
-                    'VGPU_%s' % model_name_part(vgpu_type.name),
-                    spec.RC_VGPU,
+                    resources.vgpu_suffix(vgpu_type.name),
+                    resources.RC_VGPU,
                     len(handles),
-                    {'trait_vgpu_type': vgpu_type_trait(vgpu_type)},
+                    {
+                        resources.VGPU_TYPE_TRAIT_KEY: (
+                            resources.vgpu_type_trait(vgpu_type.name)
+                        )
+                    },
                     handles,
                 )
             )
@@ -351,18 +352,20 @@ class Planner:
             return None
         handles = [
             spec.AttachHandleSpec(
-                spec.AH_REMOTE,
+                resources.AH_REMOTE,
                 spec.canonical_json({'pool': pool.name, 'slot': str(slot)}),
             )
             for slot in range(pool.entitlement)
         ]
         deployable = spec.DeployableSpec(
-            name=deployable_name(self.host, 'ORIONX_VGPU', pool.name),
-            resource_class=spec.RC_ENTITLEMENT,
+            name=resources.deployable_name(
+                self.host, resources.ENTITLEMENT_NAME_PART, pool.name
+            ),
+            resource_class=resources.RC_ENTITLEMENT,
             total=pool.entitlement,
             traits=(
-                ('trait_owner', 'OWNER_CYBORG'),
-                ('trait_pool', pool.trait),
+                (resources.OWNER_TRAIT_KEY, resources.TRAIT_OWNER),
+                (resources.POOL_TRAIT_KEY, resources.pool_trait(pool.name)),
             ),
             attach_handles=tuple(sorted(handles)),
         )
@@ -406,11 +409,11 @@ def _std_board_info(gpu: models.Gpu) -> dict[str, object]:
     # let consumers of Cyborg's API, the attach service, pair a device
     # with its deployables: the API shows no device id on devices.
     return {
-        'pci_address': str(gpu.pci_address),
-        'product_id': gpu.pci_device_id,
-        'uuid': gpu.uuid,
-        'memory_mib': gpu.memory_mib,
-        'compute_capability': (
+        resources.BOARD_PCI_ADDRESS: str(gpu.pci_address),
+        resources.BOARD_PRODUCT_ID: gpu.pci_device_id,
+        resources.BOARD_UUID: gpu.uuid,
+        resources.BOARD_MEMORY_MIB: gpu.memory_mib,
+        resources.BOARD_COMPUTE_CAPABILITY: (
             str(gpu.compute_capability) if gpu.compute_capability else None
         ),
     }
@@ -431,7 +434,7 @@ def _vgpu_handles(
     if state.virtual_functions:
         return [
             spec.AttachHandleSpec(
-                spec.AH_PCI, spec.cyborg_json(vf.address.cyborg_fields())
+                resources.AH_PCI, spec.cyborg_json(vf.address.cyborg_fields())
             )
             for vf in state.virtual_functions
             if vf.current_type_id == vgpu_type.type_id
@@ -448,7 +451,9 @@ def _vgpu_handles(
                 info['asked_type'] = mdev_type.type_id
                 info['vgpu_mark'] = '%s_%d' % (mdev_type.type_id, number)
                 handles.append(
-                    spec.AttachHandleSpec(spec.AH_MDEV, spec.cyborg_json(info))
+                    spec.AttachHandleSpec(
+                        resources.AH_MDEV, spec.cyborg_json(info)
+                    )
                 )
     return handles
 

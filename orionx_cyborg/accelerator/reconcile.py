@@ -39,6 +39,7 @@ from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
 
+from orionx_cyborg import resources
 from orionx_cyborg.accelerator import spec
 from orionx_cyborg.accelerator import state as state_mod
 from orionx_cyborg.gpu import models
@@ -66,7 +67,7 @@ def mark_unhealthy(device: spec.DeviceSpec, reason: str) -> spec.DeviceSpec:
     if reason not in reasons:
         reasons.append(reason)
     deployables = [
-        d.with_trait(spec.HEALTH_TRAIT_KEY, spec.TRAIT_UNHEALTHY)
+        d.with_trait(resources.HEALTH_TRAIT_KEY, resources.TRAIT_UNHEALTHY)
         for d in device.deployables
     ]
     return device.with_deployables(deployables).with_board_info(

@@ -31,6 +31,7 @@ from oslo_config import cfg
 
 from orionx_cyborg import conf as orionx_conf
 from orionx_cyborg import exception
+from orionx_cyborg import resources
 from orionx_cyborg.gpu import models
 
 _UUID = re.compile(
@@ -164,7 +165,7 @@ class PoolSettings:
 
     @property
     def trait(self) -> str:
-        return 'CUSTOM_ORIONX_POOL_%s' % self.name.upper()
+        return resources.pool_trait(self.name)
 
     @property
     def compute_total(self) -> int:

@@ -18,7 +18,8 @@ The planner produces these specs from hardware facts and configuration;
 :mod:`orionx_cyborg.accelerator.objects` turns them into Cyborg's driver
 objects; the state store keeps the last good ones as JSON. Keeping the
 report in our own models means the CLI and the tests need no Cyborg, and
-the state file survives Cyborg object version changes.
+the state file survives Cyborg object version changes. The names in
+them (resource classes, traits) come from :mod:`orionx_cyborg.resources`.
 """
 
 from __future__ import annotations
@@ -28,31 +29,8 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-#: Cyborg attach-handle types.
-AH_PCI = 'PCI'
-AH_MDEV = 'MDEV'
-#: The one attach-handle type Nova's libvirt driver ignores (it logs and
-#: boots the VM without a device). Cyborg's database accepts only PCI, MDEV
-#: and TEST_PCI, so a pooled vGPU, which reaches the VM over the network,
-#: borrows TEST_PCI until Cyborg has a type for remote devices.
-AH_REMOTE = 'TEST_PCI'
-
-RC_PGPU = 'PGPU'
-RC_VGPU = 'VGPU'
-RC_POOL_MEMORY = 'CUSTOM_ORIONX_GMEM_MIB'
-RC_POOL_COMPUTE = 'CUSTOM_ORIONX_COMPUTE_PCT'
-RC_ENTITLEMENT = 'CUSTOM_ORIONX_VGPU'
-
-TRAIT_UNHEALTHY = 'CUSTOM_ORIONX_UNHEALTHY'
-#: The attribute key of the health trait; every trait key starts with
-#: "trait" (Cyborg's convention) and names what the trait says, so that
-#: adding or removing one trait never renames the others.
-HEALTH_TRAIT_KEY = 'trait_health'
-
 #: Cyborg's column limit for attach_info and cpid_info.
 MAX_INFO_LENGTH = 255
-
-DRIVER_NAME = 'ORIONX'
 
 
 def canonical_json(value: Any) -> str:
@@ -92,11 +70,6 @@ class DeployableSpec:
         traits = dict(self.traits)
         traits[key] = trait
         return dataclasses.replace(self, traits=tuple(sorted(traits.items())))
-
-    def without_trait(self, key: str) -> DeployableSpec:
-        return dataclasses.replace(
-            self, traits=tuple(kv for kv in self.traits if kv[0] != key)
-        )
 
 
 @dataclasses.dataclass(frozen=True)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 
-from orionx_cyborg.accelerator import spec
+from orionx_cyborg import resources
 from orionx_cyborg.attach import clients
 
 
@@ -80,21 +80,17 @@ class PoolView:
         return result
 
 
-def pool_trait(pool: str) -> str:
-    return 'CUSTOM_ORIONX_POOL_%s' % pool.upper()
-
-
 def build_view(
     devices: Iterable[clients.Device],
     deployables: Iterable[clients.Deployable],
     pools: Iterable[str],
 ) -> PoolView:
     """The members and entitlements of *pools* in Cyborg's report."""
-    traits = {pool_trait(pool): pool for pool in pools}
+    traits = {resources.pool_trait(pool): pool for pool in pools}
     by_name = {
         d.name: d
         for d in deployables
-        if d.driver_name == spec.DRIVER_NAME and d.rp_uuid
+        if d.driver_name == resources.DRIVER_NAME and d.rp_uuid
     }
     gpus = {}
     for device in devices:
@@ -103,7 +99,7 @@ def build_view(
             gpus[gpu.gpu_id] = gpu
     entitlements = {}
     for deployable in by_name.values():
-        if deployable.resource_class != spec.RC_ENTITLEMENT:
+        if deployable.resource_class != resources.RC_ENTITLEMENT:
             continue
         pool = _pool_of(deployable.traits, traits)
         if pool is not None and deployable.rp_uuid:
@@ -128,23 +124,27 @@ def _member(
     pool_traits: dict[str, str],
 ) -> PoolGpu | None:
     board = device.std_board_info
-    prefix = board.get('deployable_prefix')
+    prefix = board.get(resources.BOARD_DEPLOYABLE_PREFIX)
     if not prefix:
         return None
-    memory = deployables.get('%s_GMEM' % prefix)
-    compute = deployables.get('%s_COMPUTE' % prefix)
+    memory = deployables.get(
+        resources.suffixed(prefix, resources.POOL_MEMORY_SUFFIX)
+    )
+    compute = deployables.get(
+        resources.suffixed(prefix, resources.POOL_COMPUTE_SUFFIX)
+    )
     if memory is None or compute is None:
         return None
     pool = _pool_of(memory.traits, pool_traits)
     if pool is None or memory.rp_uuid is None or compute.rp_uuid is None:
         return None
-    unhealthy = spec.TRAIT_UNHEALTHY in memory.traits | compute.traits
+    unhealthy = resources.TRAIT_UNHEALTHY in memory.traits | compute.traits
     return PoolGpu(
-        gpu_id=str(board.get('uuid') or device.uuid),
+        gpu_id=str(board.get(resources.BOARD_UUID) or device.uuid),
         pool=pool,
         host=device.hostname,
         model=device.model,
-        pci_address=str(board.get('pci_address', '')),
+        pci_address=str(board.get(resources.BOARD_PCI_ADDRESS, '')),
         memory_rp_uuid=memory.rp_uuid,
         compute_rp_uuid=compute.rp_uuid,
         memory_total=memory.num_accelerators,

@@ -45,7 +45,7 @@ from typing import Any
 
 from oslo_log import log as logging
 
-from orionx_cyborg.accelerator import spec
+from orionx_cyborg import resources
 from orionx_cyborg.attach import clients
 from orionx_cyborg.attach import faults
 from orionx_cyborg.attach import ledger as ledger_mod
@@ -344,13 +344,13 @@ class Reconciler:
             (
                 gpu.memory_rp_uuid,
                 gpu.memory_traits,
-                spec.RC_POOL_MEMORY,
+                resources.RC_POOL_MEMORY,
                 gpu.memory_total,
             ),
             (
                 gpu.compute_rp_uuid,
                 gpu.compute_traits,
-                spec.RC_POOL_COMPUTE,
+                resources.RC_POOL_COMPUTE,
                 gpu.compute_total,
             ),
         ):

@@ -46,7 +46,7 @@ from oslo_log import log as logging
 
 from orionx_cyborg import allocator
 from orionx_cyborg import exception
-from orionx_cyborg.accelerator import spec
+from orionx_cyborg import resources
 from orionx_cyborg.attach import binding
 from orionx_cyborg.attach import clients
 from orionx_cyborg.attach import faults
@@ -236,7 +236,7 @@ class LeaseService:
             arq.state in states
             and arq.device_rp_uuid
             and arq.device_rp_uuid not in view.entitlements
-            and arq.attach_handle_type == spec.AH_REMOTE
+            and arq.attach_handle_type == resources.AH_REMOTE
             for arq in arqs
         ):
             # An entitlement reported since the view was read.
@@ -745,8 +745,8 @@ class LeaseService:
         """
         held = self.placement.allocations(instance_uuid)
         if not any(
-            spec.RC_ENTITLEMENT in resources
-            for resources in held.allocations.values()
+            resources.RC_ENTITLEMENT in amounts
+            for amounts in held.allocations.values()
         ):
             return []
         return [
@@ -816,7 +816,7 @@ class LeaseService:
 
 def _vgpus_asked(profile: clients.DeviceProfile) -> int:
     """How many pooled vGPUs (entitlement ARQs) a device profile asks."""
-    key = 'resources:' + spec.RC_ENTITLEMENT
+    key = 'resources:' + resources.RC_ENTITLEMENT
     total = 0
     for group in profile.groups:
         try:
@@ -848,6 +848,6 @@ def _allocations(
     lease: Lease, gpu: pool_mod.PoolGpu
 ) -> dict[str, dict[str, int]]:
     return {
-        gpu.memory_rp_uuid: {spec.RC_POOL_MEMORY: lease.gmem_mib},
-        gpu.compute_rp_uuid: {spec.RC_POOL_COMPUTE: lease.compute_pct},
+        gpu.memory_rp_uuid: {resources.RC_POOL_MEMORY: lease.gmem_mib},
+        gpu.compute_rp_uuid: {resources.RC_POOL_COMPUTE: lease.compute_pct},
     }

@@ -37,7 +37,7 @@ from openstack import exceptions as sdk_exceptions
 from oslo_log import log as logging
 
 from orionx_cyborg import exception
-from orionx_cyborg.accelerator import spec
+from orionx_cyborg import resources
 from orionx_cyborg.attach import clients
 from orionx_cyborg.i18n import _
 from orionx_cyborg.profiles import inventory as inventory_mod
@@ -116,7 +116,7 @@ class Cloud:
             '/resource_providers/%s/traits' % TRAIT_KEEPER_UUID,
             accept=(200, 404),
         )
-        return status == 200 and spec.TRAIT_UNHEALTHY in data['traits']
+        return status == 200 and resources.TRAIT_UNHEALTHY in data['traits']
 
     def inventory(self, pools: Iterable[str]) -> inventory_mod.Inventory:
         """Cyborg's report. :raises ServiceUnavailable, RequestFailed:"""
@@ -159,7 +159,7 @@ class Cloud:
     def keep_trait(self) -> None:
         """Create the trait and the provider that keeps it (idempotent)."""
         self._placement(
-            'PUT', '/traits/%s' % spec.TRAIT_UNHEALTHY, accept=(201, 204)
+            'PUT', '/traits/%s' % resources.TRAIT_UNHEALTHY, accept=(201, 204)
         )
         status, _ = self._placement(
             'GET',
@@ -179,7 +179,7 @@ class Cloud:
         _, data = self._placement(
             'GET', '/resource_providers/%s/traits' % TRAIT_KEEPER_UUID
         )
-        traits = set(data['traits']) | {spec.TRAIT_UNHEALTHY}
+        traits = set(data['traits']) | {resources.TRAIT_UNHEALTHY}
         self._placement(
             'PUT',
             '/resource_providers/%s/traits' % TRAIT_KEEPER_UUID,
@@ -193,7 +193,7 @@ class Cloud:
         LOG.info(
             'Placement provider %s keeps trait %s',
             state_mod.TRAIT_KEEPER,
-            spec.TRAIT_UNHEALTHY,
+            resources.TRAIT_UNHEALTHY,
         )
 
     def _placement(

@@ -29,22 +29,22 @@ import collections
 import dataclasses
 from collections.abc import Iterable
 
-from orionx_cyborg.accelerator import spec
+from orionx_cyborg import resources
 from orionx_cyborg.attach import clients
 from orionx_cyborg.attach import pool as pool_mod
 from orionx_cyborg.profiles import model
 
 #: Trait families worth listing when a required trait is missing.
 FAMILIES = (
-    'CUSTOM_GPU_MODEL_',
-    'CUSTOM_GPU_PRODUCT_ID_',
-    'CUSTOM_NVIDIA_VGPU_',
-    'CUSTOM_ORIONX_POOL_',
+    resources.MODEL_TRAIT_PREFIX,
+    resources.PRODUCT_TRAIT_PREFIX,
+    resources.VGPU_TYPE_TRAIT_PREFIX,
+    resources.POOL_TRAIT_PREFIX,
 )
 _MODE_HINTS = {
-    spec.RC_PGPU: 'no GPU is in passthrough mode',
-    spec.RC_VGPU: 'no GPU in vgpu mode offers a vGPU type',
-    spec.RC_ENTITLEMENT: 'no host has [orionx_pool] entitlement > 0',
+    resources.RC_PGPU: 'no GPU is in passthrough mode',
+    resources.RC_VGPU: 'no GPU in vgpu mode offers a vGPU type',
+    resources.RC_ENTITLEMENT: 'no host has [orionx_pool] entitlement > 0',
 }
 
 
@@ -60,7 +60,7 @@ class Provider:
 
     @property
     def healthy(self) -> bool:
-        return spec.TRAIT_UNHEALTHY not in self.traits
+        return resources.TRAIT_UNHEALTHY not in self.traits
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,9 +87,11 @@ class Inventory:
         deployables = list(deployables)
         view = pool_mod.build_view(devices, deployables, pools)
         prefixes = {
-            str(d.std_board_info['deployable_prefix']) + '_': d.hostname
+            resources.suffixed(
+                str(d.std_board_info[resources.BOARD_DEPLOYABLE_PREFIX]), ''
+            ): d.hostname
             for d in devices
-            if d.std_board_info.get('deployable_prefix')
+            if d.std_board_info.get(resources.BOARD_DEPLOYABLE_PREFIX)
         }
         providers = tuple(
             Provider(
@@ -161,7 +163,7 @@ class Inventory:
         if all(not p.healthy for p in big):
             return [], [
                 'every provider that could serve it is unhealthy '
-                '(%s) now' % spec.TRAIT_UNHEALTHY
+                '(%s) now' % resources.TRAIT_UNHEALTHY
             ]
         return [], []
 
@@ -204,8 +206,8 @@ def _host_of(name: str, prefixes: dict[str, str]) -> str:
     for prefix, host in prefixes.items():
         if name.startswith(prefix):
             return host
-    # Entitlements are named <host>_ORIONX_VGPU_<pool> (planner).
-    marker = '_ORIONX_VGPU_'
+    # Entitlements are named <host>_ORIONX_VGPU_<pool>.
+    marker = '_%s_' % resources.ENTITLEMENT_NAME_PART
     if marker in name:
         return name.rsplit(marker, 1)[0]
     return name

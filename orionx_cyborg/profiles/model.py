@@ -31,7 +31,7 @@ flavors that use it::
         flavors: [{name: p1.16g-25pct}]
 
 The request groups are derived here with the driver's own naming rules
-(:mod:`orionx_cyborg.accelerator.planner`), so a profile asks for exactly
+(:mod:`orionx_cyborg.resources`), so a profile asks for exactly
 the traits the driver reports. Every group forbids
 ``CUSTOM_ORIONX_UNHEALTHY``: nothing new lands on a draining GPU.
 """
@@ -47,8 +47,7 @@ from typing import Any
 import yaml
 
 from orionx_cyborg import exception
-from orionx_cyborg.accelerator import planner
-from orionx_cyborg.accelerator import spec
+from orionx_cyborg import resources
 from orionx_cyborg.attach import sizing
 from orionx_cyborg.i18n import _
 
@@ -135,9 +134,13 @@ class ProfileSpec:
         """The need of one request group (every group asks the same)."""
         if self.kind is Kind.POOLED:
             return Demand(
-                spec.RC_ENTITLEMENT, self.count, frozenset(self.required)
+                resources.RC_ENTITLEMENT, self.count, frozenset(self.required)
             )
-        rc = spec.RC_PGPU if self.kind is Kind.WHOLE_GPU else spec.RC_VGPU
+        rc = (
+            resources.RC_PGPU
+            if self.kind is Kind.WHOLE_GPU
+            else resources.RC_VGPU
+        )
         return Demand(rc, 1, frozenset(self.required))
 
     @property
@@ -369,7 +372,9 @@ class _Reader:
             kind=kind,
             count=count,
             required=tuple(sorted(set(required) | set(extra_required))),
-            forbidden=tuple(sorted(set(forbidden) | {spec.TRAIT_UNHEALTHY})),
+            forbidden=tuple(
+                sorted(set(forbidden) | {resources.TRAIT_UNHEALTHY})
+            ),
             flavors=flavors,
             description=str(entry.get('description', '')).strip(),
             pool=pool,
@@ -391,7 +396,7 @@ class _Reader:
                 )
             elif state not in TRAIT_VALUES:
                 self.fail(where, '%s: expected required or forbidden' % trait)
-            elif trait == spec.TRAIT_UNHEALTHY and state == 'required':
+            elif trait == resources.TRAIT_UNHEALTHY and state == 'required':
                 self.fail(where, '%s is always forbidden' % trait)
             else:
                 (required if state == 'required' else forbidden).append(
@@ -411,9 +416,7 @@ class _Reader:
         if 'model' in body:
             model = self.string(body['model'], where + '.model')
             if model:
-                required.append(
-                    'CUSTOM_GPU_MODEL_%s' % planner.model_name_part(model)
-                )
+                required.append(resources.model_trait(model))
         if 'product_id' in body:
             product = self.string(body['product_id'], where + '.product_id')
             if product and not re.match(r'^[0-9A-Fa-f]{4}$', product):
@@ -422,7 +425,7 @@ class _Reader:
                     'expected a 4-digit PCI device id like 2335',
                 )
             elif product:
-                required.append('CUSTOM_GPU_PRODUCT_ID_%s' % product.upper())
+                required.append(resources.product_trait(product))
         return self.count(body, where), required, None, None
 
     def vgpu(self, value: Any, where: str) -> _Parsed | None:
@@ -432,7 +435,7 @@ class _Reader:
         name = self.string(body.get('type'), where + '.type')
         if name is None:
             return None
-        trait = 'CUSTOM_NVIDIA_VGPU_%s' % planner.model_name_part(name)
+        trait = resources.vgpu_type_trait(name)
         return self.count(body, where), [trait], None, None
 
     def pooled(self, value: Any, where: str) -> _Parsed | None:
@@ -451,7 +454,7 @@ class _Reader:
         size = self.size(body, where)
         if pool is None or size is None:
             return None
-        required = ['CUSTOM_ORIONX_POOL_%s' % pool.upper()]
+        required = [resources.pool_trait(pool)]
         return self.count(body, where), required, pool, size
 
     def size(self, body: dict[str, Any], where: str) -> sizing.Size | None:

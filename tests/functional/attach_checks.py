@@ -36,7 +36,7 @@ import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
-from orionx_cyborg.accelerator import spec
+from orionx_cyborg import resources
 from orionx_cyborg.sandbox import identity
 from orionx_cyborg.sandbox import layout
 from orionx_cyborg.sandbox import stack
@@ -54,7 +54,7 @@ seen_secrets: set[str] = set()
 def pooled_group(gmem_mib: int, compute_pct: int) -> dict[str, str]:
     """A device profile group of one pooled vGPU of that size."""
     return {
-        'resources:%s' % spec.RC_ENTITLEMENT: '1',
+        'resources:%s' % resources.RC_ENTITLEMENT: '1',
         'trait:%s' % POOL_TRAIT: 'required',
         'accel:orionx_gmem_mib': str(gmem_mib),
         'accel:orionx_compute_pct': str(compute_pct),
@@ -160,7 +160,7 @@ def pool_gpus(sandbox: stack.Sandbox) -> dict[str, PoolGpu]:
         dep['name']: dep
         for dep in helpers.deployables(sandbox)
         if dep['attributes'].get('rc')
-        in (spec.RC_POOL_MEMORY, spec.RC_POOL_COMPUTE)
+        in (resources.RC_POOL_MEMORY, resources.RC_POOL_COMPUTE)
     }
     gpus = {}
     for name, dep in by_name.items():
@@ -177,7 +177,7 @@ def entitlement_rps(sandbox: stack.Sandbox) -> set[str]:
     return {
         dep['rp_uuid']
         for dep in helpers.deployables(sandbox)
-        if dep['attributes'].get('rc') == spec.RC_ENTITLEMENT
+        if dep['attributes'].get('rc') == resources.RC_ENTITLEMENT
     }
 
 
@@ -282,8 +282,8 @@ def _lease_problems(stores: Stores, lease: dict[str, Any]) -> list[str]:
             % (lease['id'], lease['gpu_host'], lease['gpu_pci_address'])
         ]
     expected = {
-        gpu.memory_rp: {spec.RC_POOL_MEMORY: lease['gmem_mib']},
-        gpu.compute_rp: {spec.RC_POOL_COMPUTE: lease['compute_pct']},
+        gpu.memory_rp: {resources.RC_POOL_MEMORY: lease['gmem_mib']},
+        gpu.compute_rp: {resources.RC_POOL_COMPUTE: lease['compute_pct']},
     }
     found = []
     if held != expected:

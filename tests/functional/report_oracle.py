@@ -44,7 +44,7 @@ from collections.abc import Iterable
 from collections.abc import Mapping
 from typing import Any
 
-from orionx_cyborg.accelerator import planner
+from orionx_cyborg import resources
 from orionx_cyborg.cmd import cli as orionx_cli
 from orionx_cyborg.sandbox import layout
 from orionx_cyborg.sandbox import stack
@@ -327,7 +327,7 @@ class _CyborgDatabase:
 
 def gpu_prefix(host: str, address: str) -> str:
     """What the names of a GPU's deployables start with."""
-    return planner.deployable_name(host, address) + '_'
+    return resources.deployable_name(host, address) + '_'
 
 
 def drop_gpu(view: View, host: str, address: str) -> View:

@@ -31,7 +31,7 @@ from typing import Any
 import pytest
 import requests
 
-from orionx_cyborg.accelerator import spec
+from orionx_cyborg import resources
 from orionx_cyborg.sandbox import identity
 from orionx_cyborg.sandbox import stack
 from tests.functional import attach_checks
@@ -75,8 +75,8 @@ def _assert_allocation(sandbox: stack.Sandbox, lease: dict[str, Any]) -> None:
         rp: entry['resources']
         for rp, entry in allocation['allocations'].items()
     } == {
-        gpu.memory_rp: {spec.RC_POOL_MEMORY: lease['gmem_mib']},
-        gpu.compute_rp: {spec.RC_POOL_COMPUTE: lease['compute_pct']},
+        gpu.memory_rp: {resources.RC_POOL_MEMORY: lease['gmem_mib']},
+        gpu.compute_rp: {resources.RC_POOL_COMPUTE: lease['compute_pct']},
     }
 
 
@@ -329,7 +329,7 @@ def test_unhealthy_gpu_moves_its_leases_and_says_so(
     try:
         sandbox.edit_topology(host, lambda h: h.replace_gpu(address, **fault))
         sandbox.update_resources([host])
-        assert _health(sandbox, host, address) == {spec.TRAIT_UNHEALTHY}
+        assert _health(sandbox, host, address) == {resources.TRAIT_UNHEALTHY}
         report = attach_checks.reconcile_and_check(sandbox)
         assert report['moved'] == len(sick)
         moves = {move['lease']: move for move in report['moves']}
@@ -365,7 +365,7 @@ def test_unhealthy_gpu_moves_its_leases_and_says_so(
         )
         sandbox.update_resources([host])
     # Healthy again for the tests after this one.
-    assert spec.TRAIT_UNHEALTHY not in _health(sandbox, host, address)
+    assert resources.TRAIT_UNHEALTHY not in _health(sandbox, host, address)
 
 
 def _health(sandbox: stack.Sandbox, host: str, address: str) -> set[str]:

@@ -60,7 +60,7 @@ from typing import Any
 import pytest
 import requests
 
-from orionx_cyborg.accelerator import spec
+from orionx_cyborg import resources
 from orionx_cyborg.attach import faults
 from orionx_cyborg.sandbox import hosts
 from orionx_cyborg.sandbox import identity
@@ -432,8 +432,8 @@ def test_crash_after_releasing_an_orphan(clean: Harness) -> None:
         '/allocations/%s' % orphan,
         {
             'allocations': {
-                gpu.memory_rp: {'resources': {spec.RC_POOL_MEMORY: 1024}},
-                gpu.compute_rp: {'resources': {spec.RC_POOL_COMPUTE: 1}},
+                gpu.memory_rp: {'resources': {resources.RC_POOL_MEMORY: 1024}},
+                gpu.compute_rp: {'resources': {resources.RC_POOL_COMPUTE: 1}},
             },
             'project_id': identity.MEMBER_PROJECT_ID,
             'user_id': 'someone',

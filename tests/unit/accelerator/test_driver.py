@@ -22,8 +22,8 @@ from cyborg.objects import base as cyborg_base
 from oslo_log import fixture as log_fixture  # noqa: F401
 
 from orionx_cyborg import exception
+from orionx_cyborg import resources
 from orionx_cyborg.accelerator import driver
-from orionx_cyborg.accelerator import spec
 from orionx_cyborg.accelerator import state
 from tests import base
 
@@ -206,15 +206,15 @@ class TestLostGpus(DriverTestCase):
         self.topology.change_gpu(GPU1, lost=True)
         after = self.by_key(self.report())
         self.assertEqual(set(before), set(after))
-        self.assertIn(spec.TRAIT_UNHEALTHY, self.traits(after[GPU1]))
-        self.assertNotIn(spec.TRAIT_UNHEALTHY, self.traits(after[GPU0]))
+        self.assertIn(resources.TRAIT_UNHEALTHY, self.traits(after[GPU1]))
+        self.assertNotIn(resources.TRAIT_UNHEALTHY, self.traits(after[GPU0]))
         board = json.loads(after[GPU1].vendor_board_info)
         self.assertEqual('lost', board['state'])
         self.assertFalse(after[GPU1].stub)
         self.assertIn('is lost', self.logs.output)
         # An agent restart must not forget it.
         restarted = self.by_key(self.report(self.new_driver()))
-        self.assertIn(spec.TRAIT_UNHEALTHY, self.traits(restarted[GPU1]))
+        self.assertIn(resources.TRAIT_UNHEALTHY, self.traits(restarted[GPU1]))
 
     def test_gpu_that_falls_off_the_bus(self):
         self.driver = self.new_driver()
@@ -229,14 +229,14 @@ class TestLostGpus(DriverTestCase):
             )
         )
         after = self.by_key(self.report())
-        self.assertIn(spec.TRAIT_UNHEALTHY, self.traits(after[GPU1]))
+        self.assertIn(resources.TRAIT_UNHEALTHY, self.traits(after[GPU1]))
 
     def test_gpu_given_to_a_vm_stays_healthy(self):
         self.driver = self.new_driver()
         before = self.by_key(self.report())
         self.topology.change_gpu(GPU1, driver='vfio-pci')
         after = self.by_key(self.report())
-        self.assertNotIn(spec.TRAIT_UNHEALTHY, self.traits(after[GPU1]))
+        self.assertNotIn(resources.TRAIT_UNHEALTHY, self.traits(after[GPU1]))
         self.assertEqual(
             [d.name for d in before[GPU1].deployable_list],
             [d.name for d in after[GPU1].deployable_list],
@@ -273,7 +273,7 @@ class TestLostGpus(DriverTestCase):
         self.report()
         self.topology.change_gpu(GPU1, lost=False)
         after = self.by_key(self.report())
-        self.assertNotIn(spec.TRAIT_UNHEALTHY, self.traits(after[GPU1]))
+        self.assertNotIn(resources.TRAIT_UNHEALTHY, self.traits(after[GPU1]))
         self.assertIn('resolved', self.logs.output)
 
 
@@ -365,7 +365,7 @@ class TestNvmlFailures(DriverTestCase):
             stream.write('{not json')
         self.topology.change_gpu(GPU1, lost=True)
         devices = self.by_key(self.report())
-        self.assertIn(spec.TRAIT_UNHEALTHY, self.traits(devices[GPU1]))
+        self.assertIn(resources.TRAIT_UNHEALTHY, self.traits(devices[GPU1]))
         self.assertIn('is unusable', self.logs.output)
         # ... and the file is whole again.
         self.assertIn(
@@ -383,7 +383,7 @@ class TestChangesWithAllocations(DriverTestCase):
         devices = self.by_key(self.report())
         names = [d.name for d in devices[GPU0].deployable_list]
         self.assertEqual(['gpu1_0000_18_00_0_PGPU'], names)
-        self.assertIn(spec.TRAIT_UNHEALTHY, self.traits(devices[GPU0]))
+        self.assertIn(resources.TRAIT_UNHEALTHY, self.traits(devices[GPU0]))
         self.assertIn('still hold allocations', self.logs.output)
         # Other GPUs' changes still go through.
         self.usage.used.clear()
@@ -392,7 +392,7 @@ class TestChangesWithAllocations(DriverTestCase):
             ['gpu1_0000_18_00_0_COMPUTE', 'gpu1_0000_18_00_0_GMEM'],
             [d.name for d in devices[GPU0].deployable_list],
         )
-        self.assertNotIn(spec.TRAIT_UNHEALTHY, self.traits(devices[GPU0]))
+        self.assertNotIn(resources.TRAIT_UNHEALTHY, self.traits(devices[GPU0]))
 
     def test_unknown_usage_counts_as_in_use(self):
         self.driver = self.new_driver()
@@ -450,11 +450,12 @@ class TestHealthEvents(DriverTestCase):
         self.report()
         self.topology.change_gpu(GPU1, xid_events=(79,))
         self.assertIn(
-            spec.TRAIT_UNHEALTHY, self.traits(self.by_key(self.report())[GPU1])
+            resources.TRAIT_UNHEALTHY,
+            self.traits(self.by_key(self.report())[GPU1]),
         )
         # The event is gone from NVML but the mark stays...
         self.assertIn(
-            spec.TRAIT_UNHEALTHY,
+            resources.TRAIT_UNHEALTHY,
             self.traits(self.by_key(self.report(self.new_driver()))[GPU1]),
         )
         # ... until an operator clears it.
@@ -463,6 +464,7 @@ class TestHealthEvents(DriverTestCase):
             current = store.load()
             store.save(state.DriverState(current.devices, {}, current.forget))
         self.assertNotIn(
-            spec.TRAIT_UNHEALTHY, self.traits(self.by_key(self.report())[GPU1])
+            resources.TRAIT_UNHEALTHY,
+            self.traits(self.by_key(self.report())[GPU1]),
         )
         self.assertTrue(callable(cli.cmd_gpu_reset_health))

@@ -18,6 +18,7 @@ import json
 import os
 import random
 
+from orionx_cyborg import resources
 from orionx_cyborg.accelerator import planner
 from orionx_cyborg.accelerator import settings
 from orionx_cyborg.accelerator import spec
@@ -276,7 +277,7 @@ class TestPool(PlannerTestCase):
             (entitlement.resource_class, entitlement.total),
         )
         self.assertEqual(
-            {spec.AH_REMOTE},
+            {resources.AH_REMOTE},
             {h.attach_type for h in entitlement.attach_handles},
         )
         self.assertEqual(
@@ -291,7 +292,7 @@ class TestPool(PlannerTestCase):
     def test_remote_handle_type_is_the_one_nova_ignores(self):
         from cyborg.common import constants
 
-        self.assertEqual(constants.AH_TYPE_TEST_PCI, spec.AH_REMOTE)
+        self.assertEqual(constants.AH_TYPE_TEST_PCI, resources.AH_REMOTE)
 
     def test_entitlement_without_gpus(self):
         self.flags('orionx_gpu', default_mode='off')
@@ -333,12 +334,14 @@ class TestHealthAndConflicts(PlannerTestCase):
         ):
             device = by_key['gpu:%s' % address]
             for deployable in device.deployables:
-                self.assertIn(spec.TRAIT_UNHEALTHY, deployable.trait_names)
+                self.assertIn(
+                    resources.TRAIT_UNHEALTHY, deployable.trait_names
+                )
             board = device.board_info()
             self.assertEqual('unhealthy', board['health'])
             self.assertIn(reason, ' '.join(board['health_reasons']))
         healthy = by_key['gpu:0000:3a:00.0'].deployables[0]
-        self.assertNotIn(spec.TRAIT_UNHEALTHY, healthy.trait_names)
+        self.assertNotIn(resources.TRAIT_UNHEALTHY, healthy.trait_names)
 
     def test_glob_conflict_is_reported_not_raised(self):
         self.flags(

@@ -21,7 +21,7 @@ import uuid
 import fixtures
 from werkzeug import test as werkzeug_test
 
-from orionx_cyborg.accelerator import spec
+from orionx_cyborg import resources
 from orionx_cyborg.attach import api
 from orionx_cyborg.attach import binding
 from orionx_cyborg.attach import clients
@@ -46,7 +46,7 @@ def deployable(name, rc, total, traits, rp=None):
         name=name,
         rp_uuid=rp or str(uuid.uuid4()),
         num_accelerators=total,
-        driver_name=spec.DRIVER_NAME,
+        driver_name=resources.DRIVER_NAME,
         resource_class=rc,
         traits=frozenset(traits),
     )
@@ -70,14 +70,17 @@ class FakeCyborg:
         )
         self.deployables_ = [
             deployable(
-                'gpu1_0000_18_00_0_GMEM', spec.RC_POOL_MEMORY, 40000, pool
+                'gpu1_0000_18_00_0_GMEM', resources.RC_POOL_MEMORY, 40000, pool
             ),
             deployable(
-                'gpu1_0000_18_00_0_COMPUTE', spec.RC_POOL_COMPUTE, 100, pool
+                'gpu1_0000_18_00_0_COMPUTE',
+                resources.RC_POOL_COMPUTE,
+                100,
+                pool,
             ),
             deployable(
                 'cpu1_ORIONX_VGPU_default',
-                spec.RC_ENTITLEMENT,
+                resources.RC_ENTITLEMENT,
                 4,
                 pool,
                 rp=ENTITLEMENT_RP,
@@ -139,7 +142,7 @@ class FakeCyborg:
             device_rp_uuid=ENTITLEMENT_RP,
             instance_uuid=instance,
             project_id=project,
-            attach_handle_type=spec.AH_REMOTE,
+            attach_handle_type=resources.AH_REMOTE,
             attach_handle_uuid=str(uuid.uuid4()),
             attach_handle_info={'pool': 'default', 'slot': '0'},
         )
@@ -147,7 +150,7 @@ class FakeCyborg:
         if self.placement is not None:
             # Nova's claim for the instance, before Cyborg binds.
             self.placement.instances.setdefault(
-                instance, {ENTITLEMENT_RP: {spec.RC_ENTITLEMENT: 1}}
+                instance, {ENTITLEMENT_RP: {resources.RC_ENTITLEMENT: 1}}
             )
         return arq
 

@@ -16,7 +16,7 @@
 
 import uuid
 
-from orionx_cyborg.accelerator import spec
+from orionx_cyborg import resources
 from orionx_cyborg.attach import clients
 from orionx_cyborg.attach import ledger as ledger_mod
 from tests.unit.attach import test_api
@@ -106,8 +106,8 @@ class TestReconciler(test_api.ApiTestCase):
         self.placement.claim(
             lease.id,
             {
-                gpu.memory_rp_uuid: {spec.RC_POOL_MEMORY: 16384},
-                gpu.compute_rp_uuid: {spec.RC_POOL_COMPUTE: 25},
+                gpu.memory_rp_uuid: {resources.RC_POOL_MEMORY: 16384},
+                gpu.compute_rp_uuid: {resources.RC_POOL_COMPUTE: 25},
             },
             test_api.PROJECT,
             'u',
@@ -135,7 +135,7 @@ class TestReconciler(test_api.ApiTestCase):
         gpu = self.service.view().gpus['GPU-1']
         orphan = str(uuid.uuid4())
         self.placement.consumers[orphan] = {
-            gpu.memory_rp_uuid: {spec.RC_POOL_MEMORY: 1024}
+            gpu.memory_rp_uuid: {resources.RC_POOL_MEMORY: 1024}
         }
         del self.placement.consumers[lease.id]
         report = self.reconciler.run_pass()
@@ -179,10 +179,13 @@ class TestReconciler(test_api.ApiTestCase):
         pool = {'OWNER_CYBORG', 'CUSTOM_ORIONX_POOL_DEFAULT'}
         self.cyborg.deployables_ += [
             test_api.deployable(
-                'gpu2_0000_2a_00_0_GMEM', spec.RC_POOL_MEMORY, 40000, pool
+                'gpu2_0000_2a_00_0_GMEM', resources.RC_POOL_MEMORY, 40000, pool
             ),
             test_api.deployable(
-                'gpu2_0000_2a_00_0_COMPUTE', spec.RC_POOL_COMPUTE, 100, pool
+                'gpu2_0000_2a_00_0_COMPUTE',
+                resources.RC_POOL_COMPUTE,
+                100,
+                pool,
             ),
         ]
         devices = self.cyborg.devices
@@ -204,7 +207,7 @@ class TestReconciler(test_api.ApiTestCase):
                     dep.num_accelerators,
                     dep.driver_name,
                     dep.resource_class,
-                    dep.traits | {spec.TRAIT_UNHEALTHY},
+                    dep.traits | {resources.TRAIT_UNHEALTHY},
                 )
             )
         report = self.reconciler.run_pass()

@@ -14,15 +14,14 @@
 
 """Cyborg's report and a cloud in memory, for the profile sync's tests.
 
-The report is built with the driver's own naming (planner), as Cyborg's
+The report is built with the driver's own naming (resources), as Cyborg's
 API shows it (attach.clients models); the cloud keeps profiles and
 flavors in dicts and records every write.
 """
 
 import uuid
 
-from orionx_cyborg.accelerator import planner
-from orionx_cyborg.accelerator import spec
+from orionx_cyborg import resources
 from orionx_cyborg.attach import clients
 from orionx_cyborg.profiles import inventory
 from orionx_cyborg.profiles import state
@@ -36,7 +35,7 @@ class Report:
         self.deployables = []
 
     def _gpu(self, host, address, model, product):
-        prefix = planner.deployable_name(host, address)
+        prefix = resources.deployable_name(host, address)
         self.devices.append(
             clients.Device(
                 uuid=str(uuid.uuid4()),
@@ -53,7 +52,7 @@ class Report:
         traits = {
             'OWNER_CYBORG',
             'CUSTOM_GPU_NVIDIA',
-            'CUSTOM_GPU_MODEL_%s' % planner.model_name_part(model),
+            'CUSTOM_GPU_MODEL_%s' % resources.model_name_part(model),
             'CUSTOM_GPU_PRODUCT_ID_%s' % product,
         }
         return prefix, traits
@@ -65,7 +64,7 @@ class Report:
                 name=name,
                 rp_uuid=str(uuid.uuid4()),
                 num_accelerators=total,
-                driver_name=spec.DRIVER_NAME,
+                driver_name=resources.DRIVER_NAME,
                 resource_class=rc,
                 traits=frozenset(traits),
             )
@@ -76,18 +75,18 @@ class Report:
     ):
         prefix, traits = self._gpu(host, address, model, product)
         if unhealthy:
-            traits.add(spec.TRAIT_UNHEALTHY)
-        self._add(prefix + '_PGPU', spec.RC_PGPU, 1, traits)
+            traits.add(resources.TRAIT_UNHEALTHY)
+        self._add(prefix + '_PGPU', resources.RC_PGPU, 1, traits)
         return self
 
     def vgpu(
         self, host, address, vgpu_type, instances, model='H200', product='2335'
     ):
         prefix, traits = self._gpu(host, address, model, product)
-        part = planner.model_name_part(vgpu_type)
+        part = resources.model_name_part(vgpu_type)
         traits.add('CUSTOM_NVIDIA_VGPU_%s' % part)
         self._add(
-            '%s_VGPU_%s' % (prefix, part), spec.RC_VGPU, instances, traits
+            '%s_VGPU_%s' % (prefix, part), resources.RC_VGPU, instances, traits
         )
         return self
 
@@ -105,15 +104,17 @@ class Report:
         prefix, traits = self._gpu(host, address, model, product)
         traits.add('CUSTOM_ORIONX_POOL_%s' % pool.upper())
         if unhealthy:
-            traits.add(spec.TRAIT_UNHEALTHY)
-        self._add(prefix + '_GMEM', spec.RC_POOL_MEMORY, memory, traits)
-        self._add(prefix + '_COMPUTE', spec.RC_POOL_COMPUTE, compute, traits)
+            traits.add(resources.TRAIT_UNHEALTHY)
+        self._add(prefix + '_GMEM', resources.RC_POOL_MEMORY, memory, traits)
+        self._add(
+            prefix + '_COMPUTE', resources.RC_POOL_COMPUTE, compute, traits
+        )
         return self
 
     def entitlement(self, host, total, pool='default'):
         self._add(
-            planner.deployable_name(host, 'ORIONX_VGPU', pool),
-            spec.RC_ENTITLEMENT,
+            resources.deployable_name(host, 'ORIONX_VGPU', pool),
+            resources.RC_ENTITLEMENT,
             total,
             {'OWNER_CYBORG', 'CUSTOM_ORIONX_POOL_%s' % pool.upper()},
         )
