@@ -65,7 +65,7 @@ opts = [
 ]
 
 
-class AdmissionRefused(exception.OrionXException):
+class AttachServiceRefused(exception.OrionXException):
     msg_fmt = _('The attach service refused ARQ %(arq)s: %(reason)s')
 
 
@@ -136,7 +136,7 @@ class AdmissionClient:
         return self._adapter
 
     def admit(self, body: dict[str, Any]) -> None:
-        """:raises AdmissionRefused: no lease can be placed now."""
+        """:raises AttachServiceRefused: no lease can be placed now."""
         try:
             response = self._http().post('/v1/admissions', json=body)
         except ks_exceptions.ClientException as err:
@@ -146,7 +146,7 @@ class AdmissionClient:
             return
         if response.status_code == 409:
             message = response.json().get('error', {}).get('message', '')
-            raise AdmissionRefused(arq=body['arq_uuid'], reason=message)
+            raise AttachServiceRefused(arq=body['arq_uuid'], reason=message)
         self._unreachable(body, 'HTTP %d' % response.status_code)
 
     def _unreachable(self, body: dict[str, Any], reason: str) -> None:
@@ -158,7 +158,7 @@ class AdmissionClient:
                 body['arq_uuid'],
             )
             return
-        raise AdmissionRefused(
+        raise AttachServiceRefused(
             arq=body['arq_uuid'],
             reason='attach service unreachable: %s' % reason,
         )

@@ -33,7 +33,7 @@ import dataclasses
 from collections.abc import Mapping
 
 from benchmarks.allocator import trace_stats
-from orionx_cyborg.allocator import Gpu
+from orionx_cyborg.allocator import AllocatorGpu
 
 GIB = 1024
 
@@ -58,7 +58,7 @@ class Cluster:
     """A pool: its GPUs, grouped by host (hosts are contiguous)."""
 
     name: str
-    gpus: tuple[Gpu, ...]
+    gpus: tuple[AllocatorGpu, ...]
 
     @property
     def max_memory_mib(self) -> int:
@@ -71,14 +71,14 @@ def b1() -> Cluster:
 
     :returns: the cluster.
     """
-    gpus: list[Gpu] = []
+    gpus: list[AllocatorGpu] = []
     node = 0
     for (model, per_node), nodes in trace_stats.NODE_MIX.items():
         for _ in range(nodes):
             host = 'b1-node-%04d' % node
             node += 1
             gpus.extend(
-                Gpu.idle(
+                AllocatorGpu.idle(
                     '%s-gpu%d' % (host, index),
                     host,
                     model,
@@ -95,7 +95,7 @@ def b2() -> Cluster:
     :returns: the cluster.
     """
     gpus = tuple(
-        Gpu.idle(
+        AllocatorGpu.idle(
             'b2-node-%04d-gpu%d' % (node, index),
             'b2-node-%04d' % node,
             'H200',
@@ -112,13 +112,13 @@ def tiny() -> Cluster:
 
     :returns: the cluster.
     """
-    gpus: list[Gpu] = []
+    gpus: list[AllocatorGpu] = []
     for node, (model, per_node) in enumerate(
         [('G2', 8), ('T4', 2), ('V100M32', 4)] * 4
     ):
         host = 'tiny-node-%02d' % node
         gpus.extend(
-            Gpu.idle(
+            AllocatorGpu.idle(
                 '%s-gpu%d' % (host, index),
                 host,
                 model,

@@ -131,13 +131,13 @@ class AllocatorEngine(Engine):
         ]
 
     def release(self, task: workloads.Task, handle: object) -> None:
-        assert isinstance(handle, alloc.Placement)
+        assert isinstance(handle, alloc.Grant)
         self._allocator.release(handle)
 
     def classes(self) -> int:
         return self._allocator.state.class_count()
 
-    def gpus(self) -> list[alloc.Gpu]:
+    def gpus(self) -> list[alloc.AllocatorGpu]:
         """The allocator's view of the pool (for consistency checks)."""
         return self._allocator.gpus()
 

@@ -72,7 +72,7 @@ class HostReporter:
         self.persist = persist
         self._sysfs = sysfs_reader
         self._planner = planner_mod.Planner(host, settings, self._describe)
-        self._reconciler = reconcile.Reconciler(usage, self._describe)
+        self._reconciler = reconcile.ReportReconciler(usage, self._describe)
         self._fallback_state = state_mod.DriverState()
 
     def _describe(

@@ -43,7 +43,7 @@ SysfsLookup = Callable[
 ]
 
 
-def gpu_traits(gpu: models.Gpu) -> dict[str, str]:
+def gpu_traits(gpu: models.HardwareGpu) -> dict[str, str]:
     """The traits every deployable of *gpu* carries, by attribute key."""
     traits = {
         resources.OWNER_TRAIT_KEY: resources.TRAIT_OWNER,
@@ -92,7 +92,7 @@ class Planner:
 
     def plan(
         self,
-        gpus: Iterable[models.Gpu],
+        gpus: Iterable[models.HardwareGpu],
         unhealthy: Mapping[str, tuple[str, ...]] | None = None,
     ) -> Plan:
         """Plan the report for *gpus*.
@@ -130,7 +130,9 @@ class Planner:
 
     # Modes ---------------------------------------------------------------
 
-    def mode_of(self, gpu: models.Gpu, warnings: list[str]) -> Mode | None:
+    def mode_of(
+        self, gpu: models.HardwareGpu, warnings: list[str]
+    ) -> Mode | None:
         """The mode of *gpu*; None (and a warning) when two lists claim it."""
         claimed = {}
         for mode in Mode:
@@ -156,7 +158,7 @@ class Planner:
         return self.settings.default_mode
 
     def _warn_unmatched_selectors(
-        self, gpus: list[models.Gpu], warnings: list[str]
+        self, gpus: list[models.HardwareGpu], warnings: list[str]
     ) -> None:
         for selector in self.settings.selectors:
             if not any(selector.matches(gpu) for gpu in gpus):
@@ -168,7 +170,7 @@ class Planner:
     # Devices -------------------------------------------------------------
 
     def _plan_gpu(
-        self, gpu: models.Gpu, mode: Mode, warnings: list[str]
+        self, gpu: models.HardwareGpu, mode: Mode, warnings: list[str]
     ) -> spec.DeviceSpec | None:
         if mode is Mode.OFF:
             return None
@@ -210,7 +212,7 @@ class Planner:
 
     def _deployable(
         self,
-        gpu: models.Gpu,
+        gpu: models.HardwareGpu,
         suffix: str,
         resource_class: str,
         total: int,
@@ -229,7 +231,7 @@ class Planner:
             attach_handles=tuple(sorted(handles)),
         )
 
-    def _passthrough(self, gpu: models.Gpu) -> spec.DeployableSpec:
+    def _passthrough(self, gpu: models.HardwareGpu) -> spec.DeployableSpec:
         handle = spec.AttachHandleSpec(
             resources.AH_PCI, spec.cyborg_json(gpu.pci_address.cyborg_fields())
         )
@@ -243,7 +245,7 @@ class Planner:
         )
 
     def _pool(
-        self, gpu: models.Gpu, warnings: list[str]
+        self, gpu: models.HardwareGpu, warnings: list[str]
     ) -> list[spec.DeployableSpec]:
         pool = self.settings.pool
         memory = gpu.memory_mib - pool.memory_reserved_mib
@@ -279,7 +281,7 @@ class Planner:
         ]
 
     def _vgpu(
-        self, gpu: models.Gpu, warnings: list[str]
+        self, gpu: models.HardwareGpu, warnings: list[str]
     ) -> list[spec.DeployableSpec]:
         if gpu.host_vgpu_mode is models.HostVgpuMode.NONE:
             warnings.append(
@@ -384,7 +386,7 @@ class Planner:
         )
 
     def _vendor_board_info(
-        self, gpu: models.Gpu, mode: Mode
+        self, gpu: models.HardwareGpu, mode: Mode
     ) -> dict[str, object]:
         info: dict[str, object] = {
             'mode': mode.value,
@@ -404,7 +406,7 @@ class Planner:
         return info
 
 
-def _std_board_info(gpu: models.Gpu) -> dict[str, object]:
+def _std_board_info(gpu: models.HardwareGpu) -> dict[str, object]:
     # The PCI address (and the deployable name prefix the planner adds)
     # let consumers of Cyborg's API, the attach service, pair a device
     # with its deployables: the API shows no device id on devices.
@@ -419,7 +421,9 @@ def _std_board_info(gpu: models.Gpu) -> dict[str, object]:
     }
 
 
-def _with_reasons(gpu: models.Gpu, reasons: tuple[str, ...]) -> models.Gpu:
+def _with_reasons(
+    gpu: models.HardwareGpu, reasons: tuple[str, ...]
+) -> models.HardwareGpu:
     if not reasons:
         return gpu
     merged = tuple(dict.fromkeys(gpu.health.reasons + reasons))
@@ -459,7 +463,7 @@ def _vgpu_handles(
 
 
 def _no_instances_warning(
-    gpu: models.Gpu,
+    gpu: models.HardwareGpu,
     vgpu_type: models.VgpuType,
     state: sysfs.PciFunctionState,
 ) -> str:

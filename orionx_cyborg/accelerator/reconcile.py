@@ -79,7 +79,7 @@ def as_stub(device: spec.DeviceSpec) -> spec.DeviceSpec:
     return dataclasses.replace(device, stub=True)
 
 
-class Reconciler:
+class ReportReconciler:
     """Decides the final report of one discovery."""
 
     def __init__(self, usage: UsageLookup, describe_sysfs: SysfsLookup):

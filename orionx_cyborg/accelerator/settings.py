@@ -109,7 +109,7 @@ class Selector:
             )
         return cls(SelectorKind.MODEL, value.lower(), option, text)
 
-    def matches(self, gpu: models.Gpu) -> bool:
+    def matches(self, gpu: models.HardwareGpu) -> bool:
         if self.kind is SelectorKind.ADDRESS:
             return str(gpu.pci_address) == self.value
         if self.kind is SelectorKind.UUID:

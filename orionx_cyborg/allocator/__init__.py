@@ -15,8 +15,8 @@
 """The pool allocator: which GPU of the pool holds each vGPU slice.
 
 Pure Python, standard library only, no I/O: the attach service feeds it
-the pool (:class:`Gpu`), asks with a :class:`VgpuRequest` and gets a
-:class:`Placement` or a :class:`Rejection` with a typed reason.
+the pool (:class:`AllocatorGpu`), asks with a :class:`VgpuRequest` and gets a
+:class:`Grant` or a :class:`Rejection` with a typed reason.
 
 Policies by configuration name are in :data:`POLICIES`;
 :data:`DEFAULT_POLICY` is the one that placed the most in the benchmark
@@ -37,10 +37,10 @@ from orionx_cyborg.allocator.mix import FixedMix
 from orionx_cyborg.allocator.mix import MixSnapshot
 from orionx_cyborg.allocator.mix import RequestMix
 from orionx_cyborg.allocator.mix import TaskShape
+from orionx_cyborg.allocator.models import AllocatorGpu
 from orionx_cyborg.allocator.models import Decision
-from orionx_cyborg.allocator.models import Gpu
+from orionx_cyborg.allocator.models import Grant
 from orionx_cyborg.allocator.models import HostAffinity
-from orionx_cyborg.allocator.models import Placement
 from orionx_cyborg.allocator.models import Rejection
 from orionx_cyborg.allocator.models import RejectionReason
 from orionx_cyborg.allocator.models import SliceAssignment
@@ -62,12 +62,12 @@ __all__ = [
     'DuplicateGpuError',
     'FixedMix',
     'FragmentationModel',
-    'Gpu',
+    'AllocatorGpu',
     'HostAffinity',
     'Locality',
     'MixSnapshot',
     'MixSource',
-    'Placement',
+    'Grant',
     'Policy',
     'PoolState',
     'Rejection',

@@ -81,7 +81,7 @@ class Allocator:
 
     def __init__(
         self,
-        gpus: Iterable[models.Gpu] = (),
+        gpus: Iterable[models.AllocatorGpu] = (),
         *,
         policy: str | policies.Policy = policies.DEFAULT_POLICY,
         locality: Locality = Locality.TIE_BREAK,
@@ -127,7 +127,7 @@ class Allocator:
         """The request mix the policy scores with now."""
         return self._snapshot
 
-    def gpu(self, gpu_id: str) -> models.Gpu:
+    def gpu(self, gpu_id: str) -> models.AllocatorGpu:
         """The current view of one GPU.
 
         :param gpu_id: the GPU.
@@ -136,7 +136,7 @@ class Allocator:
         """
         return self._state.gpu(gpu_id)
 
-    def gpus(self) -> list[models.Gpu]:
+    def gpus(self) -> list[models.AllocatorGpu]:
         """Every GPU of the pool with its free room.
 
         :returns: frozen records, in the order they were added.
@@ -161,7 +161,7 @@ class Allocator:
         :param request: the request.
         :param observe: whether the request joins the learned mix (retries
             of a queued request should pass False).
-        :returns: a :class:`Placement` whose slices are now taken, or a
+        :returns: a :class:`Grant` whose slices are now taken, or a
             :class:`Rejection` and nothing taken.
         """
         if observe:
@@ -178,7 +178,7 @@ class Allocator:
         return self._take(slots, request.compute_pct)
 
     def release(
-        self, placement: models.Placement | Iterable[models.SliceAssignment]
+        self, placement: models.Grant | Iterable[models.SliceAssignment]
     ) -> None:
         """Give the room of placed slices back.
 
@@ -190,7 +190,7 @@ class Allocator:
         """
         slices = (
             placement.slices
-            if isinstance(placement, models.Placement)
+            if isinstance(placement, models.Grant)
             else placement
         )
         for piece in slices:
@@ -201,7 +201,7 @@ class Allocator:
 
     # -- pool changes ----------------------------------------------------
 
-    def add_gpu(self, gpu: models.Gpu) -> None:
+    def add_gpu(self, gpu: models.AllocatorGpu) -> None:
         """Add a GPU to the pool.
 
         :param gpu: the GPU with its current free room.
@@ -209,7 +209,7 @@ class Allocator:
         """
         self._state.add(gpu)
 
-    def remove_gpu(self, gpu_id: str) -> models.Gpu:
+    def remove_gpu(self, gpu_id: str) -> models.AllocatorGpu:
         """Remove a GPU from the pool.
 
         :param gpu_id: the GPU.
@@ -218,7 +218,7 @@ class Allocator:
         """
         return self._state.remove(gpu_id)
 
-    def update_gpu(self, gpu: models.Gpu) -> None:
+    def update_gpu(self, gpu: models.AllocatorGpu) -> None:
         """Replace a GPU's record, e.g. from Placement's usages.
 
         :param gpu: the new record (same id).
@@ -259,7 +259,7 @@ class Allocator:
             )
         return rejection
 
-    def _take(self, slots: list[_Slot], compute_pct: int) -> models.Placement:
+    def _take(self, slots: list[_Slot], compute_pct: int) -> models.Grant:
         pieces = []
         for gpu_id, memory_mib in slots:
             self._state.take(gpu_id, memory_mib, compute_pct)
@@ -271,7 +271,7 @@ class Allocator:
                     compute_pct=compute_pct,
                 )
             )
-        return models.Placement(tuple(pieces), self._policy.name)
+        return models.Grant(tuple(pieces), self._policy.name)
 
     def _place_single(
         self,

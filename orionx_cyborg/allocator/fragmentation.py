@@ -249,7 +249,7 @@ class FragmentationModel:
                 total += weight * sum(self.amount(*g) for g in fitting)
         return total
 
-    def pool_fragment(self, gpus: Iterable[models.Gpu]) -> float:
+    def pool_fragment(self, gpus: Iterable[models.AllocatorGpu]) -> float:
         """Expected fragment of a pool: the sum over its hosts.
 
         :param gpus: the pool's GPUs; unhealthy ones are not capacity.
@@ -262,7 +262,7 @@ class FragmentationModel:
         return sum(self.host_fragment(loads) for loads in by_host.values())
 
 
-def load_of(gpu: models.Gpu) -> GpuLoad:
+def load_of(gpu: models.AllocatorGpu) -> GpuLoad:
     """The load of a GPU record.
 
     :param gpu: the GPU.

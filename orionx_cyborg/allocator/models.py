@@ -14,9 +14,9 @@
 
 """Typed, frozen inputs and outputs of the pool allocator.
 
-The attach service builds :class:`Gpu` records from its view of the pool
+The attach service builds :class:`AllocatorGpu` records from its view of the pool
 (Cyborg deployables and Placement inventories and usages), asks for a
-:class:`VgpuRequest`, and gets either a :class:`Placement` (which GPU holds
+:class:`VgpuRequest`, and gets either a :class:`Grant` (which GPU holds
 each slice) or a :class:`Rejection` with a typed reason it can show to the
 user and use to decide whether waiting can help.
 """
@@ -67,7 +67,7 @@ class RejectionReason(enum.Enum):
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class Gpu:
+class AllocatorGpu:
     """One pool member GPU as the allocator sees it.
 
     Capacities are what the pool may hand out (Placement's inventory
@@ -112,7 +112,7 @@ class Gpu:
         memory_mib: int,
         compute_pct: int = 100,
         locality: str = '',
-    ) -> Gpu:
+    ) -> AllocatorGpu:
         """A healthy GPU with nothing allocated on it.
 
         :param gpu_id: the GPU's identity (the pool member's name or UUID).
@@ -218,7 +218,7 @@ class SliceAssignment:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class Placement:
+class Grant:
     """Where every slice of a request went (hand it back to release)."""
 
     slices: tuple[SliceAssignment, ...]
@@ -244,4 +244,4 @@ class Rejection:
 
 
 #: What :meth:`Allocator.allocate` returns.
-Decision = Placement | Rejection
+Decision = Grant | Rejection

@@ -46,7 +46,7 @@ HostSignature = tuple[tuple[str, int, int, int, int], ...]
 
 
 class _Record:
-    """The mutable state of one GPU (internal; callers get :class:`Gpu`)."""
+    """The mutable state of one GPU (internal; callers get :class:`AllocatorGpu`)."""
 
     __slots__ = (
         'gpu_id',
@@ -61,7 +61,7 @@ class _Record:
         'group',
     )
 
-    def __init__(self, gpu: models.Gpu) -> None:
+    def __init__(self, gpu: models.AllocatorGpu) -> None:
         self.gpu_id = gpu.gpu_id
         self.host = gpu.host
         self.model = gpu.model
@@ -90,8 +90,8 @@ class _Record:
             self.free_compute_pct,
         )
 
-    def freeze(self) -> models.Gpu:
-        return models.Gpu(
+    def freeze(self) -> models.AllocatorGpu:
+        return models.AllocatorGpu(
             gpu_id=self.gpu_id,
             host=self.host,
             model=self.model,
@@ -199,7 +199,7 @@ class HostGroup:
 class PoolState:
     """The pool's GPUs, indexed for fast decisions and updated in place."""
 
-    def __init__(self, gpus: Iterable[models.Gpu] = ()) -> None:
+    def __init__(self, gpus: Iterable[models.AllocatorGpu] = ()) -> None:
         """Index GPUs.
 
         :param gpus: the initial GPUs.
@@ -226,7 +226,7 @@ class PoolState:
     def __contains__(self, gpu_id: object) -> bool:
         return gpu_id in self._records
 
-    def gpu(self, gpu_id: str) -> models.Gpu:
+    def gpu(self, gpu_id: str) -> models.AllocatorGpu:
         """The current view of one GPU.
 
         :param gpu_id: the GPU.
@@ -235,7 +235,7 @@ class PoolState:
         """
         return self._record(gpu_id).freeze()
 
-    def gpus(self) -> list[models.Gpu]:
+    def gpus(self) -> list[models.AllocatorGpu]:
         """Every GPU of the pool, in the order they were added.
 
         :returns: frozen records.
@@ -336,7 +336,7 @@ class PoolState:
 
     # -- changes ---------------------------------------------------------
 
-    def add(self, gpu: models.Gpu) -> None:
+    def add(self, gpu: models.AllocatorGpu) -> None:
         """Add a GPU to the pool.
 
         :param gpu: the GPU with its current free room.
@@ -352,7 +352,7 @@ class PoolState:
             self._healthy_models[gpu.model] += 1
         self._refresh_host(gpu.host)
 
-    def remove(self, gpu_id: str) -> models.Gpu:
+    def remove(self, gpu_id: str) -> models.AllocatorGpu:
         """Remove a GPU from the pool.
 
         :param gpu_id: the GPU.

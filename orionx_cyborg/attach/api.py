@@ -72,7 +72,7 @@ class Dependencies:
     """What the handlers use, stored on the application."""
 
     service: service_mod.LeaseService
-    reconciler: reconciler_mod.Reconciler
+    reconciler: reconciler_mod.LeaseReconciler
     counters: Counters
     run_pass: Callable[[], reconciler_mod.PassReport]
 
@@ -83,7 +83,7 @@ blueprint = flask.Blueprint('orionx_attach', __name__)
 
 def create_app(
     service: service_mod.LeaseService,
-    reconciler: reconciler_mod.Reconciler,
+    reconciler: reconciler_mod.LeaseReconciler,
     counters: Counters | None = None,
     run_pass: Callable[[], reconciler_mod.PassReport] | None = None,
 ) -> flask.Flask:
@@ -242,7 +242,7 @@ def admissions() -> Any:
     service = _deps().service
     try:
         lease_record = service.admit(arq)
-    except service_mod.AdmissionRefused as err:
+    except service_mod.LeaseRefused as err:
         return _error(409, str(err))
     document = _lease(service, lease_record)
     return document, 201

@@ -101,7 +101,7 @@ class Components:
     conf: cfg.ConfigOpts
     ledger: ledger_mod.Ledger
     service: service_mod.LeaseService
-    reconciler: reconciler_mod.Reconciler
+    reconciler: reconciler_mod.LeaseReconciler
     leader: Leader
     counters: api.Counters
     application: Any
@@ -140,7 +140,7 @@ def build(
     service = service_mod.LeaseService(
         settings, cyborg, placement, ledger, _signer(conf), runtime
     )
-    reconciler = reconciler_mod.Reconciler(service)
+    reconciler = reconciler_mod.LeaseReconciler(service)
     counters = api.Counters()
     components = Components(
         conf=conf,

@@ -52,7 +52,7 @@ def _number(value: float) -> str:
 
 def render(
     service: service_mod.LeaseService,
-    reconciler: reconciler_mod.Reconciler | None,
+    reconciler: reconciler_mod.LeaseReconciler | None,
     counters: dict[str, int],
 ) -> str:
     """The metrics page.
@@ -80,7 +80,10 @@ def render(
         'gauge',
         'GPU memory held by leases, per pool GPU, in MiB.',
         [
-            ({'pool': p.name, 'gpu': g.gpu_id, 'host': g.host}, g.memory_used)
+            (
+                {'pool': p.name, 'gpu': g.gpu_uuid, 'host': g.host},
+                g.memory_used,
+            )
             for p in pools
             for g in p.gpus
         ],
@@ -90,7 +93,10 @@ def render(
         'gauge',
         'Compute percent held by leases, per pool GPU.',
         [
-            ({'pool': p.name, 'gpu': g.gpu_id, 'host': g.host}, g.compute_used)
+            (
+                {'pool': p.name, 'gpu': g.gpu_uuid, 'host': g.host},
+                g.compute_used,
+            )
             for p in pools
             for g in p.gpus
         ],

@@ -34,7 +34,7 @@ from orionx_cyborg.attach import clients
 class PoolGpu:
     """One GPU lent to a pool."""
 
-    gpu_id: str
+    gpu_uuid: str
     """The GPU's UUID (``GPU-...``)."""
     pool: str
     host: str
@@ -44,13 +44,14 @@ class PoolGpu:
     pci_address: str
     memory_rp_uuid: str
     compute_rp_uuid: str
-    memory_total: int
-    compute_total: int
+    memory_mib: int
+    """GPU memory lent to the pool (the GMEM deployable's total)."""
+    compute_pct: int
+    """Compute lent to the pool, in percent of the GPU (oversubscribed
+    pools lend more than 100)."""
     healthy: bool
     memory_traits: frozenset[str] = frozenset()
     compute_traits: frozenset[str] = frozenset()
-    memory_deployable: str = ''
-    compute_deployable: str = ''
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,7 +97,7 @@ def build_view(
     for device in devices:
         gpu = _member(device, by_name, traits)
         if gpu is not None:
-            gpus[gpu.gpu_id] = gpu
+            gpus[gpu.gpu_uuid] = gpu
     entitlements = {}
     for deployable in by_name.values():
         if deployable.resource_class != resources.RC_ENTITLEMENT:
@@ -140,18 +141,16 @@ def _member(
         return None
     unhealthy = resources.TRAIT_UNHEALTHY in memory.traits | compute.traits
     return PoolGpu(
-        gpu_id=str(board.get(resources.BOARD_UUID) or device.uuid),
+        gpu_uuid=str(board.get(resources.BOARD_UUID) or device.uuid),
         pool=pool,
         host=device.hostname,
         model=device.model,
         pci_address=str(board.get(resources.BOARD_PCI_ADDRESS, '')),
         memory_rp_uuid=memory.rp_uuid,
         compute_rp_uuid=compute.rp_uuid,
-        memory_total=memory.num_accelerators,
-        compute_total=compute.num_accelerators,
+        memory_mib=memory.num_accelerators,
+        compute_pct=compute.num_accelerators,
         healthy=not unhealthy,
         memory_traits=memory.traits,
         compute_traits=compute.traits,
-        memory_deployable=memory.name,
-        compute_deployable=compute.name,
     )

@@ -82,7 +82,7 @@ class PassReport:
         return dataclasses.asdict(self)
 
 
-class Reconciler:
+class LeaseReconciler:
     """Runs reconcile passes over one service's pools."""
 
     def __init__(
@@ -139,7 +139,7 @@ class Reconciler:
             by_gpu.setdefault(lease.gpu_uuid or '', []).append(lease)
         known = {lease.id for lease in leases}
         for gpu in view.gpus.values():
-            self._audit_gpu(gpu, by_gpu.get(gpu.gpu_id, []), known, report)
+            self._audit_gpu(gpu, by_gpu.get(gpu.gpu_uuid, []), known, report)
             self._heal_drift(gpu, report)
         self._forget_stale_rejections(wanted)
         report.leases = sum(self.ledger.count_by_state().values())
@@ -223,7 +223,7 @@ class Reconciler:
             )
             return 1
         by_rp = view.by_rp()
-        gpus = {by_rp[rp].gpu_id: by_rp[rp] for rp in held if rp in by_rp}
+        gpus = {by_rp[rp].gpu_uuid: by_rp[rp] for rp in held if rp in by_rp}
         if len(gpus) == 1:
             # The swap never happened: the lease is where Placement says.
             (source,) = gpus.values()
@@ -232,7 +232,7 @@ class Reconciler:
                 lease.version,
                 State.ACTIVE,
                 event='repaired',
-                detail={'step': 'move undone', 'gpu': source.gpu_id},
+                detail={'step': 'move undone', 'gpu': source.gpu_uuid},
                 **service_mod.gpu_fields(source),
             )
             return 1
@@ -303,7 +303,7 @@ class Reconciler:
             LOG.warning(
                 'Lease %s has no allocation on GPU %s: claiming it again',
                 lease.id,
-                gpu.gpu_id,
+                gpu.gpu_uuid,
             )
             self.service.reclaim(lease, gpu)
             faults.crash_point(faults.RESTORE_AFTER_PLACEMENT)
@@ -323,12 +323,12 @@ class Reconciler:
             LOG.warning(
                 'Releasing allocation %s on GPU %s: no lease owns it',
                 consumer,
-                gpu.gpu_id,
+                gpu.gpu_uuid,
             )
             self.placement.release(consumer)
             faults.crash_point(faults.ORPHAN_AFTER_PLACEMENT)
             self.ledger.record_event(
-                consumer, 'orphan-released', {'gpu': gpu.gpu_id}
+                consumer, 'orphan-released', {'gpu': gpu.gpu_uuid}
             )
             report.orphans_released += 1
 
@@ -345,13 +345,13 @@ class Reconciler:
                 gpu.memory_rp_uuid,
                 gpu.memory_traits,
                 resources.RC_POOL_MEMORY,
-                gpu.memory_total,
+                gpu.memory_mib,
             ),
             (
                 gpu.compute_rp_uuid,
                 gpu.compute_traits,
                 resources.RC_POOL_COMPUTE,
-                gpu.compute_total,
+                gpu.compute_pct,
             ),
         ):
             report.drift_healed += self._heal_provider(

@@ -66,7 +66,7 @@ Lease = ledger_mod.LeaseRecord
 PROFILE_TTL_S = 60.0
 
 
-class AdmissionRefused(exception.OrionXException):
+class LeaseRefused(exception.OrionXException):
     msg_fmt = _('No pooled vGPU for ARQ %(arq)s now: %(reason)s')
 
 
@@ -186,19 +186,19 @@ class LeaseService:
             usage = self.ledger.usage_by_gpu(pool)
             gpus = []
             for member in view.members(pool):
-                used = usage.get(member.gpu_id)
+                used = usage.get(member.gpu_uuid)
                 gpus.append(
-                    allocator.Gpu(
-                        gpu_id=member.gpu_id,
+                    allocator.AllocatorGpu(
+                        gpu_id=member.gpu_uuid,
                         host=member.host,
                         model=member.model,
-                        memory_mib=member.memory_total,
+                        memory_mib=member.memory_mib,
                         free_memory_mib=_free(
-                            member.memory_total, used.gmem_mib if used else 0
+                            member.memory_mib, used.gmem_mib if used else 0
                         ),
-                        compute_pct=member.compute_total,
+                        compute_pct=member.compute_pct,
                         free_compute_pct=_free(
-                            member.compute_total,
+                            member.compute_pct,
                             used.compute_pct if used else 0,
                         ),
                         healthy=member.healthy,
@@ -287,8 +287,8 @@ class LeaseService:
         members = self.view().members(pool)
         sizing.check_fits(
             size,
-            [m.memory_total for m in members],
-            [m.compute_total for m in members],
+            [m.memory_mib for m in members],
+            [m.compute_pct for m in members],
         )
         return size
 
@@ -350,7 +350,7 @@ class LeaseService:
                     new, state=State.CLAIMING, **gpu_fields(gpu)
                 ),
                 'claimed',
-                {'gpu': gpu.gpu_id, 'host': gpu.host},
+                {'gpu': gpu.gpu_uuid, 'host': gpu.host},
             )
         except ledger_mod.LeaseExists as err:
             # Another replica created it first: it claims, not us.
@@ -412,7 +412,7 @@ class LeaseService:
                 State.ACTIVE,
                 event='placed',
                 detail={
-                    'gpu': gpu.gpu_id,
+                    'gpu': gpu.gpu_uuid,
                     'host': gpu.host,
                     'gmem_mib': lease.gmem_mib,
                     'compute_pct': lease.compute_pct,
@@ -426,7 +426,7 @@ class LeaseService:
         LOG.info(
             'Lease %s could not be placed on %s (%s): pending',
             lease.id,
-            gpu.gpu_id,
+            gpu.gpu_uuid,
             reason,
         )
         # Our picture of that GPU was wrong: rebuild it from the ledger.
@@ -436,7 +436,7 @@ class LeaseService:
             lease.version,
             State.PENDING,
             event='pending',
-            detail={'reason': reason, 'gpu': gpu.gpu_id},
+            detail={'reason': reason, 'gpu': gpu.gpu_uuid},
             gpu_host=None,
             gpu_uuid=None,
             gpu_pci_address=None,
@@ -468,7 +468,7 @@ class LeaseService:
                     lease.version,
                     State.CLAIMING,
                     event='claimed',
-                    detail={'gpu': gpu.gpu_id},
+                    detail={'gpu': gpu.gpu_uuid},
                     **gpu_fields(gpu),
                 )
                 result = self.claim(claiming, gpu)
@@ -553,7 +553,7 @@ class LeaseService:
                 event='moving',
                 detail={
                     'from': lease.gpu_uuid,
-                    'to': target.gpu_id,
+                    'to': target.gpu_uuid,
                     'reason': reason,
                 },
                 **gpu_fields(target),
@@ -582,7 +582,7 @@ class LeaseService:
                 event='moved',
                 detail={
                     'from': lease.gpu_uuid,
-                    'to': target.gpu_id,
+                    'to': target.gpu_uuid,
                     'from_host': lease.gpu_host,
                     'to_host': target.host,
                     'reason': reason,
@@ -595,7 +595,7 @@ class LeaseService:
                 lease.instance_uuid,
                 lease.gpu_uuid,
                 lease.gpu_host,
-                target.gpu_id,
+                target.gpu_uuid,
                 target.host,
                 reason,
             )
@@ -632,7 +632,7 @@ class LeaseService:
         starting a VM whose vGPU would wait. A lease that could only be
         queued is dropped again.
 
-        :raises AdmissionRefused: no room now, or a size no GPU has.
+        :raises LeaseRefused: no room now, or a size no GPU has.
         """
         with self._lock:
             view = self.view()
@@ -640,17 +640,17 @@ class LeaseService:
                 view = self.view(refresh=True)
             entitlement = view.entitlements.get(arq.device_rp_uuid or '')
             if entitlement is None:
-                raise AdmissionRefused(
+                raise LeaseRefused(
                     arq=arq.uuid,
                     reason='%s is no entitlement of a served pool'
                     % arq.device_rp_uuid,
                 )
             outcome = self._ensure_lease(arq, entitlement.pool)
             if isinstance(outcome, Rejected):
-                raise AdmissionRefused(arq=arq.uuid, reason=outcome.reason)
+                raise LeaseRefused(arq=arq.uuid, reason=outcome.reason)
             if outcome.state is not State.ACTIVE:
                 self.release(outcome, 'refused at admission: no room')
-                raise AdmissionRefused(
+                raise LeaseRefused(
                     arq=arq.uuid,
                     reason='pool %s has no room for %d MiB / %d%%'
                     % (
@@ -834,10 +834,11 @@ def backoff(attempt: int) -> float:
     return float(min(0.05 * (2**attempt), 1.0))
 
 
-def gpu_fields(gpu: pool_mod.PoolGpu) -> dict[str, Any]:
+def gpu_fields(gpu: pool_mod.PoolGpu) -> ledger_mod.LeaseFields:
+    """The ledger fields of a lease placed on pool member *gpu*."""
     return {
         'gpu_host': gpu.host,
-        'gpu_uuid': gpu.gpu_id,
+        'gpu_uuid': gpu.gpu_uuid,
         'gpu_pci_address': gpu.pci_address,
         'memory_rp_uuid': gpu.memory_rp_uuid,
         'compute_rp_uuid': gpu.compute_rp_uuid,

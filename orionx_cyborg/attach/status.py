@@ -32,31 +32,31 @@ from orionx_cyborg.attach import service as service_mod
 
 @dataclasses.dataclass(frozen=True)
 class GpuStatus:
-    gpu_id: str
+    gpu_uuid: str
     host: str
     model: str
     healthy: bool
-    memory_capacity: int
+    memory_mib: int
     memory_used: int
-    compute_capacity: int
+    compute_pct: int
     compute_used: int
     leases: int
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            'gpu_uuid': self.gpu_id,
+            'gpu_uuid': self.gpu_uuid,
             'host': self.host,
             'model': self.model,
             'healthy': self.healthy,
             'gmem_mib': {
-                'capacity': self.memory_capacity,
+                'capacity': self.memory_mib,
                 'used': self.memory_used,
-                'free': self.memory_capacity - self.memory_used,
+                'free': self.memory_mib - self.memory_used,
             },
             'compute_pct': {
-                'capacity': self.compute_capacity,
+                'capacity': self.compute_pct,
                 'used': self.compute_used,
-                'free': (self.compute_capacity - self.compute_used),
+                'free': (self.compute_pct - self.compute_used),
             },
             'leases': self.leases,
         }
@@ -79,9 +79,9 @@ class PoolStatus:
         return self.leases_by_state.get(ledger_mod.LeaseState.PENDING, 0)
 
     def totals(self) -> dict[str, dict[str, int]]:
-        memory = sum(g.memory_capacity for g in self.gpus)
+        memory = sum(g.memory_mib for g in self.gpus)
         memory_used = sum(g.memory_used for g in self.gpus)
-        compute = sum(g.compute_capacity for g in self.gpus)
+        compute = sum(g.compute_pct for g in self.gpus)
         compute_used = sum(g.compute_used for g in self.gpus)
         return {
             'gmem_mib': {
@@ -119,17 +119,17 @@ def pool_status(service: service_mod.LeaseService, pool: str) -> PoolStatus:
     view = service.view()
     usage = service.ledger.usage_by_gpu(pool)
     gpus = []
-    for member in sorted(view.members(pool), key=lambda m: m.gpu_id):
-        used = usage.get(member.gpu_id)
+    for member in sorted(view.members(pool), key=lambda m: m.gpu_uuid):
+        used = usage.get(member.gpu_uuid)
         gpus.append(
             GpuStatus(
-                gpu_id=member.gpu_id,
+                gpu_uuid=member.gpu_uuid,
                 host=member.host,
                 model=member.model,
                 healthy=member.healthy,
-                memory_capacity=member.memory_total,
+                memory_mib=member.memory_mib,
                 memory_used=used.gmem_mib if used else 0,
-                compute_capacity=member.compute_total,
+                compute_pct=member.compute_pct,
                 compute_used=used.compute_pct if used else 0,
                 leases=used.leases if used else 0,
             )

@@ -171,7 +171,7 @@ class VgpuType:
 
 
 @dataclasses.dataclass(frozen=True)
-class Gpu:
+class HardwareGpu:
     """One physical GPU as its management library describes it."""
 
     vendor_id: str
@@ -222,7 +222,7 @@ class HostInventory:
 
     backend: str
     driver_version: str | None = None
-    gpus: tuple[Gpu, ...] = ()
+    gpus: tuple[HardwareGpu, ...] = ()
     unreachable: tuple[UnreachableGpu, ...] = ()
     health_events: tuple[HealthEvent, ...] = ()
     calls: int = 0

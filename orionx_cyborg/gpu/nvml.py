@@ -266,7 +266,7 @@ class NvmlBackend:
         self._ensure_initialized(calls)
         driver_version = calls.optional(pynvml.nvmlSystemGetDriverVersion)
         count = calls(pynvml.nvmlDeviceGetCount)
-        gpus: list[models.Gpu] = []
+        gpus: list[models.HardwareGpu] = []
         unreachable: list[models.UnreachableGpu] = []
         handles: list[tuple[Any, models.PciAddress]] = []
         for index in range(count):
@@ -376,14 +376,14 @@ def _describe_gpu(
     index: int,
     handle: Any,
     type_cache: dict[int, models.VgpuType],
-) -> models.Gpu:
+) -> models.HardwareGpu:
     pci = calls(pynvml.nvmlDeviceGetPciInfo, handle)
     address = models.PciAddress.parse(_text(pci.busId))
     memory = calls(pynvml.nvmlDeviceGetMemoryInfo, handle)
     mig_enabled, mig_devices = _mig(calls, handle)
     virtualization = _virtualization_mode(calls, handle)
     host_vgpu_mode = _host_vgpu_mode(calls, handle, virtualization)
-    return models.Gpu(
+    return models.HardwareGpu(
         vendor_id='10de',
         index=index,
         uuid=_text(calls(pynvml.nvmlDeviceGetUUID, handle)),

@@ -182,8 +182,8 @@ class Inventory:
         fits = [
             g
             for g in members
-            if g.memory_total >= size.gmem_mib
-            and g.compute_total >= size.compute_pct
+            if g.memory_mib >= size.gmem_mib
+            and g.compute_pct >= size.compute_pct
         ]
         if not fits:
             return [
@@ -193,8 +193,8 @@ class Inventory:
                     profile.pool,
                     size.gmem_mib,
                     size.compute_pct,
-                    max(g.memory_total for g in members),
-                    max(g.compute_total for g in members),
+                    max(g.memory_mib for g in members),
+                    max(g.compute_pct for g in members),
                 )
             ], []
         if all(not g.healthy for g in fits):

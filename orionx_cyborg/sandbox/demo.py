@@ -115,7 +115,7 @@ KEPT_RECONCILE_INTERVAL = 10
 
 
 @dataclasses.dataclass
-class Gpu:
+class DemoGpu:
     address: str
     model: str
     mode: str
@@ -126,7 +126,7 @@ class Gpu:
 class HostView:
     name: str
     description: str
-    gpus: list[Gpu]
+    gpus: list[DemoGpu]
     other_devices: list[str]
     classes: dict[str, tuple[int, int, int]]
     """resource class -> (providers, total, used)."""
@@ -308,10 +308,10 @@ def _is_gpu(device: Mapping[str, Any]) -> bool:
     return device['type'] == 'GPU' and 'pci_address' in board
 
 
-def _gpu(device: Mapping[str, Any]) -> Gpu:
+def _gpu(device: Mapping[str, Any]) -> DemoGpu:
     board = json.loads(device['std_board_info'] or '{}')
     vendor = json.loads(device['vendor_board_info'] or '{}')
-    return Gpu(
+    return DemoGpu(
         address=str(board.get('pci_address', '?')),
         model=str(device['model']),
         mode=str(vendor.get('mode', '?')),

@@ -55,7 +55,7 @@ class Refusing:
 
     def admit(self, body):
         self.bodies.append(body)
-        raise admission.AdmissionRefused(
+        raise admission.AttachServiceRefused(
             arq=body['arq_uuid'], reason='pool default is full'
         )
 
@@ -89,7 +89,7 @@ class TestInstall(base.TestCase):
             mock.patch.object(ExtARQ, 'bind', autospec=True) as parent_bind,
         ):
             self.assertRaises(
-                admission.AdmissionRefused,
+                admission.AttachServiceRefused,
                 instance.bind,
                 mock.Mock(project_id='p1'),
                 mock.Mock(),
@@ -104,7 +104,7 @@ class TestInstall(base.TestCase):
         client._unreachable({'arq_uuid': 'a1'}, 'connection refused')
         self.conf.set_override('fail_open', False, 'orionx_admission')
         self.assertRaises(
-            admission.AdmissionRefused,
+            admission.AttachServiceRefused,
             client._unreachable,
             {'arq_uuid': 'a1'},
             'connection refused',

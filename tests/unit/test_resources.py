@@ -95,13 +95,13 @@ class TestPlannerToPoolView(test_planner.PlannerTestCase):
         ]
         self.assertEqual(
             sorted(b[resources.BOARD_UUID] for b in boards),
-            sorted(m.gpu_id for m in members),
+            sorted(m.gpu_uuid for m in members),
         )
         for member in members:
             self.assertEqual(self.host_name, member.host)
             self.assertEqual('NVIDIA H200', member.model)
-            self.assertEqual(143771 - 2048, member.memory_total)
-            self.assertEqual(150, member.compute_total)
+            self.assertEqual(143771 - 2048, member.memory_mib)
+            self.assertEqual(150, member.compute_pct)
             self.assertTrue(member.healthy)
             self.assertIn(resources.pool_trait('gold'), member.memory_traits)
         self.assertEqual(

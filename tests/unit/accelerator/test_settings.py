@@ -25,7 +25,7 @@ def gpu(
     address='0000:18:00.0',
     uuid='GPU-8c6b4a3e-1111-2222-3333-444455556666',
 ):
-    return models.Gpu(
+    return models.HardwareGpu(
         vendor_id='10de',
         index=0,
         uuid=uuid,

@@ -31,7 +31,7 @@ def gpu(
 ):
     """A GPU whose free room is given in percent of its capacity."""
     free_mem_pct = free_pct if free_mem_pct is None else free_mem_pct
-    return alloc.Gpu(
+    return alloc.AllocatorGpu(
         gpu_id=gpu_id,
         host=host,
         model=model,

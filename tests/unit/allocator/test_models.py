@@ -22,7 +22,7 @@ from tests.unit.allocator import base
 
 class TestGpu(testtools.TestCase):
     def test_idle_is_fully_free(self):
-        gpu = alloc.Gpu.idle('g', 'h', 'T4', 16384, compute_pct=200)
+        gpu = alloc.AllocatorGpu.idle('g', 'h', 'T4', 16384, compute_pct=200)
         self.assertEqual(
             (16384, 200, True),
             (gpu.free_memory_mib, gpu.free_compute_pct, gpu.is_idle),
@@ -34,7 +34,7 @@ class TestGpu(testtools.TestCase):
     def test_free_above_capacity_is_refused(self):
         self.assertRaises(
             ValueError,
-            alloc.Gpu,
+            alloc.AllocatorGpu,
             'g',
             'h',
             'T4',
@@ -45,7 +45,7 @@ class TestGpu(testtools.TestCase):
     def test_negative_free_compute_is_refused(self):
         self.assertRaises(
             ValueError,
-            alloc.Gpu,
+            alloc.AllocatorGpu,
             'g',
             'h',
             'T4',
@@ -55,7 +55,7 @@ class TestGpu(testtools.TestCase):
         )
 
     def test_zero_capacity_is_refused(self):
-        self.assertRaises(ValueError, alloc.Gpu, 'g', 'h', 'T4', 0, 0)
+        self.assertRaises(ValueError, alloc.AllocatorGpu, 'g', 'h', 'T4', 0, 0)
 
 
 class TestVgpuRequest(testtools.TestCase):
@@ -99,7 +99,7 @@ class TestVgpuRequest(testtools.TestCase):
 
 class TestPlacement(testtools.TestCase):
     def test_gpu_ids_and_hosts_follow_slice_order(self):
-        placement = alloc.Placement(
+        placement = alloc.Grant(
             (
                 alloc.SliceAssignment('g2', 'h2', 1, 1),
                 alloc.SliceAssignment('g1', 'h1', 1, 1),

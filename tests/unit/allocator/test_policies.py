@@ -23,7 +23,7 @@ from tests.unit.allocator import base
 def choose(gpus, request, policy, mix=None):
     allocator = alloc.Allocator(gpus, policy=policy, mix=mix)
     decision = allocator.allocate(request)
-    assert isinstance(decision, alloc.Placement), decision
+    assert isinstance(decision, alloc.Grant), decision
     return decision.gpu_ids
 
 

@@ -31,7 +31,7 @@ def pool(rng, hosts=8):
         model, gib = MODELS[h % len(MODELS)]
         for i in range(rng.choice([1, 2, 4])):
             gpus.append(
-                alloc.Gpu.idle(
+                alloc.AllocatorGpu.idle(
                     'h%d-g%d' % (h, i),
                     'h%d' % h,
                     model,
@@ -83,7 +83,7 @@ class TestIncrementalState(testtools.TestCase):
             action = rng.random()
             if action < 0.55:
                 decision = allocator.allocate(random_request(rng))
-                if isinstance(decision, alloc.Placement):
+                if isinstance(decision, alloc.Grant):
                     placements.append(decision)
             elif action < 0.8 and placements:
                 allocator.release(
@@ -101,7 +101,7 @@ class TestIncrementalState(testtools.TestCase):
                 spare += 1
                 model, gib = rng.choice(MODELS)
                 allocator.add_gpu(
-                    alloc.Gpu.idle(
+                    alloc.AllocatorGpu.idle(
                         'new-%d' % spare,
                         rng.choice(['h0', 'h5', 'h-new']),
                         model,

@@ -233,7 +233,7 @@ class ApiTestCase(base.TestCase):
             runtime,
             sleep=lambda s: None,
         )
-        self.reconciler = reconciler_mod.Reconciler(self.service)
+        self.reconciler = reconciler_mod.LeaseReconciler(self.service)
         self.client = werkzeug_test.Client(
             context.NoAuthMiddleware(
                 api.create_app(self.service, self.reconciler)
