@@ -84,3 +84,19 @@ class SysfsError(OrionXException):
 
 class StateError(OrionXException):
     msg_fmt = _("Driver state file %(path)s is unusable: %(error)s")
+
+
+class AttachServiceRefused(OrionXException):
+    """Strict admission: the attach service placed no lease for an ARQ."""
+
+    msg_fmt = _('The attach service refused ARQ %(arq)s: %(reason)s')
+
+
+class UnsupportedCyborg(ConfigurationError):
+    """Strict admission hooks into a Cyborg release it was not tested with."""
+
+    msg_fmt = _(
+        'Strict admission hooks into Cyborg internals and supports '
+        'openstack-cyborg %(supported)s; this host has %(found)s. Run the '
+        'stock cyborg-conductor (leases are then made after the bind).'
+    )

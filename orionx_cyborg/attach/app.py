@@ -30,6 +30,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable
+from collections.abc import Sequence
 from typing import Any
 
 from oslo_config import cfg
@@ -50,11 +51,30 @@ from orionx_cyborg.conf import service_clients
 LOG = logging.getLogger(__name__)
 
 LOCK_NAME = b'orionx-cyborg-attach-reconcile'
+PROJECT = 'orionx-cyborg'
+PROG = 'orionx-cyborg-attach'
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
     attach_conf.register_opts(conf)
     service_clients.register_opts(conf)
+
+
+def load_conf(argv: Sequence[str], prog: str = PROG) -> cfg.ConfigOpts:
+    """The service's configuration from the command line and its files.
+
+    The console scripts and the WSGI entry point read it the same way.
+    """
+    conf = cfg.ConfigOpts()
+    logging.register_options(conf)
+    register_opts(conf)
+    conf(
+        list(argv),
+        project=PROJECT,
+        prog=prog,
+        default_config_files=cfg.find_config_files(project=PROJECT, prog=PROG),
+    )
+    return conf
 
 
 def database_url(conf: cfg.ConfigOpts) -> str:

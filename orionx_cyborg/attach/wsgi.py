@@ -31,7 +31,6 @@ from typing import Any
 from oslo_log import log as logging
 
 from orionx_cyborg.attach import app as app_mod
-from orionx_cyborg.cmd import attach as cmd
 
 CONFIG_ENVIRONMENT = 'ORIONX_CYBORG_ATTACH_CONFIG'
 
@@ -48,8 +47,8 @@ def _build() -> app_mod.Components:
                 None, os.environ.get(CONFIG_ENVIRONMENT, '').split(',')
             ):
                 argv += ['--config-file', path]
-            conf = cmd.load_conf(argv)
-            logging.setup(conf, cmd.PROG)
+            conf = app_mod.load_conf(argv)
+            logging.setup(conf, app_mod.PROG)
             _components = app_mod.build(conf)
             if conf.orionx_attach.reconcile_interval > 0:
                 app_mod.PeriodicPasses(_components).start()

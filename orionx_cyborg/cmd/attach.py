@@ -23,30 +23,13 @@ from collections.abc import Sequence
 from typing import Any
 from wsgiref import simple_server
 
-from oslo_config import cfg
 from oslo_log import log as logging
 
 from orionx_cyborg import exception
 from orionx_cyborg.attach import app as app_mod
 
 LOG = logging.getLogger(__name__)
-PROJECT = 'orionx-cyborg'
-PROG = 'orionx-cyborg-attach'
-DEFAULT_CONFIG = '/etc/orionx-cyborg/orionx-cyborg-attach.conf'
-
-
-def load_conf(argv: Sequence[str], prog: str = PROG) -> cfg.ConfigOpts:
-    """The service's configuration from the command line and its files."""
-    conf = cfg.ConfigOpts()
-    logging.register_options(conf)
-    app_mod.register_opts(conf)
-    conf(
-        list(argv),
-        project=PROJECT,
-        prog=prog,
-        default_config_files=cfg.find_config_files(project=PROJECT, prog=PROG),
-    )
-    return conf
+PROG = app_mod.PROG
 
 
 class _ThreadingServer(socketserver.ThreadingMixIn, simple_server.WSGIServer):
@@ -66,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     WSGI server (uWSGI, mod_wsgi) instead; this server is for small
     deployments and the sandbox.
     """
-    conf = load_conf(sys.argv[1:] if argv is None else argv)
+    conf = app_mod.load_conf(sys.argv[1:] if argv is None else argv)
     logging.setup(conf, PROG)
     try:
         components = app_mod.build(conf)
@@ -125,6 +108,6 @@ def dbsync(argv: Sequence[str] | None = None) -> int:
             files += ['--config-file', path]
         for path in known.config_dir:
             files += ['--config-dir', path]
-        conf = load_conf(files, prog='orionx-cyborg-attach-dbsync')
+        conf = app_mod.load_conf(files, prog='orionx-cyborg-attach-dbsync')
         rest = ['--database-url', app_mod.database_url(conf)] + rest
     return ledger_dbsync.main(rest)

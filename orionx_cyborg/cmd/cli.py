@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from typing import Any
 from typing import TextIO
 
+import stevedore
 from oslo_config import cfg
 
 from orionx_cyborg import exception
@@ -39,7 +40,11 @@ from orionx_cyborg.accelerator import settings as settings_mod
 from orionx_cyborg.accelerator import spec
 from orionx_cyborg.accelerator import state as state_mod
 from orionx_cyborg.accelerator import usage as usage_mod
+from orionx_cyborg.cmd import output
 from orionx_cyborg.gpu import models
+
+#: Entry point group of command plugins (the sandbox registers there).
+COMMANDS_NAMESPACE = 'orionx_cyborg.cli.commands'
 
 #: Sub-command name -> (help, argument builder, handler).
 Command = Callable[[argparse.Namespace, TextIO], int]
@@ -174,20 +179,6 @@ def _device_document(device: spec.DeviceSpec) -> dict[str, Any]:
     }
 
 
-def _print_table(
-    rows: Sequence[Sequence[str]], headers: Sequence[str], out: TextIO
-) -> None:
-    widths = [len(h) for h in headers]
-    for row in rows:
-        widths = [
-            max(w, len(cell)) for w, cell in zip(widths, row, strict=True)
-        ]
-    line = '  '.join('%%-%ds' % w for w in widths)
-    out.write((line % tuple(headers)).rstrip() + '\n')
-    for row in rows:
-        out.write((line % tuple(row)).rstrip() + '\n')
-
-
 def _print_discovery(
     host: str, result: discovery.DiscoveryResult, out: TextIO
 ) -> None:
@@ -220,7 +211,7 @@ def _print_discovery(
             )
             for gpu in inventory.gpus
         ]
-        _print_table(
+        output.print_table(
             gpu_rows,
             (
                 'IDX',
@@ -254,7 +245,7 @@ def _print_discovery(
                     ),
                 )
             )
-    _print_table(
+    output.print_table(
         rows,
         ('DEPLOYABLE', 'RESOURCE CLASS', 'TOTAL', 'HANDLES', 'TRAITS'),
         out,
@@ -348,7 +339,7 @@ def cmd_catalogue(args: argparse.Namespace, out: TextIO) -> int:
         )
         for model in catalogue.MODELS.values()
     ]
-    _print_table(
+    output.print_table(
         rows,
         (
             'MODEL',
@@ -448,9 +439,14 @@ def build_parser(
 
 def _extra_commands(commands: Any) -> None:
     from orionx_cyborg.cmd import operator
-    from orionx_cyborg.sandbox import cli as sandbox_cli
 
-    sandbox_cli.register(commands)
+    # The sandbox registers its commands through an entry point: the
+    # production commands never import it.
+    manager: Any = stevedore.ExtensionManager(
+        COMMANDS_NAMESPACE, invoke_on_load=False
+    )
+    for extension in sorted(manager, key=lambda ext: ext.name):
+        extension.plugin(commands)
     operator.register(commands)
 
 

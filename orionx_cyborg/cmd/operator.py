@@ -38,6 +38,7 @@ from typing import TextIO
 
 from orionx_cyborg.cmd import attach_api
 from orionx_cyborg.cmd import connection
+from orionx_cyborg.cmd import output
 from orionx_cyborg.profiles import model
 from orionx_cyborg.profiles import plan as plan_mod
 from orionx_cyborg.profiles import state as state_mod
@@ -152,7 +153,7 @@ def cmd_profiles_sync(
         allow_unsatisfiable=args.allow_unsatisfiable,
     )
     if args.format == 'json':
-        _dump(_sync_document(result), out)
+        output.print_json(_sync_document(result), out)
     else:
         _print_sync(result, out)
     return EXIT_OK if result.ok else EXIT_PROBLEMS
@@ -243,7 +244,7 @@ def _print_sync(result: sync_mod.Result, out: TextIO) -> None:
             if result.dry_run
             else 'Changes:\n'
         )
-        _table(
+        output.print_table(
             [
                 (
                     r['object'].replace('_', ' '),
@@ -317,7 +318,7 @@ def cmd_pool_status(
     if args.name:
         pool = api.pool(args.name)
         if args.format == 'json':
-            _dump(pool, out)
+            output.print_json(pool, out)
             return EXIT_OK
         _print_pools([pool], out)
         out.write('\n')
@@ -325,7 +326,7 @@ def cmd_pool_status(
         return EXIT_OK
     pools = api.pools()
     if args.format == 'json':
-        _dump({'pools': pools}, out)
+        output.print_json({'pools': pools}, out)
     else:
         _print_pools(pools, out)
     return EXIT_OK
@@ -354,7 +355,7 @@ def _print_pools(pools: Sequence[Mapping[str, Any]], out: TextIO) -> None:
         )
         for p in pools
     ]
-    _table(
+    output.print_table(
         rows,
         (
             'POOL',
@@ -382,7 +383,7 @@ def _print_gpus(gpus: Sequence[Mapping[str, Any]], out: TextIO) -> None:
         )
         for g in gpus
     ]
-    _table(
+    output.print_table(
         rows,
         (
             'GPU',
@@ -449,7 +450,7 @@ def cmd_leases_list(
     }
     leases = attach(args).leases(filters, limit=args.limit)
     if args.format == 'json':
-        _dump({'leases': leases}, out)
+        output.print_json({'leases': leases}, out)
         return EXIT_OK
     rows = [
         (
@@ -464,7 +465,7 @@ def cmd_leases_list(
         )
         for lease in leases
     ]
-    _table(
+    output.print_table(
         rows,
         (
             'ID',
@@ -488,7 +489,7 @@ def cmd_leases_show(
 ) -> int:
     lease = attach(args).lease(args.lease)
     if args.format == 'json':
-        _dump(lease, out)
+        output.print_json(lease, out)
         return EXIT_OK
     fields = [
         (key, _value(lease.get(key)))
@@ -510,11 +511,11 @@ def cmd_leases_show(
         )
     ]
     fields.append(('endpoint', _endpoint(lease.get('endpoint'))))
-    _table(fields, ('FIELD', 'VALUE'), out)
+    output.print_table(fields, ('FIELD', 'VALUE'), out)
     events = lease.get('events') or []
     if events:
         out.write('\n')
-        _table(
+        output.print_table(
             [
                 (
                     str(e['at']),
@@ -551,20 +552,3 @@ def _endpoint(endpoint: Mapping[str, Any] | None) -> str:
 
 def _value(value: Any) -> str:
     return '-' if value is None else str(value)
-
-
-# Output ----------------------------------------------------------------
-
-
-def _dump(document: Any, out: TextIO) -> None:
-    json.dump(document, out, indent=2, sort_keys=True)
-    out.write('\n')
-
-
-def _table(
-    rows: Sequence[Sequence[str]], headers: Sequence[str], out: TextIO
-) -> None:
-    # Imported here: cli imports this module to register its commands.
-    from orionx_cyborg.cmd import cli
-
-    cli._print_table(rows, headers, out)

@@ -34,12 +34,13 @@ def list_opts() -> list[tuple[cfg.OptGroup, list[cfg.Opt]]]:
 
 
 def list_attach_opts() -> list[tuple[str, list[cfg.Opt]]]:
-    """The options of orionx-cyborg-attach, for its sample config."""
-    from orionx_cyborg.attach.runtimes import base as runtimes
+    """The options of orionx-cyborg-attach, for its sample config.
 
+    The installed runtime plugins list theirs under their own namespace,
+    ``orionx_cyborg.attach.runtimes``.
+    """
     groups: list[tuple[str, list[cfg.Opt]]] = [
         (attach.GROUP.name, list(attach.opts))
     ]
     groups += sorted(service_clients.list_opts().items())
-    groups += runtimes.list_opts()
     return groups

@@ -229,10 +229,11 @@ def install_admission() -> None:
     the sandbox's attach service); the conductor of this process then
     binds pooled vGPUs through the registered ``ExtARQ`` subclass.
     """
-    from orionx_cyborg import admission
+    from orionx_cyborg.admission import ext_arq
+    from orionx_cyborg.conf import admission as admission_conf
 
-    admission.register_opts(CONF)
-    admission.install(CONF)
+    admission_conf.register_opts(CONF)
+    ext_arq.install(CONF)
 
 
 def run(state_dir: str, started: float) -> int:

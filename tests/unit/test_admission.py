@@ -18,18 +18,22 @@ from unittest import mock
 
 import testtools
 
-from orionx_cyborg import admission
+from orionx_cyborg import exception
+from orionx_cyborg.admission import client as client_mod
+from orionx_cyborg.admission import conductor as conductor_mod
+from orionx_cyborg.admission import ext_arq
+from orionx_cyborg.conf import admission as admission_conf
 from tests import base
 
 
 class TestVersionGuard(testtools.TestCase):
     def test_supported_release(self):
-        self.assertEqual('17.0.0', admission.check_cyborg_version('17.0.0'))
+        self.assertEqual('17.0.0', ext_arq.check_cyborg_version('17.0.0'))
 
     def test_other_releases_are_refused_with_the_way_out(self):
         err = self.assertRaises(
-            admission.UnsupportedCyborg,
-            admission.check_cyborg_version,
+            exception.UnsupportedCyborg,
+            ext_arq.check_cyborg_version,
             '18.0.1',
         )
         self.assertIn('18.0.1', str(err))
@@ -38,14 +42,14 @@ class TestVersionGuard(testtools.TestCase):
     def test_wrapper_refuses_before_touching_cyborg(self):
         conductor = mock.Mock()
         with mock.patch.object(
-            admission,
+            ext_arq,
             'check_cyborg_version',
             autospec=True,
-            side_effect=admission.UnsupportedCyborg(
+            side_effect=exception.UnsupportedCyborg(
                 supported='17.x', found='18.0.0'
             ),
         ):
-            self.assertEqual(2, admission.main([], conductor=conductor))
+            self.assertEqual(2, conductor_mod.main([], conductor=conductor))
         conductor.assert_not_called()
 
 
@@ -55,7 +59,7 @@ class Refusing:
 
     def admit(self, body):
         self.bodies.append(body)
-        raise admission.AttachServiceRefused(
+        raise exception.AttachServiceRefused(
             arq=body['arq_uuid'], reason='pool default is full'
         )
 
@@ -67,7 +71,7 @@ class TestInstall(base.TestCase):
         factory = dict(getattr(ExtARQ, '_factory', {}))
         self.addCleanup(setattr, ExtARQ, '_factory', factory)
         client = Refusing()
-        registered = admission.install(self.conf, client=client)
+        registered = ext_arq.install(self.conf, client=client)
         self.assertIs(registered, ExtARQ.factory('CUSTOM_ORIONX_VGPU'))
         self.assertTrue(issubclass(registered, ExtARQ))
         arq = mock.Mock(
@@ -89,7 +93,7 @@ class TestInstall(base.TestCase):
             mock.patch.object(ExtARQ, 'bind', autospec=True) as parent_bind,
         ):
             self.assertRaises(
-                admission.AttachServiceRefused,
+                exception.AttachServiceRefused,
                 instance.bind,
                 mock.Mock(project_id='p1'),
                 mock.Mock(),
@@ -98,13 +102,13 @@ class TestInstall(base.TestCase):
         self.assertEqual('i1', client.bodies[0]['instance_uuid'])
 
     def test_fail_open_lets_the_bind_go_on(self):
-        admission.register_opts(self.conf)
+        admission_conf.register_opts(self.conf)
         self.conf.set_override('fail_open', True, 'orionx_admission')
-        client = admission.AdmissionClient(self.conf)
+        client = client_mod.AdmissionClient(self.conf)
         client._unreachable({'arq_uuid': 'a1'}, 'connection refused')
         self.conf.set_override('fail_open', False, 'orionx_admission')
         self.assertRaises(
-            admission.AttachServiceRefused,
+            exception.AttachServiceRefused,
             client._unreachable,
             {'arq_uuid': 'a1'},
             'connection refused',

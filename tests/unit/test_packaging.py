@@ -88,10 +88,15 @@ class TestEntryPoints(testtools.TestCase):
         groups = {
             str(group) for group, _ in attach['orionx_cyborg.attach'].plugin()
         }
-        self.assertEqual(
-            {'orionx_attach', 'cyborg', 'placement', 'orionx_runtime_orionx'},
-            groups,
+        self.assertEqual({'orionx_attach', 'cyborg', 'placement'}, groups)
+        runtimes = stevedore.NamedExtensionManager(
+            'oslo.config.opts', names=['orionx_cyborg.attach.runtimes']
         )
+        groups = {
+            str(group)
+            for group, _ in runtimes['orionx_cyborg.attach.runtimes'].plugin()
+        }
+        self.assertEqual({'orionx_runtime_orionx'}, groups)
 
 
 class TestOptions(testtools.TestCase):
