@@ -14,19 +14,31 @@
 
 """Exceptions of orionx-cyborg.
 
-Every error the package raises derives from :class:`OrionXException`, whose
+:class:`OrionXException` is the base of the errors the driver, the attach
+service, strict admission, profiles and the operator commands raise; its
 subclasses declare a ``msg_fmt`` filled from keyword arguments. Errors of
-third-party libraries (NVML, sysfs, oslo.config) are converted where they
-enter the package, so callers only ever catch these::
+third-party libraries (NVML, sysfs, oslo.config, keystoneauth) are
+converted where they enter those parts. The shared ones are here::
 
     OrionXException
     ├── ConfigurationError
-    │   └── InvalidOption
+    │   ├── InvalidOption
+    │   └── UnsupportedCyborg
     ├── NvmlError
-    │   ├── NvmlUnavailable
-    │   └── GpuLost
+    │   └── NvmlUnavailable
     ├── SysfsError
-    └── StateError
+    ├── StateError
+    └── AttachServiceRefused
+
+Each part declares its own subclasses beside its code (the lease
+ledger's in :mod:`orionx_cyborg.attach.ledger.errors`, the attach
+service's clients' in :mod:`orionx_cyborg.attach.clients`, ...). Two
+families do not derive from it: the allocator, standard library only,
+raises :class:`orionx_cyborg.allocator.AllocatorError` (also a
+``ValueError`` or ``KeyError``) for inputs that break its models, and
+:class:`orionx_cyborg.attach.sizing.InvalidSize` is a ``ValueError`` the
+attach service turns into a 400. The sandbox, a test tool, raises its
+own.
 """
 
 from typing import Any
@@ -72,10 +84,6 @@ class NvmlError(OrionXException):
 
 class NvmlUnavailable(NvmlError):
     msg_fmt = _("NVML is not usable on this host (%(error)s). %(hint)s")
-
-
-class GpuLost(NvmlError):
-    msg_fmt = _("GPU %(gpu)s is lost (NVML: %(error)s)")
 
 
 class SysfsError(OrionXException):

@@ -49,7 +49,6 @@ class DiscoveryResult:
     modes: dict[str, settings_mod.Mode] = dataclasses.field(
         default_factory=dict
     )
-    state_changed: bool = False
 
 
 class HostReporter:
@@ -124,7 +123,6 @@ class HostReporter:
             inventory=inventory,
             failure=failure,
             modes=modes,
-            state_changed=changed,
         )
 
     def _load_state(self) -> state_mod.DriverState:

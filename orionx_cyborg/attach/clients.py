@@ -14,7 +14,9 @@
 
 """The client seam of the attach service: Cyborg and Placement over HTTP.
 
-The only module that builds clients. It uses keystoneauth adapters
+The attach service builds its Cyborg and Placement clients here (the
+operator commands, profiles, strict admission and the sandbox build
+their own). It uses keystoneauth adapters
 configured from ``[cyborg]`` and ``[placement]`` and reads raw JSON, since
 openstacksdk's accelerator resources drop fields the service needs
 (``attach_handle_uuid``, ``project_id``, ``rp_uuid``) and ignore

@@ -82,13 +82,69 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 #: Paths anyone may read (version document, health, metrics scrapes).
 PUBLIC_PATHS = frozenset({'', '/', '/healthz', '/metrics'})
 
+# No-auth tokens ---------------------------------------------------------
+#
+# With ``auth_strategy = noauth`` a token is ``user`` or ``user:project``.
+# These rules are the sandbox's too (:mod:`orionx_cyborg.sandbox.identity`
+# uses them for its Cyborg, Placement and Nova stand-ins): they live here
+# because production code never imports the sandbox.
+
+# No-auth tokens name users; they are not secrets.
+ADMIN_TOKEN = 'admin'  # noqa: S105
+MEMBER_TOKEN = 'demo'  # noqa: S105
+SERVICE_TOKEN = 'nova'  # noqa: S105
+
+_ADMIN_USERS = frozenset({ADMIN_TOKEN, SERVICE_TOKEN})
+
+
+@dataclasses.dataclass(frozen=True)
+class Identity:
+    """Who a no-auth token stands for."""
+
+    user_id: str
+    project_id: str
+    roles: tuple[str, ...]
+    service: bool
+
+    @property
+    def is_admin(self) -> bool:
+        return ADMIN_ROLE in self.roles
+
+
+def project_of(user: str) -> str:
+    """The stable UUID-like project of a user that named none."""
+    return uuid.uuid5(uuid.NAMESPACE_DNS, user).hex
+
+
+def identity_for(token: str, service_token: str | None = None) -> Identity:
+    """The identity of no-auth *token*.
+
+    ``admin`` is an operator (admin, member, reader); ``nova`` is Nova's
+    service user (admin, member, reader, service); any other user is a
+    member (member, reader). A project missing from the token is derived
+    from the user name. A request that also carries a service token (how
+    keystoneauth's service token wrapper, and so Nova, calls) is a
+    service request.
+    """
+    user, _, project = token.partition(':')
+    roles = ['member', 'reader']
+    if user in _ADMIN_USERS:
+        roles.insert(0, ADMIN_ROLE)
+    if user == SERVICE_TOKEN:
+        roles.append(SERVICE_ROLE)
+    return Identity(
+        user_id=user,
+        project_id=project or project_of(user),
+        roles=tuple(roles),
+        service=user == SERVICE_TOKEN or bool(service_token),
+    )
+
 
 class NoAuthMiddleware:
     """For the sandbox only: the token ``user[:project]`` names the caller.
 
-    ``admin`` is an operator, ``nova`` Nova's service identity; any other
-    user is a member of its project (a stable UUID-like id when none is
-    given). Identity headers sent by the client are discarded first.
+    See :func:`identity_for`. Identity headers sent by the client are
+    discarded first.
     """
 
     def __init__(self, app: WsgiApp) -> None:
@@ -105,16 +161,11 @@ class NoAuthMiddleware:
             del environ[key]
         token = environ.get('HTTP_X_AUTH_TOKEN', '')
         if token:
-            user, _, project = token.partition(':')
-            project = project or uuid.uuid5(uuid.NAMESPACE_DNS, user).hex
-            roles = ['member', 'reader']
-            if user in ('admin', 'nova'):
-                roles.insert(0, ADMIN_ROLE)
-            if user == 'nova':
-                roles.append(SERVICE_ROLE)
+            who = identity_for(token)
+            if who.user_id == SERVICE_TOKEN:
                 environ['HTTP_X_SERVICE_ROLES'] = SERVICE_ROLE
-            environ['HTTP_X_USER_ID'] = user
-            environ['HTTP_X_PROJECT_ID'] = project
-            environ['HTTP_X_ROLES'] = ','.join(roles)
+            environ['HTTP_X_USER_ID'] = who.user_id
+            environ['HTTP_X_PROJECT_ID'] = who.project_id
+            environ['HTTP_X_ROLES'] = ','.join(who.roles)
             environ['HTTP_X_IDENTITY_STATUS'] = 'Confirmed'
         return self.app(environ, start_response)

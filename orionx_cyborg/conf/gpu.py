@@ -30,8 +30,6 @@ GROUP = cfg.OptGroup(
     ),
 )
 
-MODES = ('passthrough', 'vgpu', 'pool', 'off')
-
 _SELECTOR_HELP = _(
     ' Each item is a selector: a PCI address (0000:18:00.0), a GPU UUID '
     '(GPU-8c6b4a3e-...), or a glob matched case-insensitively against the '

@@ -185,12 +185,6 @@ class NvmlBackend:
         # once per NVML session, whatever the number of GPUs.
         self._vgpu_type_cache: dict[int, models.VgpuType] = {}
 
-    def set_library(self, library: object) -> None:
-        """Replace the library object (a reloaded simulation)."""
-        if library is not self._library:
-            self.close()
-            self._library = library
-
     def discover(self) -> models.HostInventory:
         """Describe every GPU NVML enumerates.
 

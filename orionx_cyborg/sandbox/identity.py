@@ -24,51 +24,21 @@ Any other user is a member. Cyborg validates project ids as UUIDs, so a
 project missing from the token is derived from the user name as a UUID.
 A request that carries ``X-Service-Token`` (how keystoneauth's service
 token wrapper, and so Nova, calls Cyborg) is also a service request.
+
+The rules are the attach service's ``auth_strategy = noauth`` rules, so
+that one token means the same caller everywhere in the sandbox; they are
+defined once, in :mod:`orionx_cyborg.attach.context`.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import uuid
+from orionx_cyborg.attach import context
 
-# Sandbox tokens name users; they are not secrets.
-ADMIN_TOKEN = 'admin'  # noqa: S105
-MEMBER_TOKEN = 'demo'  # noqa: S105
-SERVICE_TOKEN = 'nova'  # noqa: S105
-
-_ADMIN_USERS = frozenset({ADMIN_TOKEN, SERVICE_TOKEN})
-
-
-@dataclasses.dataclass(frozen=True)
-class Identity:
-    user_id: str
-    project_id: str
-    roles: tuple[str, ...]
-    service: bool
-
-    @property
-    def is_admin(self) -> bool:
-        return 'admin' in self.roles
-
-
-def project_of(user: str) -> str:
-    """The stable UUID-like project of a user that named none."""
-    return uuid.uuid5(uuid.NAMESPACE_DNS, user).hex
-
-
-def identity_for(token: str, service_token: str | None = None) -> Identity:
-    user, _, project = token.partition(':')
-    roles = ['member', 'reader']
-    if user in _ADMIN_USERS:
-        roles.insert(0, 'admin')
-    if user == SERVICE_TOKEN:
-        roles.append('service')
-    return Identity(
-        user_id=user,
-        project_id=project or project_of(user),
-        roles=tuple(roles),
-        service=user == SERVICE_TOKEN or bool(service_token),
-    )
-
+ADMIN_TOKEN = context.ADMIN_TOKEN
+MEMBER_TOKEN = context.MEMBER_TOKEN
+SERVICE_TOKEN = context.SERVICE_TOKEN
+Identity = context.Identity
+identity_for = context.identity_for
+project_of = context.project_of
 
 MEMBER_PROJECT_ID = project_of(MEMBER_TOKEN)

@@ -198,10 +198,6 @@ class FakeNvmlLibrary:
                 _Injection(symbol, _E[error], pci_address, times)
             )
 
-    def clear_failures(self) -> None:
-        with self._lock:
-            self._injections.clear()
-
     # Symbol dispatch ----------------------------------------------------
 
     def __getattr__(self, name: str) -> Any:
@@ -366,12 +362,6 @@ def _shutdown(lib: FakeNvmlLibrary, name: str) -> None:
     lib._refcount -= 1
     if lib._refcount == 0:
         lib._event_sets.clear()
-
-
-def _error_string(lib: FakeNvmlLibrary, name: str, code: Any) -> None:
-    # pynvml sets restype = c_char_p and expects the message as the
-    # return value; this symbol is dispatched specially below.
-    raise AssertionError('dispatched by FakeNvmlLibrary.nvmlErrorString')
 
 
 def _driver_version(
