@@ -25,7 +25,9 @@ service prints no ``READY`` line of its own: the orchestrator waits until
 
 from __future__ import annotations
 
+import importlib.metadata
 import sys
+from collections.abc import Callable
 
 from orionx_cyborg.sandbox import layout
 from orionx_cyborg.sandbox import lifecycle
@@ -38,13 +40,22 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     conf = str(layout.StateLayout(args[0]).attach_conf)
     lifecycle.exit_with_parent()
-    # The real commands, as their console scripts run them.
-    from orionx_cyborg.cmd import attach
-
-    status = attach.dbsync(['--config-file', conf, 'upgrade'])
+    # The real commands, loaded as their console scripts are.
+    status = console_script('orionx-cyborg-attach-dbsync')(
+        ['--config-file', conf, 'upgrade']
+    )
     if status:
         return status
-    return attach.main(['--config-file', conf])
+    return console_script('orionx-cyborg-attach')(['--config-file', conf])
+
+
+def console_script(name: str) -> Callable[[list[str]], int]:
+    """The function console script *name* of this package runs."""
+    (entry_point,) = importlib.metadata.entry_points(
+        group='console_scripts', name=name
+    )
+    function: Callable[[list[str]], int] = entry_point.load()
+    return function
 
 
 if __name__ == '__main__':

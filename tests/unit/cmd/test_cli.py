@@ -191,3 +191,30 @@ class TestCatalogue(CliTestCase):
             'no-gpu',
         ):
             self.assertIn(text, out)
+
+
+def command_names(parser):
+    for action in parser._subparsers._group_actions:
+        return set(action.choices)
+    return set()
+
+
+class TestCommandPlugins(base.TestCase):
+    def test_sandbox_commands_come_from_the_entry_point(self):
+        parser = cli.build_parser(extra=cli._extra_commands)
+        self.assertIn('sandbox', command_names(parser))
+        args = parser.parse_args(['sandbox', 'status'])
+        self.assertEqual('orionx_cyborg.sandbox.cli', args.handler.__module__)
+
+    def test_without_plugins_there_is_no_sandbox_command(self):
+        from stevedore import extension
+
+        empty = extension.ExtensionManager.make_test_instance([])
+        self.useFixture(
+            fixtures.MockPatch(
+                'stevedore.ExtensionManager', return_value=empty
+            )
+        )
+        names = command_names(cli.build_parser(extra=cli._extra_commands))
+        self.assertNotIn('sandbox', names)
+        self.assertIn('leases', names)
