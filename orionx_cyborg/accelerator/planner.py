@@ -18,10 +18,10 @@ The planner does no I/O of its own: it gets the NVML inventory and the
 settings, asks the ``describe_sysfs`` callback it was given for the sysfs
 facts of a GPU in vgpu mode (the driver's callback reads sysfs; tests pass
 a fake), and returns the devices to report and the warnings an operator
-should read. Names, traits and attach handles are
-all derived here, deterministically, so the same hardware and
-configuration always give the same report (and a steady agent cycle makes
-no Placement write).
+should read. Names, traits and attach handles are all derived here
+(with the vocabulary of :mod:`orionx_cyborg.resources`), deterministically,
+so the same hardware and configuration always give the same report (and
+a steady agent cycle makes no Placement write).
 """
 
 from __future__ import annotations
