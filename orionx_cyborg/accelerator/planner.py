@@ -108,6 +108,12 @@ class Planner:
         conflicts = set()
         for gpu in gpus:
             address = str(gpu.pci_address)
+            if gpu.warnings:
+                warnings.append(
+                    'GPU %s (%s) is reported without facts its library '
+                    'could not give: %s.'
+                    % (gpu.pci_address, gpu.name, '; '.join(gpu.warnings))
+                )
             mode = self.mode_of(gpu, warnings)
             if mode is None:
                 conflicts.add(address)

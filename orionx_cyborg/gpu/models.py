@@ -141,9 +141,10 @@ class MigDevice:
     uuid: str
     profile: str
     """MIG profile name without the ``MIG `` prefix, e.g. ``1g.18gb``."""
-    gpu_instance_id: int
-    compute_instance_id: int
-    memory_mib: int
+    gpu_instance_id: int | None
+    """``None`` when the library could not say (see :attr:`HardwareGpu.warnings`)."""
+    compute_instance_id: int | None
+    memory_mib: int | None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -192,6 +193,9 @@ class HardwareGpu:
     vgpu_types: tuple[VgpuType, ...] = ()
     numa_node: int | None = None
     health: Health = Health()
+    warnings: tuple[str, ...] = ()
+    """Optional facts the library failed to give (``MIG devices: Function
+    Not Found``): the description is incomplete, the GPU still usable."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -258,7 +258,7 @@ class NvmlBackend:
 
     def _discover_once(self, calls: _Calls) -> models.HostInventory:
         self._ensure_initialized(calls)
-        driver_version = calls.optional(pynvml.nvmlSystemGetDriverVersion)
+        driver_version = self._driver_version(calls)
         count = calls(pynvml.nvmlDeviceGetCount)
         gpus: list[models.HardwareGpu] = []
         unreachable: list[models.UnreachableGpu] = []
@@ -283,6 +283,14 @@ class NvmlBackend:
             health_events=tuple(events),
             calls=calls.count,
         )
+
+    @staticmethod
+    def _driver_version(calls: _Calls) -> Any:
+        try:
+            return calls.optional(pynvml.nvmlSystemGetDriverVersion)
+        except pynvml.NVMLError as err:
+            LOG.warning('NVML cannot give the driver version: %s', err)
+            return None
 
     def _collect_health_events(
         self,
@@ -312,7 +320,11 @@ class NvmlBackend:
         calls: _Calls,
         handles: list[tuple[Any, models.PciAddress]],
     ) -> Any:
-        event_set = calls.optional(pynvml.nvmlEventSetCreate)
+        try:
+            event_set = calls.optional(pynvml.nvmlEventSetCreate)
+        except pynvml.NVMLError as err:
+            LOG.warning('NVML cannot watch for Xid and ECC events: %s', err)
+            return None
         if event_set is None:
             return None
         for handle, address in handles:
@@ -365,6 +377,49 @@ def _unreachable(
     return models.UnreachableGpu(index=index, error=str(err))
 
 
+class _Description:
+    """Collects the optional facts of one GPU and what failed among them.
+
+    Only the calls that identify a GPU (handle, PCI info, UUID, name,
+    memory) may make it unreachable; every other query degrades the
+    description: the fact is absent and a warning says why.
+    """
+
+    def __init__(self, calls: _Calls, address: models.PciAddress) -> None:
+        self.calls = calls
+        self.address = address
+        self.warnings: list[str] = []
+
+    def probe(self, fact: str, fn: Callable[..., T], *args: Any) -> T | None:
+        """A capability query: "not supported" is an answer, not a fault."""
+        try:
+            return self.calls.optional(fn, *args)
+        except pynvml.NVMLError_GpuIsLost:
+            raise
+        except pynvml.NVMLError as err:
+            self.degrade(fact, err)
+            return None
+
+    def fact(self, fact: str, fn: Callable[..., T], *args: Any) -> T | None:
+        """A query the GPU's capabilities say must work."""
+        try:
+            return self.calls(fn, *args)
+        except pynvml.NVMLError_GpuIsLost:
+            raise
+        except pynvml.NVMLError as err:
+            self.degrade(fact, err)
+            return None
+
+    def degrade(self, fact: str, err: pynvml.NVMLError) -> None:
+        LOG.warning(
+            'GPU %s: NVML cannot give its %s (%s); describing it without',
+            self.address,
+            fact,
+            err,
+        )
+        self.warnings.append('%s: %s' % (fact, err))
+
+
 def _describe_gpu(
     calls: _Calls,
     index: int,
@@ -374,81 +429,125 @@ def _describe_gpu(
     pci = calls(pynvml.nvmlDeviceGetPciInfo, handle)
     address = models.PciAddress.parse(_text(pci.busId))
     memory = calls(pynvml.nvmlDeviceGetMemoryInfo, handle)
-    mig_enabled, mig_devices = _mig(calls, handle)
-    virtualization = _virtualization_mode(calls, handle)
-    host_vgpu_mode = _host_vgpu_mode(calls, handle, virtualization)
+    uuid = _text(calls(pynvml.nvmlDeviceGetUUID, handle))
+    name = _text(calls(pynvml.nvmlDeviceGetName, handle))
+    described = _Description(calls, address)
+    mig_enabled, mig_devices = _mig(described, handle)
+    virtualization = _virtualization_mode(described, handle)
+    host_vgpu_mode = _host_vgpu_mode(described, handle, virtualization)
+    vgpu_types = _vgpu_types(described, handle, host_vgpu_mode, type_cache)
     return models.HardwareGpu(
         vendor_id='10de',
         index=index,
-        uuid=_text(calls(pynvml.nvmlDeviceGetUUID, handle)),
-        name=_text(calls(pynvml.nvmlDeviceGetName, handle)),
+        uuid=uuid,
+        name=name,
         pci_address=address,
         pci_device_id='%04x' % ((pci.pciDeviceId >> 16) & 0xFFFF),
         memory_mib=int(memory.total) // (1024 * 1024),
-        compute_capability=_compute_capability(calls, handle),
+        compute_capability=_compute_capability(described, handle),
         mig_enabled=mig_enabled,
         mig_devices=mig_devices,
         virtualization_mode=virtualization,
         host_vgpu_mode=host_vgpu_mode,
-        vgpu_types=_vgpu_types(calls, handle, host_vgpu_mode, type_cache),
-        numa_node=calls.optional(pynvml.nvmlDeviceGetNumaNodeId, handle),
-        health=_health(calls, handle),
+        vgpu_types=vgpu_types,
+        numa_node=described.probe(
+            'NUMA node', pynvml.nvmlDeviceGetNumaNodeId, handle
+        ),
+        health=_health(described, handle),
+        warnings=tuple(described.warnings),
     )
 
 
 def _compute_capability(
-    calls: _Calls, handle: Any
+    described: _Description, handle: Any
 ) -> models.ComputeCapability | None:
-    value = calls.optional(pynvml.nvmlDeviceGetCudaComputeCapability, handle)
+    value = described.probe(
+        'compute capability',
+        pynvml.nvmlDeviceGetCudaComputeCapability,
+        handle,
+    )
     if value is None:
         return None
     return models.ComputeCapability(*value)
 
 
 def _mig(
-    calls: _Calls, handle: Any
+    described: _Description, handle: Any
 ) -> tuple[bool, tuple[models.MigDevice, ...]]:
-    modes = calls.optional(pynvml.nvmlDeviceGetMigMode, handle)
+    modes = described.probe('MIG mode', pynvml.nvmlDeviceGetMigMode, handle)
     if not modes or modes[0] != pynvml.NVML_DEVICE_MIG_ENABLE:
         return False, ()
+    slots = described.fact(
+        'MIG devices', pynvml.nvmlDeviceGetMaxMigDeviceCount, handle
+    )
     devices = []
-    for slot in range(calls(pynvml.nvmlDeviceGetMaxMigDeviceCount, handle)):
+    for slot in range(slots or 0):
         try:
-            mig = calls(
+            mig = described.calls(
                 pynvml.nvmlDeviceGetMigDeviceHandleByIndex, handle, slot
             )
         except pynvml.NVMLError_NotFound:
             continue
-        devices.append(_describe_mig_device(calls, mig))
+        except pynvml.NVMLError_GpuIsLost:
+            raise
+        except pynvml.NVMLError as err:
+            described.degrade('MIG device %d' % slot, err)
+            continue
+        device = _describe_mig_device(described, slot, mig)
+        if device is not None:
+            devices.append(device)
     return True, tuple(devices)
 
 
-def _describe_mig_device(calls: _Calls, mig: Any) -> models.MigDevice:
-    name = _text(calls(pynvml.nvmlDeviceGetName, mig))
+def _describe_mig_device(
+    described: _Description, slot: int, mig: Any
+) -> models.MigDevice | None:
+    fact = 'MIG device %d' % slot
+    name = described.fact(fact, pynvml.nvmlDeviceGetName, mig)
+    uuid = described.fact(fact, pynvml.nvmlDeviceGetUUID, mig)
+    if name is None or uuid is None:
+        return None
+    name = _text(name)
     match = _MIG_PROFILE.search(name)
-    attributes = calls(pynvml.nvmlDeviceGetAttributes, mig)
+    attributes = described.fact(
+        '%s attributes' % fact, pynvml.nvmlDeviceGetAttributes, mig
+    )
     return models.MigDevice(
-        uuid=_text(calls(pynvml.nvmlDeviceGetUUID, mig)),
+        uuid=_text(uuid),
         profile=match['profile'] if match else name,
-        gpu_instance_id=calls(pynvml.nvmlDeviceGetGpuInstanceId, mig),
-        compute_instance_id=calls(pynvml.nvmlDeviceGetComputeInstanceId, mig),
-        memory_mib=int(attributes.memorySizeMB),
+        gpu_instance_id=described.fact(
+            '%s GPU instance' % fact, pynvml.nvmlDeviceGetGpuInstanceId, mig
+        ),
+        compute_instance_id=described.fact(
+            '%s compute instance' % fact,
+            pynvml.nvmlDeviceGetComputeInstanceId,
+            mig,
+        ),
+        memory_mib=(
+            None if attributes is None else int(attributes.memorySizeMB)
+        ),
     )
 
 
 def _virtualization_mode(
-    calls: _Calls, handle: Any
+    described: _Description, handle: Any
 ) -> models.VirtualizationMode:
-    mode = calls.optional(pynvml.nvmlDeviceGetVirtualizationMode, handle)
+    mode = described.probe(
+        'virtualization mode', pynvml.nvmlDeviceGetVirtualizationMode, handle
+    )
     return _VIRTUALIZATION_MODES.get(mode, models.VirtualizationMode.NONE)
 
 
 def _host_vgpu_mode(
-    calls: _Calls, handle: Any, virtualization: models.VirtualizationMode
+    described: _Description,
+    handle: Any,
+    virtualization: models.VirtualizationMode,
 ) -> models.HostVgpuMode:
     if virtualization is not models.VirtualizationMode.HOST_VGPU:
         return models.HostVgpuMode.NONE
-    mode = calls.optional(pynvml.nvmlDeviceGetHostVgpuMode, handle)
+    mode = described.probe(
+        'host vGPU mode', pynvml.nvmlDeviceGetHostVgpuMode, handle
+    )
     if mode == pynvml.NVML_HOST_VGPU_MODE_SRIOV:
         return models.HostVgpuMode.SRIOV
     # Drivers that predate SR-IOV vGPU do not know the call: mdev.
@@ -456,48 +555,75 @@ def _host_vgpu_mode(
 
 
 def _vgpu_types(
-    calls: _Calls,
+    described: _Description,
     handle: Any,
     host_vgpu_mode: models.HostVgpuMode,
     type_cache: dict[int, models.VgpuType],
 ) -> tuple[models.VgpuType, ...]:
     if host_vgpu_mode is models.HostVgpuMode.NONE:
         return ()
-    supported = calls.optional(pynvml.nvmlDeviceGetSupportedVgpus, handle)
-    creatable = calls.optional(pynvml.nvmlDeviceGetCreatableVgpus, handle)
+    supported = described.fact(
+        'vGPU types', pynvml.nvmlDeviceGetSupportedVgpus, handle
+    )
+    creatable = described.fact(
+        'creatable vGPU types', pynvml.nvmlDeviceGetCreatableVgpus, handle
+    )
     creatable_ids = {int(type_id) for type_id in creatable or ()}
     types = []
     for raw_id in supported or ():
         type_id = int(raw_id)
         cached = type_cache.get(type_id)
         if cached is None:
-            cached = type_cache[type_id] = _describe_vgpu_type(calls, type_id)
+            cached = _describe_vgpu_type(described, type_id)
+            if cached is None:
+                continue
+            type_cache[type_id] = cached
+        max_instances = described.fact(
+            'vGPU type %d instances' % type_id,
+            pynvml.nvmlVgpuTypeGetMaxInstances,
+            handle,
+            type_id,
+        )
+        if max_instances is None:
+            continue
         types.append(
             dataclasses.replace(
                 cached,
-                max_instances=calls(
-                    pynvml.nvmlVgpuTypeGetMaxInstances, handle, type_id
-                ),
+                max_instances=max_instances,
                 creatable=type_id in creatable_ids,
             )
         )
     return tuple(types)
 
 
-def _describe_vgpu_type(calls: _Calls, type_id: int) -> models.VgpuType:
-    """The attributes of a vGPU type that do not depend on the GPU."""
-    profile = calls.optional(
-        pynvml.nvmlVgpuTypeGetGpuInstanceProfileId, type_id
+def _describe_vgpu_type(
+    described: _Description, type_id: int
+) -> models.VgpuType | None:
+    """The attributes of a vGPU type that do not depend on the GPU.
+
+    ``None`` when its name or framebuffer cannot be read: a type the
+    report cannot name or size is left out.
+    """
+    fact = 'vGPU type %d' % type_id
+    name = described.fact(fact, pynvml.nvmlVgpuTypeGetName, type_id)
+    framebuffer = described.fact(
+        fact, pynvml.nvmlVgpuTypeGetFramebufferSize, type_id
     )
-    type_class = calls.optional(pynvml.nvmlVgpuTypeGetClass, type_id)
+    if name is None or framebuffer is None:
+        return None
+    profile = described.probe(
+        '%s MIG profile' % fact,
+        pynvml.nvmlVgpuTypeGetGpuInstanceProfileId,
+        type_id,
+    )
+    type_class = described.probe(
+        '%s class' % fact, pynvml.nvmlVgpuTypeGetClass, type_id
+    )
     return models.VgpuType(
         type_id=type_id,
-        name=_text(calls(pynvml.nvmlVgpuTypeGetName, type_id)),
+        name=_text(name),
         type_class=_text(type_class) if type_class else '',
-        framebuffer_mib=int(
-            calls(pynvml.nvmlVgpuTypeGetFramebufferSize, type_id)
-        )
-        // (1024 * 1024),
+        framebuffer_mib=int(framebuffer) // (1024 * 1024),
         max_instances=0,
         creatable=False,
         gpu_instance_profile_id=(
@@ -508,9 +634,10 @@ def _describe_vgpu_type(calls: _Calls, type_id: int) -> models.VgpuType:
     )
 
 
-def _health(calls: _Calls, handle: Any) -> models.Health:
+def _health(described: _Description, handle: Any) -> models.Health:
     reasons = []
-    uncorrected = calls.optional(
+    uncorrected = described.probe(
+        'ECC error count',
         pynvml.nvmlDeviceGetTotalEccErrors,
         handle,
         pynvml.NVML_MEMORY_ERROR_TYPE_UNCORRECTED,
@@ -518,7 +645,9 @@ def _health(calls: _Calls, handle: Any) -> models.Health:
     )
     if uncorrected:
         reasons.append('%d uncorrectable ECC errors' % uncorrected)
-    remapped = calls.optional(pynvml.nvmlDeviceGetRemappedRows, handle)
+    remapped = described.probe(
+        'row remapping', pynvml.nvmlDeviceGetRemappedRows, handle
+    )
     if remapped and remapped[3]:
         reasons.append('row remapping failed')
     if reasons:

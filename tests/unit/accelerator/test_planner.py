@@ -343,6 +343,25 @@ class TestHealthAndConflicts(PlannerTestCase):
         healthy = by_key['gpu:0000:3a:00.0'].deployables[0]
         self.assertNotIn(resources.TRAIT_UNHEALTHY, healthy.trait_names)
 
+    def test_mig_gpu_without_attributes_v2_is_still_reported(self):
+        # An older library answers "Function Not Found" for
+        # nvmlDeviceGetAttributes_v2 on MIG devices: the GPU stays.
+        simulated = topology.load('hgx-h200', self.host_name).replace_gpu(
+            '0000:db:00.0',
+            errors={'nvmlDeviceGetAttributes_v2': 'FUNCTION_NOT_FOUND'},
+        )
+        result = self.plan(gpus=self.simulate(simulated))
+        by_key = {d.key: d for d in result.devices}
+        self.assertIn('gpu:0000:db:00.0', by_key)
+        self.assertEqual(
+            ['3g.71gb', '2g.35gb', '1g.18gb'],
+            by_key['gpu:0000:db:00.0'].board_info()['mig_devices'],
+        )
+        self.assertEqual(
+            1, len([w for w in result.warnings if 'Function Not Found' in w])
+        )
+        self.assertIn('0000:db:00.0', result.warnings[0])
+
     def test_glob_conflict_is_reported_not_raised(self):
         self.flags(
             'orionx_gpu',

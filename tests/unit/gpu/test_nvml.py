@@ -350,3 +350,126 @@ class _Without:
         if name == self._symbol:
             raise AttributeError(name)
         return getattr(self._lib, name)
+
+
+# Queries that do not identify a GPU, with the simulated host on which each
+# is asked: a failure of any of them must leave the GPU described.
+_MIG_HOST = {'model': H200.key, 'mig_devices': ['3g.71gb', '1g.18gb']}
+_H200_TYPE = next(t.name for t in H200.vgpu_types if t.mig_profile_id is None)
+_VGPU_HOST = {'model': H200.key, 'vf_vgpu_types': [_H200_TYPE]}
+_IN_SECTION = {
+    # Asked only once the GPU said it has MIG or vGPU: a failure is a
+    # fault, reported as a warning.
+    'nvmlDeviceGetMaxMigDeviceCount': _MIG_HOST,
+    'nvmlDeviceGetMigDeviceHandleByIndex': _MIG_HOST,
+    'nvmlDeviceGetAttributes_v2': _MIG_HOST,
+    'nvmlDeviceGetGpuInstanceId': _MIG_HOST,
+    'nvmlDeviceGetComputeInstanceId': _MIG_HOST,
+    'nvmlDeviceGetSupportedVgpus': _VGPU_HOST,
+    'nvmlDeviceGetCreatableVgpus': _VGPU_HOST,
+    'nvmlVgpuTypeGetName': _VGPU_HOST,
+    'nvmlVgpuTypeGetFramebufferSize': _VGPU_HOST,
+    'nvmlVgpuTypeGetMaxInstances': _VGPU_HOST,
+}
+_PROBES = {
+    # Capability questions: "not supported" is an answer; other errors
+    # are reported as warnings.
+    'nvmlDeviceGetMigMode': _MIG_HOST,
+    'nvmlDeviceGetVirtualizationMode': _VGPU_HOST,
+    'nvmlDeviceGetHostVgpuMode': _VGPU_HOST,
+    'nvmlVgpuTypeGetClass': _VGPU_HOST,
+    'nvmlVgpuTypeGetGpuInstanceProfileId': _VGPU_HOST,
+    'nvmlDeviceGetCudaComputeCapability': _MIG_HOST,
+    'nvmlDeviceGetNumaNodeId': _MIG_HOST,
+    'nvmlDeviceGetTotalEccErrors': _MIG_HOST,
+    'nvmlDeviceGetRemappedRows': _MIG_HOST,
+}
+_MESSAGES = {
+    'NOT_SUPPORTED': 'Not Supported',
+    'FUNCTION_NOT_FOUND': 'Function Not Found',
+    'UNKNOWN': 'Unknown Error',
+}
+_HOST_WIDE = (
+    'nvmlSystemGetDriverVersion',
+    'nvmlEventSetCreate',
+    'nvmlDeviceGetSupportedEventTypes',
+    'nvmlDeviceRegisterEvents',
+    'nvmlEventSetWait_v2',
+)
+
+
+class TestOptionalQueriesNeverDropAGpu(testtools.TestCase):
+    def discover(self, gpu, symbol, error):
+        simulated = host(gpu, {'model': 'L40S'}, vgpu_manager=True)
+        lib = library.FakeNvmlLibrary(simulated)
+        lib.fail(symbol, error)
+        backend = nvml.NvmlBackend(library=lib)
+        self.addCleanup(backend.close)
+        inventory = backend.discover()
+        self.assertGreater(lib.calls[symbol], 0, symbol)
+        self.assertEqual((), inventory.unreachable, symbol)
+        self.assertEqual(
+            [H200.name, 'NVIDIA L40S'], [g.name for g in inventory.gpus]
+        )
+        self.assertEqual(H200.memory_mib, inventory.gpus[0].memory_mib)
+        return inventory.gpus[0]
+
+    def test_in_section_failure_is_a_warning(self):
+        for symbol, gpu in _IN_SECTION.items():
+            for error in ('NOT_SUPPORTED', 'FUNCTION_NOT_FOUND', 'UNKNOWN'):
+                described = self.discover(gpu, symbol, error)
+                self.assertTrue(described.warnings, (symbol, error))
+                text = ' '.join(described.warnings)
+                self.assertIn(_MESSAGES[error], text, symbol)
+
+    def test_probe_not_supported_is_quiet_other_errors_warn(self):
+        for symbol, gpu in _PROBES.items():
+            for error in ('NOT_SUPPORTED', 'FUNCTION_NOT_FOUND'):
+                described = self.discover(gpu, symbol, error)
+                self.assertEqual((), described.warnings, (symbol, error))
+            described = self.discover(gpu, symbol, 'UNKNOWN')
+            self.assertTrue(described.warnings, symbol)
+            for warning in described.warnings:
+                self.assertIn('Unknown Error', warning)
+
+    def test_host_wide_queries(self):
+        for symbol in _HOST_WIDE:
+            for error in ('NOT_SUPPORTED', 'FUNCTION_NOT_FOUND', 'UNKNOWN'):
+                described = self.discover(_MIG_HOST, symbol, error)
+                self.assertEqual((), described.warnings, (symbol, error))
+
+    def test_mig_attributes_missing_keeps_the_mig_devices(self):
+        # A library without nvmlDeviceGetAttributes_v2: the GPU and its
+        # MIG devices stay, only their memory is unknown.
+        simulated = host(_MIG_HOST)
+        backend = nvml.NvmlBackend(
+            library=_Without(
+                library.FakeNvmlLibrary(simulated),
+                'nvmlDeviceGetAttributes_v2',
+            )
+        )
+        self.addCleanup(backend.close)
+        gpu = backend.discover().gpus[0]
+        self.assertTrue(gpu.mig_enabled)
+        self.assertEqual(
+            ['3g.71gb', '1g.18gb'], [m.profile for m in gpu.mig_devices]
+        )
+        self.assertEqual([None, None], [m.memory_mib for m in gpu.mig_devices])
+        self.assertEqual([1, 2], [m.gpu_instance_id for m in gpu.mig_devices])
+        self.assertEqual(
+            [
+                'MIG device 0 attributes: Function Not Found',
+                'MIG device 1 attributes: Function Not Found',
+            ],
+            list(gpu.warnings),
+        )
+
+    def test_lost_gpu_during_optional_query_is_unreachable(self):
+        simulated = host({'model': H200.key})
+        lib = library.FakeNvmlLibrary(simulated)
+        lib.fail('nvmlDeviceGetNumaNodeId', 'GPU_IS_LOST')
+        backend = nvml.NvmlBackend(library=lib)
+        self.addCleanup(backend.close)
+        inventory = backend.discover()
+        self.assertEqual((), inventory.gpus)
+        self.assertEqual('GPU is lost', inventory.unreachable[0].error)
