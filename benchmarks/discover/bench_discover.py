@@ -71,7 +71,7 @@ def h200_host(count: int) -> Any:
         if position % 8 == 7:
             item['mig_devices'] = ['3g.71gb', '2g.35gb', '1g.18gb']
         elif position % 4 == 1:
-            item['vf_vgpu_types'] = ['NVIDIA H200-35C'] * 4
+            item['vf_vgpu_types'] = ['NVIDIA H200X-35C'] * 4
         gpus.append(item)
     return topology.host_from_mapping(
         HOST, {'vgpu_manager': True, 'gpus': gpus}
@@ -143,7 +143,7 @@ def run_orionx(
                 'default_mode': 'pool',
                 'passthrough_devices': passthrough,
                 'vgpu_devices': vgpu,
-                'enabled_vgpu_types': ['NVIDIA H200-35C'],
+                'enabled_vgpu_types': ['NVIDIA H200X-35C'],
             },
             'orionx_pool': {'entitlement': 8},
         }

@@ -149,7 +149,7 @@ class VgpuTypeSelector:
 
 
 def _normal_type_name(name: str) -> str:
-    """``NVIDIA H200-35C``, ``GRID T4-1Q`` -> ``h200-35c``, ``t4-1q``."""
+    """``NVIDIA H200X-35C``, ``GRID T4-1Q`` -> ``h200x-35c``, ``t4-1q``."""
     words = name.strip().lower().split()
     if len(words) > 1 and words[0] in ('nvidia', 'grid'):
         words = words[1:]
@@ -295,7 +295,7 @@ def _check_vgpu_types(settings: DriverSettings) -> None:
             'enabled_vgpu_types',
             '',
             'empty while GPUs are in vgpu mode',
-            'List the NVIDIA vGPU types to offer (e.g. "NVIDIA H200-35C"; '
+            'List the NVIDIA vGPU types to offer (e.g. "NVIDIA H200X-35C"; '
             '"nvidia-smi vgpu -s" shows them), or stop using vgpu mode.',
         )
 

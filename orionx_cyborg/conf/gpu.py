@@ -103,7 +103,7 @@ opts = [
         help=_(
             'NVIDIA vGPU types offered by GPUs in vgpu mode. Each item is '
             'a type name as NVML and nvidia-smi show it ("NVIDIA '
-            'H200-35C"; the "NVIDIA " prefix is optional), a vGPU type id '
+            'H200X-35C"; the "NVIDIA " prefix is optional), a vGPU type id '
             '(1071) or an mdev type name (nvidia-1071). A GPU reports the '
             'enabled types it supports; on SR-IOV vGPU hosts (Ada, Hopper) '
             'only types that some virtual function is configured with. '

@@ -153,7 +153,7 @@ class VgpuType:
 
     type_id: int
     name: str
-    """The name NVML reports, e.g. ``NVIDIA H200-35C``."""
+    """The name NVML reports, e.g. ``NVIDIA H200X-35C``."""
     type_class: str
     """``Compute``, ``Quadro``, ``NVS``, ..."""
     framebuffer_mib: int

@@ -24,7 +24,7 @@ flavors that use it::
         whole_gpu: {model: H200, count: 1}
         flavors: [{name: g1.h200.1x, vcpus: 24, ram: 262144}]
       - name: a100-20c
-        vgpu: {type: NVIDIA A100D-20C}
+        vgpu: {type: NVIDIA A100DX-20C}
         flavors: [{name: v1.a100.20c}]
       - name: pool-16g-25pct
         pooled: {size: 16g-25pct, pool: default}

@@ -74,11 +74,11 @@ FLAVORS = (
         },
     ),
     DemoFlavor(
-        'vgpu-h200-35c',
+        'vgpu-h200x-35c',
         'NVIDIA vGPU, SR-IOV',
         {
             'resources:VGPU': '1',
-            'trait:CUSTOM_NVIDIA_VGPU_H200_35C': 'required',
+            'trait:CUSTOM_NVIDIA_VGPU_H200X_35C': 'required',
         },
     ),
     DemoFlavor(
@@ -86,7 +86,7 @@ FLAVORS = (
         'NVIDIA vGPU, mdev',
         {
             'resources:VGPU': '1',
-            'trait:CUSTOM_NVIDIA_VGPU_A100D_20C': 'required',
+            'trait:CUSTOM_NVIDIA_VGPU_A100DX_20C': 'required',
         },
     ),
     DemoFlavor(

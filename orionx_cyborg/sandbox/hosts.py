@@ -129,7 +129,7 @@ def orionx_fleet() -> tuple[HostSpec, ...]:
                         'default_mode': 'passthrough',
                         'vgpu_devices': '0000:3a:00.0,0000:5d:00.0',
                         'enabled_vgpu_types': (
-                            'NVIDIA H200-35C,NVIDIA H200-70C'
+                            'NVIDIA H200X-35C,NVIDIA H200X-70C'
                         ),
                         'pool_devices': (
                             '0000:9a:00.0,0000:ab:00.0,0000:ba:00.0'
@@ -154,7 +154,7 @@ def orionx_fleet() -> tuple[HostSpec, ...]:
                             '0000:3a:00.0,0000:5d:00.0,0000:9a:00.0'
                         ),
                         'enabled_vgpu_types': (
-                            'NVIDIA A100D-20C,NVIDIA L40S-12C'
+                            'NVIDIA A100DX-20C,NVIDIA L40S-12C'
                         ),
                         'pool_devices': (
                             '0000:ab:00.0,0000:ba:00.0,0000:db:00.0'

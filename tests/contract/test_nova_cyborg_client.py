@@ -65,7 +65,7 @@ KINDS = {
     'mdev-vgpu': (
         {
             'resources:VGPU': '1',
-            'trait:CUSTOM_NVIDIA_VGPU_A100D_20C': 'required',
+            'trait:CUSTOM_NVIDIA_VGPU_A100DX_20C': 'required',
         },
         'gpu-server-2',
         'MDEV',

@@ -32,7 +32,7 @@ from tests.functional import report_oracle
 BOUND_EVENT = 'accelerator-request-bound'
 A100_VGPU = {
     'resources:VGPU': '1',
-    'trait:CUSTOM_NVIDIA_VGPU_A100D_20C': 'required',
+    'trait:CUSTOM_NVIDIA_VGPU_A100DX_20C': 'required',
 }
 
 
@@ -137,7 +137,7 @@ def test_whole_gpu_is_attached_as_a_pci_hostdev(
 @pytest.mark.parametrize(
     'host, vgpu_type',
     [
-        ('gpu-server-1', 'CUSTOM_NVIDIA_VGPU_H200_35C'),
+        ('gpu-server-1', 'CUSTOM_NVIDIA_VGPU_H200X_35C'),
         ('gpu-server-2', 'CUSTOM_NVIDIA_VGPU_L40S_12C'),
     ],
 )

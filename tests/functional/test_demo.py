@@ -31,7 +31,7 @@ EXPECTED = {
         r"<hostdev type='pci' managed='yes'> "
         r'0000:[0-9a-f]{2}:00\.0$',
     ),
-    'demo-vgpu-h200-35c': (
+    'demo-vgpu-h200x-35c': (
         'gpu-server-1',
         'PCI',
         r"<hostdev type='pci' managed='yes'> "

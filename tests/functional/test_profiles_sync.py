@@ -46,7 +46,7 @@ profiles:
     whole_gpu: {{model: H200}}
     flavors: [{{name: {prefix}.h200}}]
   - name: {prefix}-35c
-    vgpu: {{type: NVIDIA H200-35C}}
+    vgpu: {{type: NVIDIA H200X-35C}}
     flavors: [{{name: {prefix}.35c}}]
   - name: {prefix}-pool
     pooled: {{size: {size}, pool: default}}
@@ -284,7 +284,7 @@ def test_unsatisfiable_profiles_and_prune(
     # Drop the vGPU profile from the file: kept without --prune...
     smaller = FILE.replace(
         '  - name: {prefix}-35c\n'
-        '    vgpu: {{type: NVIDIA H200-35C}}\n'
+        '    vgpu: {{type: NVIDIA H200X-35C}}\n'
         '    flavors: [{{name: {prefix}.35c}}]\n',
         '',
     )

@@ -22,11 +22,28 @@ framebuffer and instances per GPU, plus how the vGPU manager exposes them
 (mediated devices, or SR-IOV virtual functions on Ada and Hopper).
 
 Sources: PCI ids from the pci.ids database and NVIDIA's mig-parted device
-filters; memory totals and MIG tables from nvidia-smi output published in
-NVIDIA's mig-parted and gpu-operator repositories; vGPU type names from
-NVIDIA's vGPU user guides. vGPU type *ids* differ between vGPU releases;
-the ids here are illustrative (stable within this catalogue), and so are
-MIG memory figures marked as derived.
+filters; memory totals and MIG GPU-instance tables from nvidia-smi output
+published in NVIDIA's mig-parted and gpu-operator repositories.
+
+Every vGPU type name, framebuffer (MiB) and maximum instance count per
+GPU (equal-size mode) is NVIDIA's published table, "NVIDIA AI Enterprise
+and NVIDIA vGPU (C-Series)", NVIDIA AI Enterprise 6 documentation
+(https://docs.nvidia.com/ai-enterprise/release-6/latest/appendix/vgpu.html):
+tables 39 (L40S), 69-70 (A100 HGX 80GB), 73-74 (A100 HGX 40GB), 87-88
+(H200 PCIe 141GB, H200 NVL), 89-90 (H200 SXM5 141GB), 97-98 (H100 SXM5
+80GB) and 105 (Tesla T4); the release-7.5 "Hopper Architecture vGPU
+Types" page
+(https://docs.nvidia.com/ai-enterprise/release-7/7.5/infra-software/vgpu/reference/hopper.html)
+lists the same Hopper types. Board names matter: SXM boards carry their
+own prefixes (``H200X-``, ``H100XM-``, ``A100X-``, ``A100DX-``), the PCIe
+and NVL boards the plain ones (``H200-``, ``A100-``, ``A100D-``). NVML
+reports a type as ``NVIDIA <type>`` (vGPU 13 and later; older drivers said
+``GRID <type>``). The Q-series types of L40S and T4 (graphics types,
+outside those C-series tables) are not checked against NVIDIA's tables:
+their counts are the board memory divided by the size, capped at the 32
+virtual functions of an L40S. vGPU type *ids* differ between vGPU
+releases; the ids here are illustrative (stable within this catalogue),
+and so are MIG memory figures marked as derived.
 """
 
 from __future__ import annotations
@@ -107,50 +124,104 @@ def _gib(value: float) -> int:
 
 def _types(
     first_id: int,
-    model: str,
-    nominal_gib: int,
-    sizes_gib: tuple[int, ...],
+    prefix: str,
+    rows: tuple[tuple[int, int], ...],
     suffix: str = 'C',
     type_class: str = 'Compute',
 ) -> tuple[VgpuTypeSpec, ...]:
-    """Time-sliced vGPU types ``<model>-<size><suffix>``.
+    """Time-sliced vGPU types ``NVIDIA <prefix>-<size><suffix>``.
 
-    NVIDIA sizes types against the board's nominal memory (141 GB for
-    H200), so a GPU holds nominal // size instances; the framebuffer is
-    the nominal size, capped by what NVML reports as usable.
+    *rows* are NVIDIA's table rows ``(size in GB of the name, maximum
+    vGPUs per GPU)``; the framebuffer is the table's MiB figure, which is
+    the name's size times 1024 on every board listed here.
     """
-    usable_mib = {141: 143771, 80: 81559, 48: 46068, 40: 40960, 16: 15360}
     return tuple(
         VgpuTypeSpec(
             type_id=first_id + offset,
-            name='NVIDIA %s-%d%s' % (model, size, suffix),
+            name='NVIDIA %s-%d%s' % (prefix, size, suffix),
             type_class=type_class,
-            framebuffer_mib=min(
-                size * 1024, usable_mib.get(nominal_gib, size * 1024)
-            ),
-            max_instances=max(1, nominal_gib // size),
+            framebuffer_mib=size * 1024,
+            max_instances=max_instances,
         )
-        for offset, size in enumerate(sizes_gib)
+        for offset, (size, max_instances) in enumerate(rows)
     )
 
 
 def _mig_types(
-    first_id: int, model: str, profiles: tuple[MigProfile, ...]
+    first_id: int, prefix: str, profiles: tuple[MigProfile, ...]
 ) -> tuple[VgpuTypeSpec, ...]:
-    """MIG-backed vGPU types ``<model>-<slices>-<size>C``."""
-    backed = [p for p in profiles if '+' not in p.name]
-    return tuple(
-        VgpuTypeSpec(
-            type_id=first_id + offset,
-            name='NVIDIA %s-%d-%sC'
-            % (model, profile.slices, profile.name.split('.')[1][:-2]),
-            type_class='Compute',
-            framebuffer_mib=profile.memory_mib,
-            max_instances=profile.instances,
-            mig_profile_id=profile.profile_id,
+    """MIG-backed vGPU types ``NVIDIA <prefix>-<slices>-<size>C``.
+
+    A ``+me`` (media extensions) profile gives the ``...CME`` type. The
+    framebuffer is NVIDIA's table figure (the size in the name, in GiB),
+    which exceeds what nvidia-smi reports as the instance's memory; the
+    maximum is the profile's instance count, as in NVIDIA's tables.
+    """
+    types = []
+    for offset, profile in enumerate(profiles):
+        size = int(profile.name.split('.')[1].split('gb')[0])
+        media = 'ME' if profile.name.endswith('+me') else ''
+        types.append(
+            VgpuTypeSpec(
+                type_id=first_id + offset,
+                name='NVIDIA %s-%d-%dC%s'
+                % (prefix, profile.slices, size, media),
+                type_class='Compute',
+                framebuffer_mib=size * 1024,
+                max_instances=profile.instances,
+                mig_profile_id=profile.profile_id,
+            )
         )
-        for offset, profile in enumerate(backed)
-    )
+    return tuple(types)
+
+
+# NVIDIA's time-sliced C-series rows, (size GB, maximum vGPUs per GPU).
+# H200: the ids of the 4, 8, 35, 70 and 141 GB types stay those of
+# earlier catalogues, so the 7, 17 and 28 GB types come last.
+_H200_141GB_TYPES = (
+    (4, 32),
+    (8, 16),
+    (14, 10),
+    (35, 4),
+    (70, 2),
+    (141, 1),
+    (7, 20),
+    (17, 8),
+    (28, 5),
+)
+_H100_80GB_TYPES = (
+    (4, 20),
+    (5, 16),
+    (8, 10),
+    (10, 8),
+    (16, 6),
+    (20, 4),
+    (40, 2),
+    (80, 1),
+)
+_A100_40GB_TYPES = ((4, 10), (5, 8), (8, 5), (10, 4), (20, 2), (40, 1))
+_A100_80GB_TYPES = (
+    (4, 20),
+    (8, 10),
+    (10, 8),
+    (16, 5),
+    (20, 4),
+    (40, 2),
+    (80, 1),
+)
+_L40S_C_TYPES = (
+    (4, 12),
+    (6, 8),
+    (8, 6),
+    (12, 4),
+    (16, 3),
+    (24, 2),
+    (48, 1),
+)
+# Not in the C-series tables: memory // size, at most the 32 VFs.
+_L40S_Q_TYPES = ((1, 32), (2, 24), (4, 12), (8, 6), (24, 2), (48, 1))
+_T4_Q_TYPES = ((1, 16), (2, 8), (4, 4), (8, 2), (16, 1))
+_T4_C_TYPES = ((4, 4), (8, 2), (16, 1))
 
 
 _H200_MIG = (
@@ -203,15 +274,18 @@ H200_SXM5_141GB = GpuModel(
     mig_profiles=_H200_MIG,
     vgpu_framework=VgpuFramework.SRIOV,
     max_virtual_functions=32,
-    vgpu_types=_types(1100, 'H200', 141, (4, 8, 16, 35, 70, 141))
-    + _mig_types(1120, 'H200', _H200_MIG),
+    vgpu_types=_types(1100, 'H200X', _H200_141GB_TYPES)
+    + _mig_types(1120, 'H200X', _H200_MIG),
 )
 
+# The PCIe board (H200 NVL) has the same tables under the plain prefix.
 H200_NVL_141GB = dataclasses.replace(
     H200_SXM5_141GB,
     key='H200-NVL-141GB',
     name='NVIDIA H200 NVL',
     pci_device_id=0x233B,
+    vgpu_types=_types(1140, 'H200', _H200_141GB_TYPES)
+    + _mig_types(1160, 'H200', _H200_MIG),
 )
 
 H100_SXM5_80GB = GpuModel(
@@ -223,8 +297,8 @@ H100_SXM5_80GB = GpuModel(
     mig_profiles=_H100_MIG,
     vgpu_framework=VgpuFramework.SRIOV,
     max_virtual_functions=32,
-    vgpu_types=_types(1000, 'H100', 80, (4, 5, 8, 10, 16, 20, 40, 80))
-    + _mig_types(1020, 'H100', _H100_MIG),
+    vgpu_types=_types(1000, 'H100XM', _H100_80GB_TYPES)
+    + _mig_types(1020, 'H100XM', _H100_MIG),
 )
 
 A100_SXM4_40GB = GpuModel(
@@ -236,8 +310,8 @@ A100_SXM4_40GB = GpuModel(
     mig_profiles=_A100_40_MIG,
     vgpu_framework=VgpuFramework.MDEV_VF,
     max_virtual_functions=16,
-    vgpu_types=_types(460, 'A100', 40, (4, 5, 8, 10, 20, 40))
-    + _mig_types(470, 'A100', _A100_40_MIG),
+    vgpu_types=_types(457, 'A100X', _A100_40GB_TYPES)
+    + _mig_types(463, 'A100X', _A100_40_MIG),
 )
 
 A100_SXM4_80GB = GpuModel(
@@ -249,8 +323,8 @@ A100_SXM4_80GB = GpuModel(
     mig_profiles=_A100_80_MIG,
     vgpu_framework=VgpuFramework.MDEV_VF,
     max_virtual_functions=20,
-    vgpu_types=_types(690, 'A100D', 80, (4, 8, 10, 16, 20, 40, 80))
-    + _mig_types(710, 'A100D', _A100_80_MIG),
+    vgpu_types=_types(615, 'A100DX', _A100_80GB_TYPES)
+    + _mig_types(622, 'A100DX', _A100_80_MIG),
 )
 
 L40S = GpuModel(
@@ -261,15 +335,8 @@ L40S = GpuModel(
     compute_capability=(8, 9),
     vgpu_framework=VgpuFramework.SRIOV,
     max_virtual_functions=32,
-    vgpu_types=_types(900, 'L40S', 48, (4, 6, 8, 12, 16, 24, 48))
-    + _types(
-        920,
-        'L40S',
-        48,
-        (1, 2, 4, 8, 24, 48),
-        suffix='Q',
-        type_class='Quadro',
-    ),
+    vgpu_types=_types(900, 'L40S', _L40S_C_TYPES)
+    + _types(920, 'L40S', _L40S_Q_TYPES, suffix='Q', type_class='Quadro'),
     row_remapping=False,
 )
 
@@ -280,10 +347,8 @@ T4 = GpuModel(
     memory_mib=15360,
     compute_capability=(7, 5),
     vgpu_framework=VgpuFramework.MDEV_PF,
-    vgpu_types=_types(
-        222, 'T4', 16, (1, 2, 4, 8, 16), suffix='Q', type_class='Quadro'
-    )
-    + _types(232, 'T4', 16, (4, 8, 16)),
+    vgpu_types=_types(222, 'T4', _T4_Q_TYPES, suffix='Q', type_class='Quadro')
+    + _types(232, 'T4', _T4_C_TYPES),
     row_remapping=False,
 )
 

@@ -28,7 +28,7 @@ A :class:`SimulatedHost` drives the fake NVML library
         count: 4              # four such GPUs at the next free addresses
       - model: H200-SXM5-141GB
         pci_address: "0000:9a:00.0"
-        vf_vgpu_types: ["NVIDIA H200-35C", "NVIDIA H200-35C"]
+        vf_vgpu_types: ["NVIDIA H200X-35C", "NVIDIA H200X-35C"]
       - model: H200-SXM5-141GB
         mig_devices: ["3g.71gb", "3g.71gb"]
         lost: true            # NVML answers GPU_IS_LOST for it
@@ -413,11 +413,11 @@ BUILTIN_HOSTS: dict[str, dict[str, Any]] = {
             {'model': 'H200-SXM5-141GB', 'count': 2},
             {
                 'model': 'H200-SXM5-141GB',
-                'vf_vgpu_types': ['NVIDIA H200-35C'] * 4,
+                'vf_vgpu_types': ['NVIDIA H200X-35C'] * 4,
             },
             {
                 'model': 'H200-SXM5-141GB',
-                'vf_vgpu_types': ['NVIDIA H200-70C'] * 2,
+                'vf_vgpu_types': ['NVIDIA H200X-70C'] * 2,
             },
             {'model': 'H200-SXM5-141GB', 'count': 3},
             {

@@ -140,14 +140,14 @@ class TestVgpu(PlannerTestCase):
         self.flags(
             'orionx_gpu',
             default_mode='vgpu',
-            enabled_vgpu_types=['NVIDIA H200-35C', 'H200-70C'],
+            enabled_vgpu_types=['NVIDIA H200X-35C', 'H200X-70C'],
         )
         result = self.plan()
         found = self.deployables(result)
-        h35 = found['gpu-1_example_org_0000_3a_00_0_VGPU_H200_35C']
+        h35 = found['gpu-1_example_org_0000_3a_00_0_VGPU_H200X_35C']
         self.assertEqual('VGPU', h35.resource_class)
         self.assertEqual(4, h35.total)
-        self.assertIn('CUSTOM_NVIDIA_VGPU_H200_35C', h35.trait_names)
+        self.assertIn('CUSTOM_NVIDIA_VGPU_H200X_35C', h35.trait_names)
         self.assertEqual(
             ['4', '5', '6', '7'],
             [
@@ -156,7 +156,7 @@ class TestVgpu(PlannerTestCase):
             ],
         )
         self.assertEqual({'PCI'}, {h.attach_type for h in h35.attach_handles})
-        h70 = found['gpu-1_example_org_0000_5d_00_0_VGPU_H200_70C']
+        h70 = found['gpu-1_example_org_0000_5d_00_0_VGPU_H200X_70C']
         self.assertEqual(2, h70.total)
         # GPUs without configured VFs offer nothing and say how to fix it.
         self.assertEqual(2, len(found))
@@ -202,10 +202,10 @@ class TestVgpu(PlannerTestCase):
             'orionx_gpu',
             default_mode='off',
             vgpu_devices=['*A100*'],
-            enabled_vgpu_types=['NVIDIA A100D-20C'],
+            enabled_vgpu_types=['NVIDIA A100DX-20C'],
         )
         deployable = self.deployables(self.plan())[
-            'gpu-1_example_org_0000_18_00_0_VGPU_A100D_20C'
+            'gpu-1_example_org_0000_18_00_0_VGPU_A100DX_20C'
         ]
         self.assertEqual(4, deployable.total)
         functions = {
@@ -217,7 +217,9 @@ class TestVgpu(PlannerTestCase):
     def test_no_vgpu_manager(self):
         self.topology_name = 'dgx-h100'
         self.flags(
-            'orionx_gpu', default_mode='vgpu', enabled_vgpu_types=['H100-10C']
+            'orionx_gpu',
+            default_mode='vgpu',
+            enabled_vgpu_types=['H100XM-10C'],
         )
         result = self.plan()
         self.assertEqual((), result.devices)
@@ -226,7 +228,7 @@ class TestVgpu(PlannerTestCase):
     def test_unsupported_type_lists_what_is_supported(self):
         self.topology_name = 't4-box'
         self.flags(
-            'orionx_gpu', default_mode='vgpu', enabled_vgpu_types=['H200-35C']
+            'orionx_gpu', default_mode='vgpu', enabled_vgpu_types=['H200X-35C']
         )
         result = self.plan()
         self.assertEqual((), result.devices)
@@ -386,7 +388,7 @@ class TestStability(PlannerTestCase):
             default_mode='pool',
             passthrough_devices=['0000:18:00.0'],
             vgpu_devices=['0000:3a:00.0', '0000:5d:00.0'],
-            enabled_vgpu_types=['H200-35C', 'H200-70C'],
+            enabled_vgpu_types=['H200X-35C', 'H200X-70C'],
         )
         self.flags('orionx_pool', entitlement=8)
 

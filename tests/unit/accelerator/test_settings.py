@@ -92,7 +92,7 @@ class TestSettings(base.TestCase):
         self.flags(
             'orionx_gpu',
             vgpu_devices=['GPU-1234'],
-            enabled_vgpu_types=['H200-35C'],
+            enabled_vgpu_types=['H200X-35C'],
         )
         self.assertInvalid('orionx_gpu', 'vgpu_devices', 'nvidia-smi -L')
 
@@ -150,17 +150,17 @@ class TestSelectors(base.TestCase):
     def test_vgpu_type_selectors(self):
         vgpu_type = models.VgpuType(
             type_id=1103,
-            name='NVIDIA H200-35C',
+            name='NVIDIA H200X-35C',
             type_class='Compute',
             framebuffer_mib=35840,
             max_instances=4,
             creatable=True,
         )
-        for text in ('NVIDIA H200-35C', 'h200-35c', '1103', 'nvidia-1103'):
+        for text in ('NVIDIA H200X-35C', 'h200x-35c', '1103', 'nvidia-1103'):
             self.assertTrue(
                 settings.VgpuTypeSelector.parse(text).matches(vgpu_type), text
             )
-        for text in ('H200-70C', '1104', 'nvidia-35'):
+        for text in ('H200X-70C', '1104', 'nvidia-35'):
             self.assertFalse(
                 settings.VgpuTypeSelector.parse(text).matches(vgpu_type), text
             )

@@ -218,7 +218,7 @@ class TestSysfs(testtools.TestCase):
         self.assertEqual((), state.mdev_parents)
         vfs = state.virtual_functions
         self.assertEqual(4 + fake_sysfs.SPARE_VF_COUNT, len(vfs))
-        h35 = catalogue.H200_SXM5_141GB.vgpu_type('NVIDIA H200-35C')
+        h35 = catalogue.H200_SXM5_141GB.vgpu_type('NVIDIA H200X-35C')
         self.assertEqual(
             [h35.type_id] * 4 + [None] * 2, [vf.current_type_id for vf in vfs]
         )
@@ -245,7 +245,7 @@ class TestSysfs(testtools.TestCase):
         self.assertEqual(8, len(state.mdev_parents))
         per_vf = [
             {t.name: t.available_instances for t in p.types}[
-                'NVIDIA A100D-40C'
+                'NVIDIA A100DX-40C'
             ]
             for p in state.mdev_parents
         ]
@@ -275,7 +275,7 @@ class TestSysfs(testtools.TestCase):
         vf = topology.vf_address('0000:18:00.0', 3)
         self.assertEqual('0000:18:00.0', topology.gpu_of_function(a100, vf))
         a100 = topology.with_mdev(
-            a100, '0000:18:00.0', 'aaaa', 'NVIDIA A100D-40C', vf
+            a100, '0000:18:00.0', 'aaaa', 'NVIDIA A100DX-40C', vf
         )
         state = self.render(a100).describe(
             models.PciAddress.parse('0000:18:00.0')
@@ -286,9 +286,9 @@ class TestSysfs(testtools.TestCase):
             }
             for p in state.mdev_parents
         }
-        self.assertEqual((0, ('aaaa',)), by_vf[vf]['NVIDIA A100D-40C'])
+        self.assertEqual((0, ('aaaa',)), by_vf[vf]['NVIDIA A100DX-40C'])
         # The other 40C instance is offered by the first free VF only.
-        offers = [v['NVIDIA A100D-40C'][0] for k, v in sorted(by_vf.items())]
+        offers = [v['NVIDIA A100DX-40C'][0] for k, v in sorted(by_vf.items())]
         self.assertEqual(1, sum(offers))
         back = topology.without_mdev(a100, 'aaaa')
         self.assertEqual({}, back.gpus[0].mdevs)

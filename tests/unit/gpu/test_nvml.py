@@ -121,7 +121,7 @@ class TestDiscovery(testtools.TestCase):
     def test_vgpu_types_on_sriov_host(self):
         gpu = self.discover(
             host(
-                {'model': H200.key, 'vf_vgpu_types': ['NVIDIA H200-35C'] * 2},
+                {'model': H200.key, 'vf_vgpu_types': ['NVIDIA H200X-35C'] * 2},
                 vgpu_manager=True,
             )
         ).gpus[0]
@@ -131,14 +131,14 @@ class TestDiscovery(testtools.TestCase):
         self.assertEqual(models.HostVgpuMode.SRIOV, gpu.host_vgpu_mode)
         by_name = {t.name: t for t in gpu.vgpu_types}
         # Not in MIG mode: time-sliced types only.
-        self.assertNotIn('NVIDIA H200-1-18C', by_name)
-        h35 = by_name['NVIDIA H200-35C']
+        self.assertNotIn('NVIDIA H200X-1-18C', by_name)
+        h35 = by_name['NVIDIA H200X-35C']
         self.assertEqual(35 * 1024, h35.framebuffer_mib)
         self.assertEqual(4, h35.max_instances)
         self.assertIsNone(h35.gpu_instance_profile_id)
         # Homogeneous: only the type in use is still creatable.
         self.assertEqual(
-            {'NVIDIA H200-35C'},
+            {'NVIDIA H200X-35C'},
             {t.name for t in gpu.vgpu_types if t.creatable},
         )
 
@@ -150,8 +150,8 @@ class TestDiscovery(testtools.TestCase):
             )
         ).gpus[0]
         profiles = {t.name: t.gpu_instance_profile_id for t in gpu.vgpu_types}
-        self.assertEqual(19, profiles['NVIDIA H200-1-18C'])
-        self.assertNotIn('NVIDIA H200-35C', profiles)
+        self.assertEqual(19, profiles['NVIDIA H200X-1-18C'])
+        self.assertNotIn('NVIDIA H200X-35C', profiles)
 
     def test_mdev_host_mode_on_turing(self):
         gpu = self.discover(host({'model': 'T4'}, vgpu_manager=True)).gpus[0]

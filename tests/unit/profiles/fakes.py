@@ -131,7 +131,7 @@ def fleet():
     report = Report()
     for address in ('0000:18:00.0', '0000:2a:00.0'):
         report.whole('gpu1', address)
-    report.vgpu('gpu1', '0000:3a:00.0', 'NVIDIA H200-35C', 4)
+    report.vgpu('gpu1', '0000:3a:00.0', 'NVIDIA H200X-35C', 4)
     report.member('gpu1', '0000:9a:00.0', 142000)
     report.member('gpu2', '0000:ab:00.0', 45000, model='L40S', product='26B9')
     report.whole(

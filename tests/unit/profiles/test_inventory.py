@@ -38,7 +38,7 @@ class TestWholeGpusAndVgpus(base.TestCase):
         for body in (
             {'whole_gpu': {'model': 'H200', 'count': 2}},
             {'whole_gpu': {'product_id': '20b2'}},
-            {'vgpu': {'type': 'NVIDIA H200-35C'}},
+            {'vgpu': {'type': 'NVIDIA H200X-35C'}},
             {'whole_gpu': {}},
         ):
             verdict = self.check(body)
@@ -65,10 +65,10 @@ class TestWholeGpusAndVgpus(base.TestCase):
         )
 
     def test_vgpu_type_not_offered(self):
-        (error,) = self.check({'vgpu': {'type': 'NVIDIA H200-70C'}}).errors
+        (error,) = self.check({'vgpu': {'type': 'NVIDIA H200X-70C'}}).errors
         self.assertIn(
-            'no VGPU provider has CUSTOM_NVIDIA_VGPU_H200_70C '
-            '(reported: CUSTOM_NVIDIA_VGPU_H200_35C x1)',
+            'no VGPU provider has CUSTOM_NVIDIA_VGPU_H200X_70C '
+            '(reported: CUSTOM_NVIDIA_VGPU_H200X_35C x1)',
             error,
         )
 
@@ -76,7 +76,7 @@ class TestWholeGpusAndVgpus(base.TestCase):
         report = fakes.Report().entitlement('cpu1', 2)
         (error,) = (
             report.inventory()
-            .check(profile({'vgpu': {'type': 'NVIDIA H200-35C'}}))
+            .check(profile({'vgpu': {'type': 'NVIDIA H200X-35C'}}))
             .errors
         )
         self.assertEqual(

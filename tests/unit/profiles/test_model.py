@@ -65,14 +65,14 @@ profiles:
     def test_vgpu_type_trait_follows_the_driver(self):
         profile = parse("""
 profiles:
-  - {name: a100-20c, vgpu: {type: NVIDIA A100D-20C}}
+  - {name: a100-20c, vgpu: {type: NVIDIA A100DX-20C}}
 """).profile('a100-20c')
         self.assertEqual(
             [
                 dict(
                     {
                         'resources:VGPU': '1',
-                        'trait:CUSTOM_NVIDIA_VGPU_A100D_20C': 'required',
+                        'trait:CUSTOM_NVIDIA_VGPU_A100DX_20C': 'required',
                     },
                     **UNHEALTHY,
                 )
