@@ -24,8 +24,9 @@ converted where they enter those parts. The shared ones are here::
     ├── ConfigurationError
     │   ├── InvalidOption
     │   └── UnsupportedCyborg
+    ├── AcceleratorLibraryUnavailable
     ├── NvmlError
-    │   └── NvmlUnavailable
+    │   └── NvmlUnavailable (also an AcceleratorLibraryUnavailable)
     ├── SysfsError
     ├── StateError
     └── AttachServiceRefused
@@ -82,7 +83,21 @@ class NvmlError(OrionXException):
     msg_fmt = _("NVML call %(call)s failed: %(error)s")
 
 
-class NvmlUnavailable(NvmlError):
+class AcceleratorLibraryUnavailable(OrionXException):
+    """A vendor's management library cannot be used now.
+
+    ``missing=True`` among the arguments says the library (or its Python
+    binding) is not installed: normal on a host without that vendor.
+    """
+
+    msg_fmt = _("%(library)s is not usable on this host (%(error)s). %(hint)s")
+
+    @property
+    def missing(self) -> bool:
+        return bool(self.kwargs.get('missing'))
+
+
+class NvmlUnavailable(NvmlError, AcceleratorLibraryUnavailable):
     msg_fmt = _("NVML is not usable on this host (%(error)s). %(hint)s")
 
 

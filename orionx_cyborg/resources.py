@@ -33,6 +33,9 @@ DRIVER_NAME = 'ORIONX'
 
 #: A whole GPU, passed through.
 RC_PGPU = 'PGPU'
+#: A whole NPU (Huawei Ascend) passed through; Placement has no standard
+#: class for NPUs.
+RC_PNPU = 'CUSTOM_PNPU'
 #: One vGPU instance (mdev or SR-IOV VF).
 RC_VGPU = 'VGPU'
 #: A pool member's GPU memory, in MiB.
@@ -56,6 +59,21 @@ AH_REMOTE = 'TEST_PCI'
 
 TRAIT_OWNER = 'OWNER_CYBORG'
 TRAIT_VENDOR = 'CUSTOM_GPU_NVIDIA'
+#: Vendor traits by PCI vendor id. A Cyborg device's ``vendor`` is the PCI
+#: vendor id itself ("10de", "19e5" in Cyborg's Ascend driver).
+VENDOR_TRAITS = {
+    '10de': TRAIT_VENDOR,
+    '1002': 'CUSTOM_GPU_AMD',
+    '19e5': 'CUSTOM_NPU_HUAWEI',
+    '1ed5': 'CUSTOM_GPU_MTHREADS',
+}
+#: PCI vendors whose accelerators are NPUs, not GPUs.
+NPU_VENDORS = frozenset({'19e5'})
+
+#: Cyborg device types (cyborg.common.constants): GPUs are ``GPU``; NPUs
+#: are ``AICHIP``, as Cyborg's own Huawei Ascend driver reports them.
+DEVICE_TYPE_GPU = 'GPU'
+DEVICE_TYPE_NPU = 'AICHIP'
 TRAIT_MIG_ENABLED = 'CUSTOM_GPU_MIG_ENABLED'
 TRAIT_UNHEALTHY = 'CUSTOM_ORIONX_UNHEALTHY'
 
@@ -87,27 +105,56 @@ def trait_part(text: str) -> str:
     return _NOT_TRAIT.sub('_', text.upper()).strip('_')
 
 
+# Vendor names that lead model names and say nothing a trait needs.
+_VENDOR_WORDS = frozenset({'NVIDIA', 'AMD'})
+
+
 def model_name_part(name: str) -> str:
-    """``NVIDIA H200`` -> ``H200``; ``Tesla T4`` -> ``TESLA_T4``."""
+    """``NVIDIA H200`` -> ``H200``; ``Tesla T4`` -> ``TESLA_T4``.
+
+    ``AMD Instinct MI300X`` -> ``INSTINCT_MI300X``.
+    """
     words = name.split()
-    if len(words) > 1 and words[0].upper() == 'NVIDIA':
+    if len(words) > 1 and words[0].upper() in _VENDOR_WORDS:
         words = words[1:]
     return trait_part(' '.join(words))
 
 
-def model_trait(model: str) -> str:
-    """The trait of a GPU model, by NVML's name: ``CUSTOM_GPU_MODEL_H200``."""
-    return MODEL_TRAIT_PREFIX + model_name_part(model)
+def device_kind(vendor_id: str) -> str:
+    """``NPU`` for NPU vendors (Huawei Ascend), else ``GPU``."""
+    return 'NPU' if vendor_id in NPU_VENDORS else 'GPU'
 
 
-def product_trait(product_id: str) -> str:
+def device_type(vendor_id: str) -> str:
+    """The Cyborg device type of a vendor's accelerators."""
+    if device_kind(vendor_id) == 'NPU':
+        return DEVICE_TYPE_NPU
+    return DEVICE_TYPE_GPU
+
+
+def vendor_trait(vendor_id: str) -> str:
+    """``CUSTOM_GPU_NVIDIA``, ``CUSTOM_GPU_AMD``, ``CUSTOM_NPU_HUAWEI``..."""
+    return VENDOR_TRAITS.get(
+        vendor_id, 'CUSTOM_GPU_VENDOR_%s' % vendor_id.upper()
+    )
+
+
+def model_trait(model: str, kind: str = 'GPU') -> str:
+    """The trait of a model, by its library's name.
+
+    ``CUSTOM_GPU_MODEL_H200``, ``CUSTOM_NPU_MODEL_ASCEND910B3``.
+    """
+    return 'CUSTOM_%s_MODEL_%s' % (kind, model_name_part(model))
+
+
+def product_trait(product_id: str, kind: str = 'GPU') -> str:
     """The trait of a PCI device id: ``CUSTOM_GPU_PRODUCT_ID_2335``."""
-    return PRODUCT_TRAIT_PREFIX + product_id.upper()
+    return 'CUSTOM_%s_PRODUCT_ID_%s' % (kind, product_id.upper())
 
 
-def memory_trait(memory_mib: int) -> str:
-    """The trait of a GPU's memory, rounded to GB."""
-    return 'CUSTOM_GPU_MEMORY_%dGB' % int(round(memory_mib / 1024))
+def memory_trait(memory_mib: int, kind: str = 'GPU') -> str:
+    """The trait of a device's memory, rounded to GB."""
+    return 'CUSTOM_%s_MEMORY_%dGB' % (kind, int(round(memory_mib / 1024)))
 
 
 def compute_capability_trait(major: int, minor: int) -> str:
@@ -130,6 +177,7 @@ _NOT_NAME = re.compile(r'[^A-Za-z0-9_-]')
 
 #: Suffixes after a GPU's deployable prefix (``<host>_<pci address>``).
 PASSTHROUGH_SUFFIX = 'PGPU'
+PASSTHROUGH_NPU_SUFFIX = 'PNPU'
 POOL_MEMORY_SUFFIX = 'GMEM'
 POOL_COMPUTE_SUFFIX = 'COMPUTE'
 #: The part between host and pool name of an entitlement's deployable.

@@ -107,9 +107,10 @@ class HostReporter:
                     visible=frozenset(
                         str(g.pci_address) for g in inventory.gpus
                     ),
-                    conflicts=plan.conflicts,
+                    conflicts=plan.conflicts
+                    | _of_failed_vendors(previous, inventory),
                 )
-                plan_warnings = plan.warnings
+                plan_warnings = inventory.failures + plan.warnings
                 modes = dict(plan.modes)
             changed = outcome.state != previous
             if changed and self.persist:
@@ -141,6 +142,22 @@ class HostReporter:
             return self.backend.discover(), None
         except exception.NvmlUnavailable as err:
             return None, str(err)
+
+
+def _of_failed_vendors(
+    state: state_mod.DriverState, inventory: models.HostInventory
+) -> frozenset[str]:
+    """Addresses reported before by a vendor library that failed now.
+
+    They keep their last report, as every device does when the only
+    library fails: a failing library says nothing about its devices.
+    """
+    failed = set(inventory.failed_vendors)
+    return frozenset(
+        device.pci_address
+        for device in state.devices.values()
+        if device.pci_address is not None and device.vendor in failed
+    )
 
 
 def _with_health_events(
@@ -176,6 +193,7 @@ def build_reporter(
             nvml_library=settings.nvml_library,
             fake_topology=settings.fake_topology,
             ignored_xids=settings.ignored_xids,
+            vendor_libraries=settings.vendor_libraries,
         )
         sysfs_root = simulated_root or sysfs_root
     return HostReporter(

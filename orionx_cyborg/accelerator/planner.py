@@ -45,14 +45,17 @@ SysfsLookup = Callable[
 
 def gpu_traits(gpu: models.HardwareGpu) -> dict[str, str]:
     """The traits every deployable of *gpu* carries, by attribute key."""
+    kind = resources.device_kind(gpu.vendor_id)
     traits = {
         resources.OWNER_TRAIT_KEY: resources.TRAIT_OWNER,
-        resources.VENDOR_TRAIT_KEY: resources.TRAIT_VENDOR,
+        resources.VENDOR_TRAIT_KEY: resources.vendor_trait(gpu.vendor_id),
         resources.PRODUCT_TRAIT_KEY: resources.product_trait(
-            gpu.pci_device_id
+            gpu.pci_device_id, kind
         ),
-        resources.MODEL_TRAIT_KEY: resources.model_trait(gpu.name),
-        resources.MEMORY_TRAIT_KEY: resources.memory_trait(gpu.memory_mib),
+        resources.MODEL_TRAIT_KEY: resources.model_trait(gpu.name, kind),
+        resources.MEMORY_TRAIT_KEY: resources.memory_trait(
+            gpu.memory_mib, kind
+        ),
     }
     if gpu.compute_capability is not None:
         traits[resources.COMPUTE_CAPABILITY_TRAIT_KEY] = (
@@ -198,6 +201,7 @@ class Planner:
         return spec.DeviceSpec(
             key='gpu:%s' % gpu.pci_address,
             vendor=gpu.vendor_id,
+            device_type=resources.device_type(gpu.vendor_id),
             model=gpu.name,
             cpid_info=spec.cyborg_json(gpu.pci_address.cyborg_fields()),
             std_board_info=spec.canonical_json(
@@ -241,13 +245,18 @@ class Planner:
         handle = spec.AttachHandleSpec(
             resources.AH_PCI, spec.cyborg_json(gpu.pci_address.cyborg_fields())
         )
+        if resources.device_kind(gpu.vendor_id) == 'NPU':
+            suffix, resource_class = (
+                resources.PASSTHROUGH_NPU_SUFFIX,
+                resources.RC_PNPU,
+            )
+        else:
+            suffix, resource_class = (
+                resources.PASSTHROUGH_SUFFIX,
+                resources.RC_PGPU,
+            )
         return self._deployable(
-            gpu,
-            resources.PASSTHROUGH_SUFFIX,
-            resources.RC_PGPU,
-            1,
-            {},
-            [handle],
+            gpu, suffix, resource_class, 1, {}, [handle]
         )
 
     def _pool(
@@ -409,6 +418,8 @@ class Planner:
             info['host_vgpu_mode'] = gpu.host_vgpu_mode.value
         if gpu.numa_node is not None:
             info['numa_node'] = gpu.numa_node
+        if gpu.partition_mode is not None:
+            info['partition_mode'] = gpu.partition_mode
         return info
 
 

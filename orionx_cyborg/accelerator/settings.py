@@ -185,6 +185,7 @@ class DriverSettings:
     sysfs_root: str
     state_dir: str
     ignored_xids: frozenset[int]
+    vendor_libraries: tuple[str, ...] = ('nvml',)
 
     def selectors_of(self, mode: Mode) -> tuple[Selector, ...]:
         option = MODE_OPTIONS[mode]
@@ -230,6 +231,7 @@ def register_and_load(
         sysfs_root=gpu.get('sysfs_root'),
         state_dir=_state_dir(gpu.get('state_dir'), state_path),
         ignored_xids=frozenset(gpu.get('ignored_xids')),
+        vendor_libraries=tuple(dict.fromkeys(gpu.get('vendor_libraries'))),
     )
     _check_vgpu_types(settings)
     return settings

@@ -118,6 +118,19 @@ opts = [
             'pynvml does. Any library that implements the NVML C ABI works.'
         ),
     ),
+    cfg.ListOpt(
+        'vendor_libraries',
+        item_type=types.String(choices=('nvml', 'amdsmi')),
+        default=['nvml', 'amdsmi'],
+        help=_(
+            'Vendor management libraries to discover accelerators with: '
+            'nvml (NVIDIA, libnvidia-ml.so.1 through nvidia-ml-py), amdsmi '
+            '(AMD Instinct, libamd_smi.so through the amdsmi package). A '
+            'library that is not installed is skipped (logged at info '
+            'level); discovery fails only when none of them works. Remove '
+            'a vendor to never load its library on this host.'
+        ),
+    ),
     cfg.StrOpt(
         'fake_topology',
         help=_(

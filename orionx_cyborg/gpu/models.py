@@ -172,6 +172,24 @@ class VgpuType:
 
 
 @dataclasses.dataclass(frozen=True)
+class PartitionProfile:
+    """A way a vendor splits one device into several.
+
+    An AMD compute partition mode (``CPX``: eight devices of one XCD each)
+    or memory partition mode (``NPS4``), or an Ascend vNPU template
+    (``vir05_1c_16g``).
+    """
+
+    name: str
+    kind: str
+    """``compute-partition``, ``memory-partition`` or ``vnpu``."""
+    instances: int
+    """Devices one device becomes in this mode, or vNPUs it can hold."""
+    memory_mib: int | None = None
+    """Memory of each resulting device, when the vendor documents it."""
+
+
+@dataclasses.dataclass(frozen=True)
 class HardwareGpu:
     """One physical GPU as its management library describes it."""
 
@@ -193,6 +211,10 @@ class HardwareGpu:
     vgpu_types: tuple[VgpuType, ...] = ()
     numa_node: int | None = None
     health: Health = Health()
+    partition_mode: str | None = None
+    """The vendor's current partitioning (``CPX/NPS4`` on an AMD MI300X)."""
+    partition_profiles: tuple[PartitionProfile, ...] = ()
+    driver_version: str | None = None
     warnings: tuple[str, ...] = ()
     """Optional facts the library failed to give (``MIG devices: Function
     Not Found``): the description is incomplete, the GPU still usable."""
@@ -231,6 +253,11 @@ class HostInventory:
     health_events: tuple[HealthEvent, ...] = ()
     calls: int = 0
     """Library calls made by the pass (for benchmarks and logs)."""
+    failures: tuple[str, ...] = ()
+    """Vendor libraries that failed as a whole while others worked."""
+    failed_vendors: tuple[str, ...] = ()
+    """PCI vendor ids of those libraries: their devices keep their last
+    report instead of looking vanished."""
 
 
 def to_jsonable(value: Any) -> Any:

@@ -132,6 +132,7 @@ def load_library(path: str) -> ctypes.CDLL:
         raise exception.NvmlUnavailable(
             error='cannot load %s: %s' % (path, err),
             hint='Check [orionx_gpu] nvml_library.',
+            missing=True,
         ) from err
 
 
@@ -366,7 +367,9 @@ def _unavailable(err: pynvml.NVMLError) -> exception.NvmlUnavailable:
         err.value, 'See the NVIDIA driver and kernel logs.'
     )
     return exception.NvmlUnavailable(
-        error='%s (NVML error %d)' % (err, err.value), hint=hint
+        error='%s (NVML error %d)' % (err, err.value),
+        hint=hint,
+        missing=err.value == pynvml.NVML_ERROR_LIBRARY_NOT_FOUND,
     )
 
 

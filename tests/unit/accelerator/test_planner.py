@@ -14,6 +14,7 @@
 
 """The report planned for each mode, its names, traits and stability."""
 
+import dataclasses
 import json
 import os
 import random
@@ -438,3 +439,60 @@ class TestStability(PlannerTestCase):
             here = {d.name for dev in result.devices for d in dev.deployables}
             self.assertFalse(names & here)
             names |= here
+
+
+class TestOtherVendors(PlannerTestCase):
+    def amd_gpus(self, *gpus):
+        from orionx_cyborg.gpu import amd
+        from orionx_cyborg.gpu.fake import amd as fake_amd
+
+        self.simulate(topology.host_from_mapping(self.host_name, {}))
+        lib = fake_amd.FakeAmdSmiLibrary(fake_amd.amd_host(*gpus))
+        return amd.AmdSmiBackend(library=lib).discover().gpus
+
+    def test_amd_gpu_passthrough(self):
+        gpus = self.amd_gpus({'model': 'MI300X', 'compute_partition': 'CPX'})
+        result = self.plan(gpus=gpus)
+        device = next(d for d in result.devices if d.pci_address)
+        self.assertEqual(('1002', 'GPU'), (device.vendor, device.device_type))
+        self.assertEqual('AMD Instinct MI300X', device.model)
+        self.assertEqual('CPX/NPS1', device.board_info()['partition_mode'])
+        (deployable,) = device.deployables
+        self.assertEqual('PGPU', deployable.resource_class)
+        self.assertEqual(
+            {
+                'OWNER_CYBORG',
+                'CUSTOM_GPU_AMD',
+                'CUSTOM_GPU_PRODUCT_ID_74A1',
+                'CUSTOM_GPU_MODEL_INSTINCT_MI300X',
+                'CUSTOM_GPU_MEMORY_192GB',
+            },
+            set(deployable.trait_names),
+        )
+        self.assertEqual(1, len(deployable.attach_handles))
+
+    def test_amd_gpu_in_the_pool(self):
+        self.flags('orionx_gpu', default_mode='pool')
+        result = self.plan(gpus=self.amd_gpus({'model': 'MI210'}))
+        found = self.deployables(result)
+        memory = next(d for n, d in found.items() if n.endswith('_GMEM'))
+        reserved = self.planner.settings.pool.memory_reserved_mib
+        self.assertEqual(65536 - reserved, memory.total)
+        self.assertIn('CUSTOM_GPU_AMD', memory.trait_names)
+
+    def test_npu_vendor_is_an_aichip_with_its_own_classes(self):
+        gpu = self.amd_gpus({'model': 'MI210'})[0]
+        npu = dataclasses.replace(
+            gpu, vendor_id='19e5', name='Ascend910B3', pci_device_id='d802'
+        )
+        result = self.plan(gpus=[npu])
+        device = next(d for d in result.devices if d.pci_address)
+        self.assertEqual(
+            ('19e5', 'AICHIP'), (device.vendor, device.device_type)
+        )
+        (deployable,) = device.deployables
+        self.assertEqual('CUSTOM_PNPU', deployable.resource_class)
+        self.assertTrue(deployable.name.endswith('_PNPU'))
+        self.assertIn('CUSTOM_NPU_HUAWEI', deployable.trait_names)
+        self.assertIn('CUSTOM_NPU_PRODUCT_ID_D802', deployable.trait_names)
+        self.assertIn('CUSTOM_NPU_MODEL_ASCEND910B3', deployable.trait_names)
