@@ -14,7 +14,6 @@
 
 """The report planned for each mode, its names, traits and stability."""
 
-import dataclasses
 import json
 import os
 import random
@@ -480,12 +479,16 @@ class TestOtherVendors(PlannerTestCase):
         self.assertEqual(65536 - reserved, memory.total)
         self.assertIn('CUSTOM_GPU_AMD', memory.trait_names)
 
-    def test_npu_vendor_is_an_aichip_with_its_own_classes(self):
-        gpu = self.amd_gpus({'model': 'MI210'})[0]
-        npu = dataclasses.replace(
-            gpu, vendor_id='19e5', name='Ascend910B3', pci_device_id='d802'
+    def test_ascend_npu_is_an_aichip_with_its_own_classes(self):
+        from orionx_cyborg.gpu import ascend
+        from orionx_cyborg.gpu.fake import ascend as fake_ascend
+
+        self.simulate(topology.host_from_mapping(self.host_name, {}))
+        lib = fake_ascend.FakeDcmiLibrary(
+            fake_ascend.ascend_host({'model': 'Ascend910B3'})
         )
-        result = self.plan(gpus=[npu])
+        npus = ascend.DcmiBackend(library=lib).discover().gpus
+        result = self.plan(gpus=npus)
         device = next(d for d in result.devices if d.pci_address)
         self.assertEqual(
             ('19e5', 'AICHIP'), (device.vendor, device.device_type)
@@ -493,6 +496,13 @@ class TestOtherVendors(PlannerTestCase):
         (deployable,) = device.deployables
         self.assertEqual('CUSTOM_PNPU', deployable.resource_class)
         self.assertTrue(deployable.name.endswith('_PNPU'))
-        self.assertIn('CUSTOM_NPU_HUAWEI', deployable.trait_names)
-        self.assertIn('CUSTOM_NPU_PRODUCT_ID_D802', deployable.trait_names)
-        self.assertIn('CUSTOM_NPU_MODEL_ASCEND910B3', deployable.trait_names)
+        self.assertEqual(
+            {
+                'OWNER_CYBORG',
+                'CUSTOM_NPU_HUAWEI',
+                'CUSTOM_NPU_PRODUCT_ID_D802',
+                'CUSTOM_NPU_MODEL_ASCEND910B3',
+                'CUSTOM_NPU_MEMORY_64GB',
+            },
+            set(deployable.trait_names),
+        )

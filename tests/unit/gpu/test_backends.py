@@ -105,6 +105,6 @@ class TestFactory(testtools.TestCase):
 
     def test_several_seams_are_merged(self):
         backend, _ = backends.make_backend(
-            'h', '/tmp', vendor_libraries=('nvml', 'amdsmi')
+            'h', '/tmp', vendor_libraries=('nvml', 'amdsmi', 'dcmi')
         )
-        self.assertEqual('nvml+amdsmi', backend.name)
+        self.assertEqual('nvml+amdsmi+dcmi', backend.name)
