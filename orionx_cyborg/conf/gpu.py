@@ -120,13 +120,14 @@ opts = [
     ),
     cfg.ListOpt(
         'vendor_libraries',
-        item_type=types.String(choices=('nvml', 'amdsmi', 'dcmi')),
-        default=['nvml', 'amdsmi', 'dcmi'],
+        item_type=types.String(choices=('nvml', 'amdsmi', 'dcmi', 'mtml')),
+        default=['nvml', 'amdsmi', 'dcmi', 'mtml'],
         help=_(
             'Vendor management libraries to discover accelerators with: '
             'nvml (NVIDIA, libnvidia-ml.so.1 through nvidia-ml-py), amdsmi '
             '(AMD Instinct, libamd_smi.so through the amdsmi package), '
-            'dcmi (Huawei Ascend NPUs, libdcmi.so of the Ascend driver). A '
+            'dcmi (Huawei Ascend NPUs, libdcmi.so of the Ascend driver), '
+            'mtml (Moore Threads, libmtml.so through mthreads-ml-py). A '
             'library that is not installed is skipped (logged at info '
             'level); discovery fails only when none of them works. Remove '
             'a vendor to never load its library on this host.'

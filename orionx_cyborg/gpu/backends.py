@@ -17,7 +17,8 @@
 One seam per vendor library, each the only module that imports its
 vendor's binding: NVIDIA through NVML (:mod:`~orionx_cyborg.gpu.nvml`),
 AMD through AMD SMI (:mod:`~orionx_cyborg.gpu.amd`), Huawei Ascend
-through DCMI (:mod:`~orionx_cyborg.gpu.ascend`). Each produces a
+through DCMI (:mod:`~orionx_cyborg.gpu.ascend`), Moore Threads through
+MTML (:mod:`~orionx_cyborg.gpu.mthreads`). Each produces a
 :class:`~orionx_cyborg.gpu.models.HostInventory`;
 :class:`MultiVendorBackend` merges those of the seams a host runs
 (``[orionx_gpu] vendor_libraries``, by default every one whose library
@@ -39,7 +40,7 @@ from orionx_cyborg.gpu import models
 LOG = logging.getLogger(__name__)
 
 #: The vendor seams, in the order their devices are listed.
-VENDOR_LIBRARIES = ('nvml', 'amdsmi', 'dcmi')
+VENDOR_LIBRARIES = ('nvml', 'amdsmi', 'dcmi', 'mtml')
 
 
 class GpuBackend(Protocol):
@@ -147,6 +148,10 @@ def vendor_backends(
             from orionx_cyborg.gpu import ascend
 
             backends.append(ascend.DcmiBackend())
+        elif name == 'mtml':
+            from orionx_cyborg.gpu import mthreads
+
+            backends.append(mthreads.MtmlBackend())
         else:
             raise ValueError('unknown vendor library %r' % name)
     return backends

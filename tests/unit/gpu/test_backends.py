@@ -105,6 +105,6 @@ class TestFactory(testtools.TestCase):
 
     def test_several_seams_are_merged(self):
         backend, _ = backends.make_backend(
-            'h', '/tmp', vendor_libraries=('nvml', 'amdsmi', 'dcmi')
+            'h', '/tmp', vendor_libraries=backends.VENDOR_LIBRARIES
         )
-        self.assertEqual('nvml+amdsmi+dcmi', backend.name)
+        self.assertEqual('nvml+amdsmi+dcmi+mtml', backend.name)
