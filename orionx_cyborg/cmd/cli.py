@@ -353,15 +353,82 @@ def cmd_catalogue(args: argparse.Namespace, out: TextIO) -> int:
         ),
         out,
     )
+    _print_other_vendors(out)
     out.write('\nBuilt-in simulated hosts ([orionx_gpu] fake_topology):\n')
     for name in sorted(topology.BUILTIN_HOSTS):
         host = topology.load(name)
         models_here = sorted({gpu.model.key for gpu in host.gpus})
+        others = host.amd_gpus + host.ascend_cards + host.mthreads_gpus
+        models_here += sorted(
+            '%dx %s' % (int(item.get('count', 1)), item['model'])
+            for item in others
+        )
         out.write(
             '  %-14s %d GPU(s) %s\n'
             % (name, len(host.gpus), ', '.join(models_here))
         )
     return 0
+
+
+def _print_other_vendors(out: TextIO) -> None:
+    """The simulated models of AMD, Huawei Ascend and Moore Threads."""
+    from orionx_cyborg.gpu.fake import amd
+    from orionx_cyborg.gpu.fake import ascend
+    from orionx_cyborg.gpu.fake import mthreads
+
+    out.write('\nAMD Instinct (AMD SMI; topology key amd_gpus):\n')
+    _print_table(
+        [
+            (
+                m.key,
+                m.market_name,
+                '1002:%04x' % m.pci_device_id,
+                '%d MiB' % m.memory_mib,
+                '/'.join(p.name for p in m.compute_partitions) or '-',
+                '/'.join(p.name for p in m.memory_partitions) or '-',
+            )
+            for m in amd.MODELS.values()
+        ],
+        ('MODEL', 'NAME', 'PCI ID', 'MEMORY', 'COMPUTE', 'MEMORY MODES'),
+        out,
+    )
+    out.write('\nHuawei Ascend (DCMI; topology key ascend_cards):\n')
+    _print_table(
+        [
+            (
+                m.key,
+                m.chip_type + m.chip_name,
+                '19e5:%04x' % m.pci_device_id,
+                '%d MiB' % m.memory_mib,
+                str(m.chips_per_card),
+                ','.join(t[0] for t in ascend_seam_templates(m.chip_name))
+                or '-',
+            )
+            for m in ascend.MODELS.values()
+        ],
+        ('MODEL', 'NAME', 'PCI ID', 'MEMORY', 'CHIPS', 'VNPU TEMPLATES'),
+        out,
+    )
+    out.write('\nMoore Threads (MTML; topology key mthreads_gpus):\n')
+    _print_table(
+        [
+            (
+                m.key,
+                m.name,
+                '1ed5:%04x (placeholder)' % m.pci_device_id,
+                '%d MiB' % m.memory_mib,
+            )
+            for m in mthreads.MODELS.values()
+        ],
+        ('MODEL', 'NAME', 'PCI ID', 'MEMORY'),
+        out,
+    )
+
+
+def ascend_seam_templates(chip_name: str) -> tuple[tuple[str, int, int], ...]:
+    from orionx_cyborg.gpu import ascend
+
+    return ascend.VNPU_TEMPLATES.get(chip_name, (0, ()))[1]
 
 
 # Parser --------------------------------------------------------------------

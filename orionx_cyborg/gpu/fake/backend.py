@@ -22,12 +22,20 @@ sysfs tree is re-rendered when the topology changes.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 from orionx_cyborg import exception
+from orionx_cyborg.gpu import amd
+from orionx_cyborg.gpu import ascend
+from orionx_cyborg.gpu import backends
 from orionx_cyborg.gpu import models
+from orionx_cyborg.gpu import mthreads
 from orionx_cyborg.gpu import nvml
+from orionx_cyborg.gpu.fake import amd as fake_amd
+from orionx_cyborg.gpu.fake import ascend as fake_ascend
 from orionx_cyborg.gpu.fake import library
+from orionx_cyborg.gpu.fake import mthreads as fake_mthreads
 from orionx_cyborg.gpu.fake import sysfs as fake_sysfs
 from orionx_cyborg.gpu.fake import topology
 
@@ -94,16 +102,52 @@ class SimulatedBackend:
         return (stat.st_mtime_ns, stat.st_size, stat.st_ino)
 
     def discover(self) -> models.HostInventory:
-        self.refresh()
-        inventory = self._nvml.discover()
-        return models.HostInventory(
-            backend=self.name,
-            driver_version=inventory.driver_version,
-            gpus=inventory.gpus,
-            unreachable=inventory.unreachable,
-            health_events=inventory.health_events,
-            calls=inventory.calls,
+        host = self.refresh()
+        others = _other_vendor_backends(host)
+        if not others:
+            inventory = self._nvml.discover()
+            return dataclasses.replace(inventory, backend=self.name)
+        inventory = backends.MultiVendorBackend(
+            [self._nvml, *others]
+        ).discover()
+        return dataclasses.replace(
+            inventory, backend='%s (simulated)' % inventory.backend
         )
 
     def close(self) -> None:
         self._nvml.close()
+
+
+def _other_vendor_backends(
+    host: topology.SimulatedHost,
+) -> list[backends.GpuBackend]:
+    """The seams of the host's other vendors, over simulated libraries.
+
+    Built afresh for every pass: they keep no session between passes.
+    """
+    seams: list[backends.GpuBackend] = []
+    if host.amd_gpus:
+        seams.append(
+            amd.AmdSmiBackend(
+                library=fake_amd.FakeAmdSmiLibrary(
+                    fake_amd.amd_host(*host.amd_gpus, name=host.name)
+                )
+            )
+        )
+    if host.ascend_cards:
+        seams.append(
+            ascend.DcmiBackend(
+                library=fake_ascend.FakeDcmiLibrary(
+                    fake_ascend.ascend_host(*host.ascend_cards)
+                )
+            )
+        )
+    if host.mthreads_gpus:
+        seams.append(
+            mthreads.MtmlBackend(
+                library=fake_mthreads.FakeMtmlLibrary(
+                    fake_mthreads.mthreads_host(*host.mthreads_gpus)
+                )
+            )
+        )
+    return seams

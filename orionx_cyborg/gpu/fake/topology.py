@@ -36,6 +36,10 @@ A :class:`SimulatedHost` drives the fake NVML library
         ecc_uncorrected: 2
         xid_events: [79]
         errors: {nvmlDeviceGetUUID: GPU_IS_LOST}
+    # Other vendors, each behind its own simulated library:
+    amd_gpus: [{model: MI300X, count: 2, compute_partition: CPX}]
+    ascend_cards: [{model: Ascend910B3, count: 2}]
+    mthreads_gpus: [{model: MTT-S4000, count: 2}]
 """
 
 from __future__ import annotations
@@ -131,6 +135,13 @@ class SimulatedHost:
     nvml: str = 'ok'
     errors: Mapping[str, str] = dataclasses.field(default_factory=dict)
     """NVML symbol -> NVML error name for every call of that symbol."""
+    amd_gpus: tuple[Mapping[str, Any], ...] = ()
+    """AMD GPUs, as :func:`orionx_cyborg.gpu.fake.amd.amd_host` takes them."""
+    ascend_cards: tuple[Mapping[str, Any], ...] = ()
+    """Ascend cards (:func:`orionx_cyborg.gpu.fake.ascend.ascend_host`)."""
+    mthreads_gpus: tuple[Mapping[str, Any], ...] = ()
+    """Moore Threads GPUs
+    (:func:`orionx_cyborg.gpu.fake.mthreads.mthreads_host`)."""
 
     def replace_gpu(self, pci_address: str, **changes: Any) -> SimulatedHost:
         """A copy of the host with one GPU changed (for tests)."""
@@ -289,6 +300,7 @@ def host_from_mapping(name: str, data: Mapping[str, Any]) -> SimulatedHost:
         'nvml',
         'gpus',
         'errors',
+        *_OTHER_VENDORS,
     }
     unknown = set(data) - known
     _require(not unknown, 'unknown keys: %s' % ', '.join(sorted(unknown)))
@@ -310,7 +322,37 @@ def host_from_mapping(name: str, data: Mapping[str, Any]) -> SimulatedHost:
         vgpu_manager=bool(data.get('vgpu_manager', False)),
         nvml=nvml,
         errors={str(k): str(v) for k, v in (data.get('errors') or {}).items()},
+        **{key: _other_vendor(key, data.get(key)) for key in _OTHER_VENDORS},
     )
+
+
+# Topology keys of other vendors, and the catalogue each names models of.
+_OTHER_VENDORS = ('amd_gpus', 'ascend_cards', 'mthreads_gpus')
+
+
+def _other_vendor(key: str, items: Any) -> tuple[Mapping[str, Any], ...]:
+    from orionx_cyborg.gpu.fake import amd
+    from orionx_cyborg.gpu.fake import ascend
+    from orionx_cyborg.gpu.fake import mthreads
+
+    catalogues: dict[str, Mapping[str, object]] = {
+        'amd_gpus': amd.MODELS,
+        'ascend_cards': ascend.MODELS,
+        'mthreads_gpus': mthreads.MODELS,
+    }
+    known = catalogues[key]
+    _require(
+        isinstance(items, list | tuple | type(None)), '%s is a list' % key
+    )
+    result = []
+    for item in items or ():
+        _require(
+            isinstance(item, Mapping) and item.get('model') in known,
+            '%s: each item needs a model among %s'
+            % (key, ', '.join(sorted(known))),
+        )
+        result.append(dict(item))
+    return tuple(result)
 
 
 def _expand_gpus(
@@ -454,4 +496,12 @@ BUILTIN_HOSTS: dict[str, dict[str, Any]] = {
     },
     # A compute host without GPUs or NVIDIA driver.
     'no-gpu': {'nvml': 'library-missing', 'gpus': []},
+    # One host, four vendors: 2x H200, 2x MI300X, 2x Ascend 910B3,
+    # 2x MTT S4000.
+    'mixed': {
+        'gpus': [{'model': 'H200-SXM5-141GB', 'count': 2}],
+        'amd_gpus': [{'model': 'MI300X', 'count': 2}],
+        'ascend_cards': [{'model': 'Ascend910B3', 'count': 2}],
+        'mthreads_gpus': [{'model': 'MTT-S4000', 'count': 2}],
+    },
 }

@@ -67,6 +67,35 @@ class TestDiscover(CliTestCase):
         self.assertIn('2 TEST_PCI', out)
         self.assertIn('-mig 0', out)
 
+    def test_every_vendor_on_a_mixed_host(self):
+        path = self.write_conf('[orionx_gpu]\ndefault_mode = passthrough\n')
+        code, out, _ = self.run_cli(
+            'discover', '--simulate', 'mixed', '--json', '--config-file', path
+        )
+        self.assertEqual(0, code)
+        document = json.loads(out)
+        self.assertEqual(
+            ['10de'] * 2 + ['1002'] * 2 + ['19e5'] * 2 + ['1ed5'] * 2,
+            [g['vendor_id'] for g in document['gpus']],
+        )
+        self.assertEqual(
+            'nvml+amdsmi+dcmi+mtml (simulated)', document['backend']
+        )
+        by_vendor = {d['vendor']: d for d in document['devices']}
+        self.assertEqual('AICHIP', by_vendor['19e5']['type'])
+        self.assertEqual(
+            'CUSTOM_PNPU',
+            by_vendor['19e5']['deployables'][0]['resource_class'],
+        )
+        self.assertIn(
+            'CUSTOM_GPU_AMD', by_vendor['1002']['deployables'][0]['traits']
+        )
+        self.assertIn(
+            'CUSTOM_GPU_MTHREADS',
+            by_vendor['1ed5']['deployables'][0]['traits'],
+        )
+        self.assertEqual([], document['warnings'])
+
     def test_json_is_complete(self):
         path = self.write_conf(
             '[orionx_gpu]\ndefault_mode = vgpu\nenabled_vgpu_types = T4-8Q\n'
@@ -189,6 +218,13 @@ class TestCatalogue(CliTestCase):
             'Tesla T4',
             'hgx-h200',
             'no-gpu',
+            'AMD Instinct MI300X',
+            '1002:74a1',
+            'SPX/DPX/QPX/CPX',
+            'Ascend910B3',
+            'vir05_1c_16g',
+            'MTT S4000',
+            'mixed',
         ):
             self.assertIn(text, out)
 
