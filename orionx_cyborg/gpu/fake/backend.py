@@ -125,12 +125,17 @@ def _other_vendor_backends(
 
     Built afresh for every pass: they keep no session between passes.
     """
+    states = host.vendor_library_states
     seams: list[backends.GpuBackend] = []
     if host.amd_gpus:
         seams.append(
             amd.AmdSmiBackend(
                 library=fake_amd.FakeAmdSmiLibrary(
-                    fake_amd.amd_host(*host.amd_gpus, name=host.name)
+                    fake_amd.amd_host(
+                        *host.amd_gpus,
+                        name=host.name,
+                        library=states.get('amdsmi', 'ok'),
+                    )
                 )
             )
         )
@@ -138,7 +143,9 @@ def _other_vendor_backends(
         seams.append(
             ascend.DcmiBackend(
                 library=fake_ascend.FakeDcmiLibrary(
-                    fake_ascend.ascend_host(*host.ascend_cards)
+                    fake_ascend.ascend_host(
+                        *host.ascend_cards, library=states.get('dcmi', 'ok')
+                    )
                 )
             )
         )
@@ -146,7 +153,9 @@ def _other_vendor_backends(
         seams.append(
             mthreads.MtmlBackend(
                 library=fake_mthreads.FakeMtmlLibrary(
-                    fake_mthreads.mthreads_host(*host.mthreads_gpus)
+                    fake_mthreads.mthreads_host(
+                        *host.mthreads_gpus, library=states.get('mtml', 'ok')
+                    )
                 )
             )
         )

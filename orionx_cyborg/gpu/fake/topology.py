@@ -40,6 +40,7 @@ A :class:`SimulatedHost` drives the fake NVML library
     amd_gpus: [{model: MI300X, count: 2, compute_partition: CPX}]
     ascend_cards: [{model: Ascend910B3, count: 2}]
     mthreads_gpus: [{model: MTT-S4000, count: 2}]
+    vendor_library_states: {dcmi: no-permission}   # amdsmi, dcmi, mtml
 """
 
 from __future__ import annotations
@@ -142,6 +143,12 @@ class SimulatedHost:
     mthreads_gpus: tuple[Mapping[str, Any], ...] = ()
     """Moore Threads GPUs
     (:func:`orionx_cyborg.gpu.fake.mthreads.mthreads_host`)."""
+    vendor_library_states: Mapping[str, str] = dataclasses.field(
+        default_factory=dict
+    )
+    """State of another vendor's simulated library by seam name
+    (``amdsmi``, ``dcmi``, ``mtml``): ``ok`` or the failure it simulates
+    (``driver-not-loaded``, ``no-permission``)."""
 
     def replace_gpu(self, pci_address: str, **changes: Any) -> SimulatedHost:
         """A copy of the host with one GPU changed (for tests)."""
@@ -301,6 +308,7 @@ def host_from_mapping(name: str, data: Mapping[str, Any]) -> SimulatedHost:
         'gpus',
         'errors',
         *_OTHER_VENDORS,
+        'vendor_library_states',
     }
     unknown = set(data) - known
     _require(not unknown, 'unknown keys: %s' % ', '.join(sorted(unknown)))
@@ -323,6 +331,10 @@ def host_from_mapping(name: str, data: Mapping[str, Any]) -> SimulatedHost:
         nvml=nvml,
         errors={str(k): str(v) for k, v in (data.get('errors') or {}).items()},
         **{key: _other_vendor(key, data.get(key)) for key in _OTHER_VENDORS},
+        vendor_library_states={
+            str(k): str(v)
+            for k, v in (data.get('vendor_library_states') or {}).items()
+        },
     )
 
 
@@ -406,6 +418,12 @@ def host_to_mapping(host: SimulatedHost) -> dict[str, Any]:
     }
     if host.errors:
         data['errors'] = dict(host.errors)
+    for key in _OTHER_VENDORS:
+        items = getattr(host, key)
+        if items:
+            data[key] = [dict(item) for item in items]
+    if host.vendor_library_states:
+        data['vendor_library_states'] = dict(host.vendor_library_states)
     return data
 
 

@@ -14,6 +14,7 @@
 
 """The Cyborg driver end to end on simulated hosts: every failure path."""
 
+import dataclasses
 import json
 import os
 
@@ -468,3 +469,59 @@ class TestHealthEvents(DriverTestCase):
             self.traits(self.by_key(self.report())[GPU1]),
         )
         self.assertTrue(callable(cli.cmd_gpu_reset_health))
+
+
+class TestSeveralVendors(DriverTestCase):
+    topology_name = 'mixed'
+
+    def test_every_vendor_is_reported(self):
+        self.driver = self.new_driver()
+        devices = self.report()
+        self.assertEqual(
+            {'10de': 2, '1002': 2, '19e5': 2, '1ed5': 2},
+            {
+                vendor: sum(1 for d in devices if d.vendor == vendor)
+                for vendor in ('10de', '1002', '19e5', '1ed5')
+            },
+        )
+        self.assertEqual(
+            {'AICHIP'}, {d.type for d in devices if d.vendor == '19e5'}
+        )
+
+    def test_failing_vendor_keeps_its_last_report(self):
+        self.driver = self.new_driver()
+        before = self.by_key(self.report())
+        ascend = sorted(k for k, d in before.items() if d.vendor == '19e5')
+        self.assertEqual(2, len(ascend))
+        self.topology.update(
+            dataclasses.replace(
+                self.topology.host,
+                vendor_library_states={'dcmi': 'no-permission'},
+            )
+        )
+        after = self.by_key(self.report())
+        self.assertEqual(set(before), set(after))
+        for key in ascend:
+            self.assertEqual(
+                [d.name for d in before[key].deployable_list],
+                [d.name for d in after[key].deployable_list],
+            )
+            self.assertNotIn(spec.TRAIT_UNHEALTHY, self.traits(after[key]))
+        self.assertIn('HwHiAiUser', self.logs.output)
+
+    def test_lost_npu_is_kept_unhealthy(self):
+        self.driver = self.new_driver()
+        self.report()
+        host = self.topology.host
+        cards = list(host.ascend_cards)
+        cards[0] = dict(cards[0], count=1)
+        cards.append({'model': 'Ascend910B3', 'lost': True})
+        self.topology.update(
+            dataclasses.replace(host, ascend_cards=tuple(cards))
+        )
+        after = [d for d in self.report() if d.vendor == '19e5']
+        self.assertEqual(2, len(after))
+        self.assertEqual(
+            1,
+            sum(1 for d in after if spec.TRAIT_UNHEALTHY in self.traits(d)),
+        )
