@@ -83,6 +83,18 @@ def load_library(path: str | None = None) -> ctypes.CDLL:
     raise _missing('cannot load libmtml.so: %s' % '; '.join(errors))
 
 
+class _Calls:
+    """Calls pymtml functions by name and counts them."""
+
+    def __init__(self, mtml: ModuleType) -> None:
+        self.mtml = mtml
+        self.count = 0
+
+    def __call__(self, name: str, *args: Any) -> Any:
+        self.count += 1
+        return getattr(self.mtml, name)(*args)
+
+
 class MtmlBackend:
     """Discovers the Moore Threads GPUs of this host through MTML."""
 
@@ -105,12 +117,13 @@ class MtmlBackend:
             missing (``missing``), or MTML cannot initialise or count.
         """
         with self._installed() as mtml:
+            calls = _Calls(mtml)
             try:
-                mtml.mtmlLibraryInit()
+                calls('mtmlLibraryInit')
             except mtml.MTMLError as err:
                 raise _unavailable(err) from err
             try:
-                return self._discover(mtml)
+                return self._discover(calls)
             finally:
                 try:
                     mtml.mtmlLibraryShutDown()
@@ -146,26 +159,29 @@ class MtmlBackend:
                     setattr(mtml, name, value)
                 mtml._mtmlGetFunctionPointer_cache.clear()
 
-    def _discover(self, mtml: ModuleType) -> models.HostInventory:
+    def _discover(self, calls: _Calls) -> models.HostInventory:
+        mtml = calls.mtml
         try:
-            count = mtml.mtmlLibraryCountDevice()
+            count = calls('mtmlLibraryCountDevice')
         except mtml.MTMLError as err:
             raise _unavailable(err) from err
         gpus: list[models.Gpu] = []
         unreachable: list[models.UnreachableGpu] = []
         for index in range(count):
             try:
-                gpus.append(_describe(mtml, index))
+                gpus.append(_describe(calls, index))
             except mtml.MTMLError as err:
                 LOG.warning('MTML GPU %d cannot be described: %s', index, err)
                 unreachable.append(
                     models.UnreachableGpu(index=index, error=str(err))
                 )
+        driver_version = _driver_version(calls)
         return models.HostInventory(
             backend=self.name,
-            driver_version=_driver_version(mtml),
+            driver_version=driver_version,
             gpus=tuple(gpus),
             unreachable=tuple(unreachable),
+            calls=calls.count,
         )
 
 
@@ -187,14 +203,15 @@ def _text(value: bytes | str) -> str:
     return value
 
 
-def _describe(mtml: ModuleType, index: int) -> models.Gpu:
-    device = mtml.mtmlLibraryInitDeviceByIndex(index)
-    pci = mtml.mtmlDeviceGetPciInfo(device)
+def _describe(calls: _Calls, index: int) -> models.Gpu:
+    mtml = calls.mtml
+    device = calls('mtmlLibraryInitDeviceByIndex', index)
+    pci = calls('mtmlDeviceGetPciInfo', device)
     warnings = []
-    memory = mtml.mtmlDeviceInitMemory(device)
-    total = mtml.mtmlMemoryGetTotal(memory)
+    memory = calls('mtmlDeviceInitMemory', device)
+    total = calls('mtmlMemoryGetTotal', memory)
     try:
-        mtml.mtmlDeviceFreeMemory(memory)
+        calls('mtmlDeviceFreeMemory', memory)
     except mtml.MTMLError as err:
         if err.value == _GPU_IS_LOST:
             raise
@@ -202,8 +219,8 @@ def _describe(mtml: ModuleType, index: int) -> models.Gpu:
     return models.Gpu(
         vendor_id=VENDOR_ID,
         index=index,
-        uuid=_text(mtml.mtmlDeviceGetUUID(device)),
-        name=_text(mtml.mtmlDeviceGetName(device)),
+        uuid=_text(calls('mtmlDeviceGetUUID', device)),
+        name=_text(calls('mtmlDeviceGetName', device)),
         pci_address=models.PciAddress(
             domain=pci.segment, bus=pci.bus, device=pci.device, function=0
         ),
@@ -213,10 +230,10 @@ def _describe(mtml: ModuleType, index: int) -> models.Gpu:
     )
 
 
-def _driver_version(mtml: ModuleType) -> str | None:
+def _driver_version(calls: _Calls) -> str | None:
     try:
-        system = mtml.mtmlLibraryInitSystem()
-        return _text(mtml.mtmlSystemGetDriverVersion(system)) or None
-    except mtml.MTMLError as err:
+        system = calls('mtmlLibraryInitSystem')
+        return _text(calls('mtmlSystemGetDriverVersion', system)) or None
+    except calls.mtml.MTMLError as err:
         LOG.warning('MTML cannot give the driver version: %s', err)
         return None

@@ -187,8 +187,9 @@ def amd_host(
         item = dict(item)
         model = MODELS[item.pop('model')]
         for _ in range(int(item.pop('count', 1))):
+            domain, slot = divmod(len(built), 8)
             address = item.get(
-                'pci_address', '0000:%02x:00.0' % (0x11 + 0x20 * len(built))
+                'pci_address', '%04x:%02x:00.0' % (domain, 0x11 + 0x20 * slot)
             )
             seed = 'orionx-cyborg-simulated-amd:%s:%s' % (name, address)
             partitioned = bool(model.compute_partitions)

@@ -99,6 +99,7 @@ class SimulatedCard:
     model: AscendModel
     card_id: int
     bus: int
+    domain: int = 0
     health: str = 'ok'
     error_codes: tuple[int, ...] = ()
     lost: bool = False
@@ -127,11 +128,13 @@ def ascend_host(
         model = MODELS[item.pop('model')]
         for _ in range(int(item.pop('count', 1))):
             position = len(built)
+            domain, slot = divmod(position, 4)
             built.append(
                 SimulatedCard(
                     model=model,
                     card_id=position,
-                    bus=0xC1 + 0x10 * position,
+                    domain=domain,
+                    bus=0xC1 + 0x10 * slot,
                     **item,
                 )
             )
@@ -246,7 +249,7 @@ def _pcie_info(
     info.subvenderid = 0x19E5
     info.deviceid = card.model.pci_device_id
     info.subdeviceid = 0x0100
-    info.domain = 0
+    info.domain = card.domain
     info.bdf_busid = card.bus + int(chip)
     info.bdf_deviceid = 0
     info.bdf_funcid = 0

@@ -100,7 +100,8 @@ def mthreads_host(
         item = dict(item)
         model = MODELS[item.pop('model')]
         for _ in range(int(item.pop('count', 1))):
-            address = '0000:%02x:00.0' % (0x3B + 0x10 * len(built))
+            domain, slot = divmod(len(built), 8)
+            address = '%04x:%02x:00.0' % (domain, 0x3B + 0x10 * slot)
             seed = 'orionx-cyborg-simulated-mthreads:%s' % address
             built.append(
                 SimulatedMthreadsGpu(

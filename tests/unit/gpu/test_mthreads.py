@@ -109,3 +109,13 @@ class TestWholeFailures(testtools.TestCase):
             ).discover,
         )
         self.assertTrue(err.missing)
+
+
+class TestCalls(testtools.TestCase):
+    def test_every_binding_call_is_counted(self):
+        lib, inventory = discover({'model': 'MTT-S4000', 'count': 2})
+        # One C call per pymtml call; the shutdown ends the pass uncounted.
+        self.assertEqual(
+            sum(lib.calls.values()) - lib.calls['mtmlLibraryShutDown'],
+            inventory.calls,
+        )
