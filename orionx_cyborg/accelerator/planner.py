@@ -263,6 +263,14 @@ class Planner:
         self, gpu: models.HardwareGpu, warnings: list[str]
     ) -> list[spec.DeployableSpec]:
         pool = self.settings.pool
+        if gpu.vendor_id not in pool.vendors:
+            warnings.append(
+                'GPU %s (%s) is in pool mode, but [orionx_pool] vendors does '
+                'not list its vendor %s: it is not offered to the pool. List '
+                "the vendor once the pool's runtime serves it."
+                % (gpu.pci_address, gpu.name, gpu.vendor_id)
+            )
+            return []
         memory = gpu.memory_mib - pool.memory_reserved_mib
         if memory <= 0:
             warnings.append(

@@ -162,6 +162,8 @@ class PoolSettings:
     entitlement: int
     memory_reserved_mib: int
     compute_oversubscription: float
+    vendors: frozenset[str] = frozenset({'10de'})
+    """PCI vendor ids whose GPUs may join the pool."""
 
     @property
     def trait(self) -> str:
@@ -225,6 +227,7 @@ def register_and_load(
             entitlement=pool.get('entitlement'),
             memory_reserved_mib=pool.get('memory_reserved_mib'),
             compute_oversubscription=pool.get('compute_oversubscription'),
+            vendors=frozenset(pool.get('vendors')),
         ),
         nvml_library=gpu.get('nvml_library'),
         fake_topology=gpu.get('fake_topology'),

@@ -80,6 +80,19 @@ opts = [
             'than the GPU has.'
         ),
     ),
+    cfg.ListOpt(
+        'vendors',
+        item_type=types.String(regex=r'^[0-9a-f]{4}$'),
+        default=['10de'],
+        help=_(
+            'PCI vendor ids (four lower-case hex digits) whose GPUs in pool '
+            'mode become pool members: 10de NVIDIA, 1002 AMD, 19e5 Huawei '
+            'Ascend, 1ed5 Moore Threads. A GPU of another vendor in pool '
+            'mode is not offered, with a warning: list a vendor only when '
+            "the pool's runtime serves it (the OrionX runtime of the "
+            'attach service serves NVIDIA).'
+        ),
+    ),
 ]
 
 

@@ -470,14 +470,24 @@ class TestOtherVendors(PlannerTestCase):
         )
         self.assertEqual(1, len(deployable.attach_handles))
 
-    def test_amd_gpu_in_the_pool(self):
+    def test_amd_gpu_in_the_pool_when_its_vendor_is_listed(self):
         self.flags('orionx_gpu', default_mode='pool')
+        self.flags('orionx_pool', vendors=['10de', '1002'])
         result = self.plan(gpus=self.amd_gpus({'model': 'MI210'}))
         found = self.deployables(result)
         memory = next(d for n, d in found.items() if n.endswith('_GMEM'))
         reserved = self.planner.settings.pool.memory_reserved_mib
         self.assertEqual(65536 - reserved, memory.total)
         self.assertIn('CUSTOM_GPU_AMD', memory.trait_names)
+
+    def test_pool_takes_only_vendors_its_runtime_serves(self):
+        self.flags('orionx_gpu', default_mode='pool')
+        result = self.plan(gpus=self.amd_gpus({'model': 'MI210'}))
+        self.assertEqual(
+            [], [d for d in result.devices if d.pci_address is not None]
+        )
+        self.assertIn('[orionx_pool] vendors', ' '.join(result.warnings))
+        self.assertIn('1002', ' '.join(result.warnings))
 
     def test_ascend_npu_is_an_aichip_with_its_own_classes(self):
         from orionx_cyborg.gpu import ascend
