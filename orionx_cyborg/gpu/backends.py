@@ -73,6 +73,9 @@ class MultiVendorBackend:
     def __init__(self, backends: Sequence[GpuBackend]) -> None:
         self._backends = tuple(backends)
         self.name = '+'.join(b.name for b in self._backends)
+        # Seams already reported missing: said once at info level, then
+        # at debug level every agent cycle.
+        self._told_missing: set[str] = set()
 
     def discover(self) -> models.HostInventory:
         inventories = []
@@ -83,9 +86,16 @@ class MultiVendorBackend:
         for backend in self._backends:
             try:
                 inventories.append(backend.discover())
+                self._told_missing.discard(backend.name)
             except exception.AcceleratorLibraryUnavailable as err:
                 if err.missing:
-                    LOG.info('No %s on this host: %s', backend.name, err)
+                    log = (
+                        LOG.debug
+                        if backend.name in self._told_missing
+                        else LOG.info
+                    )
+                    log('No %s on this host: %s', backend.name, err)
+                    self._told_missing.add(backend.name)
                     missing.append(err)
                 else:
                     LOG.warning('%s failed: %s', backend.name, err)

@@ -14,6 +14,7 @@
 
 """Several vendor seams on one host, each over its simulated library."""
 
+import fixtures
 import testtools
 
 from orionx_cyborg import exception
@@ -108,3 +109,29 @@ class TestFactory(testtools.TestCase):
             'h', '/tmp', vendor_libraries=backends.VENDOR_LIBRARIES
         )
         self.assertEqual('nvml+amdsmi+dcmi+mtml', backend.name)
+
+
+class TestMissingLibraryLogging(testtools.TestCase):
+    def test_said_once_at_info_then_at_debug(self):
+        logs = self.useFixture(
+            fixtures.FakeLogger(
+                name='orionx_cyborg.gpu.backends',
+                level='DEBUG',
+                format='%(levelname)s %(message)s',
+            )
+        )
+        backend = backends.MultiVendorBackend(
+            [
+                nvidia('ok', {'model': 'T4'}),
+                amd.AmdSmiBackend(library_path='/nonexistent/libamd_smi.so'),
+            ]
+        )
+        self.addCleanup(backend.close)
+        backend.discover()
+        backend.discover()
+        lines = [
+            line for line in logs.output.splitlines() if 'No amdsmi' in line
+        ]
+        self.assertEqual(
+            ['INFO', 'DEBUG'], [line.split()[0] for line in lines]
+        )
