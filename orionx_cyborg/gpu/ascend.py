@@ -358,6 +358,8 @@ def _describe(dcmi: _Dcmi, index: int, card: int, chip: int) -> models.Gpu:
     return models.Gpu(
         vendor_id=VENDOR_ID,
         index=index,
+        # The calls above give no UUID (DCMI has no such call in the
+        # public header): card, chip and bus address name the NPU stably.
         uuid='NPU-%s-%d-%d-%s' % (VENDOR_ID, card, chip, address),
         name='%s%s' % (_text(info.chip_type), chip_name),
         pci_address=address,
