@@ -255,9 +255,7 @@ class Planner:
                 resources.PASSTHROUGH_SUFFIX,
                 resources.RC_PGPU,
             )
-        return self._deployable(
-            gpu, suffix, resource_class, 1, {}, [handle]
-        )
+        return self._deployable(gpu, suffix, resource_class, 1, {}, [handle])
 
     def _pool(
         self, gpu: models.HardwareGpu, warnings: list[str]

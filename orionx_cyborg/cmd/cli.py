@@ -377,7 +377,7 @@ def _print_other_vendors(out: TextIO) -> None:
     from orionx_cyborg.gpu.fake import mthreads
 
     out.write('\nAMD Instinct (AMD SMI; topology key amd_gpus):\n')
-    _print_table(
+    output.print_table(
         [
             (
                 m.key,
@@ -393,7 +393,7 @@ def _print_other_vendors(out: TextIO) -> None:
         out,
     )
     out.write('\nHuawei Ascend (DCMI; topology key ascend_cards):\n')
-    _print_table(
+    output.print_table(
         [
             (
                 m.key,
@@ -410,7 +410,7 @@ def _print_other_vendors(out: TextIO) -> None:
         out,
     )
     out.write('\nMoore Threads (MTML; topology key mthreads_gpus):\n')
-    _print_table(
+    output.print_table(
         [
             (
                 m.key,

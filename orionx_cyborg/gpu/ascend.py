@@ -278,7 +278,7 @@ class DcmiBackend:
             except DcmiError as err:
                 raise _unavailable(err) from err
             driver_version = self._driver_version(dcmi)
-            npus: list[models.Gpu] = []
+            npus: list[models.HardwareGpu] = []
             unreachable: list[models.UnreachableGpu] = []
             for card in cards:
                 try:
@@ -343,7 +343,9 @@ def _unavailable(err: DcmiError) -> exception.AcceleratorLibraryUnavailable:
     )
 
 
-def _describe(dcmi: _Dcmi, index: int, card: int, chip: int) -> models.Gpu:
+def _describe(
+    dcmi: _Dcmi, index: int, card: int, chip: int
+) -> models.HardwareGpu:
     info = ChipInfo()
     dcmi.call('dcmi_get_device_chip_info', card, chip, ctypes.byref(info))
     pcie = PcieInfoAll()
@@ -355,7 +357,7 @@ def _describe(dcmi: _Dcmi, index: int, card: int, chip: int) -> models.Gpu:
         device=pcie.bdf_deviceid,
         function=pcie.bdf_funcid,
     )
-    return models.Gpu(
+    return models.HardwareGpu(
         vendor_id=VENDOR_ID,
         index=index,
         # The calls above give no UUID (DCMI has no such call in the

@@ -165,7 +165,7 @@ class MtmlBackend:
             count = calls('mtmlLibraryCountDevice')
         except mtml.MTMLError as err:
             raise _unavailable(err) from err
-        gpus: list[models.Gpu] = []
+        gpus: list[models.HardwareGpu] = []
         unreachable: list[models.UnreachableGpu] = []
         for index in range(count):
             try:
@@ -203,7 +203,7 @@ def _text(value: bytes | str) -> str:
     return value
 
 
-def _describe(calls: _Calls, index: int) -> models.Gpu:
+def _describe(calls: _Calls, index: int) -> models.HardwareGpu:
     mtml = calls.mtml
     device = calls('mtmlLibraryInitDeviceByIndex', index)
     pci = calls('mtmlDeviceGetPciInfo', device)
@@ -216,7 +216,7 @@ def _describe(calls: _Calls, index: int) -> models.Gpu:
         if err.value == _GPU_IS_LOST:
             raise
         warnings.append('releasing the memory handle: %s' % err)
-    return models.Gpu(
+    return models.HardwareGpu(
         vendor_id=VENDOR_ID,
         index=index,
         uuid=_text(calls('mtmlDeviceGetUUID', device)),

@@ -506,7 +506,9 @@ class TestSeveralVendors(DriverTestCase):
                 [d.name for d in before[key].deployable_list],
                 [d.name for d in after[key].deployable_list],
             )
-            self.assertNotIn(spec.TRAIT_UNHEALTHY, self.traits(after[key]))
+            self.assertNotIn(
+                resources.TRAIT_UNHEALTHY, self.traits(after[key])
+            )
         self.assertIn('HwHiAiUser', self.logs.output)
 
     def test_lost_npu_is_kept_unhealthy(self):
@@ -523,5 +525,7 @@ class TestSeveralVendors(DriverTestCase):
         self.assertEqual(2, len(after))
         self.assertEqual(
             1,
-            sum(1 for d in after if spec.TRAIT_UNHEALTHY in self.traits(d)),
+            sum(
+                1 for d in after if resources.TRAIT_UNHEALTHY in self.traits(d)
+            ),
         )
