@@ -18,6 +18,8 @@ service, finds the same pool."""
 import json
 import uuid
 
+import testtools
+
 from orionx_cyborg import resources
 from orionx_cyborg.attach import clients
 from orionx_cyborg.attach import pool as pool_mod
@@ -131,3 +133,39 @@ class TestPlannerToPoolView(test_planner.PlannerTestCase):
         view = self.view(self.plan())
         self.assertEqual([], view.members('gold'))
         self.assertEqual(1, len(view.entitlements))
+
+
+class TestVendorVocabulary(testtools.TestCase):
+    def test_vendor_traits_and_kinds(self):
+        self.assertEqual(
+            ['CUSTOM_GPU_NVIDIA', 'CUSTOM_GPU_AMD', 'CUSTOM_NPU_HUAWEI'],
+            [resources.vendor_trait(v) for v in ('10de', '1002', '19e5')],
+        )
+        self.assertEqual(
+            'CUSTOM_GPU_VENDOR_1D94', resources.vendor_trait('1d94')
+        )
+        self.assertEqual(
+            ('GPU', 'NPU'),
+            (resources.device_kind('1002'), resources.device_kind('19e5')),
+        )
+        self.assertEqual(
+            ('GPU', 'AICHIP'),
+            (resources.device_type('10de'), resources.device_type('19e5')),
+        )
+
+    def test_kind_aware_builders_keep_the_gpu_names(self):
+        self.assertEqual(
+            resources.MODEL_TRAIT_PREFIX + 'H200',
+            resources.model_trait('NVIDIA H200'),
+        )
+        self.assertEqual(
+            'CUSTOM_GPU_MODEL_INSTINCT_MI300X',
+            resources.model_trait('AMD Instinct MI300X'),
+        )
+        self.assertEqual(
+            'CUSTOM_NPU_PRODUCT_ID_D802',
+            resources.product_trait('d802', 'NPU'),
+        )
+        self.assertEqual(
+            'CUSTOM_NPU_MEMORY_64GB', resources.memory_trait(65536, 'NPU')
+        )
