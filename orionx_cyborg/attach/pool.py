@@ -52,6 +52,8 @@ class PoolGpu:
     healthy: bool
     memory_traits: frozenset[str] = frozenset()
     compute_traits: frozenset[str] = frozenset()
+    vendor: str = '10de'
+    """The GPU's PCI vendor id, as Cyborg's device records it."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -153,4 +155,5 @@ def _member(
         healthy=not unhealthy,
         memory_traits=memory.traits,
         compute_traits=compute.traits,
+        vendor=device.vendor,
     )

@@ -185,7 +185,7 @@ class LeaseService:
             view = self.view()
             usage = self.ledger.usage_by_gpu(pool)
             gpus = []
-            for member in view.members(pool):
+            for member in self._served_members(view, pool):
                 used = usage.get(member.gpu_uuid)
                 gpus.append(
                     allocator.AllocatorGpu(
@@ -211,6 +211,25 @@ class LeaseService:
             )
             self._allocators[pool] = built
             return built
+
+    def _served_members(
+        self, view: pool_mod.PoolView, pool: str
+    ) -> list[pool_mod.PoolGpu]:
+        """Members of *pool* whose vendor the runtime serves."""
+        served = []
+        for member in view.members(pool):
+            if member.vendor in self.runtime.VENDORS:
+                served.append(member)
+            else:
+                LOG.debug(
+                    'Pool %s member %s (vendor %s) is not served by runtime '
+                    '%s: no lease goes there',
+                    pool,
+                    member.gpu_uuid,
+                    member.vendor,
+                    self.runtime.name,
+                )
+        return served
 
     def forget_allocators(self) -> None:
         """Rebuild allocators from the ledger next time (after a race)."""
@@ -284,7 +303,7 @@ class LeaseService:
         ):
             group = profile.groups[arq.device_profile_group_id]
         size = sizing.size_of_group(group, self.settings.default_size)
-        members = self.view().members(pool)
+        members = self._served_members(self.view(), pool)
         sizing.check_fits(
             size,
             [m.memory_mib for m in members],

@@ -67,6 +67,9 @@ class Runtime(metaclass=abc.ABCMeta):
 
     #: Options of the plugin, registered in group ``orionx_runtime_<name>``.
     CONFIG_OPTS: ClassVar[list[cfg.Opt]] = []
+    #: PCI vendor ids of the GPUs this runtime's client and server can
+    #: use; leases are never placed on pool members of other vendors.
+    VENDORS: ClassVar[frozenset[str]] = frozenset({'10de'})
 
     def __init__(self, conf: cfg.ConfigOpts, name: str) -> None:
         self.conf = conf

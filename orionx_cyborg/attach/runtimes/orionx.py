@@ -41,6 +41,9 @@ PROFILE_SCRIPT = '/etc/profile.d/orionx-vgpu.sh'
 class OrionXRuntime(base.Runtime):
     """Renders OrionX client settings."""
 
+    #: The OrionX client this plugin configures is a CUDA client: the
+    #: pool GPUs it can use are NVIDIA's.
+    VENDORS = frozenset({'10de'})
     CONFIG_OPTS = [
         cfg.StrOpt(
             'controller',

@@ -527,3 +527,75 @@ class TestLeasesAndPools(ApiTestCase):
         self.assertEqual(
             403, self.call('POST', '/v1/reconcile', token='demo')[0]
         )
+
+
+class TestRuntimeVendors(ApiTestCase):
+    def add_amd_member(self, memory=80000):
+        pool = {'OWNER_CYBORG', 'CUSTOM_ORIONX_POOL_DEFAULT', 'CUSTOM_GPU_AMD'}
+        amd = clients.Device(
+            uuid=str(uuid.uuid4()),
+            hostname='gpu2',
+            vendor='1002',
+            model='AMD Instinct MI300X',
+            std_board_info={
+                'uuid': 'amd-1',
+                'pci_address': '0000:11:00.0',
+                'deployable_prefix': 'gpu2_0000_11_00_0',
+            },
+        )
+        self.cyborg.deployables_ += [
+            deployable(
+                'gpu2_0000_11_00_0_GMEM',
+                resources.RC_POOL_MEMORY,
+                memory,
+                pool,
+            ),
+            deployable(
+                'gpu2_0000_11_00_0_COMPUTE',
+                resources.RC_POOL_COMPUTE,
+                100,
+                pool,
+            ),
+        ]
+        devices = self.cyborg.devices
+        self.cyborg.devices = lambda: devices() + [amd]
+        self.service.view(refresh=True)
+
+    def test_leases_only_on_gpus_the_runtime_serves(self):
+        self.add_amd_member()
+        self.assertEqual({'GPU-1', 'amd-1'}, set(self.service.view().gpus))
+        documents = []
+        for _ in range(4):
+            instance = str(uuid.uuid4())
+            self.cyborg.bind(instance)
+            documents.append(self.vendordata({'instance-id': instance})[1])
+        # The NVIDIA GPU holds two 16 GiB slices; the AMD GPU, which the
+        # OrionX runtime cannot serve, none: the rest wait.
+        self.assertEqual(
+            ['active', 'active', 'pending', 'pending'],
+            [d['status'] for d in documents],
+        )
+        self.assertEqual(
+            {'GPU-1'},
+            {d['vgpus'][0]['gpu_uuid'] for d in documents[:2]},
+        )
+        self.assertEqual('orionx', documents[0]['runtime'])
+
+    def test_a_size_only_an_unserved_gpu_could_hold_is_refused(self):
+        self.add_amd_member(memory=200000)
+        self.cyborg.profile = clients.DeviceProfile(
+            'pool16',
+            (
+                {
+                    'resources:CUSTOM_ORIONX_VGPU': '1',
+                    'accel:orionx_gmem_mib': '100000',
+                    'accel:orionx_compute_pct': '25',
+                },
+            ),
+        )
+        instance = str(uuid.uuid4())
+        self.cyborg.bind(instance)
+        status, doc, _ = self.vendordata({'instance-id': instance})
+        self.assertEqual(200, status)
+        self.assertEqual('rejected', doc['vgpus'][0]['state'])
+        self.assertEqual({}, self.placement.consumers)
