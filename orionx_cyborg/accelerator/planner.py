@@ -426,6 +426,12 @@ class Planner:
             info['numa_node'] = gpu.numa_node
         if gpu.partition_mode is not None:
             info['partition_mode'] = gpu.partition_mode
+        if gpu.partition_profiles:
+            # What the device can be split into (Ascend vNPU templates),
+            # for operators; not offered as deployables yet.
+            info['partition_profiles'] = [
+                p.name for p in gpu.partition_profiles
+            ]
         return info
 
 

@@ -503,6 +503,10 @@ class TestOtherVendors(PlannerTestCase):
         self.assertEqual(
             ('19e5', 'AICHIP'), (device.vendor, device.device_type)
         )
+        self.assertEqual(
+            ['vir05_1c_16g', 'vir10_3c_32g'],
+            device.board_info()['partition_profiles'],
+        )
         (deployable,) = device.deployables
         self.assertEqual('CUSTOM_PNPU', deployable.resource_class)
         self.assertTrue(deployable.name.endswith('_PNPU'))
