@@ -160,11 +160,13 @@ def load_system_library(path: str | None = None) -> ctypes.CDLL:
 
     :raises AcceleratorLibraryUnavailable: (missing) nowhere to be found.
     """
-    candidates = [path] if path else []
-    rocm = os.environ.get('ROCM_HOME', os.environ.get('ROCM_PATH'))
-    if rocm:
-        candidates.append(os.path.join(rocm, 'lib', 'libamd_smi.so'))
-    candidates += ['libamd_smi.so', '/opt/rocm/lib/libamd_smi.so']
+    if path:
+        candidates = [path]
+    else:
+        rocm = os.environ.get('ROCM_HOME', os.environ.get('ROCM_PATH'))
+        candidates = (
+            [os.path.join(rocm, 'lib', 'libamd_smi.so')] if rocm else []
+        ) + ['libamd_smi.so', '/opt/rocm/lib/libamd_smi.so']
     errors = []
     for candidate in candidates:
         try:
