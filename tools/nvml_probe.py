@@ -111,7 +111,10 @@ def _ask(name: str, *args: Any) -> dict[str, Any]:
 
 def _vgpu_types(answers: dict[str, Any]) -> dict[str, Any]:
     ids: set[int] = set()
-    for query in ('nvmlDeviceGetSupportedVgpus', 'nvmlDeviceGetCreatableVgpus'):
+    for query in (
+        'nvmlDeviceGetSupportedVgpus',
+        'nvmlDeviceGetCreatableVgpus',
+    ):
         ids.update(answers[query].get('value') or ())
     return {
         str(type_id): {q: _ask(q, type_id) for q in _VGPU_TYPE_QUERIES}

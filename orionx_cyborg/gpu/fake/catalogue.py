@@ -74,6 +74,8 @@ class MigProfile:
     slices: int
     instances: int
     memory_mib: int
+    multiprocessors: int | None = None
+    """Where measured; otherwise 16 per slice is assumed."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,6 +102,9 @@ class GpuModel:
     vgpu_types: tuple[VgpuTypeSpec, ...] = ()
     ecc: bool = True
     row_remapping: bool = True
+    pci_subsystem_id: int = 0x1000
+    """The board's PCI subsystem device id where one was recorded from
+    real hardware; 0x1000 stands for "not recorded"."""
 
     @property
     def mig_capable(self) -> bool:
@@ -225,14 +230,16 @@ _T4_C_TYPES = ((4, 4), (8, 2), (16, 1))
 
 
 _H200_MIG = (
-    MigProfile(19, '1g.18gb', 1, 7, _gib(16.00)),
-    MigProfile(20, '1g.18gb+me', 1, 1, _gib(16.00)),
-    MigProfile(15, '1g.35gb', 1, 4, _gib(32.25)),
-    MigProfile(14, '2g.35gb', 2, 3, _gib(32.25)),
-    MigProfile(9, '3g.71gb', 3, 2, _gib(69.50)),
-    MigProfile(5, '4g.71gb', 4, 1, _gib(69.50)),
-    # Derived: the 7-slice instance holds the memory of all eight units.
-    MigProfile(0, '7g.141gb', 7, 1, _gib(139.75)),
+    # Measured: nvmlDeviceGetGpuInstanceProfileInfo on an H200 SXM,
+    # driver 580.159.04 (tests/unit/gpu/recorded/h200-sxm-580.159.04);
+    # memorySizeMB and multiprocessorCount as that driver answered.
+    MigProfile(19, '1g.18gb', 1, 7, 16384, multiprocessors=16),
+    MigProfile(20, '1g.18gb+me', 1, 1, 16384, multiprocessors=16),
+    MigProfile(15, '1g.35gb', 1, 4, 33280, multiprocessors=26),
+    MigProfile(14, '2g.35gb', 2, 3, 33280, multiprocessors=32),
+    MigProfile(9, '3g.71gb', 3, 2, 71424, multiprocessors=60),
+    MigProfile(5, '4g.71gb', 4, 1, 71424, multiprocessors=64),
+    MigProfile(0, '7g.141gb', 7, 1, 143360, multiprocessors=132),
 )
 
 _H100_MIG = (
@@ -269,6 +276,8 @@ H200_SXM5_141GB = GpuModel(
     key='H200-SXM5-141GB',
     name='NVIDIA H200',
     pci_device_id=0x2335,
+    # Recorded on an HGX H200 board (tests/unit/gpu/recorded/).
+    pci_subsystem_id=0x18BF,
     memory_mib=143771,
     compute_capability=(9, 0),
     mig_profiles=_H200_MIG,
@@ -284,6 +293,7 @@ H200_NVL_141GB = dataclasses.replace(
     key='H200-NVL-141GB',
     name='NVIDIA H200 NVL',
     pci_device_id=0x233B,
+    pci_subsystem_id=0x1000,
     vgpu_types=_types(1140, 'H200', _H200_141GB_TYPES)
     + _mig_types(1160, 'H200', _H200_MIG),
 )

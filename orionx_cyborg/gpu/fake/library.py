@@ -256,6 +256,11 @@ class FakeNvmlLibrary:
         self._check_gpu(symbol, gpu, allow_lost)
         return gpu
 
+    def _is_gpu_handle(self, handle: Any) -> bool:
+        """Whether *handle* names a whole GPU (not a MIG device)."""
+        value = _handle_value(handle) or 0
+        return (value - _GPU_HANDLE_BASE) % _GPU_HANDLE_BASE == 0
+
     def _check_gpu(
         self, symbol: str, gpu: topology.SimulatedGpu, allow_lost: bool
     ) -> None:
@@ -425,7 +430,7 @@ def _pci_info(lib: FakeNvmlLibrary, name: str, handle: Any, out: Any) -> None:
     info.bus = int(bus, 16)
     info.device = int(device, 16)
     info.pciDeviceId = (gpu.model.pci_device_id << 16) | 0x10DE
-    info.pciSubSystemId = (0x1000 << 16) | 0x10DE
+    info.pciSubSystemId = (gpu.model.pci_subsystem_id << 16) | 0x10DE
 
 
 def _memory_info(
@@ -462,7 +467,8 @@ def _max_mig_devices(
     gpu = lib._gpu(name, handle)
     if not gpu.model.mig_capable:
         raise FakeNvmlError(_E['NOT_SUPPORTED'])
-    out._obj.value = 7
+    # As a real H200 answers: no MIG device can exist while MIG is off.
+    out._obj.value = 7 if gpu.mig_mode else 0
 
 
 def _mig_handle_by_index(
@@ -483,11 +489,17 @@ def _mig_handle_by_index(
 def _attributes(
     lib: FakeNvmlLibrary, name: str, handle: Any, out: Any
 ) -> None:
+    if lib._is_gpu_handle(handle):
+        # A whole GPU has no MIG attributes: a real H200 answers so.
+        lib._gpu(name, handle)
+        raise FakeNvmlError(_E['NOT_SUPPORTED'])
     _, profile, _ = lib._mig(name, handle)
     out._obj.memorySizeMB = profile.memory_mib
     out._obj.gpuInstanceSliceCount = profile.slices
     out._obj.computeInstanceSliceCount = profile.slices
-    out._obj.multiprocessorCount = 16 * profile.slices
+    out._obj.multiprocessorCount = (
+        profile.multiprocessors or 16 * profile.slices
+    )
 
 
 def _gpu_instance_id(
