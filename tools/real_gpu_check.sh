@@ -13,6 +13,10 @@ conf=$(mktemp -d)
 for mode in passthrough pool vgpu; do
     printf '[orionx_gpu]\ndefault_mode = %s\nstate_dir = %s/%s\n' \
         "$mode" "$conf" "$mode" > "$conf/$mode.conf"
+    if [ "$mode" = vgpu ]; then
+        # A type the H200 offers where a vGPU manager runs.
+        echo 'enabled_vgpu_types = NVIDIA H200X-35C' >> "$conf/$mode.conf"
+    fi
     python3 -c 'import sys
 from orionx_cyborg.cmd import cli
 args = cli.build_parser().parse_args(sys.argv[1:])
