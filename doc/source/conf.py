@@ -22,6 +22,7 @@ package (``oslo_config.sphinxext``), the diagrams from Graphviz sources
 extensions = [
     'openstackdocstheme',
     'oslo_config.sphinxext',
+    'oslo_policy.sphinxext',
     'sphinx.ext.graphviz',
 ]
 

@@ -33,6 +33,7 @@ from collections.abc import Callable
 from typing import Any
 
 import flask
+from oslo_config import cfg
 from oslo_log import log as logging
 from werkzeug import exceptions as http
 
@@ -41,9 +42,14 @@ from orionx_cyborg.attach import clients
 from orionx_cyborg.attach import context as context_mod
 from orionx_cyborg.attach import ledger as ledger_mod
 from orionx_cyborg.attach import metrics
+from orionx_cyborg.attach import policy as policy_mod
 from orionx_cyborg.attach import reconciler as reconciler_mod
 from orionx_cyborg.attach import service as service_mod
 from orionx_cyborg.attach import status
+from orionx_cyborg.attach.policies import leases as lease_rules
+from orionx_cyborg.attach.policies import pools as pool_rules
+from orionx_cyborg.attach.policies import services as service_rules
+from orionx_cyborg.conf import attach as attach_conf
 
 LOG = logging.getLogger(__name__)
 
@@ -75,6 +81,8 @@ class Dependencies:
     reconciler: reconciler_mod.LeaseReconciler
     counters: Counters
     run_pass: Callable[[], reconciler_mod.PassReport]
+    enforcer: policy_mod.Enforcer
+    service_users: context_mod.ServiceUsers
 
 
 EXTENSION = 'orionx_attach'
@@ -86,18 +94,34 @@ def create_app(
     reconciler: reconciler_mod.LeaseReconciler,
     counters: Counters | None = None,
     run_pass: Callable[[], reconciler_mod.PassReport] | None = None,
+    enforcer: policy_mod.Enforcer | None = None,
+    service_users: context_mod.ServiceUsers | None = None,
 ) -> flask.Flask:
     """The WSGI application (without the authentication middleware).
 
     :param run_pass: how ``POST /v1/reconcile`` runs a pass (through the
         leader lock in production); the reconciler's own by default.
+    :param enforcer: the policy; the defaults in code when not given.
+    :param service_users: who Nova's and Cyborg's service users are; the
+        options' defaults (users ``nova`` and ``cyborg`` of domain
+        ``Default``) when not given.
     """
+    if enforcer is None or service_users is None:
+        conf = cfg.ConfigOpts()
+        conf([], default_config_files=[], default_config_dirs=[])
+        attach_conf.register_opts(conf)
+        enforcer = enforcer or policy_mod.Enforcer(conf)
+        service_users = service_users or context_mod.ServiceUsers.from_conf(
+            conf
+        )
     app = flask.Flask('orionx_cyborg.attach')
     app.extensions[EXTENSION] = Dependencies(
         service,
         reconciler,
         counters or Counters(),
         run_pass or reconciler.run_pass,
+        enforcer,
+        service_users,
     )
     app.register_blueprint(blueprint)
     app.register_error_handler(http.HTTPException, _http_error)
@@ -108,6 +132,7 @@ def create_app(
     app.register_error_handler(
         ledger_mod.LedgerUnavailable, _ledger_unavailable
     )
+    app.register_error_handler(policy_mod.PolicyNotAuthorized, _forbidden)
     app.register_error_handler(exception.OrionXException, _internal)
     return app
 
@@ -118,10 +143,30 @@ def _deps() -> Dependencies:
 
 
 def _caller() -> context_mod.RequestContext:
-    ctx = context_mod.from_environ(flask.request.environ)
+    ctx = context_mod.from_environ(
+        flask.request.environ, _deps().service_users
+    )
     if ctx is None:
         raise http.Unauthorized('Authentication required.')
     return ctx
+
+
+def _authorize(
+    rule: str, target: dict[str, Any] | None = None
+) -> context_mod.RequestContext:
+    """The caller, if the policy lets it do *rule* on *target*.
+
+    :raises PolicyNotAuthorized: (a 403) it may not.
+    """
+    ctx = _caller()
+    _deps().enforcer.require(ctx, rule, target or _own_project(ctx))
+    return ctx
+
+
+def _own_project(ctx: context_mod.RequestContext) -> dict[str, Any]:
+    # Never None: 'project_id:%(project_id)s' would then match a token
+    # without a project ('None' == str(None)).
+    return {'project_id': ctx.project_id or '-'}
 
 
 # Errors -------------------------------------------------------------------
@@ -133,6 +178,10 @@ def _http_error(err: http.HTTPException) -> flask.Response:
 
 def _instance_not_found(err: Exception) -> flask.Response:
     return _error(404, str(err))
+
+
+def _forbidden(err: Exception) -> flask.Response:
+    return _error(403, str(err))
 
 
 def _unavailable(err: Exception) -> flask.Response:
@@ -201,11 +250,7 @@ def metrics_page() -> Any:
 
 @blueprint.post('/v1/vendordata')
 def vendordata() -> Any:
-    ctx = _caller()
-    if not ctx.can_read_binding():
-        raise http.Forbidden(
-            'Only Nova (service role) or an admin may read binding documents.'
-        )
+    _authorize(service_rules.VENDORDATA)
     body = _json_object()
     instance = _uuid_field(body, 'instance-id')
     project = body.get('project-id')
@@ -220,11 +265,7 @@ def vendordata() -> Any:
 @blueprint.post('/v1/admissions')
 def admissions() -> Any:
     """Strict admission, for Cyborg's conductor (see admission module)."""
-    ctx = _caller()
-    if not ctx.can_read_binding():
-        raise http.Forbidden(
-            'Only a service (Cyborg) or an admin may admit ARQs.'
-        )
+    _authorize(service_rules.ADMISSION)
     body = _json_object()
     arq = clients.Arq(
         uuid=_uuid_field(body, 'arq_uuid'),
@@ -251,6 +292,8 @@ def admissions() -> Any:
 @blueprint.get('/v1/leases')
 def leases() -> Any:
     filters = _lease_filters(_caller())
+    if filters is None:
+        return {'leases': []}
     ledger = _deps().service.ledger
     try:
         records = ledger.list(
@@ -263,14 +306,16 @@ def leases() -> Any:
 
 @blueprint.get('/v1/leases/<lease_id>')
 def lease(lease_id: str) -> Any:
-    ctx = _caller()
+    ctx = _authorize(lease_rules.SHOW)
     service = _deps().service
     try:
         record: ledger_mod.LeaseRecord | None = service.ledger.get(lease_id)
     except (ledger_mod.LeaseNotFound, ledger_mod.InvalidArgument):
         record = None
     # Another project's lease is as unknown as a missing one.
-    if record is None or not ctx.can_see_project(record.project_id):
+    if record is None or not _deps().enforcer.authorize(
+        ctx, lease_rules.SHOW, {'project_id': record.project_id}
+    ):
         raise http.NotFound('No lease %s.' % lease_id)
     document = _lease(service, record)
     document['events'] = [
@@ -282,7 +327,7 @@ def lease(lease_id: str) -> Any:
 
 @blueprint.get('/v1/pools')
 def pools() -> Any:
-    _require_admin(_caller())
+    _authorize(pool_rules.LIST)
     service = _deps().service
     return {
         'pools': [
@@ -294,7 +339,7 @@ def pools() -> Any:
 
 @blueprint.get('/v1/pools/<name>')
 def pool(name: str) -> Any:
-    _require_admin(_caller())
+    _authorize(pool_rules.SHOW)
     service = _deps().service
     if name not in service.settings.pools:
         raise http.NotFound('This service serves no pool %s.' % name)
@@ -303,7 +348,7 @@ def pool(name: str) -> Any:
 
 @blueprint.post('/v1/reconcile')
 def reconcile() -> Any:
-    _require_admin(_caller())
+    _authorize(pool_rules.RECONCILE)
     deps = _deps()
     report = deps.run_pass()
     deps.counters.add('reconcile_passes_total')
@@ -370,7 +415,14 @@ def _limit() -> int | None:
     return value
 
 
-def _lease_filters(ctx: context_mod.RequestContext) -> dict[str, Any]:
+def _lease_filters(
+    ctx: context_mod.RequestContext,
+) -> dict[str, Any] | None:
+    """The ledger filters of a lease listing; None when none can match.
+
+    :raises PolicyNotAuthorized: the caller may list no leases (a token
+        without a project that is not an operator's, above all).
+    """
     args = flask.request.args
     filters: dict[str, Any] = {}
     for name in ('instance', 'project', 'host', 'pool'):
@@ -384,17 +436,21 @@ def _lease_filters(ctx: context_mod.RequestContext) -> dict[str, Any]:
                 'state must be one of %s.'
                 % ', '.join(s.value for s in ledger_mod.LeaseState)
             ) from err
-    if not ctx.is_admin:
-        # A project sees its own leases, whatever it asks for.
-        if filters.get('project', ctx.project_id) != ctx.project_id:
-            return {'project': '00000000000000000000000000000000'}
-        filters['project'] = ctx.project_id
+    enforcer = _deps().enforcer
+    if enforcer.authorize(
+        ctx, lease_rules.LIST_ALL_PROJECTS, _own_project(ctx)
+    ):
+        return filters
+    enforcer.require(ctx, lease_rules.LIST, _own_project(ctx))
+    if not ctx.project_id:
+        # Belt and braces: a custom policy let a token without a project
+        # through; it still gets no other project's leases.
+        raise policy_mod.PolicyNotAuthorized(rule=lease_rules.LIST)
+    # A project sees its own leases, whatever it asks for.
+    if filters.get('project', ctx.project_id) != ctx.project_id:
+        return None
+    filters['project'] = ctx.project_id
     return filters
-
-
-def _require_admin(ctx: context_mod.RequestContext) -> None:
-    if not ctx.is_admin:
-        raise http.Forbidden('This needs the admin role.')
 
 
 def _lease(

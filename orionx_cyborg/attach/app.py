@@ -41,6 +41,7 @@ from orionx_cyborg.attach import api
 from orionx_cyborg.attach import clients
 from orionx_cyborg.attach import context as context_mod
 from orionx_cyborg.attach import ledger as ledger_mod
+from orionx_cyborg.attach import policy as policy_mod
 from orionx_cyborg.attach import reconciler as reconciler_mod
 from orionx_cyborg.attach import secrets
 from orionx_cyborg.attach import service as service_mod
@@ -58,6 +59,7 @@ PROG = 'orionx-cyborg-attach'
 def register_opts(conf: cfg.ConfigOpts) -> None:
     attach_conf.register_opts(conf)
     service_clients.register_opts(conf)
+    policy_mod.set_defaults(conf)
 
 
 def load_conf(argv: Sequence[str], prog: str = PROG) -> cfg.ConfigOpts:
@@ -162,6 +164,7 @@ def build(
     )
     reconciler = reconciler_mod.LeaseReconciler(service)
     counters = api.Counters()
+    enforcer = load_policy(conf)
     components = Components(
         conf=conf,
         ledger=ledger,
@@ -172,10 +175,35 @@ def build(
         application=None,
     )
     application = api.create_app(
-        service, reconciler, counters, run_pass=components.run_pass
+        service,
+        reconciler,
+        counters,
+        run_pass=components.run_pass,
+        enforcer=enforcer,
+        service_users=context_mod.ServiceUsers.from_conf(conf),
     )
     components.application = _authenticated(conf, application)
     return components
+
+
+def load_policy(conf: cfg.ConfigOpts) -> policy_mod.Enforcer:
+    """The policy enforcer, its file (if any) read and checked now.
+
+    :raises ConfigurationError: the policy file cannot be read or names
+        an unknown rule.
+    """
+    enforcer = policy_mod.Enforcer(conf)
+    try:
+        enforcer.load_rules()
+        enforcer.check_rules()
+    except Exception as err:
+        raise exception.ConfigurationError(
+            reason='the policy file ([oslo_policy] policy_file = %s) is '
+            'invalid: %s; fix it or check it with "oslopolicy-checker" '
+            '(see etc/orionx-cyborg/policy.yaml.sample)'
+            % (conf.oslo_policy.policy_file, err)
+        ) from err
+    return enforcer
 
 
 def _check_schema(ledger: ledger_mod.Ledger) -> None:
@@ -222,10 +250,39 @@ def _authenticated(conf: cfg.ConfigOpts, application: Any) -> Any:
         return context_mod.NoAuthMiddleware(application)
     from keystonemiddleware import auth_token
 
-    return auth_token.AuthProtocol(
+    return PublicPaths(
         application,
-        {'oslo_config_config': conf, 'oslo_config_project': 'orionx-cyborg'},
+        auth_token.AuthProtocol(
+            application,
+            {
+                'oslo_config_config': conf,
+                'oslo_config_project': 'orionx-cyborg',
+            },
+        ),
     )
+
+
+class PublicPaths:
+    """Sends the public paths around authentication, without identity.
+
+    Health, metrics and the version document: a load balancer and
+    Prometheus have no token.
+    """
+
+    def __init__(
+        self, public: context_mod.WsgiApp, protected: context_mod.WsgiApp
+    ) -> None:
+        self.public = public
+        self.protected = protected
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Any:
+        if environ.get('PATH_INFO', '') in context_mod.PUBLIC_PATHS:
+            for key in [k for k in environ if k.startswith('HTTP_X_')]:
+                del environ[key]
+            return self.public(environ, start_response)
+        return self.protected(environ, start_response)
 
 
 class PeriodicPasses(threading.Thread):

@@ -12,14 +12,15 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Who calls the API, and what they may do.
+"""Who calls the API.
 
 keystonemiddleware (``auth_strategy = keystone``) or the sandbox's no-auth
 filter (``noauth``) put the caller's identity in the usual ``X-*``
-headers; :func:`from_environ` reads it and the rules below decide. The
-rules are deliberately few: operators (``admin``) see and do everything;
-Nova (the ``service`` role, as its service token carries) reads binding
-documents; a project member sees its own project's leases.
+headers; :func:`from_environ` reads it into an oslo.context request
+context, and :mod:`orionx_cyborg.attach.policies` decides what it may do.
+Roles alone do not name a service: the context also says whether the
+caller is the Nova or Cyborg service user the options configure
+(``service_identity`` in the policy credentials).
 """
 
 from __future__ import annotations
@@ -30,51 +31,86 @@ from collections.abc import Callable
 from collections.abc import Iterable
 from typing import Any
 
+from oslo_config import cfg
+from oslo_context import context as oslo_context
+
 ADMIN_ROLE = 'admin'
 SERVICE_ROLE = 'service'
+NOVA = 'nova'
+CYBORG = 'cyborg'
 
 
 @dataclasses.dataclass(frozen=True)
-class RequestContext:
-    user_id: str | None
-    project_id: str | None
-    roles: frozenset[str]
-    service_roles: frozenset[str]
+class ServiceUser:
+    """A service's user: its id, or its name in a domain (name or id)."""
 
-    @property
-    def is_admin(self) -> bool:
-        return ADMIN_ROLE in self.roles
+    user: str
+    domain: str
 
-    @property
-    def is_service(self) -> bool:
-        return SERVICE_ROLE in self.roles | self.service_roles
-
-    def can_read_binding(self) -> bool:
-        """Nova's service identity, or an operator."""
-        return self.is_admin or self.is_service
-
-    def can_see_project(self, project_id: str) -> bool:
-        return self.is_admin or (
-            self.project_id is not None and self.project_id == project_id
+    def matches(self, ctx: oslo_context.RequestContext) -> bool:
+        if not self.user:
+            return False
+        if ctx.user_id == self.user:
+            return True
+        return ctx.user_name == self.user and self.domain in (
+            ctx.user_domain_name,
+            ctx.user_domain_id,
         )
 
 
-def _split(value: str | None) -> frozenset[str]:
-    return frozenset(
-        r.strip().lower() for r in (value or '').split(',') if r.strip()
-    )
+@dataclasses.dataclass(frozen=True)
+class ServiceUsers:
+    """The service users the options name (``[orionx_attach]``)."""
+
+    nova: ServiceUser
+    cyborg: ServiceUser
+
+    @classmethod
+    def from_conf(cls, conf: cfg.ConfigOpts) -> ServiceUsers:
+        group = conf.orionx_attach
+        return cls(
+            nova=ServiceUser(
+                group.nova_service_user, group.nova_service_user_domain
+            ),
+            cyborg=ServiceUser(
+                group.cyborg_service_user, group.cyborg_service_user_domain
+            ),
+        )
+
+    def identify(self, ctx: oslo_context.RequestContext) -> str | None:
+        """``nova``, ``cyborg`` or None: which configured user calls."""
+        if self.nova.matches(ctx):
+            return NOVA
+        if self.cyborg.matches(ctx):
+            return CYBORG
+        return None
 
 
-def from_environ(environ: dict[str, Any]) -> RequestContext | None:
+class RequestContext(oslo_context.RequestContext):
+    """oslo.context's context plus the configured service identity."""
+
+    def __init__(
+        self, service_identity: str | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.service_identity = service_identity
+
+    def to_policy_values(self) -> Any:
+        # A plain dict: oslo.context warns about keys it does not know.
+        values = dict(super().to_policy_values())
+        values['service_identity'] = self.service_identity
+        return values
+
+
+def from_environ(
+    environ: dict[str, Any], service_users: ServiceUsers
+) -> RequestContext | None:
     """The caller, or None when no identity was confirmed."""
     if environ.get('HTTP_X_IDENTITY_STATUS') != 'Confirmed':
         return None
-    return RequestContext(
-        user_id=environ.get('HTTP_X_USER_ID'),
-        project_id=environ.get('HTTP_X_PROJECT_ID'),
-        roles=_split(environ.get('HTTP_X_ROLES')),
-        service_roles=_split(environ.get('HTTP_X_SERVICE_ROLES')),
-    )
+    ctx = RequestContext.from_environ(environ)
+    ctx.service_identity = service_users.identify(ctx)
+    return ctx
 
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -140,10 +176,18 @@ def identity_for(token: str, service_token: str | None = None) -> Identity:
     )
 
 
+#: Sandbox users with the service role (the default service user names).
+_SERVICE_USERS = frozenset({NOVA, CYBORG})
+
+
 class NoAuthMiddleware:
     """For the sandbox only: the token ``user[:project]`` names the caller.
 
-    See :func:`identity_for`. Identity headers sent by the client are
+    ``admin`` alone is a system-scoped admin (an operator), ``admin:P``
+    an admin of project P only; ``nova`` and ``cyborg`` are those
+    services' users (role ``service`` in project ``service``); any other
+    user is a member and reader of its project (a stable UUID-like id
+    when none is given). Identity headers sent by the client are
     discarded first.
     """
 
@@ -156,16 +200,35 @@ class NoAuthMiddleware:
         for key in [
             k
             for k in environ
-            if k.startswith('HTTP_X_') and k != 'HTTP_X_AUTH_TOKEN'
+            if (k.startswith('HTTP_X_') and k != 'HTTP_X_AUTH_TOKEN')
+            or k.startswith('HTTP_OPENSTACK_SYSTEM')
         ]:
             del environ[key]
         token = environ.get('HTTP_X_AUTH_TOKEN', '')
         if token:
-            who = identity_for(token)
-            if who.user_id == SERVICE_TOKEN:
-                environ['HTTP_X_SERVICE_ROLES'] = SERVICE_ROLE
-            environ['HTTP_X_USER_ID'] = who.user_id
-            environ['HTTP_X_PROJECT_ID'] = who.project_id
-            environ['HTTP_X_ROLES'] = ','.join(who.roles)
-            environ['HTTP_X_IDENTITY_STATUS'] = 'Confirmed'
+            environ.update(_headers(token))
         return self.app(environ, start_response)
+
+
+def _headers(token: str) -> dict[str, str]:
+    user, _, project = token.partition(':')
+    roles = ['member', 'reader']
+    headers = {
+        'HTTP_X_USER_ID': user,
+        'HTTP_X_USER_NAME': user,
+        'HTTP_X_USER_DOMAIN_ID': 'default',
+        'HTTP_X_USER_DOMAIN_NAME': 'Default',
+        'HTTP_X_IDENTITY_STATUS': 'Confirmed',
+    }
+    if user == ADMIN_TOKEN and not project:
+        headers['HTTP_OPENSTACK_SYSTEM_SCOPE'] = 'all'
+        roles.insert(0, ADMIN_ROLE)
+    else:
+        if user == ADMIN_TOKEN:
+            roles.insert(0, ADMIN_ROLE)
+        if user in _SERVICE_USERS:
+            roles.append(SERVICE_ROLE)
+            project = project or uuid.uuid5(uuid.NAMESPACE_DNS, 'service').hex
+        headers['HTTP_X_PROJECT_ID'] = project or project_of(user)
+    headers['HTTP_X_ROLES'] = ','.join(roles)
+    return headers

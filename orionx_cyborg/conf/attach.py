@@ -65,6 +65,42 @@ opts = [
         help=_('How API callers are authenticated.'),
     ),
     cfg.StrOpt(
+        'nova_service_user',
+        default='nova',
+        help=_(
+            'Nova\'s service user, as [vendordata_dynamic_auth] of '
+            'nova.conf authenticates: its user id, or its name in '
+            'nova_service_user_domain. Binding documents (they carry the '
+            'lease secret) go only to this user with the service role '
+            'and to system-scoped admins (policy rule '
+            '"orionx_attach:nova_service"). Another service\'s user with '
+            'the service role is refused.'
+        ),
+    ),
+    cfg.StrOpt(
+        'nova_service_user_domain',
+        default='Default',
+        help=_('Domain (name or id) of nova_service_user when it is a name.'),
+    ),
+    cfg.StrOpt(
+        'cyborg_service_user',
+        default='cyborg',
+        help=_(
+            'Cyborg\'s service user, as [orionx_admission] of cyborg.conf '
+            'authenticates: its user id, or its name in '
+            'cyborg_service_user_domain. Only this user with the service '
+            'role may call /v1/admissions (policy rule '
+            '"orionx_attach:cyborg_service").'
+        ),
+    ),
+    cfg.StrOpt(
+        'cyborg_service_user_domain',
+        default='Default',
+        help=_(
+            'Domain (name or id) of cyborg_service_user when it is a name.'
+        ),
+    ),
+    cfg.StrOpt(
         'database_connection',
         secret=True,
         sample_default='sqlite:////var/lib/orionx-cyborg/attach.sqlite',

@@ -143,15 +143,15 @@ def admission_sections(
 ) -> dict[str, dict[str, str]]:
     """``[orionx_admission]`` of cyborg.conf in strict-admission mode.
 
-    The conductor calls the attach service as Nova's service identity,
-    the one its no-auth API lets admit ARQs.
+    The conductor calls the attach service as Cyborg's service user,
+    the only one its policy lets admit ARQs.
     """
     url = manifest.attach_url
     if not manifest.strict_admission or url is None:
         return {}
     return {
         'orionx_admission': dict(
-            _static_token(url, 'nova'),
+            _static_token(url, 'cyborg'),
             # A bind waits for the admission; never as long as Nova's
             # arq_binding_timeout.
             timeout='10',

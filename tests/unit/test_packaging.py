@@ -140,6 +140,31 @@ class TestOptions(testtools.TestCase):
                 '%s is stale: run "tox -e genconfig" and commit it' % target,
             )
 
+    def test_sample_policy_is_current(self):
+        from oslo_policy import generator as policy_generator
+
+        out = os.path.join(self.useFixture(fixtures.TempDir()).path, 'p')
+        policy_generator.generate_sample(
+            [
+                '--config-file',
+                os.path.join(
+                    ROOT, 'etc', 'oslo-policy-generator', 'orionx-cyborg.conf'
+                ),
+                '--output-file',
+                out,
+            ],
+            conf=cfg.ConfigOpts(),
+        )
+        committed = os.path.join(
+            ROOT, 'etc', 'orionx-cyborg', 'policy.yaml.sample'
+        )
+        with open(committed) as old, open(out) as fresh:
+            self.assertEqual(
+                fresh.read(),
+                old.read(),
+                'policy.yaml.sample is stale: run "tox -e genpolicy"',
+            )
+
     def test_configurations_do_not_share_overrides(self):
         # The sandbox builds one ConfigOpts per simulated host.
         from tests import base

@@ -30,6 +30,7 @@ from orionx_cyborg.attach.ledger.errors import LedgerError
 from orionx_cyborg.attach.ledger.errors import LedgerUnavailable
 from orionx_cyborg.attach.ledger.errors import MarkerNotFound
 from orionx_cyborg.attach.ledger.errors import StaleLease
+from orionx_cyborg.attach.ledger.ledger import ANY_PROJECT
 from orionx_cyborg.attach.ledger.ledger import Clock
 from orionx_cyborg.attach.ledger.ledger import Ledger
 from orionx_cyborg.attach.ledger.ledger import utc_now
@@ -46,6 +47,7 @@ from orionx_cyborg.attach.ledger.states import LeaseState
 from orionx_cyborg.attach.ledger.states import can_transition
 
 __all__ = [
+    'ANY_PROJECT',
     'INITIAL_STATES',
     'PLACED_STATES',
     'TRANSITIONS',

@@ -32,12 +32,15 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
+import enum
 import types
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Mapping
 from typing import Any
+from typing import Final
+from typing import Literal
 from typing import NamedTuple
 from typing import Unpack
 
@@ -77,6 +80,16 @@ _EVENT = models.LeaseEventRow
 
 def utc_now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
+
+
+class _Projects(enum.Enum):
+    ANY = 'any project'
+
+
+#: ``Ledger.list(project=ANY_PROJECT)``: every project's leases, asked
+#: for explicitly (None is refused: an unknown project is not "all").
+ANY_PROJECT: Final = _Projects.ANY
+AnyProject = Literal[_Projects.ANY]
 
 
 class _Event(NamedTuple):
@@ -228,7 +241,7 @@ class Ledger:
         self,
         *,
         instance: str | None = None,
-        project: str | None = None,
+        project: str | AnyProject = ANY_PROJECT,
         host: str | None = None,
         pool: str | None = None,
         state: LeaseState | Iterable[LeaseState] | None = None,
@@ -240,16 +253,25 @@ class Ledger:
 
         *host* is the VM's host (``vm_host``), *gpu* a GPU's UUID. For the
         next page, pass the id of the last lease of this one as *marker*;
-        :class:`MarkerNotFound` if that lease is gone.
+        :class:`MarkerNotFound` if that lease is gone. Every project's
+        leases only when *project* is left out (or :data:`ANY_PROJECT`):
+        a caller whose project is unknown (None) must not get them all.
+
+        :raises InvalidArgument: *project* is None or empty.
         """
         limit = validation.limit(limit)
+        if project is not ANY_PROJECT and not project:
+            raise errors.InvalidArgument(
+                reason='a project filter of %r would match no lease; '
+                'pass ANY_PROJECT for every project' % (project,)
+            )
         if instance is not None:
             # Stored in canonical form; match what the caller means.
             instance = validation.canonical_uuid(instance) or instance
         query = sa.select(_LEASE).order_by(_LEASE.seq)
         for column, value in (
             (_LEASE.instance_uuid, instance),
-            (_LEASE.project_id, project),
+            (_LEASE.project_id, None if project is ANY_PROJECT else project),
             (_LEASE.vm_host, host),
             (_LEASE.pool, pool),
             (_LEASE.gpu_uuid, gpu),

@@ -215,6 +215,11 @@ class TestOrionXRuntime(base.TestCase):
 
 
 class TestContext(testtools.TestCase):
+    users = context.ServiceUsers(
+        nova=context.ServiceUser('nova', 'Default'),
+        cyborg=context.ServiceUser('cyborg', 'Default'),
+    )
+
     def identity(self, token, extra=None):
         seen = {}
 
@@ -225,20 +230,55 @@ class TestContext(testtools.TestCase):
         environ = {'HTTP_X_AUTH_TOKEN': token} if token else {}
         environ.update(extra or {})
         context.NoAuthMiddleware(app)(environ, None)
-        return context.from_environ(seen)
+        return context.from_environ(seen, self.users)
 
-    def test_roles_of_the_sandbox_identities(self):
+    def test_sandbox_identities(self):
         nova = self.identity('nova')
-        self.assertTrue(nova.is_service and nova.is_admin)
-        self.assertTrue(nova.can_read_binding())
+        self.assertEqual('nova', nova.service_identity)
+        self.assertIn('service', nova.roles)
+        self.assertNotIn('admin', nova.roles)
+        self.assertEqual('cyborg', self.identity('cyborg').service_identity)
         admin = self.identity('admin')
-        self.assertTrue(admin.is_admin and not admin.is_service)
+        self.assertEqual('all', admin.system_scope)
+        self.assertIsNone(admin.project_id)
+        self.assertIsNone(admin.service_identity)
+        project_admin = self.identity('admin:p1')
+        self.assertEqual(
+            ('p1', None),
+            (project_admin.project_id, project_admin.system_scope),
+        )
         member = self.identity('demo:p1')
-        self.assertFalse(member.can_read_binding())
         self.assertEqual('p1', member.project_id)
-        self.assertTrue(member.can_see_project('p1'))
-        self.assertFalse(member.can_see_project('p2'))
+        self.assertEqual({'member', 'reader'}, set(member.roles))
         self.assertEqual(32, len(self.identity('demo').project_id))
+        values = nova.to_policy_values()
+        self.assertEqual('nova', values['service_identity'])
+
+    def test_service_identity_needs_the_configured_user(self):
+        for user, domain_name, domain_id, expected in (
+            ('nova', 'Default', 'default', 'nova'),
+            # Matched by domain id too (the option names one or the other).
+            ('nova', None, 'Default', 'nova'),
+            ('nova', 'other', 'o1', None),
+            ('glance', 'Default', 'default', None),
+            ('cyborg', 'Default', 'default', 'cyborg'),
+        ):
+            ctx = context.RequestContext(
+                user_id='u-' + user,
+                user_name=user,
+                user_domain_name=domain_name,
+                user_domain_id=domain_id,
+            )
+            self.assertEqual(expected, self.users.identify(ctx), user)
+        by_id = context.ServiceUsers(
+            nova=context.ServiceUser('abc', 'Default'),
+            cyborg=context.ServiceUser('', 'Default'),
+        )
+        self.assertEqual(
+            'nova', by_id.identify(context.RequestContext(user_id='abc'))
+        )
+        # An empty option names nobody, not a token without a user.
+        self.assertIsNone(by_id.identify(context.RequestContext()))
 
     def test_no_token_no_identity_and_spoofing_is_dropped(self):
         self.assertIsNone(
@@ -252,6 +292,12 @@ class TestContext(testtools.TestCase):
         )
         spoofed = self.identity(
             'demo:p1',
-            {'HTTP_X_ROLES': 'admin', 'HTTP_X_SERVICE_ROLES': 'service'},
+            {
+                'HTTP_X_ROLES': 'admin',
+                'HTTP_X_SERVICE_ROLES': 'service',
+                'HTTP_OPENSTACK_SYSTEM_SCOPE': 'all',
+            },
         )
-        self.assertFalse(spoofed.is_admin or spoofed.is_service)
+        self.assertNotIn('admin', spoofed.roles)
+        self.assertEqual([], spoofed.service_roles)
+        self.assertIsNone(spoofed.system_scope)

@@ -224,7 +224,8 @@ class TestPoolStatus(AttachCommandsTestCase):
             'default',
         )
         self.assertIn(
-            'GET /v1/pools/default answered 403: This needs the admin role.',
+            'GET /v1/pools/default answered 403: Policy does not allow '
+            'orionx_attach:pools:show.',
             str(error),
         )
 
