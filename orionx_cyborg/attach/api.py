@@ -55,6 +55,10 @@ LOG = logging.getLogger(__name__)
 
 API_VERSION = 'v1'
 MAX_LIST = 1000
+#: Longest host or profile name the ledger stores (its column width).
+MAX_NAME = 255
+#: Longest project id: Keystone's ids are 64 characters at most.
+MAX_ID = 64
 
 
 class Counters:
@@ -256,6 +260,10 @@ def vendordata() -> Any:
     project = body.get('project-id')
     if project is not None and not isinstance(project, str):
         raise http.BadRequest('project-id must be a string.')
+    if project is not None and len(project) > MAX_ID:
+        raise http.BadRequest(
+            'project-id is longer than %d characters.' % MAX_ID
+        )
     deps = _deps()
     document = deps.service.document(instance, project or None)
     deps.counters.add('vendordata_requests_total')
@@ -275,7 +283,7 @@ def admissions() -> Any:
         hostname=_string_field(body, 'hostname'),
         device_rp_uuid=_uuid_field(body, 'device_rp_uuid'),
         instance_uuid=_uuid_field(body, 'instance_uuid'),
-        project_id=_string_field(body, 'project_id'),
+        project_id=_string_field(body, 'project_id', MAX_ID),
         attach_handle_type=None,
         attach_handle_uuid=None,
         attach_handle_info={},
@@ -388,10 +396,16 @@ def _uuid_field(body: dict[str, Any], name: str) -> str:
         raise http.BadRequest('%s must be a UUID.' % name) from err
 
 
-def _string_field(body: dict[str, Any], name: str) -> str:
+def _string_field(
+    body: dict[str, Any], name: str, max_length: int = MAX_NAME
+) -> str:
     value = body.get(name)
     if not isinstance(value, str) or not value:
         raise http.BadRequest('%s is required.' % name)
+    if len(value) > max_length:
+        raise http.BadRequest(
+            '%s is longer than %d characters.' % (name, max_length)
+        )
     return value
 
 

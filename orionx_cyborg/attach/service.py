@@ -62,6 +62,11 @@ LOG = logging.getLogger(__name__)
 State = ledger_mod.LeaseState
 Lease = ledger_mod.LeaseRecord
 
+#: Cyborg states of an ARQ that strict admission may lease: the
+#: conductor calls it while binding (BindStarted); a retried call may
+#: come after the bind ended.
+ADMISSIBLE_STATES = frozenset({'BindStarted', 'Bound'})
+
 #: How long a device profile read from Cyborg is trusted (seconds).
 PROFILE_TTL_S = 60.0
 
@@ -338,6 +343,15 @@ class LeaseService:
     def _new_lease(
         self, arq: clients.Arq, pool: str, size: sizing.Size
     ) -> Lease:
+        return self._create_or_join(arq, pool, size)[0]
+
+    def _create_or_join(
+        self, arq: clients.Arq, pool: str, size: sizing.Size
+    ) -> tuple[Lease, bool]:
+        """A new lease for *arq*, or the one another replica just made.
+
+        :returns: the lease, and whether this call created it.
+        """
         new = ledger_mod.NewLease(
             arq_uuid=arq.uuid,
             instance_uuid=arq.instance_uuid or '',
@@ -351,7 +365,7 @@ class LeaseService:
             # First come, first served: no one overtakes the queue.
             return self._create(
                 new, 'pending', {'reason': 'queued behind earlier leases'}
-            )
+            ), True
         decision = self.allocator_for(pool).allocate(
             self._request(size, arq.hostname)
         )
@@ -360,7 +374,7 @@ class LeaseService:
                 new,
                 'pending',
                 {'reason': decision.reason.value, 'detail': decision.detail},
-            )
+            ), True
         slice_ = decision.slices[0]
         gpu = self.view().gpus[slice_.gpu_id]
         try:
@@ -375,9 +389,9 @@ class LeaseService:
             # Another replica created it first: it claims, not us.
             self.allocator_for(pool).release([slice_])
             if err.existing is not None:
-                return err.existing
-            return self.ledger.get_by_arq(arq.uuid)
-        return self.claim(lease, gpu)
+                return err.existing, False
+            return self.ledger.get_by_arq(arq.uuid), False
+        return self.claim(lease, gpu), True
 
     def _create(
         self, new: ledger_mod.NewLease, event: str, detail: dict[str, Any]
@@ -643,16 +657,23 @@ class LeaseService:
                     raise
                 self.sleep(backoff(attempt))
 
-    def admit(self, arq: clients.Arq) -> Lease:
+    def admit(self, claimed: clients.Arq) -> Lease:
         """Strict admission: a placed lease for an ARQ being bound, or no.
 
         Called from Cyborg's conductor while it binds the ARQ; refusing
         makes the bind fail, so Nova reschedules the boot instead of
-        starting a VM whose vGPU would wait. A lease that could only be
-        queued is dropped again.
+        starting a VM whose vGPU would wait. The ARQ is read from Cyborg
+        and must be being bound (or bound) with the instance, provider
+        and host of *claimed*: a caller cannot lease made-up ARQs. A
+        lease this call created but could only queue is dropped again; a
+        lease that existed before (a pending one keeps its queue place)
+        is never released here.
 
-        :raises LeaseRefused: no room now, or a size no GPU has.
+        :raises LeaseRefused: no such ARQ being bound, a mismatch, no
+            room now, or a size no GPU has.
+        :raises ServiceUnavailable: Cyborg cannot be reached.
         """
+        arq = self._verified_arq(claimed)
         with self._lock:
             view = self.view()
             if arq.device_rp_uuid not in view.entitlements:
@@ -664,21 +685,70 @@ class LeaseService:
                     reason='%s is no entitlement of a served pool'
                     % arq.device_rp_uuid,
                 )
-            outcome = self._ensure_lease(arq, entitlement.pool)
-            if isinstance(outcome, Rejected):
-                raise LeaseRefused(arq=arq.uuid, reason=outcome.reason)
-            if outcome.state is not State.ACTIVE:
-                self.release(outcome, 'refused at admission: no room')
+            try:
+                existing: Lease | None = self.ledger.get_by_arq(arq.uuid)
+            except ledger_mod.LeaseNotFound:
+                existing = None
+            if existing is not None:
+                return self._admit_existing(existing)
+            try:
+                size = self._size(arq, entitlement.pool)
+            except sizing.InvalidSize as err:
+                self._reject(arq, entitlement.pool, str(err))
+                raise LeaseRefused(arq=arq.uuid, reason=str(err)) from err
+            lease, created = self._create_or_join(arq, entitlement.pool, size)
+            if lease.state is State.ACTIVE:
+                return lease
+            if created:
+                self.release(lease, 'refused at admission: no room')
+            raise LeaseRefused(
+                arq=arq.uuid,
+                reason='pool %s has no room for %d MiB / %d%%'
+                % (entitlement.pool, lease.gmem_mib, lease.compute_pct),
+            )
+
+    def _admit_existing(self, lease: Lease) -> Lease:
+        """Re-admission: the lease as it is, never released."""
+        if lease.state is State.ACTIVE:
+            return lease
+        raise LeaseRefused(
+            arq=lease.arq_uuid,
+            reason='its lease %s is %s (kept, with its place in the queue)'
+            % (lease.id, lease.state.value),
+        )
+
+    def _verified_arq(self, claimed: clients.Arq) -> clients.Arq:
+        """Cyborg's own copy of *claimed*, if it is being bound as said.
+
+        :raises LeaseRefused: Cyborg has no such ARQ, it is not being
+            bound, or its instance, provider, host or project differ.
+        """
+        arq = self.cyborg.arq(claimed.uuid)
+        if arq is None:
+            raise LeaseRefused(
+                arq=claimed.uuid, reason='Cyborg has no such ARQ'
+            )
+        if arq.state not in ADMISSIBLE_STATES:
+            raise LeaseRefused(
+                arq=arq.uuid,
+                reason='the ARQ is %s in Cyborg, not being bound' % arq.state,
+            )
+        for field in ('instance_uuid', 'device_rp_uuid', 'hostname'):
+            ours, theirs = getattr(claimed, field), getattr(arq, field)
+            if ours != theirs:
                 raise LeaseRefused(
                     arq=arq.uuid,
-                    reason='pool %s has no room for %d MiB / %d%%'
-                    % (
-                        entitlement.pool,
-                        outcome.gmem_mib,
-                        outcome.compute_pct,
-                    ),
+                    reason='its %s is %s in Cyborg, not %s'
+                    % (field, theirs, ours),
                 )
-            return outcome
+        if arq.project_id and arq.project_id != claimed.project_id:
+            raise LeaseRefused(
+                arq=arq.uuid,
+                reason='it belongs to another project in Cyborg',
+            )
+        if not arq.project_id:
+            arq = dataclasses.replace(arq, project_id=claimed.project_id)
+        return arq
 
     # Delivery ------------------------------------------------------------
 
