@@ -34,13 +34,23 @@ entitlement ARQs with its leases and converges:
 Every step is idempotent; after a crash anywhere, one pass restores:
 every bound entitlement ARQ has exactly one lease, every lease exactly
 one allocation, and no allocation lacks a lease.
+
+A pass never releases a lease on evidence older than the lease: Cyborg's
+ARQs are listed before the ledger, so a lease created in between (a
+vendordata call, strict admission, another replica) looks unbound; its
+ARQ is read again by UUID before the release. One failing lease, pool
+or GPU does not stop the pass: the failure is logged, counted
+(:attr:`Reconciler.failures_total`, :attr:`PassReport.errors`) and the
+pass goes on. Only an unreachable Cyborg, Placement or ledger ends it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from collections.abc import Callable
+from collections.abc import Iterator
 from typing import Any
 
 from oslo_log import log as logging
@@ -57,6 +67,10 @@ LOG = logging.getLogger(__name__)
 State = ledger_mod.LeaseState
 Lease = ledger_mod.LeaseRecord
 BINDING_STATES = frozenset({'Bound', 'BindStarted'})
+#: Failures that end a pass: a dependency is down, every step would fail.
+ABORTING = (clients.ServiceUnavailable, ledger_mod.LedgerUnavailable)
+#: Errors a report keeps (the count is exact, the list is cut).
+MAX_REPORTED_ERRORS = 50
 
 
 @dataclasses.dataclass
@@ -75,6 +89,8 @@ class PassReport:
     repaired: int = 0
     orphans_released: int = 0
     drift_healed: int = 0
+    kept_newer: int = 0
+    failures: int = 0
     moves: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     errors: list[str] = dataclasses.field(default_factory=list)
 
@@ -95,6 +111,9 @@ class LeaseReconciler:
         self._monotonic = monotonic
         self._wall = wall
         self.last_report: PassReport | None = None
+        #: Leases, pools and GPUs whose step failed, since start (for
+        #: health and metrics); each pass's are in its report.
+        self.failures_total = 0
 
     @property
     def ledger(self) -> ledger_mod.Ledger:
@@ -131,7 +150,9 @@ class LeaseReconciler:
         self._settle_existing(kept, view, report)
         self._create_missing(wanted, report)
         for pool in self.service.settings.pools:
-            report.placed += len(self.service.place_pending(pool))
+            # Strict FIFO within a pool: a failing head stops that pool.
+            with self._isolated(report, 'placing pool %s' % pool):
+                report.placed += len(self.service.place_pending(pool))
         self._move_off_unhealthy(report)
         leases = self._all_leases()
         by_gpu: dict[str, list[Lease]] = {}
@@ -139,8 +160,12 @@ class LeaseReconciler:
             by_gpu.setdefault(lease.gpu_uuid or '', []).append(lease)
         known = {lease.id for lease in leases}
         for gpu in view.gpus.values():
-            self._audit_gpu(gpu, by_gpu.get(gpu.gpu_uuid, []), known, report)
-            self._heal_drift(gpu, report)
+            with self._isolated(report, 'auditing GPU %s' % gpu.gpu_uuid):
+                self._audit_gpu(
+                    gpu, by_gpu.get(gpu.gpu_uuid, []), known, report
+                )
+            with self._isolated(report, 'healing GPU %s' % gpu.gpu_uuid):
+                self._heal_drift(gpu, report)
         self._forget_stale_rejections(wanted)
         report.leases = sum(self.ledger.count_by_state().values())
         report.duration_s = self._monotonic() - start
@@ -149,11 +174,34 @@ class LeaseReconciler:
             'Reconcile pass: %(arqs)d entitled ARQs, %(leases)d leases; '
             'created %(created)d, released %(released)d, placed '
             '%(placed)d, moved %(moved)d, repaired %(repaired)d, orphans '
-            '%(orphans_released)d, drift %(drift_healed)d in '
-            '%(duration_s).3fs',
+            '%(orphans_released)d, drift %(drift_healed)d, kept newer '
+            '%(kept_newer)d, failures %(failures)d in %(duration_s).3fs',
             report.to_dict(),
         )
         return report
+
+    @contextlib.contextmanager
+    def _isolated(self, report: PassReport, what: str) -> Iterator[None]:
+        """One lease's, pool's or GPU's step: a failure is counted.
+
+        The failure is logged and the pass goes on; an unreachable
+        dependency ends the pass instead.
+        """
+        try:
+            yield
+        except ABORTING:
+            raise
+        except Exception as err:
+            report.failures += 1
+            self.failures_total += 1
+            if len(report.errors) < MAX_REPORTED_ERRORS:
+                report.errors.append('%s: %s' % (what, err))
+            LOG.error(
+                'Reconcile pass: %s failed, going on: %s',
+                what,
+                err,
+                exc_info=err,
+            )
 
     # Steps ---------------------------------------------------------------
 
@@ -164,19 +212,40 @@ class LeaseReconciler:
         report: PassReport,
     ) -> None:
         for lease in self._all_leases():
-            want = wanted.get(lease.arq_uuid)
-            if lease.state is State.RELEASING:
-                self.service.release(lease, 'finishing a release')
-                report.released += 1
-            elif want is None or want[0].instance_uuid != (
-                lease.instance_uuid
-            ):
-                self.service.release(lease, 'its ARQ is gone or unbound')
-                report.released += 1
-            elif lease.state is State.CLAIMING:
-                report.repaired += self._finish_claim(lease, view)
-            elif lease.state is State.MOVING:
-                report.repaired += self._finish_move(lease, view)
+            with self._isolated(report, 'lease %s' % lease.id):
+                self._settle(lease, wanted.get(lease.arq_uuid), view, report)
+
+    def _settle(
+        self,
+        lease: Lease,
+        want: tuple[clients.Arq, str] | None,
+        view: pool_mod.PoolView,
+        report: PassReport,
+    ) -> None:
+        if lease.state is State.RELEASING:
+            self.service.release(lease, 'finishing a release')
+            report.released += 1
+        elif want is None or want[0].instance_uuid != lease.instance_uuid:
+            if self._still_bound(lease):
+                # Made after this pass listed the ARQs: the listing is
+                # older than the lease and proves nothing.
+                report.kept_newer += 1
+                return
+            self.service.release(lease, 'its ARQ is gone or unbound')
+            report.released += 1
+        elif lease.state is State.CLAIMING:
+            report.repaired += self._finish_claim(lease, view)
+        elif lease.state is State.MOVING:
+            report.repaired += self._finish_move(lease, view)
+
+    def _still_bound(self, lease: Lease) -> bool:
+        """Whether Cyborg, asked now, binds the lease's ARQ still."""
+        arq = self.service.cyborg.arq(lease.arq_uuid)
+        return (
+            arq is not None
+            and arq.instance_uuid == lease.instance_uuid
+            and bool(self.service.entitlement_arqs([arq], BINDING_STATES))
+        )
 
     def _finish_claim(self, lease: Lease, view: pool_mod.PoolView) -> int:
         current = self.placement.allocations(lease.id)
@@ -256,11 +325,13 @@ class LeaseReconciler:
     ) -> None:
         have = {lease.arq_uuid for lease in self._all_leases()}
         missing = [item for uuid, item in wanted.items() if uuid not in have]
-        for outcome in self.service.ensure_leases(missing).values():
-            if isinstance(outcome, service_mod.Rejected):
-                report.rejected += 1
-            else:
-                report.created += 1
+        for item in missing:
+            with self._isolated(report, 'ARQ %s' % item[0].uuid):
+                outcome = self.service.ensure_leases([item])[item[0].uuid]
+                if isinstance(outcome, service_mod.Rejected):
+                    report.rejected += 1
+                else:
+                    report.created += 1
 
     def _move_off_unhealthy(self, report: PassReport) -> None:
         view = self.service.view()
@@ -273,18 +344,22 @@ class LeaseReconciler:
                 if gpu
                 else 'GPU %s left the pool' % lease.gpu_uuid
             )
-            moved = self.service.move(lease, reason)
-            if moved is not None and moved.gpu_uuid != lease.gpu_uuid:
-                report.moved += 1
-                report.moves.append(
-                    {
-                        'lease': lease.id,
-                        'instance': lease.instance_uuid,
-                        'from': lease.gpu_uuid,
-                        'to': moved.gpu_uuid,
-                        'reason': reason,
-                    }
-                )
+            with self._isolated(report, 'moving lease %s' % lease.id):
+                self._move(lease, reason, report)
+
+    def _move(self, lease: Lease, reason: str, report: PassReport) -> None:
+        moved = self.service.move(lease, reason)
+        if moved is not None and moved.gpu_uuid != lease.gpu_uuid:
+            report.moved += 1
+            report.moves.append(
+                {
+                    'lease': lease.id,
+                    'instance': lease.instance_uuid,
+                    'from': lease.gpu_uuid,
+                    'to': moved.gpu_uuid,
+                    'reason': reason,
+                }
+            )
 
     def _audit_gpu(
         self,
