@@ -59,6 +59,9 @@ MAX_LIST = 1000
 MAX_NAME = 255
 #: Longest project id: Keystone's ids are 64 characters at most.
 MAX_ID = 64
+#: Deepest JSON body accepted (Nova's vendordata body nests 3 or 4
+#: levels; user metadata a few more).
+MAX_JSON_DEPTH = 32
 
 
 class Counters:
@@ -190,9 +193,7 @@ def _forbidden(err: Exception) -> flask.Response:
 
 def _unavailable(err: Exception) -> flask.Response:
     LOG.warning('Answering 503: %s', err)
-    response = _error(503, '%s Try again later.' % err)
-    response.headers['Retry-After'] = str(_deps().service.settings.retry_after)
-    return response
+    return _error(503, '%s Try again later.' % err)
 
 
 def _ledger_unavailable(err: Exception) -> flask.Response:
@@ -369,6 +370,10 @@ def _error(code: int, message: str) -> flask.Response:
         {'error': {'code': code, 'title': _title(code), 'message': message}}
     )
     response.status_code = code
+    if code == 503:
+        response.headers['Retry-After'] = str(
+            _deps().service.settings.retry_after
+        )
     return response
 
 
@@ -380,10 +385,37 @@ def _title(code: int) -> str:
 
 
 def _json_object() -> dict[str, Any]:
-    data = flask.request.get_json(silent=True)
+    try:
+        data = flask.request.get_json(silent=True)
+    except RecursionError:
+        data = None
     if not isinstance(data, dict):
         raise http.BadRequest('The body must be a JSON object.')
+    if _too_deep(data, MAX_JSON_DEPTH):
+        raise http.BadRequest(
+            'The body nests deeper than %d levels.' % MAX_JSON_DEPTH
+        )
     return data
+
+
+def _too_deep(value: Any, limit: int) -> bool:
+    """Whether *value* nests lists or objects deeper than *limit*."""
+    level: list[Any] = [value]
+    for _ in range(limit):
+        level = [
+            child
+            for item in level
+            for child in (
+                item.values()
+                if isinstance(item, dict)
+                else item
+                if isinstance(item, list)
+                else ()
+            )
+        ]
+        if not level:
+            return False
+    return any(isinstance(item, (dict, list)) for item in level)
 
 
 def _uuid_field(body: dict[str, Any], name: str) -> str:

@@ -182,7 +182,9 @@ def build(
         enforcer=enforcer,
         service_users=context_mod.ServiceUsers.from_conf(conf),
     )
-    components.application = _authenticated(conf, application)
+    components.application = RetryAfter(
+        _authenticated(conf, application), settings.retry_after
+    )
     return components
 
 
@@ -260,6 +262,32 @@ def _authenticated(conf: cfg.ConfigOpts, application: Any) -> Any:
             },
         ),
     )
+
+
+class RetryAfter:
+    """Adds ``Retry-After`` to every 503 that lacks it.
+
+    The API's own 503s carry it; this covers the middleware's
+    (keystonemiddleware answers 503 while Keystone is unreachable).
+    """
+
+    def __init__(self, app: context_mod.WsgiApp, seconds: int) -> None:
+        self.app = app
+        self.seconds = str(seconds)
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Any:
+        def start(
+            status: str, headers: list[tuple[str, str]], *args: Any
+        ) -> Any:
+            if status.startswith('503') and not any(
+                name.lower() == 'retry-after' for name, _ in headers
+            ):
+                headers = [*headers, ('Retry-After', self.seconds)]
+            return start_response(status, headers, *args)
+
+        return self.app(environ, start)
 
 
 class PublicPaths:

@@ -26,6 +26,7 @@ settings' comment.
 
 from __future__ import annotations
 
+import shlex
 import textwrap
 
 from oslo_config import cfg
@@ -77,6 +78,7 @@ class OrionXRuntime(base.Runtime):
             and v.endpoint.transport is binding.Transport.TCP
             for v in vgpus
         )
+        controller = _one_line(controller)
         environment = {
             'ORION_CONTROLLER': controller,
             'ORION_VGPU': str(len(vgpus)),
@@ -85,12 +87,30 @@ class OrionXRuntime(base.Runtime):
         }
         files = {
             CLIENT_CONF: _client_conf(controller, remote_tcp, vgpus),
-            PROFILE_SCRIPT: ''.join(
-                'export %s=%s\n' % item for item in sorted(environment.items())
-            ),
+            PROFILE_SCRIPT: _profile_script(environment),
         }
         cloud_init = _cloud_config(files) if self.options.cloud_init else None
         return base.ClientSettings(environment, files, cloud_init)
+
+
+def _profile_script(environment: dict[str, str]) -> str:
+    """``export`` lines that every login shell of the guest runs.
+
+    Every value is quoted: an address or host name with ``$(...)`` or
+    a backtick in it must not run in the guest.
+    """
+    return ''.join(
+        'export %s=%s\n' % (name, shlex.quote(value))
+        for name, value in sorted(environment.items())
+    )
+
+
+def _one_line(value: str) -> str:
+    """*value* without control characters.
+
+    A newline would add lines to client.conf and the profile script.
+    """
+    return ''.join(c for c in value if c.isprintable())
 
 
 def _client_conf(

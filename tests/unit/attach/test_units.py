@@ -18,7 +18,10 @@ Sizes from device profile groups, derived secrets, the OrionX client
 settings, the no-auth filter and the caller rules.
 """
 
+import dataclasses
 import datetime
+import os
+import subprocess
 
 import testtools
 
@@ -180,6 +183,70 @@ class TestOrionXRuntime(base.TestCase):
         self.assertTrue(settings.cloud_init.startswith('#cloud-config'))
         self.assertIn('export ORION_VGPU=2', settings.cloud_init)
         self.assertNotIn('s3cret', settings.cloud_init)
+
+    def run_profile_script(self, script):
+        """What a guest's login shell gets from *script* (really run)."""
+        path = os.path.join(self.tmp, 'orionx-vgpu.sh')
+        with open(path, 'w') as f:
+            f.write(script)
+        result = subprocess.run(
+            [
+                'sh',
+                '-c',
+                '. "$1" && printf %s "$ORION_CONTROLLER"',
+                'sh',
+                path,
+            ],
+            cwd=self.tmp,
+            env={'PATH': os.environ['PATH']},
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        )
+        return result.stdout
+
+    def test_the_guest_runs_no_command_from_an_address(self):
+        marker = os.path.join(self.tmp, 'pwned')
+        attack = '$(touch %s)`touch %s`;touch %s' % (marker, marker, marker)
+        for settings in (
+            # A configured controller address.
+            self.runtime(controller='ctl:9123' + attack).render(
+                binding.InstanceBinding('vm', 'p', (vgpu(),))
+            ),
+            # A GPU server reached by its host name (from Cyborg).
+            self.runtime().render(
+                binding.InstanceBinding(
+                    'vm',
+                    'p',
+                    (
+                        dataclasses.replace(
+                            vgpu(),
+                            endpoint=binding.Endpoint(
+                                'gpu2' + attack, 9960, binding.Transport.TCP
+                            ),
+                        ),
+                    ),
+                )
+            ),
+        ):
+            script = settings.files[orionx.PROFILE_SCRIPT]
+            seen = self.run_profile_script(script)
+            self.assertFalse(os.path.exists(marker), script)
+            self.assertEqual(settings.environment['ORION_CONTROLLER'], seen)
+            self.assertIn(attack, seen)
+
+    def test_a_newline_adds_no_line(self):
+        settings = self.runtime(
+            controller='ctl:9123\n[client]\nenable_net = evil'
+        ).render(binding.InstanceBinding('vm', 'p', (vgpu(),)))
+        conf = settings.files[orionx.CLIENT_CONF]
+        lines = conf.splitlines()
+        self.assertEqual(1, lines.count('[client]'))
+        self.assertNotIn('enable_net = evil', lines)
+        self.assertEqual(
+            4, len(settings.files[orionx.PROFILE_SCRIPT].splitlines())
+        )
 
     def test_shared_memory_and_configured_controller(self):
         instance = binding.InstanceBinding(
