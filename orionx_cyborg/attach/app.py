@@ -28,6 +28,7 @@ import os
 import secrets as stdlib_secrets
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from collections.abc import Sequence
@@ -47,6 +48,7 @@ from orionx_cyborg.attach import secrets
 from orionx_cyborg.attach import service as service_mod
 from orionx_cyborg.attach.runtimes import base as runtimes
 from orionx_cyborg.conf import attach as attach_conf
+from orionx_cyborg.conf import database as database_conf
 from orionx_cyborg.conf import service_clients
 
 LOG = logging.getLogger(__name__)
@@ -58,6 +60,7 @@ PROG = 'orionx-cyborg-attach'
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
     attach_conf.register_opts(conf)
+    database_conf.register_opts(conf)
     service_clients.register_opts(conf)
     policy_mod.set_defaults(conf)
 
@@ -80,11 +83,65 @@ def load_conf(argv: Sequence[str], prog: str = PROG) -> cfg.ConfigOpts:
 
 
 def database_url(conf: cfg.ConfigOpts) -> str:
-    group = conf.orionx_attach
+    """``[database] connection``, or SQLite in ``state_path``."""
     return str(
-        group.database_connection
-        or 'sqlite:///%s' % os.path.join(group.state_path, 'attach.sqlite')
+        conf.database.connection
+        or 'sqlite:///%s'
+        % os.path.join(conf.orionx_attach.state_path, 'attach.sqlite')
     )
+
+
+def engine_options(conf: cfg.ConfigOpts, url: str) -> dict[str, Any]:
+    """SQLAlchemy pool settings from oslo.db's ``[database]`` options.
+
+    SQLite keeps the ledger's own pool (oslo.db ignores these for SQLite
+    too).
+    """
+    if url.startswith('sqlite'):
+        return {}
+    group = conf.database
+    options: dict[str, Any] = {
+        'pool_size': group.max_pool_size,
+        'max_overflow': group.max_overflow,
+        'pool_recycle': group.connection_recycle_time,
+    }
+    if group.pool_timeout is not None:
+        options['pool_timeout'] = group.pool_timeout
+    return {k: v for k, v in options.items() if v is not None}
+
+
+def open_ledger(
+    conf: cfg.ConfigOpts,
+    sleep: Callable[[float], Any] = time.sleep,
+) -> ledger_mod.Ledger:
+    """The ledger, waiting for its database as oslo.db services do.
+
+    ``[database] max_retries`` attempts (-1: forever), ``retry_interval``
+    seconds apart, until the database answers.
+
+    :raises LedgerUnavailable: it never answered.
+    """
+    url = database_url(conf)
+    ledger = ledger_mod.Ledger.from_url(url, **engine_options(conf, url))
+    retries = conf.database.max_retries
+    attempt = 0
+    while True:
+        try:
+            ledger.current_revision()
+            return ledger
+        except ledger_mod.LedgerUnavailable as err:
+            if retries >= 0 and attempt >= retries:
+                ledger.close()
+                raise
+            attempt += 1
+            LOG.warning(
+                'The lease ledger database does not answer (%s); attempt '
+                '%d, again in %d s',
+                err,
+                attempt,
+                conf.database.retry_interval,
+            )
+            sleep(conf.database.retry_interval)
 
 
 class Leader:
@@ -154,7 +211,7 @@ def build(
     """
     group = conf.orionx_attach
     settings = service_mod.ServiceSettings.from_conf(conf)
-    ledger = ledger_mod.Ledger.from_url(database_url(conf))
+    ledger = open_ledger(conf)
     _check_schema(ledger)
     if cyborg is None or placement is None:
         cyborg, placement = clients.from_conf(conf)

@@ -87,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def dbsync(argv: Sequence[str] | None = None) -> int:
     """``orionx-cyborg-attach-dbsync``: migrate the lease ledger.
 
-    The database comes from ``[orionx_attach] database_connection`` of the
+    The database comes from ``[database] connection`` of the
     service's configuration files (``--config-file``), unless
     ``--database-url`` is given.
     """

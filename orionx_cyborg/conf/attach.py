@@ -101,19 +101,12 @@ opts = [
         ),
     ),
     cfg.StrOpt(
-        'database_connection',
-        secret=True,
-        sample_default='sqlite:////var/lib/orionx-cyborg/attach.sqlite',
-        help=_(
-            'SQLAlchemy URL of the lease ledger: SQLite for a single '
-            'replica, mysql+pymysql:// or postgresql+psycopg:// for '
-            'several. Defaults to attach.sqlite in state_path.'
-        ),
-    ),
-    cfg.StrOpt(
         'state_path',
         default='/var/lib/orionx-cyborg',
-        help=_('Directory for the default ledger and coordination files.'),
+        help=_(
+            'Directory for the default ledger ([database] connection unset) '
+            'and coordination files.'
+        ),
     ),
     cfg.ListOpt(
         'pools',

@@ -17,6 +17,7 @@
 from oslo_config import cfg
 
 from orionx_cyborg.conf import attach
+from orionx_cyborg.conf import database
 from orionx_cyborg.conf import gpu
 from orionx_cyborg.conf import pool
 from orionx_cyborg.conf import service_clients
@@ -40,7 +41,8 @@ def list_attach_opts() -> list[tuple[str, list[cfg.Opt]]]:
     ``orionx_cyborg.attach.runtimes``.
     """
     groups: list[tuple[str, list[cfg.Opt]]] = [
-        (attach.GROUP.name, list(attach.opts))
+        (attach.GROUP.name, list(attach.opts)),
+        (database.GROUP.name, list(database.opts)),
     ]
     groups += sorted(service_clients.list_opts().items())
     return groups

@@ -88,7 +88,9 @@ class TestEntryPoints(testtools.TestCase):
         groups = {
             str(group) for group, _ in attach['orionx_cyborg.attach'].plugin()
         }
-        self.assertEqual({'orionx_attach', 'cyborg', 'placement'}, groups)
+        self.assertEqual(
+            {'orionx_attach', 'database', 'cyborg', 'placement'}, groups
+        )
         runtimes = stevedore.NamedExtensionManager(
             'oslo.config.opts', names=['orionx_cyborg.attach.runtimes']
         )

@@ -261,8 +261,6 @@ class TestPostConfig(PluginTestCase):
                 'bind_port': '9780',
                 'auth_strategy': 'keystone',
                 'state_path': os.path.join(self.data_dir, 'orionx-cyborg'),
-                'database_connection': 'mysql+pymysql://root:secret@127.0.0.1/'
-                'orionx_attach?charset=utf8',
                 'pools': 'default',
                 'reconcile_interval': '30',
             },
@@ -270,6 +268,13 @@ class TestPostConfig(PluginTestCase):
         )
         self.assertEqual(
             'RegionOne', self.ini(self.attach_conf)['placement']['region_name']
+        )
+        self.assertEqual(
+            {
+                'connection': 'mysql+pymysql://root:secret@127.0.0.1/'
+                'orionx_attach?charset=utf8'
+            },
+            self.ini(self.attach_conf)['database'],
         )
         self.assertEqual(
             {'debug': 'True'}, self.ini(self.attach_conf)['DEFAULT']
@@ -305,7 +310,7 @@ class TestPostConfig(PluginTestCase):
         self.assertEqual('k' * 16, conf['secret_key'])
         self.assertEqual(
             'sqlite:///%s/orionx-cyborg/attach.sqlite' % self.data_dir,
-            conf['database_connection'],
+            self.ini(self.attach_conf)['database']['connection'],
         )
 
     def test_keystone_accounts(self):
