@@ -433,25 +433,58 @@ BAD_REQUESTS = [
         'demo',
         {'instance-id': NEW_UUID},
         403,
-        'Only Nova',
+        'orionx_attach:vendordata:show',
     ),
-    ('GET', '/v1/vendordata', 'nova', None, 405, ''),
+    # Nova's user is no Cyborg: admissions only to Cyborg's user.
     (
         'POST',
         '/v1/admissions',
         'nova',
         {'arq_uuid': NEW_UUID},
+        403,
+        'orionx_attach:admissions:create',
+    ),
+    # Deeply nested JSON and over-long fields.
+    (
+        'POST',
+        '/v1/vendordata',
+        'nova',
+        b'{"instance-id": ' + b'[' * 5000 + b']' * 5000 + b'}',
+        400,
+        'JSON object',
+    ),
+    (
+        'POST',
+        '/v1/admissions',
+        'cyborg',
+        {
+            'arq_uuid': NEW_UUID,
+            'device_profile_name': 'p',
+            'device_profile_group_id': 0,
+            'hostname': 'h' * 300,
+        },
+        400,
+        'hostname is longer than 255',
+    ),
+    ('GET', '/v1/vendordata', 'nova', None, 405, ''),
+    (
+        'POST',
+        '/v1/admissions',
+        'cyborg',
+        {'arq_uuid': NEW_UUID},
         400,
         'required',
     ),
-    ('POST', '/v1/admissions', 'demo', {}, 403, 'Only a service'),
-    ('POST', '/v1/reconcile', 'demo', None, 403, 'admin role'),
+    ('POST', '/v1/admissions', 'demo', {}, 403, 'admissions:create'),
+    ('POST', '/v1/reconcile', 'demo', None, 403, 'reconcile'),
+    # An admin of a project is no operator (a system-scoped admin is).
+    ('POST', '/v1/reconcile', 'admin:p1', None, 403, 'reconcile'),
     ('GET', '/v1/leases?state=bogus', 'admin', None, 400, 'state must be'),
     ('GET', '/v1/leases?limit=0', 'admin', None, 400, 'limit must be'),
     ('GET', '/v1/leases?limit=many', 'admin', None, 400, 'integer'),
     ('GET', '/v1/leases/not-a-lease', 'admin', None, 404, 'No lease'),
     ('GET', '/v1/leases/%s' % NEW_UUID, 'admin', None, 404, 'No lease'),
-    ('GET', '/v1/pools', 'demo', None, 403, 'admin role'),
+    ('GET', '/v1/pools', 'demo', None, 403, 'pools:list'),
     ('GET', '/v1/pools/nope', 'admin', None, 404, 'no pool nope'),
 ]
 
@@ -527,10 +560,11 @@ def test_another_projects_instance_and_lease_are_not_found(
     assert attach_checks.leases(sandbox, instance=record['id']) == [lease]
 
 
-def test_admission_of_an_unknown_arq_is_undone_by_the_next_pass(
+def test_admission_of_an_arq_cyborg_does_not_bind_is_refused(
     sandbox: stack.Sandbox,
 ) -> None:
     entitlement = sorted(attach_checks.entitlement_rps(sandbox))[0]
+    before = attach_checks.leases(sandbox)
     body = {
         'arq_uuid': NEW_UUID,
         'instance_uuid': '3b0e3a53-7a9e-4bd6-8f4e-0bd3f6f3e2a1',
@@ -538,30 +572,16 @@ def test_admission_of_an_unknown_arq_is_undone_by_the_next_pass(
         'project_id': identity.MEMBER_PROJECT_ID,
         'device_profile_name': 'no-such-profile',
         'device_profile_group_id': 0,
+        'device_rp_uuid': entitlement,
     }
-    refused = _raw(
-        sandbox,
-        'POST',
-        '/v1/admissions',
-        json=dict(body, device_rp_uuid=NEW_UUID),
-    )
-    assert refused.status_code == 409
-    assert 'no entitlement' in refused.json()['error']['message']
-    # A service may admit an ARQ Cyborg does not know (yet): the lease is
-    # placed, and released by the pass that finds no such ARQ.
-    admitted = _raw(
-        sandbox,
-        'POST',
-        '/v1/admissions',
-        json=dict(body, device_rp_uuid=entitlement),
-    )
-    assert admitted.status_code == 201, admitted.text
-    lease = admitted.json()
-    assert lease['state'] == 'active'
-    assert helpers.allocations_of(sandbox, lease['id'])['allocations']
+    # A made-up ARQ: the real Cyborg has none, so no lease and no
+    # allocation (a caller cannot fill the pool with them).
+    refused = _raw(sandbox, 'POST', '/v1/admissions', 'cyborg', json=body)
+    assert refused.status_code == 409, refused.text
+    assert 'Cyborg has no such ARQ' in refused.json()['error']['message']
+    assert attach_checks.leases(sandbox) == before
     report = attach_checks.reconcile_and_check(sandbox)
-    assert report['released'] == 1
-    assert helpers.allocations_of(sandbox, lease['id'])['allocations'] == {}
+    assert report['released'] == 0
 
 
 def test_no_secret_reaches_the_service_log(
