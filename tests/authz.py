@@ -85,6 +85,11 @@ PERSONAS = {
 VENDORDATA = frozenset({'system_admin', 'nova'})
 #: Who may admit ARQs (Cyborg's conductor).
 ADMISSIONS = frozenset({'cyborg'})
+#: Who may check lease tokens online (GPU servers' data planes: any
+#: service user), and operators.
+LEASE_TOKENS = frozenset(
+    {'system_admin', 'glance', 'nova', 'cyborg', 'nova_elsewhere'}
+)
 #: Who may read pools and run a reconcile pass.
 OPERATORS = frozenset({'system_admin'})
 #: Who lists every project's leases.

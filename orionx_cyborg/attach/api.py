@@ -40,6 +40,7 @@ from werkzeug import exceptions as http
 from orionx_cyborg import exception
 from orionx_cyborg.attach import clients
 from orionx_cyborg.attach import context as context_mod
+from orionx_cyborg.attach import leasetokens
 from orionx_cyborg.attach import ledger as ledger_mod
 from orionx_cyborg.attach import metrics
 from orionx_cyborg.attach import policy as policy_mod
@@ -59,6 +60,8 @@ MAX_LIST = 1000
 MAX_NAME = 255
 #: Longest project id: Keystone's ids are 64 characters at most.
 MAX_ID = 64
+#: Longest lease token accepted (a real one is about 300 characters).
+MAX_TOKEN = 2048
 #: Deepest JSON body accepted (Nova's vendordata body nests 3 or 4
 #: levels; user metadata a few more).
 MAX_JSON_DEPTH = 32
@@ -296,6 +299,26 @@ def admissions() -> Any:
         return _error(409, str(err))
     document = _lease(service, lease_record)
     return document, 201
+
+
+@blueprint.post('/v1/lease-tokens/verify')
+def verify_lease_token() -> Any:
+    """The online check of a GPU server: does the token's lease hold?
+
+    Always 200 for a token it could read, with ``valid`` and either the
+    claims or the reason; a GPU server refuses the connection unless
+    ``valid`` is true.
+    """
+    _authorize(service_rules.LEASE_TOKEN_VERIFY)
+    body = _json_object()
+    token = body.get('token')
+    if not isinstance(token, str) or not token or len(token) > MAX_TOKEN:
+        raise http.BadRequest('token is required (a lease token string).')
+    try:
+        claims = _deps().service.check_token(token)
+    except leasetokens.TokenRefused as err:
+        return {'valid': False, 'reason': err.reason}
+    return {'valid': True, 'claims': claims.to_payload()}
 
 
 @blueprint.get('/v1/leases')

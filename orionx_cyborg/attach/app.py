@@ -41,10 +41,10 @@ from orionx_cyborg import exception
 from orionx_cyborg.attach import api
 from orionx_cyborg.attach import clients
 from orionx_cyborg.attach import context as context_mod
+from orionx_cyborg.attach import leasetokens
 from orionx_cyborg.attach import ledger as ledger_mod
 from orionx_cyborg.attach import policy as policy_mod
 from orionx_cyborg.attach import reconciler as reconciler_mod
-from orionx_cyborg.attach import secrets
 from orionx_cyborg.attach import service as service_mod
 from orionx_cyborg.attach.runtimes import base as runtimes
 from orionx_cyborg.conf import attach as attach_conf
@@ -278,7 +278,7 @@ def _check_schema(ledger: ledger_mod.Ledger) -> None:
         )
 
 
-def _signer(conf: cfg.ConfigOpts) -> secrets.SecretSigner:
+def _signer(conf: cfg.ConfigOpts) -> leasetokens.TokenIssuer:
     group = conf.orionx_attach
     key = group.secret_key
     if not key:
@@ -297,7 +297,7 @@ def _signer(conf: cfg.ConfigOpts) -> secrets.SecretSigner:
             'key for this process (sandbox only).'
         )
         key = stdlib_secrets.token_hex(32)
-    return secrets.SecretSigner(key, group.secret_ttl)
+    return leasetokens.TokenIssuer(key, group.secret_ttl)
 
 
 def _authenticated(conf: cfg.ConfigOpts, application: Any) -> Any:

@@ -176,8 +176,10 @@ def identity_for(token: str, service_token: str | None = None) -> Identity:
     )
 
 
-#: Sandbox users with the service role (the default service user names).
-_SERVICE_USERS = frozenset({NOVA, CYBORG})
+#: Sandbox users with the service role: the default service user names,
+#: and the GPU servers' data planes (lease-token checks).
+GPU_SERVER = 'gpu-server'
+_SERVICE_USERS = frozenset({NOVA, CYBORG, GPU_SERVER})
 
 
 class NoAuthMiddleware:
@@ -185,7 +187,8 @@ class NoAuthMiddleware:
 
     ``admin`` alone is a system-scoped admin (an operator), ``admin:P``
     an admin of project P only; ``nova`` and ``cyborg`` are those
-    services' users (role ``service`` in project ``service``); any other
+    services' users and ``gpu-server`` a GPU server's data plane (role
+    ``service`` in project ``service``); any other
     user is a member and reader of its project (a stable UUID-like id
     when none is given). Identity headers sent by the client are
     discarded first.

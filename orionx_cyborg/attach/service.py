@@ -34,6 +34,7 @@ finishes (see :mod:`orionx_cyborg.attach.reconciler`):
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import threading
 import time
 from collections.abc import Callable
@@ -50,10 +51,11 @@ from orionx_cyborg import resources
 from orionx_cyborg.attach import binding
 from orionx_cyborg.attach import clients
 from orionx_cyborg.attach import faults
+from orionx_cyborg.attach import leasetokens
 from orionx_cyborg.attach import ledger as ledger_mod
 from orionx_cyborg.attach import pool as pool_mod
-from orionx_cyborg.attach import secrets
 from orionx_cyborg.attach import sizing
+from orionx_cyborg.attach import tokencheck
 from orionx_cyborg.attach.runtimes import base as runtime_base
 from orionx_cyborg.i18n import _
 
@@ -94,6 +96,7 @@ class ServiceSettings:
     retry_after: int
     placement_retries: int
     user_id: str = 'orionx-cyborg-attach'
+    clock_skew_s: float = leasetokens.DEFAULT_SKEW_S
 
     @classmethod
     def from_conf(cls, conf: cfg.ConfigOpts) -> ServiceSettings:
@@ -120,6 +123,7 @@ class ServiceSettings:
             server_addresses=dict(group.server_addresses),
             retry_after=group.pending_retry_after,
             placement_retries=group.placement_retries,
+            clock_skew_s=group.clock_skew_allowance,
         )
 
 
@@ -144,7 +148,7 @@ class LeaseService:
         cyborg: clients.CyborgClient,
         placement: clients.PlacementClient,
         ledger: ledger_mod.Ledger,
-        signer: secrets.SecretSigner,
+        signer: leasetokens.TokenIssuer,
         runtime: runtime_base.Runtime,
         clock: ledger_mod.Clock = ledger_mod.utc_now,
         sleep: Callable[[float], None] = time.sleep,
@@ -864,7 +868,18 @@ class LeaseService:
                 compute_pct=lease.compute_pct,
                 reason='waiting for room in pool %s' % lease.pool,
             )
-        secret, expires = self._signer.issue(lease.id, self._clock())
+        claims = self._signer.claims(
+            lease_id=lease.id,
+            gpu_uuid=lease.gpu_uuid or '',
+            host=lease.gpu_host,
+            gmem_mib=lease.gmem_mib,
+            compute_pct=lease.compute_pct,
+            now=self._clock().timestamp(),
+        )
+        secret = self._signer.issue(claims)
+        expires = datetime.datetime.fromtimestamp(
+            claims.expires_at, tz=datetime.UTC
+        )
         return binding.VgpuBinding(
             lease_id=lease.id,
             pool=lease.pool,
@@ -876,6 +891,19 @@ class LeaseService:
             endpoint=self.endpoint(lease),
             secret=secret,
             expires_at=expires.isoformat(),
+        )
+
+    def check_token(self, token: str) -> leasetokens.LeaseClaims:
+        """The online check of a lease token a GPU server was shown.
+
+        :raises TokenRefused: forged, expired, released, moved, resized.
+        """
+        return tokencheck.check(
+            token,
+            self._signer,
+            self.ledger,
+            now=self._clock().timestamp(),
+            skew_s=self.settings.clock_skew_s,
         )
 
     def endpoint(self, lease: Lease) -> binding.Endpoint:

@@ -111,3 +111,37 @@ def dbsync(argv: Sequence[str] | None = None) -> int:
         conf = app_mod.load_conf(files, prog='orionx-cyborg-attach-dbsync')
         rest = ['--database-url', app_mod.database_url(conf)] + rest
     return ledger_dbsync.main(rest)
+
+
+def server_key(argv: Sequence[str] | None = None) -> int:
+    """``orionx-cyborg-attach-server-key HOST``: a GPU server's key.
+
+    Prints, in hex, the key the GPU server *HOST* verifies lease tokens
+    with (derived from ``[orionx_attach] secret_key``); give it to that
+    server only.
+    """
+    from orionx_cyborg.attach import leasetokens
+
+    parser = argparse.ArgumentParser(
+        prog='orionx-cyborg-attach-server-key',
+        description=server_key.__doc__,
+    )
+    parser.add_argument('--config-file', action='append', default=[])
+    parser.add_argument('--config-dir', action='append', default=[])
+    parser.add_argument('host', help='The GPU server (Cyborg host name).')
+    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    files = []
+    for path in args.config_file:
+        files += ['--config-file', path]
+    for path in args.config_dir:
+        files += ['--config-dir', path]
+    conf = app_mod.load_conf(files, prog='orionx-cyborg-attach-server-key')
+    key = conf.orionx_attach.secret_key
+    if not key:
+        sys.stderr.write(
+            'orionx-cyborg-attach-server-key: [orionx_attach] secret_key '
+            'is unset in the configuration files.\n'
+        )
+        return 2
+    sys.stdout.write(leasetokens.server_key(key, args.host).hex() + '\n')
+    return 0

@@ -190,9 +190,11 @@ opts = [
         'secret_key',
         secret=True,
         help=_(
-            'Key from which each lease\'s secret is derived (HMAC), shared '
-            'by every replica and by the GPU servers that check it. '
-            'Required with auth_strategy = keystone.'
+            'Key from which each GPU server\'s key is derived (HKDF), '
+            'under which lease tokens are signed; the same on every '
+            'replica. A GPU server gets only its own derived key '
+            '(orionx-cyborg-attach-server-key HOST). Required with '
+            'auth_strategy = keystone.'
         ),
     ),
     cfg.IntOpt(
@@ -200,8 +202,25 @@ opts = [
         default=3600,
         min=60,
         help=_(
-            'Seconds a lease secret is valid; guests refresh it through '
-            'the metadata service before it expires.'
+            'Seconds a lease token (the secret of a binding document) is '
+            'valid after it is issued; guests refresh it through the '
+            'metadata service before it expires. A GPU server that only '
+            'verifies tokens offline refuses a released or moved lease '
+            'at the latest this long (plus its clock skew allowance) '
+            'after the token was issued; one that asks the service '
+            '(POST /v1/lease-tokens/verify) refuses it at once.'
+        ),
+    ),
+    cfg.IntOpt(
+        'clock_skew_allowance',
+        default=30,
+        min=0,
+        max=600,
+        help=_(
+            'Seconds a lease token is still accepted before its issue '
+            'time or after its expiry, for clocks of GPU servers and '
+            'replicas that differ (the online check uses it; give GPU '
+            'servers the same value).'
         ),
     ),
     cfg.IntOpt(

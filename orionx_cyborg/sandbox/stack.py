@@ -45,6 +45,7 @@ from types import TracebackType
 from typing import Any
 
 import orionx_cyborg
+from orionx_cyborg.attach import leasetokens
 from orionx_cyborg.sandbox import clients
 from orionx_cyborg.sandbox import config
 from orionx_cyborg.sandbox import counting
@@ -147,7 +148,8 @@ class Sandbox:
         self.python = python
         self.attach_enabled = attach
         self.attach_options = dict(attach_options or {})
-        # A key of this sandbox only: lease secrets are its HMACs.
+        # A key of this sandbox only: lease tokens are signed with keys
+        # derived from it.
         self._attach_key = secrets.token_hex(32)
         self.strict_admission = strict_admission
         self.services: list[processes.Service] = []
@@ -436,6 +438,16 @@ class Sandbox:
         if url is None:
             raise SandboxError('this sandbox runs no attach service')
         return clients.attach(url, token, timeout)
+
+    def gpu_server_key(self, host: str) -> bytes:
+        """The lease-token key of GPU server *host*.
+
+        What its data plane holds (``orionx-cyborg-attach-server-key
+        HOST``).
+        """
+        return leasetokens.server_key(
+            self._attach_conf_options()['secret_key'], host
+        )
 
     def reconcile(
         self, timeout: float = clients.DEFAULT_TIMEOUT

@@ -22,6 +22,7 @@ from orionx_cyborg.attach.policies import base
 
 VENDORDATA = 'orionx_attach:vendordata:show'
 ADMISSION = 'orionx_attach:admissions:create'
+LEASE_TOKEN_VERIFY = 'orionx_attach:lease_tokens:verify'  # noqa: S105
 
 rules: list[policy.RuleDefault] = [
     policy.DocumentedRuleDefault(
@@ -40,6 +41,17 @@ rules: list[policy.RuleDefault] = [
         'admission): only Cyborg\'s service user.',
         operations=[{'method': 'POST', 'path': '/v1/admissions'}],
         scope_types=['project'],
+    ),
+    policy.DocumentedRuleDefault(
+        name=LEASE_TOKEN_VERIFY,
+        check_str='role:service or %s' % base.ADMIN,
+        description='Check whether a lease token still holds (a GPU '
+        'server\'s runtime, online check). The answer tells the caller '
+        'nothing it did not present: the token\'s own claims, or why it '
+        'is refused. Any service user: GPU servers\' data planes '
+        'authenticate as one.',
+        operations=[{'method': 'POST', 'path': '/v1/lease-tokens/verify'}],
+        scope_types=base.SYSTEM_OR_PROJECT,
     ),
 ]
 

@@ -26,9 +26,9 @@ from orionx_cyborg.attach import api
 from orionx_cyborg.attach import binding
 from orionx_cyborg.attach import clients
 from orionx_cyborg.attach import context
+from orionx_cyborg.attach import leasetokens
 from orionx_cyborg.attach import ledger as ledger_mod
 from orionx_cyborg.attach import reconciler as reconciler_mod
-from orionx_cyborg.attach import secrets
 from orionx_cyborg.attach import service as service_mod
 from orionx_cyborg.attach import sizing
 from orionx_cyborg.attach.ledger import engine as ledger_engine
@@ -229,7 +229,7 @@ class ApiTestCase(base.TestCase):
             self.cyborg,
             self.placement,
             self.ledger,
-            secrets.SecretSigner('k', 3600),
+            leasetokens.TokenIssuer('k', 3600),
             runtime,
             sleep=lambda s: None,
         )

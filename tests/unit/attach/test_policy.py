@@ -122,6 +122,15 @@ class TestEveryRuleForEveryCaller(PolicyTestCase):
         # An allowed caller gets past the policy to the body check.
         self.each(authz.ADMISSIONS, 'POST', '/v1/admissions', 400, json={})
 
+    def test_lease_token_checks_only_to_services_and_operators(self):
+        self.each(
+            authz.LEASE_TOKENS,
+            'POST',
+            '/v1/lease-tokens/verify',
+            200,
+            json={'token': 'v1.x.y'},
+        )
+
     def test_pools_and_reconcile_only_to_operators(self):
         self.each(authz.OPERATORS, 'GET', '/v1/pools', 200)
         self.each(authz.OPERATORS, 'GET', '/v1/pools/default', 200)

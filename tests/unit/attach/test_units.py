@@ -19,7 +19,6 @@ settings, the no-auth filter and the caller rules.
 """
 
 import dataclasses
-import datetime
 import os
 import subprocess
 
@@ -27,7 +26,7 @@ import testtools
 
 from orionx_cyborg.attach import binding
 from orionx_cyborg.attach import context
-from orionx_cyborg.attach import secrets
+from orionx_cyborg.attach import leasetokens
 from orionx_cyborg.attach import sizing
 from orionx_cyborg.attach.runtimes import base as runtimes
 from orionx_cyborg.attach.runtimes import orionx
@@ -93,41 +92,127 @@ class TestSizing(testtools.TestCase):
         )
 
 
-class TestSecrets(testtools.TestCase):
-    NOW = datetime.datetime(2026, 11, 29, 10, 30, tzinfo=datetime.UTC)
+class TestLeaseTokens(testtools.TestCase):
+    NOW = 1_795_000_000.0
+    KEY = 'k' * 32
 
-    def test_stable_per_window_and_rotating(self):
-        signer = secrets.SecretSigner('k' * 32, ttl_s=3600)
-        first, expires = signer.issue('lease-1', self.NOW)
-        again, _ = signer.issue(
-            'lease-1', self.NOW + datetime.timedelta(minutes=20)
+    def claims(self, **changes):
+        issuer = leasetokens.TokenIssuer(self.KEY, ttl_s=600)
+        fields = dict(
+            lease_id='L1',
+            gpu_uuid='GPU-1',
+            host='gpu1',
+            gmem_mib=16384,
+            compute_pct=25,
+            now=self.NOW,
         )
-        self.assertEqual(first, again)
-        self.assertEqual(
-            datetime.datetime(2026, 11, 29, 11, 0, tzinfo=datetime.UTC),
-            expires,
-        )
-        later, _ = signer.issue('lease-1', expires)
-        self.assertNotEqual(first, later)
-        other, _ = signer.issue('lease-2', self.NOW)
-        self.assertNotEqual(first, other)
+        fields.update(changes)
+        return issuer, issuer.claims(**fields)
 
-    def test_verify_accepts_current_and_previous_window(self):
-        signer = secrets.SecretSigner('key', ttl_s=60)
-        secret, expires = signer.issue('L', self.NOW)
-        self.assertTrue(signer.verify('L', secret, self.NOW))
-        self.assertTrue(signer.verify('L', secret, expires))
-        self.assertFalse(
-            signer.verify(
-                'L', secret, expires + datetime.timedelta(seconds=60)
+    def test_a_server_learns_the_lease_and_its_size(self):
+        issuer, claims = self.claims()
+        token = issuer.issue(claims)
+        key = leasetokens.server_key(self.KEY, 'gpu1')
+        seen = leasetokens.verify(
+            token, key, 'gpu1', gpu_uuid='GPU-1', now=self.NOW
+        )
+        self.assertEqual(claims, seen)
+        self.assertEqual((16384, 25), (seen.gmem_mib, seen.compute_pct))
+        # Valid for the whole TTL from issue, not until a window ends.
+        self.assertEqual(self.NOW + 600, seen.expires_at)
+
+    def test_one_servers_key_cannot_check_or_forge_anothers(self):
+        issuer, claims = self.claims()
+        token = issuer.issue(claims)
+        other = leasetokens.server_key(self.KEY, 'gpu2')
+        self.assertNotEqual(other, leasetokens.server_key(self.KEY, 'gpu1'))
+        err = self.assertRaises(
+            leasetokens.TokenRefused,
+            leasetokens.verify,
+            token,
+            other,
+            'gpu2',
+            now=self.NOW,
+        )
+        self.assertIn('bad signature', err.reason)
+        # gpu2 signs a token claiming gpu1: gpu1 refuses it.
+        forged = leasetokens.sign(claims, other)
+        key = leasetokens.server_key(self.KEY, 'gpu1')
+        self.assertRaises(
+            leasetokens.TokenRefused,
+            leasetokens.verify,
+            forged,
+            key,
+            'gpu1',
+            now=self.NOW,
+        )
+
+    def test_refusals(self):
+        issuer, claims = self.claims()
+        token = issuer.issue(claims)
+        key = leasetokens.server_key(self.KEY, 'gpu1')
+        payload = token.split('.')[1]
+        tampered = token.replace(payload, payload[:-2] + 'AA')
+        for case, args, kwargs, reason in (
+            ('tampered', (tampered, key, 'gpu1'), {}, 'signature'),
+            ('garbage', ('v1.x.y', key, 'gpu1'), {}, 'malformed'),
+            ('version', ('v9.x.y', key, 'gpu1'), {}, 'version'),
+            ('other GPU', (token, key, 'gpu1'), {'gpu_uuid': 'G2'}, 'GPU'),
+            ('other host', (token, key, 'gpu9'), {}, 'gpu1'),
+            (
+                'expired',
+                (token, key, 'gpu1'),
+                {'now': self.NOW + 600 + 31},
+                'expired',
+            ),
+            (
+                'future',
+                (token, key, 'gpu1'),
+                {'now': self.NOW - 31},
+                'future',
+            ),
+        ):
+            kwargs.setdefault('now', self.NOW)
+            err = self.assertRaises(
+                leasetokens.TokenRefused,
+                leasetokens.verify,
+                *args,
+                **kwargs,
             )
+            self.assertIn(reason, err.reason, case)
+
+    def test_clock_skew_within_the_allowance_is_tolerated(self):
+        issuer, claims = self.claims()
+        token = issuer.issue(claims)
+        key = leasetokens.server_key(self.KEY, 'gpu1')
+        # A GPU server 20 s behind, and one 20 s past the expiry.
+        for now in (self.NOW - 20, self.NOW + 600 + 20):
+            leasetokens.verify(token, key, 'gpu1', now=now, skew_s=30)
+        self.assertRaises(
+            leasetokens.TokenRefused,
+            leasetokens.verify,
+            token,
+            key,
+            'gpu1',
+            now=self.NOW - 20,
+            skew_s=0,
         )
-        self.assertFalse(signer.verify('M', secret, self.NOW))
 
     def test_key_never_shown(self):
-        signer = secrets.SecretSigner('super-secret-key', ttl_s=60)
-        self.assertNotIn('super-secret-key', repr(signer))
-        self.assertRaises(ValueError, secrets.SecretSigner, '', 60)
+        issuer = leasetokens.TokenIssuer('super-secret-key', ttl_s=60)
+        self.assertNotIn('super-secret-key', repr(issuer))
+        self.assertRaises(ValueError, leasetokens.TokenIssuer, '', 60)
+        self.assertRaises(ValueError, leasetokens.server_key, '', 'h')
+
+    def test_hkdf_matches_rfc_5869_construction(self):
+        import hashlib
+        import hmac
+
+        prk = hmac.new(
+            b'orionx-cyborg lease tokens', b'key', hashlib.sha256
+        ).digest()
+        okm = hmac.new(prk, b'gpu-server:h1\x01', hashlib.sha256).digest()
+        self.assertEqual(okm, leasetokens.server_key('key', 'h1'))
 
 
 def vgpu(
