@@ -40,6 +40,7 @@ from orionx_cyborg.sandbox import hosts
 from orionx_cyborg.sandbox import layout
 from orionx_cyborg.sandbox import processes
 from orionx_cyborg.sandbox import stack
+from orionx_cyborg.sandbox.full import layout as full_layout
 
 STATE_DIR_ENV = 'ORIONX_SANDBOX_STATE_DIR'
 DEFAULT_STATE_DIR = 'sandbox-state'
@@ -76,6 +77,12 @@ def add_commands(commands: Any) -> None:
         '--keep',
         action='store_true',
         help='leave it running in the background and return',
+    )
+    up_cmd.add_argument(
+        '--full',
+        action='store_true',
+        help='the full profile: real Keystone, Nova, Glance, Neutron and '
+        'RabbitMQ, stock Cyborg processes (see the sandbox docs)',
     )
     _vendordata_argument(up_cmd)
     _attach_arguments(up_cmd)
@@ -181,6 +188,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
 
 
 def up(args: argparse.Namespace, out: TextIO) -> int:
+    if args.full:
+        from orionx_cyborg.sandbox.full import cli as full_cli
+
+        return full_cli.up(args, out)
     try:
         sandbox = stack.Sandbox(
             args.state_dir,
@@ -249,6 +260,10 @@ def _wait_for_signal() -> None:
 
 
 def down(state_dir: str, out: TextIO) -> int:
+    if full_layout.is_full(state_dir):
+        from orionx_cyborg.sandbox.full import cli as full_cli
+
+        return full_cli.down(state_dir, out)
     stopped = stack.stop_recorded(state_dir)
     for record in stopped:
         print('stopped %s (pid %d)' % (record.name, record.pid), file=out)
@@ -258,6 +273,10 @@ def down(state_dir: str, out: TextIO) -> int:
 
 
 def status(state_dir: str, as_json: bool, out: TextIO) -> int:
+    if full_layout.is_full(state_dir):
+        from orionx_cyborg.sandbox.full import cli as full_cli
+
+        return full_cli.status(state_dir, as_json, out)
     state = layout.StateLayout(state_dir)
     records = processes.load_records(state.processes)
     try:

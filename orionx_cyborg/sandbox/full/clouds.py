@@ -1,0 +1,235 @@
+# Copyright (c) 2026 orionx-cyborg developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Talking to the full sandbox: sessions, clouds.yaml, tempest.conf.
+
+``clouds.yaml`` has one cloud per identity (``admin``, ``demo``,
+``demo-reader``, ``alt``, ``nova``, ``glance``), for openstacksdk and
+the ``openstack`` CLI (``OS_CLIENT_CONFIG_FILE``); ``tempest.conf``
+points Tempest and cyborg-tempest-plugin at the sandbox.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import yaml
+from keystoneauth1 import session as ks_session
+from keystoneauth1.identity import v3
+
+from orionx_cyborg.sandbox import layout as light_layout
+from orionx_cyborg.sandbox.full import config
+from orionx_cyborg.sandbox.full import layout
+
+TIMEOUT = 30.0
+#: cloud name -> (user, project)
+CLOUDS = {
+    'admin': ('admin', 'admin'),
+    'demo': ('demo', 'demo'),
+    'demo-reader': ('demo-reader', 'demo'),
+    'alt': ('alt', 'alt'),
+    'nova': ('nova', 'service'),
+    'glance': ('glance', 'service'),
+}
+IMAGE_NAME = 'tiny'
+#: A 4 KiB raw image: the fake virt driver never reads it.
+IMAGE_BYTES = b'\0' * 4096
+
+
+def session(
+    manifest: layout.FullManifest, user: str, project: str
+) -> ks_session.Session:
+    auth = v3.Password(
+        auth_url=manifest.auth_url,
+        username=user,
+        password=manifest.passwords[user],
+        user_domain_name='Default',
+        project_name=project,
+        project_domain_name='Default',
+    )
+    return ks_session.Session(auth=auth, timeout=TIMEOUT)
+
+
+def admin_session(manifest: layout.FullManifest) -> ks_session.Session:
+    return session(manifest, 'admin', 'admin')
+
+
+def endpoint(service_type: str) -> dict[str, str]:
+    return {
+        'service_type': service_type,
+        'interface': 'public',
+        'region_name': layout.REGION,
+    }
+
+
+def get(
+    sess: ks_session.Session,
+    service_type: str,
+    path: str,
+    microversion: str | None = None,
+) -> Any:
+    kwargs: dict[str, Any] = {}
+    if microversion:
+        kwargs['microversion'] = microversion
+        kwargs['microversion_service_type'] = service_type
+    return sess.get(
+        path, endpoint_filter=endpoint(service_type), **kwargs
+    ).json()
+
+
+def upload_tiny_image(sess: ks_session.Session) -> str:
+    """A public raw image of 4 KiB in Glance's file store; its id."""
+    image = sess.post(
+        '/v2/images',
+        endpoint_filter=endpoint('image'),
+        json={
+            'name': IMAGE_NAME,
+            'disk_format': 'raw',
+            'container_format': 'bare',
+            'visibility': 'public',
+        },
+    ).json()
+    sess.put(
+        '/v2/images/%s/file' % image['id'],
+        endpoint_filter=endpoint('image'),
+        data=IMAGE_BYTES,
+        headers={'Content-Type': 'application/octet-stream'},
+    )
+    return str(image['id'])
+
+
+def _providers(sess: ks_session.Session, **params: str) -> list[Any]:
+    query = '&'.join('%s=%s' % item for item in params.items())
+    answer = get(
+        sess,
+        'placement',
+        '/resource_providers' + ('?' + query if query else ''),
+        microversion='1.14',
+    )
+    providers: list[Any] = answer['resource_providers']
+    return providers
+
+
+def compute_nodes_registered(
+    sess: ks_session.Session, hosts: Sequence[str]
+) -> bool:
+    names = {rp['name'] for rp in _providers(sess)}
+    return set(hosts) <= names
+
+
+def devices_reported(sess: ks_session.Session, hosts: Sequence[str]) -> bool:
+    """Every host's tree has a provider below the compute node."""
+    for host in hosts:
+        tree = _providers(sess, in_tree=light_layout.compute_node_uuid(host))
+        if len(tree) < 2:
+            return False
+    return True
+
+
+def computes_up(sess: ks_session.Session, hosts: Sequence[str]) -> bool:
+    services = get(sess, 'compute', '/os-services?binary=nova-compute')[
+        'services'
+    ]
+    up = {s['host'] for s in services if s['state'] == 'up'}
+    return set(hosts) <= up
+
+
+def clouds_document(manifest: layout.FullManifest) -> dict[str, Any]:
+    clouds = {}
+    for name, (user, project) in CLOUDS.items():
+        clouds[name] = {
+            'auth': {
+                'auth_url': manifest.auth_url,
+                'username': user,
+                'password': manifest.passwords[user],
+                'project_name': project,
+                'user_domain_name': 'Default',
+                'project_domain_name': 'Default',
+            },
+            'region_name': layout.REGION,
+            'identity_api_version': 3,
+            'interface': 'public',
+        }
+    return {'clouds': clouds}
+
+
+def _write_private(path: os.PathLike[str] | str, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, 'w') as stream:
+        stream.write(text)
+
+
+def write_clouds_yaml(
+    state: layout.FullLayout, manifest: layout.FullManifest
+) -> None:
+    _write_private(
+        state.clouds_yaml,
+        yaml.safe_dump(clouds_document(manifest), default_flow_style=False),
+    )
+
+
+def tempest_sections(
+    state: layout.FullLayout, manifest: layout.FullManifest
+) -> dict[str, dict[str, str]]:
+    image = manifest.image_id
+    return {
+        'DEFAULT': {
+            'log_file': str(state.log('tempest')),
+            'debug': 'False',
+        },
+        'auth': {
+            'admin_username': 'admin',
+            'admin_password': manifest.passwords['admin'],
+            'admin_project_name': 'admin',
+            'admin_domain_name': 'Default',
+            'use_dynamic_credentials': 'True',
+            'tempest_roles': 'member',
+        },
+        'identity': {
+            'uri_v3': manifest.auth_url,
+            'auth_version': 'v3',
+            'region': layout.REGION,
+            'v3_endpoint_type': 'public',
+        },
+        'identity-feature-enabled': {'api_v2': 'False'},
+        'service_available': {
+            'cyborg': 'True',
+            'nova': 'True',
+            'glance': 'True',
+            'neutron': 'False',
+            'cinder': 'False',
+            'swift': 'False',
+            'placement': 'True',
+        },
+        'compute': {
+            'image_ref': image,
+            'image_ref_alt': image,
+            'region': layout.REGION,
+            'fixed_network_name': '',
+        },
+        'cyborg': {'image_ref': image},
+        'cyborg_policy': {'enforce_new_defaults': 'False'},
+        'network': {'public_network_id': ''},
+    }
+
+
+def write_tempest_conf(
+    state: layout.FullLayout, manifest: layout.FullManifest
+) -> None:
+    _write_private(
+        state.tempest_conf,
+        config.render_ini(tempest_sections(state, manifest)),
+    )

@@ -1,0 +1,195 @@
+# Copyright (c) 2026 orionx-cyborg developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Where the full sandbox keeps everything, and its manifest.
+
+``full.json`` (owner-only: it holds the passwords) is written before any
+process starts; the orchestrator, ``status`` and ``down`` read it.
+Layout of a state directory::
+
+    full.json  processes.json  clouds.yaml  tempest.conf
+    etc/<service>/...          configuration files
+    data/                      SQLite databases, Glance's store, Nova state
+    keystone/                  fernet and credential keys
+    rabbitmq/                  the private RabbitMQ node
+    hosts/<host>/              agent.conf, topology, simulated sysfs
+    logs/<service>.log
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import pathlib
+import secrets
+from typing import Any
+
+from orionx_cyborg.sandbox import layout as light_layout
+from orionx_cyborg.sandbox import wsgi
+
+MANIFEST = 'full.json'
+REGION = 'RegionOne'
+ATTACH_TARGET = light_layout.ATTACH_TARGET
+
+#: Users of project ``service`` (roles service and admin).
+SERVICE_USERS = ('nova', 'cyborg', 'placement', 'glance', 'neutron', 'orionx')
+#: (user, project, role) of the tenants.
+TENANT_USERS = (
+    ('demo', 'demo', 'member'),
+    ('demo-reader', 'demo', 'reader'),
+    ('alt', 'alt', 'member'),
+)
+#: The HTTP services and their ports' names in the manifest.
+HTTP_SERVICES = (
+    'keystone',
+    'placement',
+    'glance',
+    'neutron',
+    'nova-api',
+    'nova-metadata',
+    'cyborg-api',
+    'attach',
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class FullManifest:
+    state_dir: str
+    ports: dict[str, int]
+    passwords: dict[str, str]
+    hosts: tuple[str, ...]
+    metadata_secret: str
+    attach_secret_key: str
+    image_id: str = ''
+
+    def url(self, service: str) -> str:
+        return 'http://127.0.0.1:%d' % self.ports[service]
+
+    @property
+    def auth_url(self) -> str:
+        return self.url('keystone') + '/v3'
+
+    @property
+    def transport_url(self) -> str:
+        return 'rabbit://openstack:%s@127.0.0.1:%d/' % (
+            self.passwords['rabbitmq'],
+            self.ports['amqp'],
+        )
+
+    def endpoints(self) -> dict[str, str]:
+        """The catalog's URL of each HTTP service."""
+        return {
+            'keystone': self.auth_url,
+            'placement': self.url('placement'),
+            'glance': self.url('glance'),
+            'neutron': self.url('neutron'),
+            'nova-api': self.url('nova-api') + '/v2.1',
+            'nova-metadata': self.url('nova-metadata'),
+            'cyborg-api': self.url('cyborg-api') + '/v2',
+            'attach': self.url('attach'),
+        }
+
+    def attach_target(self) -> str:
+        return '%s@%s/v1/vendordata' % (ATTACH_TARGET, self.url('attach'))
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> FullManifest:
+        data: dict[str, Any] = json.loads(text)
+        data['hosts'] = tuple(data['hosts'])
+        return cls(**data)
+
+    @classmethod
+    def new(cls, state_dir: str, hosts: tuple[str, ...]) -> FullManifest:
+        names = (*HTTP_SERVICES, 'amqp', 'rabbit-dist', 'epmd')
+        users = ('admin', 'rabbitmq', *SERVICE_USERS) + tuple(
+            user for user, _project, _role in TENANT_USERS
+        )
+        return cls(
+            state_dir=state_dir,
+            ports={name: wsgi.free_port() for name in names},
+            passwords={user: secrets.token_hex(12) for user in users},
+            hosts=hosts,
+            metadata_secret=secrets.token_hex(16),
+            attach_secret_key=secrets.token_hex(32),
+        )
+
+
+class FullLayout:
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = pathlib.Path(root).resolve()
+
+    @property
+    def manifest(self) -> pathlib.Path:
+        return self.root / MANIFEST
+
+    @property
+    def processes(self) -> pathlib.Path:
+        return self.root / light_layout.PROCESSES
+
+    def etc(self, service: str) -> pathlib.Path:
+        return self.root / 'etc' / service
+
+    @property
+    def data(self) -> pathlib.Path:
+        return self.root / 'data'
+
+    @property
+    def logs(self) -> pathlib.Path:
+        return self.root / 'logs'
+
+    def log(self, name: str) -> pathlib.Path:
+        return self.logs / ('%s.log' % name)
+
+    @property
+    def rabbitmq(self) -> pathlib.Path:
+        return self.root / 'rabbitmq'
+
+    @property
+    def keystone(self) -> pathlib.Path:
+        return self.root / 'keystone'
+
+    def host_dir(self, host: str) -> pathlib.Path:
+        return self.root / 'hosts' / host
+
+    def nova_host_dir(self, host: str) -> pathlib.Path:
+        return self.data / 'nova' / host
+
+    def sqlite_url(self, name: str) -> str:
+        # timeout: seconds a writer waits for another's lock (pysqlite).
+        return 'sqlite:///%s?timeout=30' % (self.data / ('%s.sqlite' % name))
+
+    @property
+    def clouds_yaml(self) -> pathlib.Path:
+        return self.root / 'clouds.yaml'
+
+    @property
+    def tempest_conf(self) -> pathlib.Path:
+        return self.root / 'tempest.conf'
+
+    def read_manifest(self) -> FullManifest:
+        return FullManifest.from_json(self.manifest.read_text())
+
+    def write_manifest(self, manifest: FullManifest) -> None:
+        self.manifest.touch(mode=0o600, exist_ok=True)
+        self.manifest.chmod(0o600)
+        light_layout.write_atomically(self.manifest, manifest.to_json())
+
+
+def is_full(state_dir: str | os.PathLike[str]) -> bool:
+    """Whether *state_dir* holds a full-profile sandbox."""
+    return FullLayout(state_dir).manifest.exists()
