@@ -5,12 +5,14 @@ PYTHON ?= python3
 TOOLS := .venv-tools
 TOX := $(TOOLS)/bin/tox
 
-.PHONY: test demo unit functional contract pep8 genconfig docs clean
+.PHONY: test demo unit functional functional-full tempest contract pep8 \
+	genconfig docs clean
 
 ## make test: everything CI runs (style, types, Nova's client against the
-## sandbox, unit and functional tests)
+## sandbox, unit and functional tests, the full profile's functional tests
+## and cyborg-tempest-plugin's API tests against it)
 test: $(TOX)
-	$(TOX) -e pep8,nova-contract,py3
+	$(TOX) -e pep8,nova-contract,py3,functional-full,tempest
 
 ## make demo: what orionx_gpu_driver reports on simulated GPU servers
 demo: $(TOX)
@@ -21,6 +23,12 @@ unit: $(TOX)
 
 functional: $(TOX)
 	$(TOX) -e functional
+
+functional-full: $(TOX)
+	$(TOX) -e functional-full
+
+tempest: $(TOX)
+	$(TOX) -e tempest
 
 contract: $(TOX)
 	$(TOX) -e nova-contract

@@ -45,6 +45,7 @@ CLOUDS = {
     'glance': ('glance', 'service'),
 }
 IMAGE_NAME = 'tiny'
+FLAVOR_NAME = 'tiny'
 #: A 4 KiB raw image: the fake virt driver never reads it.
 IMAGE_BYTES = b'\0' * 4096
 
@@ -109,6 +110,23 @@ def upload_tiny_image(sess: ks_session.Session) -> str:
         headers={'Content-Type': 'application/octet-stream'},
     )
     return str(image['id'])
+
+
+def create_tiny_flavor(sess: ks_session.Session) -> str:
+    """A public flavor of 1 vCPU, 64 MiB and 1 GiB (Tempest's); its id."""
+    flavor = sess.post(
+        '/flavors',
+        endpoint_filter=endpoint('compute'),
+        json={
+            'flavor': {
+                'name': FLAVOR_NAME,
+                'vcpus': 1,
+                'ram': 64,
+                'disk': 1,
+            }
+        },
+    ).json()['flavor']
+    return str(flavor['id'])
 
 
 def _providers(sess: ks_session.Session, **params: str) -> list[Any]:
@@ -185,6 +203,7 @@ def tempest_sections(
     state: layout.FullLayout, manifest: layout.FullManifest
 ) -> dict[str, dict[str, str]]:
     image = manifest.image_id
+    flavor = manifest.flavor_id
     return {
         'DEFAULT': {
             'log_file': str(state.log('tempest')),
@@ -217,11 +236,13 @@ def tempest_sections(
         'compute': {
             'image_ref': image,
             'image_ref_alt': image,
+            'flavor_ref': flavor,
+            'flavor_ref_alt': flavor,
             'region': layout.REGION,
             'fixed_network_name': '',
         },
-        'cyborg': {'image_ref': image},
-        'cyborg_policy': {'enforce_new_defaults': 'False'},
+        'cyborg': {'image_ref': image, 'flavor_ref': flavor},
+        'cyborg_policy': {'enforce_new_defaults': 'True'},
         'network': {'public_network_id': ''},
     }
 

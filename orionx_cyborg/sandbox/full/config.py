@@ -276,6 +276,13 @@ def cyborg_sections(
         },
         'oslo_messaging_notifications': {'driver': 'noop'},
         'agent': {'enabled_drivers': hosts_mod.FAKE_DRIVER},
+        # Cyborg's new policy defaults with scope checks, as a current
+        # deployment runs them (and cyborg-tempest-plugin's SRBAC tests
+        # expect).
+        'oslo_policy': {
+            'enforce_new_defaults': 'True',
+            'enforce_scope': 'True',
+        },
     }
 
 

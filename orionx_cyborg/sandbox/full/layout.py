@@ -73,6 +73,7 @@ class FullManifest:
     metadata_secret: str
     attach_secret_key: str
     image_id: str = ''
+    flavor_id: str = ''
 
     def url(self, service: str) -> str:
         return 'http://127.0.0.1:%d' % self.ports[service]

@@ -532,8 +532,12 @@ class FullSandbox:
         self._wait('the APIs to answer', all_answer)
 
     def _upload_image(self, admin: Any) -> None:
-        image_id = clouds.upload_tiny_image(admin)
-        self._manifest = dataclasses.replace(self.manifest, image_id=image_id)
+        """The tiny image and flavor that Tempest and the tests boot."""
+        self._manifest = dataclasses.replace(
+            self.manifest,
+            image_id=clouds.upload_tiny_image(admin),
+            flavor_id=clouds.create_tiny_flavor(admin),
+        )
         self.state.write_manifest(self.manifest)
 
     # -- using it ----------------------------------------------------
