@@ -148,13 +148,28 @@ def compute_nodes_registered(
     return set(hosts) <= names
 
 
-def devices_reported(sess: ks_session.Session, hosts: Sequence[str]) -> bool:
-    """Every host's tree has a provider below the compute node."""
+def devices_snapshot(
+    sess: ks_session.Session, hosts: Sequence[str]
+) -> dict[str, int] | None:
+    """Providers per host tree, once Cyborg's report looks complete.
+
+    None while a host has no device provider yet, or Cyborg has a
+    deployable without its provider, or a provider tree does not have
+    one provider per deployable (the conductor writes them one by one).
+    """
+    deployables = get(sess, 'accelerator', '/deployables')['deployables']
+    snapshot = {}
     for host in hosts:
+        mine = [d for d in deployables if d['name'].startswith(host + '_')]
         tree = _providers(sess, in_tree=light_layout.compute_node_uuid(host))
-        if len(tree) < 2:
-            return False
-    return True
+        if (
+            not mine
+            or any(not d['rp_uuid'] for d in mine)
+            or len(tree) != len(mine) + 1
+        ):
+            return None
+        snapshot[host] = len(tree)
+    return snapshot
 
 
 def computes_up(sess: ks_session.Session, hosts: Sequence[str]) -> bool:

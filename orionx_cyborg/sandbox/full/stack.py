@@ -111,6 +111,31 @@ def http_answers(url: str) -> bool:
         return False
 
 
+class DevicesSettled:
+    """True once Cyborg's reports have been the same for a while.
+
+    An agent's report is one RPC call; the conductor then writes each
+    device's deployable and resource provider in turn, about a second
+    apart, and logs nothing at the end.
+    """
+
+    QUIET = 5.0
+
+    def __init__(self, session: Any, hosts: Sequence[str]) -> None:
+        self.session = session
+        self.hosts = hosts
+        self.last: dict[str, int] | None = None
+        self.since = 0.0
+
+    def __call__(self) -> bool:
+        snapshot = clouds.devices_snapshot(self.session, self.hosts)
+        now = time.monotonic()
+        if snapshot is None or snapshot != self.last:
+            self.last, self.since = snapshot, now
+            return False
+        return now - self.since >= self.QUIET
+
+
 @dataclasses.dataclass
 class Started:
     """A service process and the URL it answers on (if any)."""
@@ -463,7 +488,7 @@ class FullSandbox:
         self._start_agents()
         self._wait(
             "every host's devices in Placement",
-            lambda: clouds.devices_reported(admin, manifest.hosts),
+            DevicesSettled(admin, manifest.hosts),
         )
         self._wait(
             'every nova-compute up',
@@ -539,6 +564,44 @@ class FullSandbox:
             flavor_id=clouds.create_tiny_flavor(admin),
         )
         self.state.write_manifest(self.manifest)
+
+    def attach_running(self) -> FullSandbox:
+        """Use the sandbox already running in the state directory."""
+        records = self._recorded()
+        if not records or not all(processes.is_running(r) for r in records):
+            raise FullSandboxError(
+                'no full sandbox runs in %s' % self.state.root
+            )
+        self._manifest = self.state.read_manifest()
+        return self
+
+    # -- one service at a time (fault and evacuate tests) --------------
+
+    def find(self, name: str) -> Started:
+        for started in self.started:
+            if started.service.name == name:
+                return started
+        raise FullSandboxError('the sandbox runs no service %s' % name)
+
+    def stop_service(self, name: str) -> None:
+        """Stop one service (SIGTERM, then SIGKILL); it stays listed."""
+        if name == 'rabbitmq':
+            raise FullSandboxError('RabbitMQ is stopped with the sandbox')
+        started = self.find(name)
+        processes.terminate(
+            started.service.record, started.service.popen, STOP_TIMEOUT
+        )
+
+    def start_service(self, name: str) -> None:
+        """Start a stopped service again, with the same arguments."""
+        old = self.find(name)
+        if processes.is_running(old.service.record):
+            raise FullSandboxError('%s is still running' % name)
+        old.service.popen.poll()
+        # argv: python -m LAUNCH ARG...
+        args = old.service.record.argv[3:]
+        self.started.remove(old)
+        self._spawn(name, args, url=old.url)
 
     # -- using it ----------------------------------------------------
 

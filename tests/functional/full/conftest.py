@@ -22,6 +22,7 @@ end that ``down`` left no process of the sandbox behind.
 from __future__ import annotations
 
 import contextlib
+import os
 import pathlib
 from collections.abc import Callable
 from collections.abc import Iterator
@@ -36,12 +37,23 @@ from orionx_cyborg.sandbox.full import stack
 from tests.functional import helpers
 
 BOOT_TIMEOUT = 120
+#: The state directory of a running full sandbox to test instead of
+#: starting one.
+REUSE_ENV = 'ORIONX_FULL_SANDBOX_STATE_DIR'
 
 
 @pytest.fixture(scope='session')
 def full_sandbox(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[stack.FullSandbox]:
+    running = os.environ.get(REUSE_ENV)
+    if running:
+        # A developer's running sandbox (up --full --keep): used, not
+        # stopped.
+        sandbox = stack.FullSandbox(running)
+        sandbox.attach_running()
+        yield sandbox
+        return
     state_dir = tmp_path_factory.mktemp('full')
     sandbox = stack.FullSandbox(state_dir)
     sandbox.start()
@@ -101,9 +113,14 @@ def accel_flavor(
 
 @pytest.fixture
 def servers(
+    full_sandbox: stack.FullSandbox,
     admin: Any,
 ) -> Iterator[list[str]]:
-    """Servers a test booted; deleted (and waited for) after it."""
+    """Servers a test booted; deleted (and waited for) after it.
+
+    Then a reconcile pass releases their leases, so that no test leaves
+    pool capacity taken for the next.
+    """
     booted: list[str] = []
     yield booted
     for server_id in booted:
@@ -115,6 +132,19 @@ def servers(
         )
         if server is not None:
             admin.compute.wait_for_delete(server, wait=BOOT_TIMEOUT)
+    if booted:
+        session = admin_session(full_sandbox)
+        answer = session.post(
+            full_sandbox.manifest.url('attach') + '/v1/reconcile',
+            raise_exc=False,
+        )
+        assert answer.status_code == 200, answer.text
+        left = session.get(
+            full_sandbox.manifest.url('attach') + '/v1/leases'
+        ).json()['leases']
+        assert not [
+            lease for lease in left if lease['instance_uuid'] in booted
+        ]
 
 
 def state_path(sandbox: stack.FullSandbox) -> pathlib.Path:

@@ -64,7 +64,14 @@ def boot(
     image_id: str,
     servers: list[str],
     host: str | None = None,
+    forced_host: str | None = None,
 ) -> Any:
+    """Boot and wait for ACTIVE.
+
+    *host* asks the scheduler for that host (2.74, kept for later moves);
+    *forced_host* forces it (``nova:<host>``), which moves such as
+    evacuate forget.
+    """
     body: dict[str, Any] = {
         'name': helpers.unique('full'),
         'imageRef': image_id,
@@ -73,6 +80,8 @@ def boot(
     }
     if host is not None:
         body['host'] = host
+    if forced_host is not None:
+        body['availability_zone'] = 'nova:%s' % forced_host
     answer = conn.compute.post(
         '/servers', json={'server': body}, microversion=HOST_MICROVERSION
     )
