@@ -113,6 +113,12 @@ def add_commands(commands: Any) -> None:
         action='store_true',
         help='leave it running and print how to reach it',
     )
+    demo_cmd.add_argument(
+        '--full',
+        action='store_true',
+        help='on the full profile: real Nova boots a whole-GPU and a '
+        'pooled-vGPU server',
+    )
     _vendordata_argument(demo_cmd)
     demo_cmd.set_defaults(handler=run_demo)
 
@@ -226,6 +232,10 @@ def up(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def run_demo(args: argparse.Namespace, out: TextIO) -> int:
+    if args.full:
+        from orionx_cyborg.sandbox.full import cli as full_cli
+
+        return full_cli.demo(args, out)
     try:
         summary = demo.run(
             args.state_dir,

@@ -69,6 +69,20 @@ def up(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def demo(args: argparse.Namespace, out: TextIO) -> int:
+    from orionx_cyborg.sandbox.full import demo as demo_mod
+
+    logging.basicConfig(
+        level=logging.INFO, format='%(message)s', stream=sys.stderr
+    )
+    try:
+        return demo_mod.run(args.state_dir, args.keep, out)
+    except Exception as err:
+        # Whatever failed (a service, a boot, an API): one line, exit 1.
+        print('sandbox demo failed: %s' % err, file=out)
+        return EXIT_FAILED
+
+
 def print_summary(state: layout.FullLayout, out: TextIO) -> None:
     for entry in stack.service_status(state.root):
         print(
