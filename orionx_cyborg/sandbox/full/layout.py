@@ -186,9 +186,14 @@ class FullLayout:
         return FullManifest.from_json(self.manifest.read_text())
 
     def write_manifest(self, manifest: FullManifest) -> None:
-        self.manifest.touch(mode=0o600, exist_ok=True)
-        self.manifest.chmod(0o600)
-        light_layout.write_atomically(self.manifest, manifest.to_json())
+        """Replace ``full.json`` atomically, readable by its owner only."""
+        tmp = self.manifest.with_name(
+            '%s.tmp-%d' % (self.manifest.name, os.getpid())
+        )
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, 'w') as stream:
+            stream.write(manifest.to_json())
+        os.replace(tmp, self.manifest)
 
 
 def is_full(state_dir: str | os.PathLike[str]) -> bool:

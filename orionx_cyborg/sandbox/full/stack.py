@@ -339,6 +339,7 @@ class FullSandbox:
         """Run one-shot commands in order; raise if one fails."""
         log = self.state.log(name)
         env = light_stack.child_environment(watch_parent=True)
+        began = time.monotonic()
         for step in steps:
             with open(log, 'ab') as stream:
                 done = subprocess.run(  # noqa: S603 - our own modules
@@ -361,6 +362,12 @@ class FullSandbox:
                         processes.tail(log),
                     )
                 )
+        LOG.info(
+            '%s done in %.1fs (at %.1fs)',
+            name,
+            time.monotonic() - began,
+            time.monotonic() - self._began,
+        )
 
     def _wait(self, what: str, check: Callable[[], bool]) -> None:
         while not check():
