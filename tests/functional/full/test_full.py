@@ -35,7 +35,7 @@ from typing import Any
 
 import requests
 
-from orionx_cyborg.accelerator import spec
+from orionx_cyborg import resources
 from orionx_cyborg.sandbox import cli
 from orionx_cyborg.sandbox.full import layout
 from orionx_cyborg.sandbox.full import stack
@@ -45,7 +45,7 @@ from tests.functional.full import conftest
 GPU_LESS_HOST = 'cpu-host-1'
 GPU_SERVERS = ('gpu-server-1', 'gpu-server-2')
 POOLED = {
-    'resources:%s' % spec.RC_ENTITLEMENT: '1',
+    'resources:%s' % resources.RC_ENTITLEMENT: '1',
     'trait:CUSTOM_ORIONX_POOL_DEFAULT': 'required',
     'accel:orionx_gmem_mib': '16384',
     'accel:orionx_compute_pct': '25',
