@@ -363,6 +363,12 @@ def write_all(
     _write(etc('neutron') / 'neutron.conf', neutron_sections(state, manifest))
     _write(etc('neutron') / 'plugins' / 'ml2' / 'ml2_conf.ini', ML2_SECTIONS)
     _write(etc('nova') / 'nova.conf', nova_sections(state, manifest))
+    # For building cell0's schema beside cell1's (nova-manage db sync
+    # --local_cell with this file last).
+    _write(
+        etc('nova') / 'cell0-db.conf',
+        {'database': {'connection': state.sqlite_url('nova_cell0')}},
+    )
     _write(etc('cyborg') / 'cyborg.conf', cyborg_sections(state, manifest))
     _write(etc('attach') / 'attach.conf', attach_sections(state, manifest))
     for service, dist, source, name in PASTE_FILES:

@@ -202,9 +202,9 @@ class FullSandbox:
         identities and catalog) first, in parallel; then Keystone; then
         every API, Nova's conductor and scheduler, Cyborg's conductor,
         the attach service and one ``nova-compute`` per host; once the
-        compute nodes are in Placement, ``nova-manage cell_v2
-        discover_hosts`` and one ``cyborg-agent`` per host; ready when
-        every host's devices are in Placement.
+        compute nodes are in Placement, one ``cyborg-agent`` per host and
+        ``nova-manage cell_v2 discover_hosts``; ready when every host's
+        devices are in Placement, settled, and every compute is up.
         """
         rabbit.check_installed()
         self._began = time.monotonic()
@@ -415,6 +415,8 @@ class FullSandbox:
                     'db_sync',
                 ]
             ],
+            # The API database and the cell mappings, while the two cell
+            # databases are built beside them (the longest chain).
             'nova-db': [
                 nova_manage + ['api_db', 'sync'],
                 nova_manage
@@ -425,7 +427,17 @@ class FullSandbox:
                     self.state.sqlite_url('nova_cell0'),
                 ],
                 nova_manage + ['cell_v2', 'create_cell', '--name', 'cell1'],
-                nova_manage + ['db', 'sync'],
+            ],
+            'nova-cell1-db': [nova_manage + ['db', 'sync', '--local_cell']],
+            'nova-cell0-db': [
+                nova_manage
+                + [
+                    '--config-file',
+                    str(etc('nova') / 'cell0-db.conf'),
+                    'db',
+                    'sync',
+                    '--local_cell',
+                ]
             ],
             'neutron-db': [
                 ['orionx_cyborg.sandbox.full.dbinit', 'neutron', root]
@@ -478,6 +490,8 @@ class FullSandbox:
             'the compute nodes in Placement',
             lambda: clouds.compute_nodes_registered(admin, manifest.hosts),
         )
+        # Each agent needs its compute node's provider, not the mapping.
+        self._start_agents()
         self._run_steps(
             'nova-discover-hosts',
             [
@@ -492,7 +506,6 @@ class FullSandbox:
             ],
         )
         self._mark('compute nodes registered and mapped')
-        self._start_agents()
         self._wait(
             "every host's devices in Placement",
             DevicesSettled(admin, manifest.hosts),
