@@ -35,14 +35,17 @@ from orionx_cyborg.sandbox.full import config
 from orionx_cyborg.sandbox.full import layout
 
 TIMEOUT = 30.0
-#: cloud name -> (user, project)
-CLOUDS = {
+#: cloud name -> (user, project; None: system scope)
+CLOUDS: dict[str, tuple[str, str | None]] = {
     'admin': ('admin', 'admin'),
     'demo': ('demo', 'demo'),
     'demo-reader': ('demo-reader', 'demo'),
     'alt': ('alt', 'alt'),
     'nova': ('nova', 'service'),
     'glance': ('glance', 'service'),
+    # The operator of system-scoped APIs (the attach service's pools,
+    # reconcile passes and every lease).
+    'system-admin': ('admin', None),
 }
 IMAGE_NAME = 'tiny'
 FLAVOR_NAME = 'tiny'
@@ -51,21 +54,32 @@ IMAGE_BYTES = b'\0' * 4096
 
 
 def session(
-    manifest: layout.FullManifest, user: str, project: str
+    manifest: layout.FullManifest, user: str, project: str | None
 ) -> ks_session.Session:
+    """*user*'s session in *project*, or system-scoped if None."""
+    scope: dict[str, Any] = (
+        {'system_scope': 'all'}
+        if project is None
+        else {'project_name': project, 'project_domain_name': 'Default'}
+    )
     auth = v3.Password(
         auth_url=manifest.auth_url,
         username=user,
         password=manifest.passwords[user],
         user_domain_name='Default',
-        project_name=project,
-        project_domain_name='Default',
+        **scope,
     )
     return ks_session.Session(auth=auth, timeout=TIMEOUT)
 
 
 def admin_session(manifest: layout.FullManifest) -> ks_session.Session:
     return session(manifest, 'admin', 'admin')
+
+
+def system_admin_session(
+    manifest: layout.FullManifest,
+) -> ks_session.Session:
+    return session(manifest, 'admin', None)
 
 
 def endpoint(service_type: str) -> dict[str, str]:
@@ -183,15 +197,19 @@ def computes_up(sess: ks_session.Session, hosts: Sequence[str]) -> bool:
 def clouds_document(manifest: layout.FullManifest) -> dict[str, Any]:
     clouds = {}
     for name, (user, project) in CLOUDS.items():
+        auth: dict[str, Any] = {
+            'auth_url': manifest.auth_url,
+            'username': user,
+            'password': manifest.passwords[user],
+            'user_domain_name': 'Default',
+        }
+        if project is None:
+            auth['system_scope'] = 'all'
+        else:
+            auth['project_name'] = project
+            auth['project_domain_name'] = 'Default'
         clouds[name] = {
-            'auth': {
-                'auth_url': manifest.auth_url,
-                'username': user,
-                'password': manifest.passwords[user],
-                'project_name': project,
-                'user_domain_name': 'Default',
-                'project_domain_name': 'Default',
-            },
+            'auth': auth,
             'region_name': layout.REGION,
             'identity_api_version': 3,
             'interface': 'public',

@@ -133,7 +133,7 @@ def servers(
         if server is not None:
             admin.compute.wait_for_delete(server, wait=BOOT_TIMEOUT)
     if booted:
-        session = admin_session(full_sandbox)
+        session = clouds.system_admin_session(full_sandbox.manifest)
         answer = session.post(
             full_sandbox.manifest.url('attach') + '/v1/reconcile',
             raise_exc=False,

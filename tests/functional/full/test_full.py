@@ -37,6 +37,7 @@ import requests
 
 from orionx_cyborg import resources
 from orionx_cyborg.sandbox import cli
+from orionx_cyborg.sandbox.full import clouds
 from orionx_cyborg.sandbox.full import layout
 from orionx_cyborg.sandbox.full import stack
 from tests.functional import helpers
@@ -110,8 +111,8 @@ def allocations_of(admin: Any, consumer: str) -> dict[str, Any]:
 
 
 def attach_call(sandbox: stack.FullSandbox, method: str, path: str) -> Any:
-    """The attach service's API with an admin token (keystonemiddleware)."""
-    session = conftest.admin_session(sandbox)
+    """The attach service's API as its operator (a system-scoped admin)."""
+    session = clouds.system_admin_session(sandbox.manifest)
     answer = session.request(
         sandbox.manifest.url('attach') + path, method, raise_exc=False
     )

@@ -82,6 +82,7 @@ def test_clouds_yaml_has_one_cloud_per_identity(
         'alt',
         'nova',
         'glance',
+        'system-admin',
     }
     reader = document['demo-reader']['auth']
     assert (reader['username'], reader['project_name']) == (
@@ -90,6 +91,9 @@ def test_clouds_yaml_has_one_cloud_per_identity(
     )
     assert reader['password'] == manifest.passwords['demo-reader']
     assert state.clouds_yaml.stat().st_mode & 0o077 == 0
+    operator = document['system-admin']['auth']
+    assert operator['system_scope'] == 'all'
+    assert 'project_name' not in operator
 
 
 def test_every_service_authenticates_with_keystone(
