@@ -12,24 +12,36 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Baseline policies of the FGD paper, ported to the pool (numpy).
+"""Baseline policies of the FGD paper and HAMi, ported to the pool (numpy).
 
 These port the *semantics* of the baselines of FGD's simulator
 (``hkust-adsl/kubernetes-scheduler-simulator``, ``pkg/simulator/plugin``)
-to a pool with no CPU dimension; they do not reuse its code. Like the
-Kubernetes scheduler, each scores every host with an integer score (0-100),
-takes a random host among the best, then picks GPUs inside it. As in FGD,
-the GPU dimension is the share of a GPU (compute here): memory only decides
-feasibility. Inside a host, a sharing task goes to the fitting GPU with the
-least free compute (open-gpu-share's binpack) and whole-GPU tasks take the
-first idle GPUs.
+and of HAMi's scheduler (``Project-HAMi/HAMi`` ``pkg/scheduler/policy``)
+to a pool with no CPU dimension; they do not reuse their code. Each scores
+every host, takes the best and picks GPUs inside it.
 
-- ``random``: a random host that fits.
+**Tie-break (every policy, ours included).** Among hosts with the best
+score, the first in the pool's host order. The simulator shuffles the host
+order once per seed (:func:`.clusters.shuffled`), which is what FGD's
+simulator does: it breaks ties by the smallest node name and prefixes
+every node name with a seeded permutation. The runtime allocator breaks
+ties by insertion order, which is the same shuffled order.
+
+As in FGD, the GPU dimension of the FGD baselines is the share of a GPU
+(compute here): memory only decides feasibility, except in ``fgd-2dfit``.
+Inside a host, a sharing task goes to the fitting GPU with the least free
+compute (FGD's ``best`` GPU selection, the first on ties) and whole-GPU
+tasks take the first idle GPUs, except where said.
+
+- ``random``: a random host that fits, a random fitting GPU in it.
 - ``bestfit``: the host with the least free GPU left after placing
-  (``1 - 0.5 * left / 8000 milli-GPU``, FGD's BestFit without its CPU term).
-- ``dotproduct``: Tetris' alignment as FGD uses it (the smallest dot
-  product of the host's free vector and the request), over the host's
-  memory and compute since the pool has no CPU; unquantised.
+  (``1 - 0.5 * left / 8000 milli-GPU``, FGD's BestFit without its CPU
+  term; integer scores).
+- ``dotproduct``: Tetris' alignment as FGD's code computes it, quantised:
+  ``int(100 * (1 - dot / 2))`` with ``dot`` the product of the host's free
+  (memory, compute) and the request, each divided by the largest host's
+  capacity (FGD: CPU and GPU over 128 CPUs and 8 GPUs; the pool has no
+  CPU, so memory takes its place).
 - ``gpu-packing``: shared GPUs first (the fullest), then idle GPUs of used
   hosts, then idle hosts (the smallest first).
 - ``gpu-clustering``: hosts already running tasks of the same kind (share,
@@ -39,6 +51,18 @@ first idle GPUs.
   ``typicalPods`` with popularityThreshold 95), host score
   ``int(100 * sigmoid(-delta))`` with delta the increase of the host's
   fragmentation in GPUs.
+- ``fgd-2dfit``: the same with memory in the fit test: a GPU is a fragment
+  for a typical shape whose compute *or* memory does not fit in it (the
+  shapes keep their memory).
+- ``hami-binpack``, ``hami-spread``, ``hami-default``: HAMi's two levels.
+  The node score is ``10 * (used slots / slots + used compute / compute +
+  used memory / memory)`` of the host before placing (``ComputeDefaultScore``),
+  the GPU score ``10 * ((1 + used slots) / slots + (req + used compute) /
+  compute + (req + used memory) / memory)`` (``ComputeScore``, weights 1),
+  with 10 slots per GPU (``deviceSplitCount``). Binpack takes the highest,
+  spread the lowest; ``hami-default`` is HAMi's default, node binpack and
+  GPU spread. HAMi's cap of 10 tasks per GPU is not applied (no other
+  policy has it).
 """
 
 from __future__ import annotations
@@ -77,7 +101,7 @@ class Baseline(abc.ABC):
 
         :param pool: the pool (read only: the simulator applies choices).
         :param distribution: the workload's task mix (FGD uses it).
-        :param seed: seed of the random tie-break.
+        :param seed: seed of ``random``'s choices.
         """
         self.pool = pool
         self.rng = np.random.default_rng(seed)
@@ -144,16 +168,13 @@ class Baseline(abc.ABC):
         """
 
     def best_of(self, hosts: Ints, scores: npt.NDArray[np.generic]) -> int:
-        """A random host among those with the highest score.
+        """The first host (in pool order) among those with the best score.
 
-        :param hosts: candidate hosts.
-        :param scores: their scores.
+        :param hosts: candidate hosts, in pool order.
+        :param scores: their scores (higher is better).
         :returns: the chosen host.
         """
-        top = hosts[scores == scores.max()]
-        if top.size == 1:
-            return int(top[0])
-        return int(top[self.rng.integers(top.size)])
+        return int(hosts[int(np.argmax(scores))])
 
     def host_free_milli(self) -> Ints:
         """Free compute of each host in milli-GPU."""
@@ -168,6 +189,18 @@ class RandomBaseline(Baseline):
         self, task: workloads.Task, feasible: Bools, hosts: Ints
     ) -> int:
         return int(hosts[self.rng.integers(hosts.size)])
+
+    def pick_gpus(
+        self, task: workloads.Task, feasible: Bools, host: int
+    ) -> list[int]:
+        # FGD's random GPU selection: a uniformly random fitting GPU for a
+        # share, the first idle GPUs for whole ones.
+        start = int(self.pool.host_start[host])
+        stop = start + int(self.pool.host_ngpu[host])
+        candidates = [i for i in range(start, stop) if feasible[i]]
+        if task.count == 1 and task.compute_pct < 100:
+            return [candidates[int(self.rng.integers(len(candidates)))]]
+        return candidates[: task.count]
 
 
 class BestFitBaseline(Baseline):
@@ -199,25 +232,8 @@ class DotProductBaseline(Baseline):
         dot = (free_mem / max_mem) * (task.count * need_mem / max_mem) + (
             free_comp / max_comp
         ) * (task.count * task.compute_pct / max_comp)
-        return self.best_of(hosts, -dot)
-
-    def pick_gpus(
-        self, task: workloads.Task, feasible: Bools, host: int
-    ) -> list[int]:
-        pool = self.pool
-        start = int(pool.host_start[host])
-        stop = start + int(pool.host_ngpu[host])
-        need = pool.need_memory(task)
-
-        def dot(i: int) -> float:
-            return float(
-                pool.free_mem[i] * need[i] / pool.cap_mem[i] ** 2
-                + pool.free_comp[i] * task.compute_pct / pool.cap_comp[i] ** 2
-            )
-
-        candidates = [i for i in range(start, stop) if feasible[i]]
-        candidates.sort(key=lambda i: (dot(i), i))
-        return candidates[: task.count]
+        scores = (MAX_SCORE * (1 - dot / 2)).astype(np.int64)
+        return self.best_of(hosts, scores)
 
 
 class GpuPackingBaseline(Baseline):
@@ -331,6 +347,13 @@ class FgdBaseline(Baseline):
         fragment: Floats = self._table[free_pct]
         return fragment
 
+    def _share_delta(
+        self, task: workloads.Task, free: Ints, after: Ints
+    ) -> Floats:
+        """Growth of each GPU's own fragment if the share goes there."""
+        delta: Floats = self._fragment(after) - self._fragment(free)
+        return delta
+
     def choose(self, task: workloads.Task) -> list[int] | None:
         if task.count == 1 and task.compute_pct < 100:
             return self._choose_share(task)
@@ -343,7 +366,7 @@ class FgdBaseline(Baseline):
             return None
         free = pool.free_comp * 100 // pool.cap_comp
         after = np.maximum(free - task.compute_pct, 0)
-        delta = self._fragment(after) - self._fragment(free)
+        delta = self._share_delta(task, free, after)
         amount, amount_after = free / 100, after / 100
         for comp, count, weight in self._multi:
             fit, fit_after = free >= comp, after >= comp
@@ -394,6 +417,125 @@ class FgdBaseline(Baseline):
         return [i for i in range(start, stop) if feasible[i]][: task.count]
 
 
+class Fgd2dFitBaseline(FgdBaseline):
+    """FGD with memory in the fit test of its typical shapes."""
+
+    name = 'fgd-2dfit'
+
+    def __init__(
+        self,
+        pool: pool_mod.PoolArrays,
+        distribution: Mapping[workloads.Task, float],
+        seed: int,
+        popularity: float = 0.95,
+    ) -> None:
+        super().__init__(pool, distribution, seed, popularity)
+        ranked = sorted(distribution.items(), key=lambda kv: -kv[1])
+        kept: list[tuple[workloads.Task, float]] = []
+        covered = 0.0
+        for task, p in ranked:
+            if covered >= popularity:
+                break
+            kept.append((task, p))
+            covered += p
+        self._shape_comp = np.array([t.compute_pct for t, _ in kept])
+        self._shape_mem = np.stack([pool.need_memory(t) for t, _ in kept])
+        self._shape_p = np.array([p / covered for _, p in kept])
+
+    def _gpu_fragment(self, comp_pct: Ints, free_mem: Ints) -> Floats:
+        unfit = (comp_pct[None, :] < self._shape_comp[:, None]) | (
+            free_mem[None, :] < self._shape_mem
+        )
+        fragment: Floats = comp_pct / 100 * (self._shape_p @ unfit)
+        return fragment
+
+    def _share_delta(
+        self, task: workloads.Task, free: Ints, after: Ints
+    ) -> Floats:
+        pool = self.pool
+        mem_after = pool.free_mem - pool.need_memory(task)
+        delta: Floats = self._gpu_fragment(
+            after, np.maximum(mem_after, 0)
+        ) - self._gpu_fragment(free, pool.free_mem)
+        return delta
+
+
+class HamiBaseline(Baseline):
+    """HAMi's node level, then its GPU level, with the slot term."""
+
+    #: Tasks per GPU (``deviceSplitCount``).
+    SLOTS = 10
+    node_binpack: ClassVar[bool] = True
+    gpu_binpack: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        pool: pool_mod.PoolArrays,
+        distribution: Mapping[workloads.Task, float],
+        seed: int,
+    ) -> None:
+        super().__init__(pool, distribution, seed)
+        self.slots = np.zeros(len(pool), dtype=np.int64)
+        self._host_mem = pool.host_sum(pool.cap_mem)
+        self._host_comp = pool.host_sum(pool.cap_comp)
+
+    def pick_host(
+        self, task: workloads.Task, feasible: Bools, hosts: Ints
+    ) -> int:
+        pool = self.pool
+        used = (
+            pool.host_sum(self.slots) / (self.SLOTS * pool.host_ngpu)
+            + (self._host_comp - pool.host_sum(pool.free_comp))
+            / self._host_comp
+            + (self._host_mem - pool.host_sum(pool.free_mem)) / self._host_mem
+        )[hosts]
+        score = 10 * used
+        return self.best_of(hosts, score if self.node_binpack else -score)
+
+    def pick_gpus(
+        self, task: workloads.Task, feasible: Bools, host: int
+    ) -> list[int]:
+        pool = self.pool
+        start = int(pool.host_start[host])
+        stop = start + int(pool.host_ngpu[host])
+        gpus = np.array([i for i in range(start, stop) if feasible[i]])
+        need = pool.need_memory(task)[gpus]
+        score = 10 * (
+            (1 + self.slots[gpus]) / self.SLOTS
+            + (task.compute_pct + pool.cap_comp[gpus] - pool.free_comp[gpus])
+            / pool.cap_comp[gpus]
+            + (need + pool.cap_mem[gpus] - pool.free_mem[gpus])
+            / pool.cap_mem[gpus]
+        )
+        key = -score if self.gpu_binpack else score
+        # A stable sort keeps the GPU order on ties.
+        order = np.argsort(key, kind='stable')
+        return [int(i) for i in gpus[order[: task.count]]]
+
+    def placed(self, task: workloads.Task, gpus: list[int]) -> None:
+        self.slots[gpus] += 1
+
+    def released(self, task: workloads.Task, gpus: list[int]) -> None:
+        self.slots[gpus] -= 1
+
+
+class HamiBinpackBaseline(HamiBaseline):
+    name = 'hami-binpack'
+
+
+class HamiSpreadBaseline(HamiBaseline):
+    name = 'hami-spread'
+    node_binpack = False
+    gpu_binpack = False
+
+
+class HamiDefaultBaseline(HamiBaseline):
+    """HAMi's default: node binpack, GPU spread."""
+
+    name = 'hami-default'
+    gpu_binpack = False
+
+
 BASELINES: Mapping[str, type[Baseline]] = {
     cls.name: cls
     for cls in (
@@ -403,5 +545,9 @@ BASELINES: Mapping[str, type[Baseline]] = {
         GpuPackingBaseline,
         GpuClusteringBaseline,
         FgdBaseline,
+        Fgd2dFitBaseline,
+        HamiBinpackBaseline,
+        HamiSpreadBaseline,
+        HamiDefaultBaseline,
     )
 }

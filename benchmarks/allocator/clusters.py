@@ -32,6 +32,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
+import numpy as np
+
 from benchmarks.allocator import trace_stats
 from orionx_cyborg.allocator import AllocatorGpu
 
@@ -127,6 +129,28 @@ def tiny() -> Cluster:
             for index in range(per_node)
         )
     return Cluster('tiny', tuple(gpus))
+
+
+def shuffled(cluster: Cluster, seed: int) -> Cluster:
+    """The cluster with its hosts in a seeded random order.
+
+    Every policy breaks ties by host order (the runtime allocator by
+    insertion order, the baselines by the first best host), so the order
+    is drawn once per seed, as FGD's simulator does by prefixing node
+    names with a seeded permutation. The GPUs of a host stay together and
+    in order.
+
+    :param cluster: the cluster.
+    :param seed: the run's seed.
+    :returns: the same GPUs, hosts reordered.
+    """
+    hosts: dict[str, list[Gpu]] = {}
+    for gpu in cluster.gpus:
+        hosts.setdefault(gpu.host, []).append(gpu)
+    names = list(hosts)
+    order = np.random.default_rng([seed, 2]).permutation(len(names))
+    gpus = tuple(g for i in order for g in hosts[names[i]])
+    return Cluster(cluster.name, gpus)
 
 
 CLUSTERS = {'B1': b1, 'B2': b2, 'tiny': tiny}

@@ -265,7 +265,7 @@ def run(spec: RunSpec) -> dict[str, Any]:
     :returns: a JSON-serialisable result.
     """
     started = time.perf_counter()
-    cluster = clusters.by_name(spec.cluster)
+    cluster = clusters.shuffled(clusters.by_name(spec.cluster), spec.seed)
     pool = pool_mod.PoolArrays(cluster)
     sampler = workloads.TaskSampler(
         spec.variant, spec.memory, cluster.max_memory_mib, spec.seed
