@@ -32,6 +32,10 @@ ORDER = (
     'gpu-packing',
     'bestfit',
     'fgd',
+    'fgd-2dfit',
+    'hami-spread',
+    'hami-binpack',
+    'hami-default',
     'spread',
     'binpack',
     'fragmentation-aware',
@@ -45,8 +49,12 @@ LABELS: Mapping[str, str] = {
     'gpu-packing': 'GpuPack',
     'bestfit': 'BestFit',
     'fgd': 'FGD',
-    'spread': 'HAMi spread',
-    'binpack': 'HAMi binpack',
+    'fgd-2dfit': 'FGD-2dfit',
+    'hami-spread': 'HAMi spread',
+    'hami-binpack': 'HAMi binpack',
+    'hami-default': 'HAMi default',
+    'spread': 'GPU spread',
+    'binpack': 'GPU binpack',
     'fragmentation-aware': 'frag-aware',
     'stranding-aware': 'stranding-aware',
     'stranding-aware+oracle': 'stranding+oracle',
@@ -61,6 +69,10 @@ STYLES: Mapping[str, tuple[str, str, float]] = {
     'gpu-packing': ('#17becf', '--', 1.0),
     'bestfit': ('#1f77b4', '--', 1.0),
     'fgd': ('#d62728', '--', 1.4),
+    'fgd-2dfit': ('#9467bd', '--', 1.4),
+    'hami-spread': ('#f7b6d2', '--', 1.0),
+    'hami-binpack': ('#c7c7c7', '--', 1.0),
+    'hami-default': ('#aec7e8', '--', 1.0),
     'spread': ('#e377c2', '-', 1.0),
     'binpack': ('#7f7f7f', '-', 1.0),
     'fragmentation-aware': ('#ff7f0e', '-', 1.2),
@@ -496,87 +508,257 @@ def _section(title: str, text: str, body: str) -> str:
     return '%s\n%s\n\n%s\n%s' % (title, '~' * len(title), text, body)
 
 
+def paired_table(
+    paired: Records, bounds: Mapping[tuple[str, str, str], float]
+) -> str:
+    """The default policy against the best competitor, per cell.
+
+    :param paired: :func:`.run.paired_comparisons`.
+    :param bounds: the offline bound per (cluster, variant, memory).
+    :returns: the table.
+    """
+    rows = []
+    for r in paired:
+        bound = bounds.get((r['cluster'], r['variant'], r['memory']))
+        point = '130%' if r['arrival'] == 'inflate' else 'steady'
+        rows.append(
+            [
+                r['cluster'],
+                r['memory'],
+                r['variant'] if r['arrival'] == 'inflate' else 'churn',
+                LABELS[r['competitor']],
+                '%.2f' % r['competitor_mean'],
+                '%.2f' % r['default_mean'],
+                '%+.2f [%+.2f, %+.2f]'
+                % (r['diff'], r['ci_low'], r['ci_high']),
+                str(r['seeds']),
+                '-'
+                if bound is None or point != '130%'
+                else '%.2f (%.2f)'
+                % (100 * bound, 100 * bound - r['default_mean']),
+            ]
+        )
+    header = [
+        'pool',
+        'mem',
+        'variant',
+        'best competitor',
+        'its GPU %',
+        'default GPU %',
+        'Δ mean [95% CI]',
+        'seeds',
+        'bound (gap)',
+    ]
+    return simple_table(header, rows)
+
+
+def paired_summary(paired: Records) -> str:
+    """Counts of significant wins and losses per pool and memory model.
+
+    :param paired: :func:`.run.paired_comparisons`.
+    :returns: the table.
+    """
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for r in paired:
+        groups.setdefault(
+            (r['cluster'], r['arrival'], r['memory']), []
+        ).append(r)
+    rows = []
+    for (cluster, arrival, memory), group in sorted(groups.items()):
+        rows.append(
+            [
+                cluster,
+                arrival,
+                memory,
+                str(len(group)),
+                str(sum(r['verdict'] == 'better' for r in group)),
+                str(sum(r['verdict'] == 'worse' for r in group)),
+                '%+.2f' % statistics.fmean(r['diff'] for r in group),
+            ]
+        )
+    header = [
+        'pool',
+        'arrival',
+        'mem',
+        'cells',
+        'default better',
+        'default worse',
+        'mean Δ (points)',
+    ]
+    return simple_table(header, rows)
+
+
+def bound_tables(
+    records: Records, bounds: Mapping[tuple[str, str, str], float]
+) -> str:
+    """Every policy's GPU allocation at 130% next to the bound.
+
+    :param records: aggregated cells.
+    :param bounds: the offline bound per (cluster, variant, memory).
+    :returns: one table per (pool, memory model).
+    """
+    index = _index(records)
+    out = []
+    for cluster in ('B1', 'B2'):
+        inflate = [
+            r
+            for r in records
+            if r['arrival'] == 'inflate' and r['cluster'] == cluster
+        ]
+        policies = _policies(inflate)
+        for memory in workloads.MEMORY_MODELS:
+            rows = []
+            for variant in trace_stats.VARIANTS:
+                cells = [
+                    index.get((cluster, variant, memory, 'inflate', p))
+                    for p in policies
+                ]
+                if all(c is None for c in cells):
+                    continue
+                bound = bounds.get((cluster, variant, memory))
+                rows.append(
+                    [variant]
+                    + [
+                        '%.2f' % (100 * c['at']['130']['alloc_comp']['mean'])
+                        if c
+                        else '-'
+                        for c in cells
+                    ]
+                    + ['-' if bound is None else '%.2f' % (100 * bound)]
+                )
+            if not rows:
+                continue
+            out.append('**%s, %s**\n' % (cluster, memory))
+            out.append(
+                simple_table(
+                    ['variant', *(LABELS[p] for p in policies), 'bound'], rows
+                )
+            )
+    return '\n'.join(out)
+
+
+def reproduction_table(rows: Records) -> str:
+    """The CPU-aware mode against FGD's published table (130%).
+
+    :param rows: per-seed results of :func:`.fgdsim.run`.
+    :returns: the table: per variant and policy, mean±std over seeds,
+        the published value and the difference.
+    """
+    cells: dict[tuple[str, str, bool, bool], list[float]] = {}
+    for r in rows:
+        key = (r['variant'], r['policy'], r['cpu'], r['shuffled_names'])
+        cells.setdefault(key, []).append(100 * r['alloc_final'])
+    out = []
+    for (variant, policy, cpu, shuffled), values in sorted(
+        cells.items(),
+        key=lambda kv: (
+            list(trace_stats.VARIANTS).index(kv[0][0]),
+            not kv[0][2],
+            not kv[0][3],
+            ORDER.index(kv[0][1]),
+        ),
+    ):
+        published = trace_stats.PUBLISHED_ALLOCATION[variant][policy][1]
+        mean = statistics.fmean(values)
+        std = statistics.stdev(values) if len(values) > 1 else 0.0
+        mode = 'CPU' if cpu else 'no CPU'
+        if not shuffled:
+            mode += ', trace order'
+        out.append(
+            [
+                variant,
+                mode,
+                LABELS[policy],
+                '%.2f±%.2f' % (mean, std),
+                '%.2f' % published,
+                '%+.2f' % (mean - published),
+                str(len(values)),
+            ]
+        )
+    header = [
+        'variant',
+        'mode',
+        'policy',
+        'replica (130%)',
+        'published',
+        'Δ',
+        'seeds',
+    ]
+    return simple_table(header, out)
+
+
 def results_section(
-    records: Records, latency: Records, meta: Mapping[str, Any]
+    records: Records,
+    latency: Records,
+    meta: Mapping[str, Any],
+    paired: Records = (),
+    bounds: Mapping[tuple[str, str, str], float] | None = None,
 ) -> str:
     """The generated part of the README.
 
     :param records: aggregated cells.
     :param latency: aggregated cells of the sequential latency runs.
-    :param meta: the run's command and timing.
+    :param meta: the run's command, seeds and timing.
+    :param paired: :func:`.run.paired_comparisons`.
+    :param bounds: the offline bound per (cluster, variant, memory).
     :returns: RST text.
     """
+    bounds = bounds or {}
+    seeds = meta.get('seeds') or []
     parts = [
         'Produced by ``%s`` (%d runs, %d jobs, %.0f minutes on the 2-core '
-        'development machine).\n'
+        'development machine; %s seeds %s).\n'
         % (
             meta['command'],
             meta['runs'],
             meta['jobs'],
             meta['elapsed_s'] / 60,
-        ),
-        _section(
-            'Ranking',
-            'Mean over the inflation cells of each pool (6 variants x 3 '
-            'memory models) at 130% arrived workload; "cells best": cells '
-            'where the policy has the highest GPU allocation (within '
-            '0.01 points). B1:',
-            ranking_table(records, 'B1')
-            + '\nB2:\n'
-            + ranking_table(records, 'B2'),
-        ),
-        _section(
-            'Default policy against FGD',
-            'stranding-aware minus FGD at 130%, per pool and memory model, '
-            'over the six trace variants (percentage points).',
-            margin_table(records),
-        ),
-        _section(
-            'M1 against the published FGD numbers',
-            'GPU allocation % at 100% / 130% arrived workload on B1.',
-            published_table(records),
-        ),
-        _section(
-            'GPU allocation at 130%',
-            'Compute (the trace\'s GPU share) allocation %, mean±std over '
-            'the seeds.',
-            allocation_tables(records),
-        ),
-        _section(
-            'Memory allocation at 130%',
-            'GPU memory allocation %, mean±std over the seeds.',
-            allocation_tables(records, 'alloc_mem'),
-        ),
-        _section(
-            'Both dimensions',
-            'FGD against stranding-aware at 130%: allocation % of compute, '
-            'memory and their minimum; stranded capacity as a fraction of '
-            'the pool (FGD/ours).',
-            two_d_table(records),
-        ),
-        _section(
-            'Fragmentation, stranding, failures',
-            'At 130% on B1, ``default``: fragmentation ratio (2-D and '
-            'FGD\'s GPU measure), stranded capacity %, and failed tasks '
-            'by kind (mean count per run).',
-            detail_table(records, 'B1', 'default'),
-        ),
-        _section(
-            'Churn',
-            'B1, ``default``, offered load 120%: time-weighted allocation '
-            '% in steady state (compute mean±std / memory) and the share '
-            'of arrivals that failed.',
-            churn_table(records),
-        ),
-        _section(
-            'Decision latency',
-            'The runtime allocator (pure Python) per decision, measured in '
-            'separate runs one at a time (B1 6,212 GPUs, B2 6,216 GPUs; '
-            '``default`` and ``multigpu50``, M1-M3, seed 42): p50 and p99 '
-            'of each run, averaged over cells, and the worst cell.',
-            latency_table(latency),
+            meta.get('seed_set', 'dev'),
+            ', '.join(str(s) for s in seeds),
         ),
     ]
+    if paired:
+        parts.append(
+            _section(
+                'Default policy against the best competitor',
+                'Paired by seed (same arrivals, same host order): '
+                'stranding-aware minus the best other policy of the cell '
+                '(ours excluded) in GPU allocation points at 130% '
+                '(churn: steady state), with the 95% confidence interval '
+                'over the seeds; the bound is the offline configuration-LP '
+                'bound of the cell and the gap is bound minus default. '
+                'Summary:',
+                paired_summary(paired) + '\n' + paired_table(paired, bounds),
+            )
+        )
+    parts.append(
+        _section(
+            'GPU allocation at 130%',
+            'Compute (the trace\'s GPU share) allocation %, mean over the '
+            'seeds, and the offline bound.',
+            bound_tables(records, bounds),
+        )
+    )
+    if any(r['arrival'] == 'churn' for r in records):
+        parts.append(
+            _section(
+                'Churn',
+                'B1, ``default``, offered load 120%: time-weighted '
+                'allocation % in steady state (compute mean±std / memory) '
+                'and the share of arrivals that failed.',
+                churn_table(records),
+            )
+        )
+    if latency:
+        parts.append(
+            _section(
+                'Decision latency',
+                'The runtime allocator (pure Python) per decision, measured '
+                'in separate runs one at a time (seed 42): p50 and p99 of '
+                'each run, averaged over cells, and the worst cell.',
+                latency_table(latency),
+            )
+        )
     return '\n'.join(parts)
 
 
@@ -585,19 +767,36 @@ def update_readme(
     latency: Records,
     meta: Mapping[str, Any],
     path: pathlib.Path,
+    paired: Records = (),
+    bounds: Mapping[tuple[str, str, str], float] | None = None,
 ) -> None:
     """Replace the generated section of the README.
 
     :param records: aggregated cells.
     :param latency: aggregated cells of the sequential latency runs.
-    :param meta: the run's command and timing.
+    :param meta: the run's command, seeds and timing.
     :param path: the README.
+    :param paired: :func:`.run.paired_comparisons`.
+    :param bounds: the offline bound per (cluster, variant, memory).
+    """
+    section = results_section(records, latency, meta, paired, bounds)
+    replace_section(path, BEGIN, END, section)
+
+
+def replace_section(
+    path: pathlib.Path, begin: str, end: str, body: str
+) -> None:
+    """Replace the text between two marker lines of a file.
+
+    :param path: the file.
+    :param begin: the first marker.
+    :param end: the last marker.
+    :param body: the new text between them.
     """
     text = path.read_text()
-    head, _, rest = text.partition(BEGIN)
-    _, _, tail = rest.partition(END)
-    section = results_section(records, latency, meta)
-    path.write_text(head + BEGIN + '\n\n' + section + '\n' + END + tail)
+    head, _, rest = text.partition(begin)
+    _, _, tail = rest.partition(end)
+    path.write_text(head + begin + '\n\n' + body + '\n' + end + tail)
 
 
 def _zoom(ax: Any) -> None:
@@ -611,12 +810,19 @@ def _zoom(ax: Any) -> None:
     ax.set_ylim(max(low, top - 12), top + 0.5)
 
 
-def plot_curves(records: Records, out: pathlib.Path) -> None:
+def plot_curves(
+    records: Records,
+    out: pathlib.Path,
+    bounds: Mapping[tuple[str, str, str], float] | None = None,
+) -> None:
     """Allocation against arrived workload, one PNG per pool.
 
     :param records: aggregated cells.
     :param out: the directory.
+    :param bounds: the offline bound at 130% per (cluster, variant,
+        memory), drawn as a star.
     """
+    bounds = bounds or {}
     import matplotlib
 
     matplotlib.use('Agg')
@@ -662,6 +868,13 @@ def plot_curves(records: Records, out: pathlib.Path) -> None:
                         label=LABELS[policy],
                     )
                 _zoom(ax)
+                bound = bounds.get((cluster, variant, memory))
+                if bound is not None:
+                    ax.plot(
+                        [130], [100 * bound], '*', color='k', label='bound'
+                    )
+                    low, _ = ax.get_ylim()
+                    ax.set_ylim(low, max(100 * bound + 0.5, low + 1))
                 ax.set_title(
                     '%s %s %s' % (cluster, memory, variant), fontsize=8
                 )

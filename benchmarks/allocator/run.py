@@ -35,6 +35,7 @@ import argparse
 import collections
 import concurrent.futures
 import csv
+import dataclasses
 import json
 import os
 import pathlib
@@ -42,7 +43,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Mapping
 from collections.abc import Sequence
 from typing import Any
 
@@ -52,7 +53,19 @@ from benchmarks.allocator import trace_stats
 from benchmarks.allocator import workloads
 
 HERE = pathlib.Path(__file__).resolve().parent
-SEEDS = tuple(range(42, 52))
+#: Development seeds: the seeds of FGD's run scripts, used before issue 13
+#: for trials, for choosing the default policy and its constants, and for
+#: the report. Policies and constants are chosen on these only.
+DEV_SEEDS = tuple(range(42, 52))
+#: Held-out seeds: never used to choose a policy or a constant; the
+#: committed results and the paired comparisons use these.
+HELDOUT_SEEDS = tuple(range(1042, 1052))
+SEED_SETS = {'dev': DEV_SEEDS, 'heldout': HELDOUT_SEEDS}
+SEEDS = HELDOUT_SEEDS
+#: The default policy and our other policies; every other policy is a
+#: competitor in the paired comparisons.
+DEFAULT_POLICY = 'stranding-aware'
+OURS = ('stranding-aware', 'stranding-aware+oracle', 'fragmentation-aware')
 METRICS = (
     'alloc_comp',
     'alloc_mem',
@@ -66,15 +79,9 @@ METRICS = (
 #: and churn leave out the oracle ablation, and B2 the two baselines that
 #: rank like BestFit without a CPU dimension, to keep the full run near
 #: half an hour on 2 cores.
-B2_POLICIES = (
-    'binpack',
-    'spread',
-    'fragmentation-aware',
-    'stranding-aware',
-    'random',
-    'bestfit',
-    'gpu-packing',
-    'fgd',
+#: B2 runs every policy but the oracle ablation.
+B2_POLICIES = tuple(
+    p for p in simulate.POLICIES if p != 'stranding-aware+oracle'
 )
 CHURN_POLICIES = (
     'binpack',
@@ -89,33 +96,55 @@ CHURN_POLICIES = (
 Cell = tuple[str, str, str, str, str]
 
 
-def full_matrix(seeds: Sequence[int]) -> list[simulate.RunSpec]:
-    """The committed benchmark: every cell and seed.
+def full_matrix(
+    seeds: Sequence[int],
+    clusters: Sequence[str] = ('B1', 'B2'),
+    variants: Sequence[str] = tuple(trace_stats.VARIANTS),
+    memories: Sequence[str] = workloads.MEMORY_MODELS,
+    churn: bool = True,
+    policies: Sequence[str] | None = None,
+) -> list[simulate.RunSpec]:
+    """The committed benchmark: every cell and seed, or a subset of it.
 
     Inflation on B1 and B2 for every variant and memory model; churn on B1
-    with ``default``. Policies: see :data:`B2_POLICIES`.
+    with ``default``. Policies: every one on B1, :data:`B2_POLICIES` on
+    B2, :data:`CHURN_POLICIES` under churn. Cells come in the order of
+    the arguments (clusters, then memory models, then variants).
 
     :param seeds: the seeds.
+    :param clusters: pools to run.
+    :param variants: trace variants to run.
+    :param memories: memory models to run.
+    :param churn: whether to run the churn cells.
+    :param policies: only these policies (default: all).
     :returns: the runs.
     """
     specs: list[simulate.RunSpec] = []
-    policies = {'B1': simulate.POLICIES, 'B2': B2_POLICIES}
-    for cluster in ('B1', 'B2'):
-        for variant in trace_stats.VARIANTS:
-            for memory in workloads.MEMORY_MODELS:
-                for policy in policies[cluster]:
+    per_cluster = {'B1': simulate.POLICIES, 'B2': B2_POLICIES}
+    wanted = set(policies) if policies else set(simulate.POLICIES)
+    for cluster in clusters:
+        for memory in memories:
+            for variant in variants:
+                for policy in per_cluster[cluster]:
+                    if policy not in wanted:
+                        continue
                     specs.extend(
                         simulate.RunSpec(
                             cluster, variant, memory, 'inflate', policy, s
                         )
                         for s in seeds
                     )
-    for memory in workloads.MEMORY_MODELS:
-        for policy in CHURN_POLICIES:
-            specs.extend(
-                simulate.RunSpec('B1', 'default', memory, 'churn', policy, s)
-                for s in seeds
-            )
+    if churn and 'B1' in clusters:
+        for memory in memories:
+            for policy in CHURN_POLICIES:
+                if policy not in wanted:
+                    continue
+                specs.extend(
+                    simulate.RunSpec(
+                        'B1', 'default', memory, 'churn', policy, s
+                    )
+                    for s in seeds
+                )
     return specs
 
 
@@ -154,29 +183,52 @@ def latency_matrix(quick: bool) -> list[simulate.RunSpec]:
 
 
 def execute(
-    specs: Sequence[simulate.RunSpec], jobs: int
+    specs: Sequence[simulate.RunSpec],
+    jobs: int,
+    sink: pathlib.Path | None = None,
 ) -> list[dict[str, Any]]:
     """Run simulations in ``jobs`` processes.
 
     :param specs: the runs.
     :param jobs: worker processes (1: in this process).
+    :param sink: a JSON-lines file each result is appended to as it
+        completes (a run cut short keeps what it finished).
     :returns: the results, in the order of ``specs``.
     """
     started = time.monotonic()
     results: list[dict[str, Any]] = []
+
+    def keep(n: int, result: dict[str, Any]) -> None:
+        results.append(result)
+        if sink is not None:
+            with sink.open('a') as stream:
+                stream.write(json.dumps(result) + '\n')
+        _progress(n, len(specs), started)
+
     if jobs <= 1:
-        mapped: Iterable[dict[str, Any]] = map(simulate.run, specs)
-        for n, result in enumerate(mapped, 1):
-            results.append(result)
-            _progress(n, len(specs), started)
+        for n, result in enumerate(map(simulate.run, specs), 1):
+            keep(n, result)
         return results
     with concurrent.futures.ProcessPoolExecutor(jobs) as pool:
         for n, result in enumerate(
             pool.map(simulate.run, specs, chunksize=4), 1
         ):
-            results.append(result)
-            _progress(n, len(specs), started)
+            keep(n, result)
     return results
+
+
+def load_results(path: pathlib.Path) -> list[dict[str, Any]]:
+    """The results of a JSON-lines file written by :func:`execute`.
+
+    :param path: the file.
+    :returns: the results (a repeated run keeps its last result).
+    """
+    by_spec: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for line in path.read_text().splitlines():
+        if line.strip():
+            result = json.loads(line)
+            by_spec[tuple(sorted(result['spec'].items()))] = result
+    return list(by_spec.values())
 
 
 def _progress(done: int, total: int, started: float) -> None:
@@ -268,13 +320,20 @@ def _count_means(runs: list[dict[str, Any]], field: str) -> dict[str, float]:
 
 
 def write_summary_csv(
-    records: Sequence[dict[str, Any]], path: pathlib.Path
+    records: Sequence[dict[str, Any]],
+    path: pathlib.Path,
+    seed_set: str = 'heldout',
+    bounds: Mapping[tuple[str, str, str], float] | None = None,
 ) -> None:
-    """One row per cell with the headline numbers.
+    """One row per cell and point with the headline numbers.
 
     :param records: aggregated cells.
     :param path: the CSV file.
+    :param seed_set: ``heldout`` or ``dev`` (the ``seeds`` column).
+    :param bounds: the offline bound per (cluster, variant, memory) at
+        130% (the ``bound`` column; empty where there is none).
     """
+    bounds = bounds or {}
     columns = ['cluster', 'variant', 'memory', 'arrival', 'policy', 'point']
     for metric in METRICS:
         columns += [metric + '_mean', metric + '_std']
@@ -284,6 +343,8 @@ def write_summary_csv(
         'failed_sharing',
         'failed_whole',
         'failed_multi',
+        'bound',
+        'seeds',
     ]
     with path.open('w', newline='') as stream:
         writer = csv.writer(stream)
@@ -308,7 +369,199 @@ def write_summary_csv(
                     '%.1f' % record['failed'].get(kind, 0.0)
                     for kind in workloads.KINDS
                 ]
+                key = (record['cluster'], record['variant'], record['memory'])
+                bound = bounds.get(key) if point == '130' else None
+                row += ['' if bound is None else '%.5f' % bound, seed_set]
                 writer.writerow(row)
+
+
+def _headline(result: Mapping[str, Any]) -> float:
+    # GPU (compute) allocation at 130% (inflation) or in steady state.
+    if result['spec']['arrival'] == 'inflate':
+        return float(result['at'][130]['alloc_comp'])
+    return float(result['steady']['alloc_comp'])
+
+
+def write_per_seed_csv(
+    results: Sequence[dict[str, Any]], path: pathlib.Path, seed_set: str
+) -> None:
+    """One row per run: allocation at 100% and 130% (or steady state).
+
+    :param results: results of :func:`simulate.run`.
+    :param path: the CSV file.
+    :param seed_set: ``heldout`` or ``dev``.
+    """
+    columns = ['cluster', 'variant', 'memory', 'arrival', 'policy', 'seed']
+    with path.open('w', newline='') as stream:
+        writer = csv.writer(stream)
+        writer.writerow(
+            [*columns, 'point', 'alloc_comp', 'alloc_mem', 'seeds']
+        )
+        for result in sorted(
+            results, key=lambda r: [r['spec'][c] for c in columns]
+        ):
+            spec = result['spec']
+            points = (
+                [(str(p), v) for p, v in sorted(result['at'].items())]
+                if spec['arrival'] == 'inflate'
+                else [('steady', result['steady'])]
+            )
+            for point, values in points:
+                writer.writerow(
+                    [spec[c] for c in columns]
+                    + [
+                        point,
+                        '%.5f' % values['alloc_comp'],
+                        '%.5f' % values['alloc_mem'],
+                        seed_set,
+                    ]
+                )
+
+
+def paired_comparisons(
+    results: Sequence[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """The default policy against the best competitor of each cell.
+
+    The best competitor is the policy outside :data:`OURS` with the
+    highest mean GPU allocation (130%, or steady state) over the seeds
+    both ran; the comparison pairs runs by seed (same arrivals, same host
+    order) and gives the mean difference in points with its 95%
+    confidence interval (Student's t over the seeds).
+
+    :param results: results of :func:`simulate.run`.
+    :returns: one record per cell.
+    """
+    from scipy import stats  # type: ignore[import-untyped]
+
+    cells: dict[tuple[str, ...], dict[str, dict[int, float]]] = (
+        collections.defaultdict(lambda: collections.defaultdict(dict))
+    )
+    for result in results:
+        spec = result['spec']
+        cell = (
+            spec['cluster'],
+            spec['variant'],
+            spec['memory'],
+            spec['arrival'],
+        )
+        cells[cell][spec['policy']][spec['seed']] = _headline(result)
+    records: list[dict[str, Any]] = []
+    for key, policies in cells.items():
+        ours = policies.get(DEFAULT_POLICY)
+        if not ours:
+            continue
+        best: tuple[float, str, list[float]] | None = None
+        for policy, values in policies.items():
+            if policy in OURS:
+                continue
+            seeds = sorted(set(values) & set(ours))
+            if not seeds:
+                continue
+            diffs = [100 * (ours[s] - values[s]) for s in seeds]
+            mean = statistics.fmean(100 * values[s] for s in seeds)
+            if best is None or mean > best[0]:
+                best = (mean, policy, diffs)
+        if best is None:
+            continue
+        mean, policy, diffs = best
+        n = len(diffs)
+        diff = statistics.fmean(diffs)
+        half = (
+            float(stats.t.ppf(0.975, n - 1)) * statistics.stdev(diffs) / n**0.5
+            if n > 1
+            else float('nan')
+        )
+        records.append(
+            {
+                'cluster': key[0],
+                'variant': key[1],
+                'memory': key[2],
+                'arrival': key[3],
+                'competitor': policy,
+                'seeds': n,
+                'default_mean': diff + mean,
+                'competitor_mean': mean,
+                'diff': diff,
+                'ci_low': diff - half,
+                'ci_high': diff + half,
+                'verdict': (
+                    'better'
+                    if diff - half > 0
+                    else 'worse'
+                    if diff + half < 0
+                    else 'no significant difference'
+                ),
+            }
+        )
+    variants = list(trace_stats.VARIANTS)
+    records.sort(
+        key=lambda r: (
+            r['cluster'],
+            r['arrival'],
+            r['memory'],
+            variants.index(r['variant']),
+        )
+    )
+    return records
+
+
+def write_paired_csv(
+    records: Sequence[dict[str, Any]], path: pathlib.Path
+) -> None:
+    """The paired comparisons as CSV.
+
+    :param records: :func:`paired_comparisons`.
+    :param path: the CSV file.
+    """
+    columns = [
+        'cluster',
+        'variant',
+        'memory',
+        'arrival',
+        'competitor',
+        'seeds',
+        'default_mean',
+        'competitor_mean',
+        'diff',
+        'ci_low',
+        'ci_high',
+        'verdict',
+    ]
+    with path.open('w', newline='') as stream:
+        writer = csv.writer(stream)
+        writer.writerow(columns)
+        for record in records:
+            writer.writerow(
+                [
+                    '%.4f' % record[c]
+                    if isinstance(record[c], float)
+                    else record[c]
+                    for c in columns
+                ]
+            )
+
+
+def load_bounds(path: pathlib.Path) -> dict[tuple[str, str, str], float]:
+    """Offline bounds per (cluster, variant, memory) from ``bounds.json``.
+
+    :param path: the file (absent: no bounds).
+    :returns: the mean bound over its seeds per cell.
+    """
+    if not path.exists():
+        return {}
+    cells: dict[tuple[str, str, str], list[float]] = collections.defaultdict(
+        list
+    )
+    for row in json.loads(path.read_text()):
+        cells[(row['cluster'], row['variant'], row['memory'])].append(
+            row['bound']
+        )
+    return {k: statistics.fmean(v) for k, v in cells.items()}
+
+
+def _names(text: str | None, default: Sequence[str]) -> tuple[str, ...]:
+    return tuple(text.split(',')) if text else tuple(default)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -328,7 +581,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         'a temporary directory for --quick)',
     )
     parser.add_argument(
-        '--seeds', type=int, default=len(SEEDS), help='seeds 42.. (max 10)'
+        '--seed-set',
+        choices=sorted(SEED_SETS),
+        default='heldout',
+        help='heldout (%d-%d, the committed results) or dev (%d-%d, '
+        'for choosing policies and constants)'
+        % (HELDOUT_SEEDS[0], HELDOUT_SEEDS[-1], DEV_SEEDS[0], DEV_SEEDS[-1]),
+    )
+    parser.add_argument(
+        '--seeds', type=int, default=10, help='the first N seeds of the set'
+    )
+    parser.add_argument('--clusters', help='e.g. B1 (default: B1,B2)')
+    parser.add_argument('--variants', help='e.g. default,gpushare60')
+    parser.add_argument('--memories', help='e.g. M3,M2 (default: M1,M2,M3)')
+    parser.add_argument('--policies', help='only these policies')
+    parser.add_argument('--no-churn', action='store_true')
+    parser.add_argument(
+        '--no-latency', action='store_true', help='skip the latency runs'
+    )
+    parser.add_argument(
+        '--resume',
+        action='store_true',
+        help='keep the runs already in OUT/runs.jsonl and run the rest',
     )
     parser.add_argument(
         '--no-readme', action='store_true', help='leave README.rst alone'
@@ -340,36 +614,97 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.quick
             else HERE / 'results'
         )
-    specs = quick_matrix() if args.quick else full_matrix(SEEDS[: args.seeds])
-    started = time.monotonic()
-    results = execute(specs, args.jobs)
-    latency = aggregate(execute(latency_matrix(args.quick), 1))
-    elapsed = time.monotonic() - started
-    records = aggregate(results)
     args.out.mkdir(parents=True, exist_ok=True)
-    command = 'python -m benchmarks.allocator.run ' + ' '.join(
-        argv if argv is not None else sys.argv[1:]
+    seeds = SEED_SETS[args.seed_set][: args.seeds]
+    if args.quick:
+        specs = quick_matrix()
+    else:
+        specs = full_matrix(
+            seeds,
+            _names(args.clusters, ('B1', 'B2')),
+            _names(args.variants, tuple(trace_stats.VARIANTS)),
+            _names(args.memories, workloads.MEMORY_MODELS),
+            churn=not args.no_churn,
+            policies=_names(args.policies, ()) or None,
+        )
+    sink = args.out / 'runs.jsonl'
+    done: list[dict[str, Any]] = []
+    if args.resume and sink.exists():
+        done = load_results(sink)
+        finished = {tuple(sorted(r['spec'].items())) for r in done}
+        specs = [
+            s
+            for s in specs
+            if tuple(sorted(dataclasses.asdict(s).items())) not in finished
+        ]
+    elif sink.exists():
+        sink.unlink()
+    started = time.monotonic()
+    results = done + execute(specs, args.jobs, sink)
+    latency = (
+        []
+        if args.no_latency
+        else aggregate(execute(latency_matrix(args.quick), 1))
     )
-    meta = {
-        'command': command.strip(),
-        'runs': len(specs),
-        'elapsed_s': round(elapsed),
-        'jobs': args.jobs,
-        'cpus': os.cpu_count(),
-    }
-    with (args.out / 'results.json').open('w') as stream:
+    elapsed = time.monotonic() - started
+    write_outputs(
+        results,
+        latency,
+        args.out,
+        {
+            'command': 'python -m benchmarks.allocator.run '
+            + ' '.join(argv if argv is not None else sys.argv[1:]),
+            'runs': len(results),
+            'elapsed_s': round(elapsed),
+            'jobs': args.jobs,
+            'cpus': os.cpu_count(),
+            'seed_set': args.seed_set,
+            'seeds': list(seeds),
+        },
+        readme=not (args.quick or args.no_readme),
+    )
+    print('%d runs in %.0f s -> %s' % (len(specs), elapsed, args.out))
+    return 0
+
+
+def write_outputs(
+    results: Sequence[dict[str, Any]],
+    latency: Sequence[dict[str, Any]],
+    out: pathlib.Path,
+    meta: dict[str, Any],
+    readme: bool,
+) -> None:
+    """Write results.json, the CSV files, the plots and the README section.
+
+    :param results: results of :func:`simulate.run`.
+    :param latency: aggregated latency cells.
+    :param out: the output directory.
+    :param meta: the run's command, seeds and timing.
+    :param readme: whether to rewrite the README's results section.
+    """
+    records = aggregate(results)
+    bounds = load_bounds(out / 'bounds.json')
+    paired = paired_comparisons(results)
+    with (out / 'results.json').open('w') as stream:
         json.dump(
-            {'meta': meta, 'cells': records, 'latency': latency},
+            {
+                'meta': meta,
+                'cells': records,
+                'latency': latency,
+                'paired': paired,
+            },
             stream,
             indent=None,
         )
         stream.write('\n')
-    write_summary_csv(records, args.out / 'summary.csv')
-    report.plot_curves(records, args.out)
-    if not args.quick and not args.no_readme:
-        report.update_readme(records, latency, meta, HERE / 'README.rst')
-    print('%d runs in %.0f s -> %s' % (len(specs), elapsed, args.out))
-    return 0
+    write_summary_csv(records, out / 'summary.csv', meta['seed_set'], bounds)
+    write_per_seed_csv(results, out / 'per_seed.csv', meta['seed_set'])
+    write_paired_csv(paired, out / 'paired.csv')
+    report.plot_curves(records, out, bounds)
+    if readme:
+        report.update_readme(
+            records, latency, meta, HERE / 'README.rst', paired, bounds
+        )
 
 
 if __name__ == '__main__':
