@@ -643,9 +643,17 @@ def _seeds(text: str) -> list[int]:
     return list(range(int(first), int(last or first) + 1))
 
 
+RESULTS = pathlib.Path(__file__).parent / 'results' / 'fgd_reproduction.jsonl'
+README = pathlib.Path(__file__).parent / 'README.rst'
+BEGIN = '.. BEGIN FGD REPRODUCTION'
+END = '.. END FGD REPRODUCTION'
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    """Run cells of FGD's table and write per-seed results as JSON."""
+    """Run cells of FGD's table; append per-seed results as JSON lines."""
     import argparse
+
+    from benchmarks.allocator import report
 
     parser = argparse.ArgumentParser(prog='benchmarks.allocator.fgdsim')
     parser.add_argument('--variants', default='default')
@@ -657,11 +665,25 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         '--trace-order',
         action='store_true',
-        help='tie-break in the trace\'s node order (an ablation)',
+        help="tie-break in the trace's node order (an ablation)",
     )
-    parser.add_argument('--out', type=pathlib.Path, required=True)
+    parser.add_argument('--out', type=pathlib.Path, default=RESULTS)
+    parser.add_argument(
+        '--readme',
+        action='store_true',
+        help='only rewrite the README table from --out',
+    )
     args = parser.parse_args(argv)
-    results = []
+    if args.readme:
+        rows = [
+            json.loads(line)
+            for line in args.out.read_text().splitlines()
+            if line.strip()
+        ]
+        report.replace_section(
+            README, BEGIN, END, report.reproduction_table(rows)
+        )
+        return
     for variant in args.variants.split(','):
         for policy in args.policies.split(','):
             for seed in _seeds(args.seeds):
@@ -683,8 +705,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                     ),
                     flush=True,
                 )
-                results.append(result)
-    args.out.write_text(json.dumps(results, indent=1) + '\n')
+                with args.out.open('a') as stream:
+                    stream.write(json.dumps(result) + '\n')
 
 
 if __name__ == '__main__':

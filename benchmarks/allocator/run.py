@@ -605,9 +605,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         help='keep the runs already in OUT/runs.jsonl and run the rest',
     )
     parser.add_argument(
+        '--report-only',
+        action='store_true',
+        help='run nothing: write the outputs from OUT/runs.jsonl',
+    )
+    parser.add_argument(
         '--no-readme', action='store_true', help='leave README.rst alone'
     )
     args = parser.parse_args(argv)
+    if args.report_only:
+        args.resume = True
+        args.no_latency = True
     if args.out is None:
         args.out = (
             pathlib.Path(tempfile.gettempdir()) / 'allocator-quick'
@@ -635,10 +643,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         specs = [
             s
             for s in specs
-            if tuple(sorted(dataclasses.asdict(s).items())) not in finished
+            if not args.report_only
+            and tuple(sorted(dataclasses.asdict(s).items())) not in finished
         ]
     elif sink.exists():
         sink.unlink()
+    command = 'python -m benchmarks.allocator.run ' + ' '.join(
+        argv if argv is not None else sys.argv[1:]
+    )
+    recorded = args.out / 'command.txt'
+    if args.report_only and recorded.exists():
+        command = recorded.read_text().strip()
+    elif not args.resume:
+        recorded.write_text(command + '\n')
     started = time.monotonic()
     results = done + execute(specs, args.jobs, sink)
     latency = (
@@ -652,8 +669,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         latency,
         args.out,
         {
-            'command': 'python -m benchmarks.allocator.run '
-            + ' '.join(argv if argv is not None else sys.argv[1:]),
+            'command': command,
             'runs': len(results),
             'elapsed_s': round(elapsed),
             'jobs': args.jobs,
