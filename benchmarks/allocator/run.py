@@ -227,6 +227,12 @@ def load_results(path: pathlib.Path) -> list[dict[str, Any]]:
     for line in path.read_text().splitlines():
         if line.strip():
             result = json.loads(line)
+            for field in ('at', 'checkpoints'):
+                if field in result:
+                    # JSON turned the integer points into strings.
+                    result[field] = {
+                        int(k): v for k, v in result[field].items()
+                    }
             by_spec[tuple(sorted(result['spec'].items()))] = result
     return list(by_spec.values())
 
@@ -560,6 +566,47 @@ def load_bounds(path: pathlib.Path) -> dict[tuple[str, str, str], float]:
     return {k: statistics.fmean(v) for k, v in cells.items()}
 
 
+def complete_cells(
+    results: Sequence[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """The results of the cells that ran every policy on every seed.
+
+    A run cut short leaves its last cell incomplete; the report leaves
+    such cells out rather than compare the default with part of the
+    competitors.
+
+    :param results: results of :func:`simulate.run`.
+    :returns: the results of complete cells.
+    """
+    runs: dict[tuple[str, ...], set[tuple[str, int]]] = (
+        collections.defaultdict(set)
+    )
+    for r in results:
+        spec = r['spec']
+        key = (spec['cluster'], spec['variant'], spec['memory'])
+        runs[key + (spec['arrival'],)].add((spec['policy'], spec['seed']))
+    expected: dict[tuple[str, ...], int] = collections.defaultdict(int)
+    for cell, done in runs.items():
+        kind = (cell[0], cell[-1])
+        expected[kind] = max(expected[kind], len(done))
+    keep = {
+        cell
+        for cell, done in runs.items()
+        if len(done) == expected[(cell[0], cell[-1])]
+    }
+    return [
+        r
+        for r in results
+        if (
+            r['spec']['cluster'],
+            r['spec']['variant'],
+            r['spec']['memory'],
+            r['spec']['arrival'],
+        )
+        in keep
+    ]
+
+
 def _names(text: str | None, default: Sequence[str]) -> tuple[str, ...]:
     return tuple(text.split(',')) if text else tuple(default)
 
@@ -664,6 +711,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         else aggregate(execute(latency_matrix(args.quick), 1))
     )
     elapsed = time.monotonic() - started
+    if args.report_only:
+        results = complete_cells(results)
     write_outputs(
         results,
         latency,
