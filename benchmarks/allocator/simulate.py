@@ -39,9 +39,11 @@ from benchmarks.allocator import pool as pool_mod
 from benchmarks.allocator import workloads
 from orionx_cyborg import allocator as alloc
 
-#: Policies of the runtime allocator benchmarked by name; HAMi's binpack
-#: and spread are two of them. ``+oracle`` runs a policy with the
-#: workload's exact mix instead of the learned one (an ablation).
+#: Policies of the runtime allocator benchmarked by name; ``binpack`` and
+#: ``spread`` rank every GPU of the pool by HAMi's GPU score (HAMi's own
+#: two-level scheduler is the ``hami-*`` baselines). ``+oracle`` runs a
+#: policy with the workload's exact mix instead of the learned one (an
+#: ablation).
 RUNTIME_POLICIES = (
     'binpack',
     'spread',
