@@ -144,7 +144,7 @@ def shuffled(cluster: Cluster, seed: int) -> Cluster:
     :param seed: the run's seed.
     :returns: the same GPUs, hosts reordered.
     """
-    hosts: dict[str, list[Gpu]] = {}
+    hosts: dict[str, list[AllocatorGpu]] = {}
     for gpu in cluster.gpus:
         hosts.setdefault(gpu.host, []).append(gpu)
     names = list(hosts)

@@ -33,7 +33,10 @@ as its run scripts configure it (``experiments/run_scripts``):
   authors' ``tuneUpPods`` does). Nothing leaves.
 - **Scoring**: one score plugin, integer scores 0-100 per node; the node
   with the highest score wins and **ties go to the smallest node name**
-  (the authors' ``selectHost`` in ``generic_scheduler.go``).
+  (the authors' ``selectHost`` in ``generic_scheduler.go``), where the
+  simulator has prefixed every name with a seeded permutation
+  (``syncClusterResourceList``): a random node order fixed per run
+  (:func:`node_order`).
 - **GPU choice inside the node**: ``best`` (the fitting GPU with the least
   free share, the first on ties; exclusive GPUs: the first idle ones) for
   every policy but Random (a uniformly random fitting GPU) and FGD (its

@@ -29,10 +29,10 @@ class TestHamiBaselines(testtools.TestCase):
         from benchmarks.allocator import clusters
         from benchmarks.allocator import pool
         from benchmarks.allocator import workloads
-        from orionx_cyborg.allocator import Gpu
+        from orionx_cyborg.allocator import AllocatorGpu
 
         gpus = tuple(
-            Gpu.idle('h%d-gpu%d' % (h, i), 'h%d' % h, 'T4', 16384)
+            AllocatorGpu.idle('h%d-gpu%d' % (h, i), 'h%d' % h, 'T4', 16384)
             for h in range(3)
             for i in range(2)
         )
@@ -72,3 +72,50 @@ class TestHamiBaselines(testtools.TestCase):
         pair = self.baselines.workloads.Task('multi', 2, 100, memory_pct=100)
         # Only hosts 0 and 2 have two idle GPUs, and they tie: host 0.
         self.assertEqual([0, 1], bestfit.choose(pair))
+
+
+def _result(policy, seed, value, variant='default'):
+    return {
+        'spec': {
+            'cluster': 'B1',
+            'variant': variant,
+            'memory': 'M3',
+            'arrival': 'inflate',
+            'policy': policy,
+            'seed': seed,
+        },
+        'at': {130: {'alloc_comp': value}},
+    }
+
+
+@testtools.skipUnless(HAVE_NUMPY, 'the benchmark needs numpy')
+class TestPairedComparisons(testtools.TestCase):
+    def setUp(self):
+        super().setUp()
+        from benchmarks.allocator import run
+
+        self.run = run
+
+    def test_the_best_competitor_is_paired_by_seed(self):
+        results = [
+            _result('stranding-aware', s, v)
+            for s, v in ((1, 0.80), (2, 0.70), (3, 0.60))
+        ]
+        # fgd is better on average but 1 point below the default on
+        # every seed; fragmentation-aware is ours and not a competitor.
+        results += [
+            _result('fgd', s, v) for s, v in ((1, 0.79), (2, 0.69), (3, 0.59))
+        ]
+        results += [_result('bestfit', s, 0.5) for s in (1, 2, 3)]
+        results += [_result('fragmentation-aware', s, 0.9) for s in (1, 2, 3)]
+        (record,) = self.run.paired_comparisons(results)
+        self.assertEqual('fgd', record['competitor'])
+        self.assertAlmostEqual(1.0, record['diff'])
+        self.assertAlmostEqual(1.0, record['ci_low'])
+        self.assertEqual('better', record['verdict'])
+
+    def test_a_cut_cell_is_left_out(self):
+        full = [_result(p, s, 0.5) for p in ('fgd', 'bestfit') for s in (1, 2)]
+        cut = [_result('fgd', 1, 0.5, variant='gpushare40')]
+        kept = self.run.complete_cells(full + cut)
+        self.assertEqual(full, kept)

@@ -28,14 +28,14 @@ class TestConfigurationBound(testtools.TestCase):
         from benchmarks.allocator import bound
         from benchmarks.allocator import clusters
         from benchmarks.allocator import workloads
-        from orionx_cyborg.allocator import Gpu
+        from orionx_cyborg.allocator import AllocatorGpu
 
         self.bound = bound
         self.task = workloads.Task
         self.cluster = clusters.Cluster(
             't',
             tuple(
-                Gpu.idle('h%d-gpu%d' % (h, i), 'h%d' % h, 'T4', 16384)
+                AllocatorGpu.idle('h%d-gpu%d' % (h, i), 'h%d' % h, 'T4', 16384)
                 for h in range(2)
                 for i in range(2)
             ),
