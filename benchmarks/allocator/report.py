@@ -706,13 +706,14 @@ def results_section(
     bounds = bounds or {}
     seeds = meta.get('seeds') or []
     parts = [
-        'Produced by ``%s`` (%d runs, %d jobs, %.0f minutes on the 2-core '
-        'development machine; %s seeds %s).\n'
+        'Produced by ``%s`` (%d runs%s; %s seeds %s).\n'
         % (
             meta['command'],
             meta['runs'],
-            meta['jobs'],
-            meta['elapsed_s'] / 60,
+            ''
+            if not meta['elapsed_s']
+            else ', %d jobs, %.0f minutes on the 2-core development machine'
+            % (meta['jobs'], meta['elapsed_s'] / 60),
             meta.get('seed_set', 'dev'),
             ', '.join(str(s) for s in seeds),
         ),
