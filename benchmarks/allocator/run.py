@@ -14,19 +14,26 @@
 
 """Run the allocator benchmark and write its results.
 
-Full run (the committed numbers; 40 minutes on the shared 2-core
-development machine)::
+The whole matrix (every cell, ten held-out seeds, churn and the latency
+runs)::
 
     nice -n 10 python -m benchmarks.allocator.run --jobs 2
+
+The committed results are a bounded subset of it (the README's *Run it*
+has the commands): ``--clusters``, ``--memories``, ``--variants``,
+``--policies`` and ``--seeds`` limit the matrix, ``--resume`` adds cells
+to the runs already in ``runs.jsonl`` and ``--report-only`` writes the
+outputs from them.
 
 Smoke run (a minute; writes to a temporary directory)::
 
     python -m benchmarks.allocator.run --quick
 
-Writes ``results.json`` (aggregates per cell, allocation curves),
-``summary.csv`` (one row per cell), ``allocation_B1.png`` and
-``allocation_B2.png`` to ``--out`` and, for a full run into the default
-directory, the results section of ``README.rst``.
+Writes ``results.json`` (aggregates per cell, allocation curves, paired
+comparisons), ``summary.csv`` (one row per cell and point, with the
+offline bound and the seed set), ``per_seed.csv``, ``paired.csv``,
+``allocation_B1.png`` and ``allocation_B2.png`` to ``--out`` and, unless
+``--quick`` or ``--no-readme``, the results section of ``README.rst``.
 """
 
 from __future__ import annotations

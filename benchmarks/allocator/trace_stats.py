@@ -164,7 +164,8 @@ LIFETIME_QUANTILES: Mapping[float, int] = {
 #: workload, mean of seeds 42-51, recomputed from the authors' cached
 #: results (``hkust-adsl/kubernetes-scheduler-simulator`` 8f3d641,
 #: ``experiments/analysis/expected_results/analysis_allo_discrete.csv``).
-#: Their simulation has a CPU dimension and CPU-only tasks; ours has not.
+#: Their simulation has a CPU dimension and CPU-only tasks, as our
+#: CPU-aware mode (:mod:`.fgdsim`) has; the GPU-only modes have not.
 # fmt: off
 PUBLISHED_ALLOCATION: Mapping[str, Mapping[str, tuple[float, float]]] = {
     'default': {
