@@ -32,12 +32,12 @@ converted where they enter those parts. The shared ones are here::
     └── AttachServiceRefused
 
 Each part declares its own subclasses beside its code (the lease
-ledger's in :mod:`orionx_cyborg.attach.ledger.errors`, the attach
-service's clients' in :mod:`orionx_cyborg.attach.clients`, ...). Two
+ledger's in :mod:`orionx_cyborg.attach.ledger.errors`, the service
+clients' in :mod:`orionx_cyborg.clients.errors`, ...). Two
 families do not derive from it: the allocator, standard library only,
 raises :class:`orionx_cyborg.allocator.AllocatorError` (also a
 ``ValueError`` or ``KeyError``) for inputs that break its models, and
-:class:`orionx_cyborg.attach.sizing.InvalidSize` is a ``ValueError`` the
+:class:`orionx_cyborg.sizing.InvalidSize` is a ``ValueError`` the
 attach service turns into a 400. The sandbox, a test tool, raises its
 own.
 """

@@ -19,11 +19,11 @@ from __future__ import annotations
 from typing import Any
 
 from keystoneauth1 import exceptions as ks_exceptions
-from keystoneauth1 import loading as ks_loading
 from oslo_config import cfg
 from oslo_log import log as logging
 
 from orionx_cyborg import exception
+from orionx_cyborg.clients import adapter as adapter_mod
 from orionx_cyborg.conf import admission as admission_conf
 
 LOG = logging.getLogger(__name__)
@@ -38,18 +38,8 @@ class AdmissionClient:
 
     def _http(self) -> Any:
         if self._adapter is None:
-            auth = ks_loading.load_auth_from_conf_options(
+            self._adapter = adapter_mod.load_adapter(
                 self._conf, admission_conf.GROUP
-            )
-            session = ks_loading.load_session_from_conf_options(
-                self._conf, admission_conf.GROUP, auth=auth
-            )
-            self._adapter = ks_loading.load_adapter_from_conf_options(
-                self._conf,
-                admission_conf.GROUP,
-                session=session,
-                auth=auth,
-                raise_exc=False,
             )
         return self._adapter
 

@@ -27,7 +27,6 @@ Leases and pools are read-only resources for operators and projects;
 from __future__ import annotations
 
 import dataclasses
-import threading
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -37,9 +36,10 @@ from oslo_config import cfg
 from oslo_log import log as logging
 from werkzeug import exceptions as http
 
+from orionx_cyborg import clients
 from orionx_cyborg import exception
-from orionx_cyborg.attach import clients
 from orionx_cyborg.attach import context as context_mod
+from orionx_cyborg.attach import health as health_mod
 from orionx_cyborg.attach import leasetokens
 from orionx_cyborg.attach import ledger as ledger_mod
 from orionx_cyborg.attach import metrics
@@ -67,20 +67,8 @@ MAX_TOKEN = 2048
 MAX_JSON_DEPTH = 32
 
 
-class Counters:
-    """Process-wide counters for the metrics page."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.values: dict[str, int] = {}
-
-    def add(self, name: str, amount: int = 1) -> None:
-        with self._lock:
-            self.values[name] = self.values.get(name, 0) + amount
-
-    def snapshot(self) -> dict[str, int]:
-        with self._lock:
-            return dict(self.values)
+#: What counts requests and passes (see :mod:`.metrics`).
+Counters = metrics.Recorder
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,6 +81,7 @@ class Dependencies:
     run_pass: Callable[[], reconciler_mod.PassReport]
     enforcer: policy_mod.Enforcer
     service_users: context_mod.ServiceUsers
+    health: health_mod.Health | None = None
 
 
 EXTENSION = 'orionx_attach'
@@ -106,6 +95,7 @@ def create_app(
     run_pass: Callable[[], reconciler_mod.PassReport] | None = None,
     enforcer: policy_mod.Enforcer | None = None,
     service_users: context_mod.ServiceUsers | None = None,
+    health: health_mod.Health | None = None,
 ) -> flask.Flask:
     """The WSGI application (without the authentication middleware).
 
@@ -128,10 +118,11 @@ def create_app(
     app.extensions[EXTENSION] = Dependencies(
         service,
         reconciler,
-        counters or Counters(),
+        counters or metrics.Recorder(),
         run_pass or reconciler.run_pass,
         enforcer,
         service_users,
+        health,
     )
     app.register_blueprint(blueprint)
     app.register_error_handler(http.HTTPException, _http_error)
@@ -230,30 +221,24 @@ def versions() -> Any:
     }
 
 
-@blueprint.get('/healthz')
-def healthz() -> Any:
-    deps = _deps()
-    deps.service.ledger.count_by_state()
-    report = deps.reconciler.last_report
-    return {
-        'status': 'ok',
-        'last_reconcile': None
-        if report is None
-        else {
-            'started_at': report.started_at,
-            'duration_s': round(report.duration_s, 3),
-            'errors': report.errors,
-        },
-    }
-
-
 @blueprint.get('/metrics')
 def metrics_page() -> Any:
     deps = _deps()
-    text = metrics.render(
-        deps.service, deps.reconciler, deps.counters.snapshot()
+    return flask.Response(
+        deps.counters.render(deps.service), content_type=metrics.CONTENT_TYPE
     )
-    return flask.Response(text, mimetype='text/plain; version=0.0.4')
+
+
+@blueprint.get('/v1/health')
+def health_detail() -> Any:
+    """``GET /healthz`` with details, for those who may see the pools."""
+    _authorize(pool_rules.SHOW)
+    health = _deps().health
+    if health is None:
+        raise http.NotFound('This service keeps no health state.')
+    healthy, reasons, details = health.check()
+    document = {'healthy': healthy, 'reasons': reasons, 'details': details}
+    return document, 200 if healthy else 503
 
 
 @blueprint.post('/v1/vendordata')

@@ -37,19 +37,23 @@ from typing import Any
 from oslo_config import cfg
 from oslo_log import log as logging
 
+from orionx_cyborg import clients
 from orionx_cyborg import exception
 from orionx_cyborg.attach import api
-from orionx_cyborg.attach import clients
 from orionx_cyborg.attach import context as context_mod
+from orionx_cyborg.attach import health as health_mod
 from orionx_cyborg.attach import leasetokens
 from orionx_cyborg.attach import ledger as ledger_mod
+from orionx_cyborg.attach import metrics
+from orionx_cyborg.attach import pipeline
 from orionx_cyborg.attach import policy as policy_mod
 from orionx_cyborg.attach import reconciler as reconciler_mod
 from orionx_cyborg.attach import service as service_mod
 from orionx_cyborg.attach.runtimes import base as runtimes
+from orionx_cyborg.clients import adapter as adapter_mod
 from orionx_cyborg.conf import attach as attach_conf
+from orionx_cyborg.conf import auth as auth_conf
 from orionx_cyborg.conf import database as database_conf
-from orionx_cyborg.conf import service_clients
 
 LOG = logging.getLogger(__name__)
 
@@ -61,7 +65,8 @@ PROG = 'orionx-cyborg-attach'
 def register_opts(conf: cfg.ConfigOpts) -> None:
     attach_conf.register_opts(conf)
     database_conf.register_opts(conf)
-    service_clients.register_opts(conf)
+    for group in auth_conf.ATTACH_SERVICE_GROUPS:
+        auth_conf.register_auth_opts(conf, group)
     policy_mod.set_defaults(conf)
 
 
@@ -182,7 +187,8 @@ class Components:
     service: service_mod.LeaseService
     reconciler: reconciler_mod.LeaseReconciler
     leader: Leader
-    counters: api.Counters
+    counters: metrics.Recorder
+    health: health_mod.Health
     application: Any
 
     def run_pass(self) -> reconciler_mod.PassReport:
@@ -192,7 +198,35 @@ class Components:
             report = self.leader.run(self.reconciler.run_pass)
             if report is None:
                 threading.Event().wait(0.2)
+        self.passed(report)
         return report
+
+    def passed(self, report: reconciler_mod.PassReport) -> None:
+        """Count a successful pass (metrics, health)."""
+        self.health.pass_succeeded()
+        self.counters.pass_done(report.started_at, report.duration_s)
+
+    def warm_up(self, retry_s: float = 5.0) -> threading.Thread:
+        """Read the pool view in the background, again every *retry_s*
+        seconds until Cyborg answers, so that the requests of this
+        process that only show it (``/v1/pools``, ``/metrics``) do not
+        wait for Cyborg.
+        """
+
+        def read() -> None:
+            while True:
+                try:
+                    self.service.view()
+                    return
+                except Exception as err:  # logged; retried
+                    LOG.warning('Reading the pool view failed: %s', err)
+                threading.Event().wait(retry_s)
+
+        thread = threading.Thread(
+            target=read, name='orionx-warm-up', daemon=True
+        )
+        thread.start()
+        return thread
 
     def close(self) -> None:
         self.leader.stop()
@@ -213,34 +247,54 @@ def build(
     settings = service_mod.ServiceSettings.from_conf(conf)
     ledger = open_ledger(conf)
     _check_schema(ledger)
+    tracker = health_mod.DependencyTracker()
     if cyborg is None or placement is None:
-        cyborg, placement = clients.from_conf(conf)
+        cyborg = clients.CyborgClient(
+            adapter_mod.load_adapter(conf, auth_conf.CYBORG.name), tracker
+        )
+        placement = clients.PlacementClient(
+            adapter_mod.load_adapter(conf, auth_conf.PLACEMENT.name), tracker
+        )
     runtime = runtimes.load(conf, group.runtime)
     service = service_mod.LeaseService(
         settings, cyborg, placement, ledger, _signer(conf), runtime
     )
     reconciler = reconciler_mod.LeaseReconciler(service)
-    counters = api.Counters()
     enforcer = load_policy(conf)
+    health = health_mod.Health(
+        ledger,
+        tracker,
+        reconcile_interval=group.reconcile_interval,
+        missed_passes=group.health_missed_passes,
+        stall_s=group.health_stall_seconds,
+    )
     components = Components(
         conf=conf,
         ledger=ledger,
         service=service,
         reconciler=reconciler,
         leader=Leader(group.coordination_url, group.state_path),
-        counters=counters,
+        counters=metrics.Recorder(),
+        health=health,
         application=None,
     )
     application = api.create_app(
         service,
         reconciler,
-        counters,
+        components.counters,
         run_pass=components.run_pass,
         enforcer=enforcer,
         service_users=context_mod.ServiceUsers.from_conf(conf),
+        health=health,
     )
     components.application = RetryAfter(
-        _authenticated(conf, application), settings.retry_after
+        pipeline.build(
+            conf,
+            application,
+            lambda inner: _authenticated(conf, inner),
+            health,
+        ),
+        settings.retry_after,
     )
     return components
 
@@ -394,9 +448,11 @@ class PeriodicPasses(threading.Thread):
             )
         except Exception as err:
             counters.add('reconcile_failures_total')
+            self._components.health.pass_failed(err)
             LOG.error('Reconcile pass failed: %s', err, exc_info=err)
             return
         if report is not None:
+            self._components.passed(report)
             counters.add('reconcile_passes_total')
             counters.add('leases_moved_total', report.moved)
 

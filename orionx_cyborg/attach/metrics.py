@@ -12,147 +12,179 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Prometheus metrics in the text exposition format."""
+"""Prometheus metrics, by prometheus_client.
+
+Counters (passes, failures, moves, vendordata requests) and the last
+pass's gauges are kept by :class:`Recorder`. Under a server with several
+worker processes (gunicorn), ``$PROMETHEUS_MULTIPROC_DIR`` names a
+directory, fresh for each run, in which each worker writes its values
+and a scrape of any worker adds them all up (prometheus_client's
+multiprocess mode; :mod:`orionx_cyborg.attach.gunicorn_conf` sets it
+up). Pool gauges are computed at scrape time from the ledger (shared by
+every worker) and the pool view the worker last read from Cyborg: a
+scrape never waits for Cyborg, and a worker that has no view yet reports
+no pool gauges.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+from collections.abc import Iterator
+
+import prometheus_client
+from prometheus_client import core
+from prometheus_client import multiprocess
+from prometheus_client import values
 
 from orionx_cyborg.attach import ledger as ledger_mod
-from orionx_cyborg.attach import reconciler as reconciler_mod
 from orionx_cyborg.attach import service as service_mod
 from orionx_cyborg.attach import status
 
-Sample = tuple[dict[str, str], float]
+MULTIPROC_ENV = 'PROMETHEUS_MULTIPROC_DIR'
+CONTENT_TYPE = prometheus_client.CONTENT_TYPE_LATEST
+
+_COUNTERS = {
+    'reconcile_passes_total': 'Reconcile passes run.',
+    'reconcile_failures_total': 'Reconcile passes that failed.',
+    'leases_moved_total': 'Leases moved off unhealthy GPUs.',
+    'vendordata_requests_total': 'Vendordata documents served.',
+}
 
 
-def _family(
-    name: str, kind: str, doc: str, samples: Iterable[Sample]
-) -> list[str]:
-    lines = ['# HELP %s %s' % (name, doc), '# TYPE %s %s' % (name, kind)]
-    for labels, value in samples:
-        text = ','.join(
-            '%s="%s"' % (k, _escape(v)) for k, v in sorted(labels.items())
+def multiprocess_mode() -> bool:
+    return bool(os.environ.get(MULTIPROC_ENV))
+
+
+class Recorder:
+    """This process's counters and pass gauges; thread-safe."""
+
+    def __init__(self) -> None:
+        if multiprocess_mode():
+            # prometheus_client picks the value class when it is first
+            # imported; a process that imported it before
+            # $PROMETHEUS_MULTIPROC_DIR was set would keep its counts
+            # to itself.
+            values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
+        prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]
+        self.registry = prometheus_client.CollectorRegistry()
+        self._counters = {
+            name: prometheus_client.Counter(
+                'orionx_' + name, doc, registry=self.registry
+            )
+            for name, doc in _COUNTERS.items()
+        }
+        self._duration = prometheus_client.Gauge(
+            'orionx_reconcile_duration_seconds',
+            'Duration of the last reconcile pass.',
+            registry=self.registry,
+            multiprocess_mode='mostrecent',
         )
-        lines.append(
-            '%s{%s} %s' % (name, text, _number(value))
-            if text
-            else '%s %s' % (name, _number(value))
+        self._last = prometheus_client.Gauge(
+            'orionx_reconcile_last_timestamp_seconds',
+            'When the last reconcile pass started (Unix time).',
+            registry=self.registry,
+            multiprocess_mode='max',
         )
-    return lines
+
+    def add(self, name: str, amount: int = 1) -> None:
+        """Add to the counter *name* (``reconcile_passes_total``...)."""
+        if amount:
+            self._counters[name].inc(amount)
+
+    def pass_done(self, started_at: float, duration_s: float) -> None:
+        self._duration.set(duration_s)
+        self._last.set(started_at)
+
+    def render(self, service: service_mod.LeaseService) -> bytes:
+        """The metrics page: every worker's counters and the pools."""
+        pools = _PoolCollector(service)
+        if multiprocess_mode():
+            registry = prometheus_client.CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+            registry.register(pools)
+            return prometheus_client.generate_latest(registry)
+        own = prometheus_client.generate_latest(self.registry)
+        pool_registry = prometheus_client.CollectorRegistry()
+        pool_registry.register(pools)
+        return own + prometheus_client.generate_latest(pool_registry)
 
 
-def _escape(value: str) -> str:
-    return value.replace('\\', '\\\\').replace('"', '\\"').replace('\n', '\\n')
+class _PoolCollector(prometheus_client.registry.Collector):
+    def __init__(self, service: service_mod.LeaseService) -> None:
+        self._service = service
 
-
-def _number(value: float) -> str:
-    return repr(float(value)) if isinstance(value, float) else str(value)
-
-
-def render(
-    service: service_mod.LeaseService,
-    reconciler: reconciler_mod.LeaseReconciler | None,
-    counters: dict[str, int],
-) -> str:
-    """The metrics page.
-
-    :raises ServiceUnavailable: Cyborg cannot be read.
-    """
-    pools = [
-        status.pool_status(service, name) for name in service.settings.pools
-    ]
-    lines: list[str] = []
-    for dimension, unit in (('gmem_mib', 'MiB'), ('compute_pct', 'percent')):
-        for what in ('capacity', 'used', 'free'):
-            lines += _family(
-                'orionx_pool_%s_%s' % (what, dimension),
-                'gauge',
-                'Pool GPU %s %s, in %s.'
-                % (dimension.split('_')[0], what, unit),
-                [
-                    ({'pool': p.name}, p.totals()[dimension][what])
-                    for p in pools
-                ],
-            )
-    lines += _family(
-        'orionx_gpu_used_gmem_mib',
-        'gauge',
-        'GPU memory held by leases, per pool GPU, in MiB.',
-        [
+    def collect(self) -> Iterator[core.Metric]:
+        view = self._service.capacity.cached_view()
+        if view is None:
+            return
+        pools = [
+            status.pool_status(self._service, name, view)
+            for name in self._service.settings.pools
+        ]
+        for dimension, unit in (
+            ('gmem_mib', 'MiB'),
+            ('compute_pct', 'percent'),
+        ):
+            for what in ('capacity', 'used', 'free'):
+                family = core.GaugeMetricFamily(
+                    'orionx_pool_%s_%s' % (what, dimension),
+                    'Pool GPU %s %s, in %s.'
+                    % (dimension.split('_')[0], what, unit),
+                    labels=['pool'],
+                )
+                for p in pools:
+                    family.add_metric([p.name], p.totals()[dimension][what])
+                yield family
+        for name, doc, attribute in (
             (
-                {'pool': p.name, 'gpu': g.gpu_uuid, 'host': g.host},
-                g.memory_used,
-            )
-            for p in pools
-            for g in p.gpus
-        ],
-    )
-    lines += _family(
-        'orionx_gpu_used_compute_pct',
-        'gauge',
-        'Compute percent held by leases, per pool GPU.',
-        [
+                'orionx_gpu_used_gmem_mib',
+                'GPU memory held by leases, per pool GPU, in MiB.',
+                'memory_used',
+            ),
             (
-                {'pool': p.name, 'gpu': g.gpu_uuid, 'host': g.host},
-                g.compute_used,
+                'orionx_gpu_used_compute_pct',
+                'Compute percent held by leases, per pool GPU.',
+                'compute_used',
+            ),
+        ):
+            family = core.GaugeMetricFamily(
+                name, doc, labels=['gpu', 'host', 'pool']
             )
-            for p in pools
-            for g in p.gpus
-        ],
-    )
-    lines += _family(
-        'orionx_leases',
-        'gauge',
-        'Leases by state.',
-        [
-            (
-                {'pool': p.name, 'state': str(state)},
-                p.leases_by_state.get(str(state), 0),
-            )
-            for p in pools
-            for state in ledger_mod.LeaseState
-        ],
-    )
-    lines += _family(
-        'orionx_pending_leases',
-        'gauge',
-        'Leases waiting for room, per pool.',
-        [({'pool': p.name}, p.pending) for p in pools],
-    )
-    lines += _family(
-        'orionx_unhealthy_gpus',
-        'gauge',
-        'Pool GPUs Cyborg reports unhealthy.',
-        [({'pool': p.name}, p.unhealthy) for p in pools],
-    )
-    lines += _family(
-        'orionx_pool_fragmentation_ratio',
-        'gauge',
-        'Expected share of free pool capacity the recent request mix '
-        'cannot use.',
-        [({'pool': p.name}, p.fragmentation) for p in pools],
-    )
-    report = reconciler.last_report if reconciler else None
-    lines += _family(
-        'orionx_reconcile_duration_seconds',
-        'gauge',
-        'Duration of the last reconcile pass.',
-        [({}, report.duration_s)] if report else [],
-    )
-    lines += _family(
-        'orionx_reconcile_last_timestamp_seconds',
-        'gauge',
-        'When the last reconcile pass started (Unix time).',
-        [({}, report.started_at)] if report else [],
-    )
-    for name, doc in (
-        ('reconcile_passes_total', 'Reconcile passes run.'),
-        ('reconcile_failures_total', 'Reconcile passes that failed.'),
-        ('leases_moved_total', 'Leases moved off unhealthy GPUs.'),
-        ('vendordata_requests_total', 'Vendordata documents served.'),
-    ):
-        lines += _family(
-            'orionx_' + name, 'counter', doc, [({}, counters.get(name, 0))]
+            for p in pools:
+                for g in p.gpus:
+                    family.add_metric(
+                        [g.gpu_uuid, g.host, p.name], getattr(g, attribute)
+                    )
+            yield family
+        leases = core.GaugeMetricFamily(
+            'orionx_leases', 'Leases by state.', labels=['pool', 'state']
         )
-    return '\n'.join(lines) + '\n'
+        for p in pools:
+            for state in ledger_mod.LeaseState:
+                leases.add_metric(
+                    [p.name, str(state)],
+                    p.leases_by_state.get(str(state), 0),
+                )
+        yield leases
+        for name, doc, attribute in (
+            (
+                'orionx_pending_leases',
+                'Leases waiting for room, per pool.',
+                'pending',
+            ),
+            (
+                'orionx_unhealthy_gpus',
+                'Pool GPUs Cyborg reports unhealthy.',
+                'unhealthy',
+            ),
+            (
+                'orionx_pool_fragmentation_ratio',
+                'Expected share of free pool capacity the recent request '
+                'mix cannot use.',
+                'fragmentation',
+            ),
+        ):
+            family = core.GaugeMetricFamily(name, doc, labels=['pool'])
+            for p in pools:
+                family.add_metric([p.name], getattr(p, attribute))
+            yield family

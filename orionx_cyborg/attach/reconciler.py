@@ -55,12 +55,13 @@ from typing import Any
 
 from oslo_log import log as logging
 
+from orionx_cyborg import clients
 from orionx_cyborg import resources
-from orionx_cyborg.attach import clients
 from orionx_cyborg.attach import faults
 from orionx_cyborg.attach import ledger as ledger_mod
-from orionx_cyborg.attach import pool as pool_mod
 from orionx_cyborg.attach import service as service_mod
+from orionx_cyborg.clients import pools as pool_mod
+from orionx_cyborg.clients import retry
 
 LOG = logging.getLogger(__name__)
 
@@ -437,38 +438,44 @@ class LeaseReconciler:
         self, rp: str, traits: set[str], rc: str, total: int
     ) -> int:
         healed = 0
-        for attempt in range(self.service.settings.placement_retries + 1):
-            try:
-                generation, current = self.placement.provider_traits(rp)
-                if current != traits:
-                    LOG.warning(
-                        'Placement traits of %s differ from '
-                        'Cyborg\'s (%s, expected %s): fixing',
-                        rp,
-                        sorted(current),
-                        sorted(traits),
-                    )
-                    self.placement.set_provider_traits(rp, generation, traits)
-                    healed += 1
-                generation, inventory = self.placement.provider_inventory(rp)
-                if inventory.get(rc, {}).get('total') != total:
-                    LOG.warning(
-                        'Placement total of %s %s is %s, Cyborg '
-                        'says %d: fixing',
-                        rp,
-                        rc,
-                        inventory.get(rc, {}).get('total'),
-                        total,
-                    )
-                    self.placement.set_provider_inventory(
-                        rp,
-                        generation,
-                        {rc: {'total': total, 'max_unit': total}},
-                    )
-                    healed += 1
-                return healed
-            except clients.GenerationConflict:
-                self.service.sleep(service_mod.backoff(attempt))
+
+        def heal() -> None:
+            nonlocal healed
+            generation, current = self.placement.provider_traits(rp)
+            if current != traits:
+                LOG.warning(
+                    'Placement traits of %s differ from '
+                    'Cyborg\'s (%s, expected %s): fixing',
+                    rp,
+                    sorted(current),
+                    sorted(traits),
+                )
+                self.placement.set_provider_traits(rp, generation, traits)
+                healed += 1
+            generation, inventory = self.placement.provider_inventory(rp)
+            if inventory.get(rc, {}).get('total') != total:
+                LOG.warning(
+                    'Placement total of %s %s is %s, Cyborg says %d: fixing',
+                    rp,
+                    rc,
+                    inventory.get(rc, {}).get('total'),
+                    total,
+                )
+                self.placement.set_provider_inventory(
+                    rp,
+                    generation,
+                    {rc: {'total': total, 'max_unit': total}},
+                )
+                healed += 1
+
+        try:
+            retry.call(
+                heal,
+                self.service.settings.placement_retries,
+                self.service.sleep,
+            )
+        except clients.GenerationConflict as err:
+            LOG.warning('Drift of %s left for the next pass: %s', rp, err)
         return healed
 
     def _forget_stale_rejections(

@@ -34,7 +34,6 @@ finishes (see :mod:`orionx_cyborg.attach.reconciler`):
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import threading
 import time
 from collections.abc import Callable
@@ -46,17 +45,20 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from orionx_cyborg import allocator
+from orionx_cyborg import clients
 from orionx_cyborg import exception
 from orionx_cyborg import resources
+from orionx_cyborg import sizing
 from orionx_cyborg.attach import binding
-from orionx_cyborg.attach import clients
+from orionx_cyborg.attach import capacity as capacity_mod
+from orionx_cyborg.attach import delivery as delivery_mod
 from orionx_cyborg.attach import faults
 from orionx_cyborg.attach import leasetokens
 from orionx_cyborg.attach import ledger as ledger_mod
-from orionx_cyborg.attach import pool as pool_mod
-from orionx_cyborg.attach import sizing
 from orionx_cyborg.attach import tokencheck
 from orionx_cyborg.attach.runtimes import base as runtime_base
+from orionx_cyborg.clients import pools as pool_mod
+from orionx_cyborg.clients import retry
 from orionx_cyborg.i18n import _
 
 LOG = logging.getLogger(__name__)
@@ -77,11 +79,7 @@ class LeaseRefused(exception.OrionXException):
     msg_fmt = _('No pooled vGPU for ARQ %(arq)s now: %(reason)s')
 
 
-class InstanceNotFound(exception.OrionXException):
-    msg_fmt = _(
-        'Instance %(instance)s has no accelerator request in '
-        'project %(project)s.'
-    )
+InstanceNotFound = delivery_mod.InstanceNotFound
 
 
 @dataclasses.dataclass(frozen=True)
@@ -161,89 +159,34 @@ class LeaseService:
         self._signer = signer
         self._clock = clock
         self.sleep = sleep
-        self._lock = threading.RLock()
-        self._view: pool_mod.PoolView | None = None
-        self._allocators: dict[str, allocator.Allocator] = {}
+        self.capacity = capacity_mod.PoolCapacity(
+            settings.pools,
+            settings.policy,
+            settings.locality,
+            cyborg,
+            ledger,
+        )
+        # Guards the two caches below, never a call.
+        self._lock = threading.Lock()
         self._profiles: dict[str, tuple[float, clients.DeviceProfile | None]]
         self._profiles = {}
         self.rejections: dict[str, Rejected] = {}
+        self.delivery = delivery_mod.Delivery(
+            self, placement, ledger, signer, runtime, clock
+        )
 
     # The pool ------------------------------------------------------------
 
     def view(self, refresh: bool = False) -> pool_mod.PoolView:
-        """Cyborg's view of the served pools.
+        """Cyborg's view of the served pools (see :mod:`.capacity`).
 
         :raises ServiceUnavailable: Cyborg cannot be read.
         """
-        with self._lock:
-            if self._view is None or refresh:
-                self._view = pool_mod.build_view(
-                    self.cyborg.devices(),
-                    self.cyborg.deployables(),
-                    self.settings.pools,
-                )
-                self._allocators.clear()
-            return self._view
-
-    def allocator_for(self, pool: str) -> allocator.Allocator:
-        """The pool's allocator: Cyborg's capacity minus the ledger's use."""
-        with self._lock:
-            existing = self._allocators.get(pool)
-            if existing is not None:
-                return existing
-            view = self.view()
-            usage = self.ledger.usage_by_gpu(pool)
-            gpus = []
-            for member in self._served_members(view, pool):
-                used = usage.get(member.gpu_uuid)
-                gpus.append(
-                    allocator.AllocatorGpu(
-                        gpu_id=member.gpu_uuid,
-                        host=member.host,
-                        model=member.model,
-                        memory_mib=member.memory_mib,
-                        free_memory_mib=_free(
-                            member.memory_mib, used.gmem_mib if used else 0
-                        ),
-                        compute_pct=member.compute_pct,
-                        free_compute_pct=_free(
-                            member.compute_pct,
-                            used.compute_pct if used else 0,
-                        ),
-                        healthy=member.healthy,
-                    )
-                )
-            built = allocator.Allocator(
-                gpus,
-                policy=self.settings.policy,
-                locality=self.settings.locality,
-            )
-            self._allocators[pool] = built
-            return built
-
-    def _served_members(
-        self, view: pool_mod.PoolView, pool: str
-    ) -> list[pool_mod.PoolGpu]:
-        """Members of *pool* whose vendor the runtime serves."""
-        served = []
-        for member in view.members(pool):
-            if member.vendor in self.runtime.VENDORS:
-                served.append(member)
-            else:
-                LOG.debug(
-                    'Pool %s member %s (vendor %s) is not served by runtime '
-                    '%s: no lease goes there',
-                    pool,
-                    member.gpu_uuid,
-                    member.vendor,
-                    self.runtime.name,
-                )
-        return served
+        return self.capacity.view(refresh)
 
     def forget_allocators(self) -> None:
         """Rebuild allocators from the ledger next time (after a race)."""
-        with self._lock:
-            self._allocators.clear()
+        self.capacity.forget_allocators()
 
     # Leases --------------------------------------------------------------
 
@@ -287,9 +230,8 @@ class LeaseService:
             what was done so far stays consistent for the reconciler.
         """
         outcomes: dict[str, Outcome] = {}
-        with self._lock:
-            for arq, pool in arqs:
-                outcomes[arq.uuid] = self._ensure_lease(arq, pool)
+        for arq, pool in arqs:
+            outcomes[arq.uuid] = self._ensure_lease(arq, pool)
         return outcomes
 
     def _ensure_lease(self, arq: clients.Arq, pool: str) -> Outcome:
@@ -301,18 +243,19 @@ class LeaseService:
             size = self._size(arq, pool)
         except sizing.InvalidSize as err:
             return self._reject(arq, pool, str(err))
-        self.rejections.pop(arq.uuid, None)
+        with self._lock:
+            self.rejections.pop(arq.uuid, None)
         return self._new_lease(arq, pool, size)
 
     def _size(self, arq: clients.Arq, pool: str) -> sizing.Size:
-        profile = self._profile(arq.device_profile_name)
+        profile = self.profile(arq.device_profile_name)
         group = None
         if profile is not None and (
             0 <= arq.device_profile_group_id < len(profile.groups)
         ):
             group = profile.groups[arq.device_profile_group_id]
         size = sizing.size_of_group(group, self.settings.default_size)
-        members = self._served_members(self.view(), pool)
+        members = self.view().members(pool)
         sizing.check_fits(
             size,
             [m.memory_mib for m in members],
@@ -320,18 +263,24 @@ class LeaseService:
         )
         return size
 
-    def _profile(self, name: str) -> clients.DeviceProfile | None:
-        cached = self._profiles.get(name)
+    def profile(self, name: str) -> clients.DeviceProfile | None:
+        """A device profile, read from Cyborg at most once a minute."""
         now = time.monotonic()
+        with self._lock:
+            cached = self._profiles.get(name)
         if cached is not None and cached[0] > now:
             return cached[1]
         profile = self.cyborg.device_profile(name)
-        self._profiles[name] = (now + PROFILE_TTL_S, profile)
+        with self._lock:
+            self._profiles[name] = (now + PROFILE_TTL_S, profile)
         return profile
 
     def _reject(self, arq: clients.Arq, pool: str, reason: str) -> Rejected:
         rejected = Rejected(arq.uuid, pool, reason)
-        if self.rejections.get(arq.uuid) != rejected:
+        with self._lock:
+            known = self.rejections.get(arq.uuid)
+            self.rejections[arq.uuid] = rejected
+        if known != rejected:
             LOG.warning(
                 'Pooled vGPU of ARQ %s (instance %s) cannot be served: %s',
                 arq.uuid,
@@ -341,7 +290,6 @@ class LeaseService:
             self.ledger.record_event(
                 arq.uuid, 'rejected', {'arq': arq.uuid, 'reason': reason}
             )
-        self.rejections[arq.uuid] = rejected
         return rejected
 
     def _new_lease(
@@ -370,8 +318,8 @@ class LeaseService:
             return self._create(
                 new, 'pending', {'reason': 'queued behind earlier leases'}
             ), True
-        decision = self.allocator_for(pool).allocate(
-            self._request(size, arq.hostname)
+        decision = self.capacity.allocate(
+            pool, self._request(size, arq.hostname)
         )
         if isinstance(decision, allocator.Rejection):
             return self._create(
@@ -391,7 +339,7 @@ class LeaseService:
             )
         except ledger_mod.LeaseExists as err:
             # Another replica created it first: it claims, not us.
-            self.allocator_for(pool).release([slice_])
+            self.capacity.release(pool, [slice_])
             if err.existing is not None:
                 return err.existing, False
             return self.ledger.get_by_arq(arq.uuid), False
@@ -426,36 +374,37 @@ class LeaseService:
         the lease goes back to ``pending``.
         """
         allocations = _allocations(lease, gpu)
-        for attempt in range(self.settings.placement_retries + 1):
-            try:
-                current = self.placement.allocations(lease.id)
-                faults.crash_point(faults.CLAIM_BEFORE_PLACEMENT)
-                self.placement.claim(
-                    lease.id,
-                    allocations,
-                    lease.project_id,
-                    lease.user_id or self.settings.user_id,
-                    current.generation,
-                )
-            except clients.GenerationConflict:
-                self.sleep(backoff(attempt))
-                continue
-            except clients.NoRoom as err:
-                return self._back_to_pending(lease, gpu, str(err))
-            faults.crash_point(faults.CLAIM_AFTER_PLACEMENT)
-            return self.ledger.transition(
+
+        def write() -> None:
+            current = self.placement.allocations(lease.id)
+            faults.crash_point(faults.CLAIM_BEFORE_PLACEMENT)
+            self.placement.claim(
                 lease.id,
-                lease.version,
-                State.ACTIVE,
-                event='placed',
-                detail={
-                    'gpu': gpu.gpu_uuid,
-                    'host': gpu.host,
-                    'gmem_mib': lease.gmem_mib,
-                    'compute_pct': lease.compute_pct,
-                },
+                allocations,
+                lease.project_id,
+                lease.user_id or self.settings.user_id,
+                current.generation,
             )
-        return self._back_to_pending(lease, gpu, 'generation conflicts')
+
+        try:
+            retry.call(write, self.settings.placement_retries, self.sleep)
+        except clients.GenerationConflict:
+            return self._back_to_pending(lease, gpu, 'generation conflicts')
+        except clients.NoRoom as err:
+            return self._back_to_pending(lease, gpu, str(err))
+        faults.crash_point(faults.CLAIM_AFTER_PLACEMENT)
+        return self.ledger.transition(
+            lease.id,
+            lease.version,
+            State.ACTIVE,
+            event='placed',
+            detail={
+                'gpu': gpu.gpu_uuid,
+                'host': gpu.host,
+                'gmem_mib': lease.gmem_mib,
+                'compute_pct': lease.compute_pct,
+            },
+        )
 
     def _back_to_pending(
         self, lease: Lease, gpu: pool_mod.PoolGpu, reason: str
@@ -488,85 +437,9 @@ class LeaseService:
         stops the pass, so a large request is not starved by small ones.
         """
         placed = []
-        with self._lock:
-            for lease in self.ledger.pending(pool):
-                decision = self.allocator_for(pool).allocate(
-                    self._request(
-                        sizing.Size(lease.gmem_mib, lease.compute_pct),
-                        lease.vm_host,
-                    ),
-                    observe=False,
-                )
-                if isinstance(decision, allocator.Rejection):
-                    break
-                gpu = self.view().gpus[decision.slices[0].gpu_id]
-                claiming = self.ledger.transition(
-                    lease.id,
-                    lease.version,
-                    State.CLAIMING,
-                    event='claimed',
-                    detail={'gpu': gpu.gpu_uuid},
-                    **gpu_fields(gpu),
-                )
-                result = self.claim(claiming, gpu)
-                if result.state is not State.ACTIVE:
-                    break
-                placed.append(result)
-        return placed
-
-    def release(self, lease: Lease, reason: str) -> None:
-        """Release a lease: its allocation, then its row."""
-        with self._lock:
-            if lease.state is not State.RELEASING:
-                lease = self.ledger.transition(
-                    lease.id,
-                    lease.version,
-                    State.RELEASING,
-                    event='releasing',
-                    detail={'reason': reason},
-                )
-            faults.crash_point(faults.RELEASE_BEFORE_PLACEMENT)
-            self.placement.release(lease.id)
-            faults.crash_point(faults.RELEASE_AFTER_PLACEMENT)
-            self._give_back(lease)
-            self.ledger.delete(
-                lease.id,
-                lease.version,
-                event='released',
-                detail={'reason': reason, 'gpu': lease.gpu_uuid},
-            )
-            LOG.info(
-                'Lease %s of instance %s released (%s)',
-                lease.id,
-                lease.instance_uuid,
-                reason,
-            )
-
-    def _give_back(self, lease: Lease) -> None:
-        allocator_ = self._allocators.get(lease.pool)
-        if allocator_ is None or not lease.gpu_uuid:
-            return
-        try:
-            allocator_.release(
-                [
-                    allocator.SliceAssignment(
-                        lease.gpu_uuid,
-                        lease.gpu_host or '',
-                        lease.gmem_mib,
-                        lease.compute_pct,
-                    )
-                ]
-            )
-        except allocator.AllocatorError:
-            # The allocator no longer agrees with the ledger: rebuild it.
-            self.forget_allocators()
-
-    def move(self, lease: Lease, reason: str) -> Lease | None:
-        """Move an active lease to another GPU; None if none has room."""
-        with self._lock:
-            view = self.view()
-            source = view.gpus.get(lease.gpu_uuid or '')
-            decision = self.allocator_for(lease.pool).allocate(
+        for lease in self.ledger.pending(pool):
+            decision = self.capacity.allocate(
+                pool,
                 self._request(
                     sizing.Size(lease.gmem_mib, lease.compute_pct),
                     lease.vm_host,
@@ -574,69 +447,140 @@ class LeaseService:
                 observe=False,
             )
             if isinstance(decision, allocator.Rejection):
-                LOG.warning(
-                    'Lease %s stays on %s (%s): no other GPU has room (%s)',
-                    lease.id,
-                    lease.gpu_uuid,
-                    reason,
-                    decision.detail,
-                )
-                return None
-            target = view.gpus[decision.slices[0].gpu_id]
-            moving = self.ledger.transition(
+                break
+            gpu = self.view().gpus[decision.slices[0].gpu_id]
+            claiming = self.ledger.transition(
                 lease.id,
                 lease.version,
-                State.MOVING,
-                event='moving',
-                detail={
-                    'from': lease.gpu_uuid,
-                    'to': target.gpu_uuid,
-                    'reason': reason,
-                },
-                **gpu_fields(target),
+                State.CLAIMING,
+                event='claimed',
+                detail={'gpu': gpu.gpu_uuid},
+                **gpu_fields(gpu),
             )
-            faults.crash_point(faults.MOVE_BEFORE_PLACEMENT)
-            try:
-                self.reclaim(moving, target)
-            except (clients.NoRoom, clients.GenerationConflict) as err:
-                self.allocator_for(lease.pool).release(decision.slices)
-                if source is None:
-                    raise
-                return self.ledger.transition(
-                    moving.id,
-                    moving.version,
-                    State.ACTIVE,
-                    event='move-failed',
-                    detail={'reason': str(err)},
-                    **gpu_fields(source),
+            result = self.claim(claiming, gpu)
+            if result.state is not State.ACTIVE:
+                break
+            placed.append(result)
+        return placed
+
+    def release(self, lease: Lease, reason: str) -> None:
+        """Release a lease: its allocation, then its row."""
+        if lease.state is not State.RELEASING:
+            lease = self.ledger.transition(
+                lease.id,
+                lease.version,
+                State.RELEASING,
+                event='releasing',
+                detail={'reason': reason},
+            )
+        faults.crash_point(faults.RELEASE_BEFORE_PLACEMENT)
+        self.placement.release(lease.id)
+        faults.crash_point(faults.RELEASE_AFTER_PLACEMENT)
+        self._give_back(lease)
+        self.ledger.delete(
+            lease.id,
+            lease.version,
+            event='released',
+            detail={'reason': reason, 'gpu': lease.gpu_uuid},
+        )
+        LOG.info(
+            'Lease %s of instance %s released (%s)',
+            lease.id,
+            lease.instance_uuid,
+            reason,
+        )
+
+    def _give_back(self, lease: Lease) -> None:
+        if not lease.gpu_uuid:
+            return
+        self.capacity.release(
+            lease.pool,
+            [
+                allocator.SliceAssignment(
+                    lease.gpu_uuid,
+                    lease.gpu_host or '',
+                    lease.gmem_mib,
+                    lease.compute_pct,
                 )
-            faults.crash_point(faults.MOVE_AFTER_PLACEMENT)
-            self._give_back(lease)
-            moved = self.ledger.transition(
+            ],
+        )
+
+    def move(self, lease: Lease, reason: str) -> Lease | None:
+        """Move an active lease to another GPU; None if none has room."""
+        view = self.view()
+        source = view.gpus.get(lease.gpu_uuid or '')
+        decision = self.capacity.allocate(
+            lease.pool,
+            self._request(
+                sizing.Size(lease.gmem_mib, lease.compute_pct),
+                lease.vm_host,
+            ),
+            observe=False,
+        )
+        if isinstance(decision, allocator.Rejection):
+            LOG.warning(
+                'Lease %s stays on %s (%s): no other GPU has room (%s)',
+                lease.id,
+                lease.gpu_uuid,
+                reason,
+                decision.detail,
+            )
+            return None
+        target = view.gpus[decision.slices[0].gpu_id]
+        moving = self.ledger.transition(
+            lease.id,
+            lease.version,
+            State.MOVING,
+            event='moving',
+            detail={
+                'from': lease.gpu_uuid,
+                'to': target.gpu_uuid,
+                'reason': reason,
+            },
+            **gpu_fields(target),
+        )
+        faults.crash_point(faults.MOVE_BEFORE_PLACEMENT)
+        try:
+            self.reclaim(moving, target)
+        except (clients.NoRoom, clients.GenerationConflict) as err:
+            self.capacity.release(lease.pool, decision.slices)
+            if source is None:
+                raise
+            return self.ledger.transition(
                 moving.id,
                 moving.version,
                 State.ACTIVE,
-                event='moved',
-                detail={
-                    'from': lease.gpu_uuid,
-                    'to': target.gpu_uuid,
-                    'from_host': lease.gpu_host,
-                    'to_host': target.host,
-                    'reason': reason,
-                },
+                event='move-failed',
+                detail={'reason': str(err)},
+                **gpu_fields(source),
             )
-            LOG.warning(
-                'Lease %s of instance %s moved from GPU %s (%s) to '
-                'GPU %s (%s): %s',
-                lease.id,
-                lease.instance_uuid,
-                lease.gpu_uuid,
-                lease.gpu_host,
-                target.gpu_uuid,
-                target.host,
-                reason,
-            )
-            return moved
+        faults.crash_point(faults.MOVE_AFTER_PLACEMENT)
+        self._give_back(lease)
+        moved = self.ledger.transition(
+            moving.id,
+            moving.version,
+            State.ACTIVE,
+            event='moved',
+            detail={
+                'from': lease.gpu_uuid,
+                'to': target.gpu_uuid,
+                'from_host': lease.gpu_host,
+                'to_host': target.host,
+                'reason': reason,
+            },
+        )
+        LOG.warning(
+            'Lease %s of instance %s moved from GPU %s (%s) to '
+            'GPU %s (%s): %s',
+            lease.id,
+            lease.instance_uuid,
+            lease.gpu_uuid,
+            lease.gpu_host,
+            target.gpu_uuid,
+            target.host,
+            reason,
+        )
+        return moved
 
     def reclaim(self, lease: Lease, target: pool_mod.PoolGpu) -> None:
         """Write the whole allocation of *lease* on *target*, atomically.
@@ -645,21 +589,18 @@ class LeaseService:
         :raises GenerationConflict: conflicts outlasted the retries.
         """
         allocations = _allocations(lease, target)
-        for attempt in range(self.settings.placement_retries + 1):
+
+        def write() -> None:
             current = self.placement.allocations(lease.id)
-            try:
-                self.placement.claim(
-                    lease.id,
-                    allocations,
-                    lease.project_id,
-                    lease.user_id or self.settings.user_id,
-                    current.generation,
-                )
-                return
-            except clients.GenerationConflict:
-                if attempt == self.settings.placement_retries:
-                    raise
-                self.sleep(backoff(attempt))
+            self.placement.claim(
+                lease.id,
+                allocations,
+                lease.project_id,
+                lease.user_id or self.settings.user_id,
+                current.generation,
+            )
+
+        retry.call(write, self.settings.placement_retries, self.sleep)
 
     def admit(self, claimed: clients.Arq) -> Lease:
         """Strict admission: a placed lease for an ARQ being bound, or no.
@@ -678,38 +619,37 @@ class LeaseService:
         :raises ServiceUnavailable: Cyborg cannot be reached.
         """
         arq = self._verified_arq(claimed)
-        with self._lock:
-            view = self.view()
-            if arq.device_rp_uuid not in view.entitlements:
-                view = self.view(refresh=True)
-            entitlement = view.entitlements.get(arq.device_rp_uuid or '')
-            if entitlement is None:
-                raise LeaseRefused(
-                    arq=arq.uuid,
-                    reason='%s is no entitlement of a served pool'
-                    % arq.device_rp_uuid,
-                )
-            try:
-                existing: Lease | None = self.ledger.get_by_arq(arq.uuid)
-            except ledger_mod.LeaseNotFound:
-                existing = None
-            if existing is not None:
-                return self._admit_existing(existing)
-            try:
-                size = self._size(arq, entitlement.pool)
-            except sizing.InvalidSize as err:
-                self._reject(arq, entitlement.pool, str(err))
-                raise LeaseRefused(arq=arq.uuid, reason=str(err)) from err
-            lease, created = self._create_or_join(arq, entitlement.pool, size)
-            if lease.state is State.ACTIVE:
-                return lease
-            if created:
-                self.release(lease, 'refused at admission: no room')
+        view = self.view()
+        if arq.device_rp_uuid not in view.entitlements:
+            view = self.view(refresh=True)
+        entitlement = view.entitlements.get(arq.device_rp_uuid or '')
+        if entitlement is None:
             raise LeaseRefused(
                 arq=arq.uuid,
-                reason='pool %s has no room for %d MiB / %d%%'
-                % (entitlement.pool, lease.gmem_mib, lease.compute_pct),
+                reason='%s is no entitlement of a served pool'
+                % arq.device_rp_uuid,
             )
+        try:
+            existing: Lease | None = self.ledger.get_by_arq(arq.uuid)
+        except ledger_mod.LeaseNotFound:
+            existing = None
+        if existing is not None:
+            return self._admit_existing(existing)
+        try:
+            size = self._size(arq, entitlement.pool)
+        except sizing.InvalidSize as err:
+            self._reject(arq, entitlement.pool, str(err))
+            raise LeaseRefused(arq=arq.uuid, reason=str(err)) from err
+        lease, created = self._create_or_join(arq, entitlement.pool, size)
+        if lease.state is State.ACTIVE:
+            return lease
+        if created:
+            self.release(lease, 'refused at admission: no room')
+        raise LeaseRefused(
+            arq=arq.uuid,
+            reason='pool %s has no room for %d MiB / %d%%'
+            % (entitlement.pool, lease.gmem_mib, lease.compute_pct),
+        )
 
     def _admit_existing(self, lease: Lease) -> Lease:
         """Re-admission: the lease as it is, never released."""
@@ -754,144 +694,12 @@ class LeaseService:
             arq = dataclasses.replace(arq, project_id=claimed.project_id)
         return arq
 
-    # Delivery ------------------------------------------------------------
+    # Delivery (see :mod:`.delivery`) -----------------------------------
 
     def instance_binding(
         self, instance_uuid: str, project_id: str | None
     ) -> binding.InstanceBinding:
-        """The binding document of an instance, creating missing leases.
-
-        :param project_id: the caller's idea of the instance's project;
-            an instance of another project is not found.
-        :raises InstanceNotFound: the instance's ARQs belong to another
-            project.
-        :raises ServiceUnavailable: Cyborg or Placement cannot be reached.
-        """
-        arqs = self._arqs_of_leases(instance_uuid)
-        if arqs is None:
-            arqs = self._arqs_of_instance(instance_uuid)
-        if project_id and any(
-            a.project_id and a.project_id != project_id for a in arqs
-        ):
-            raise InstanceNotFound(instance=instance_uuid, project=project_id)
-        ours = self.entitlement_arqs(arqs)
-        outcomes = self.ensure_leases(ours)
-        vgpus = [self._vgpu(outcomes[arq.uuid]) for arq, _ in ours]
-        pending = any(not v.active for v in vgpus)
-        return binding.InstanceBinding(
-            instance_uuid=instance_uuid,
-            project_id=project_id
-            or (ours[0][0].project_id or '' if ours else ''),
-            vgpus=tuple(vgpus),
-            retry_after=self.settings.retry_after if pending else None,
-        )
-
-    def _arqs_of_leases(self, instance_uuid: str) -> list[clients.Arq] | None:
-        """The instance's ARQs read one by one, when its leases cover all.
-
-        Cyborg answers ``GET /accelerator_requests?instance=`` by loading
-        every ARQ it holds and filtering them in Python, so that query
-        slows down as the cloud grows (see benchmarks/attach); reading
-        the ARQs of the instance's leases by UUID costs one row each.
-        The leases are current when each ARQ is still bound to the
-        instance on the lease's host, and there are as many as the
-        device profile asks pooled vGPUs: evacuate and unshelve delete
-        the old ARQs and shelve-offload deletes them without new ones,
-        so any change Nova makes shows up here as a missing ARQ.
-
-        :returns: None when the full query must decide (no lease yet, a
-            lease being released, an ARQ gone, moved or rebound, or
-            fewer leases than the profile's vGPUs).
-        """
-        leases = self.ledger.list(instance=instance_uuid)
-        if not leases or any(
-            lease.state is State.RELEASING for lease in leases
-        ):
-            return None
-        arqs = []
-        for lease in leases:
-            arq = self.cyborg.arq(lease.arq_uuid)
-            if (
-                arq is None
-                or not arq.bound
-                or arq.instance_uuid != instance_uuid
-                or arq.hostname != lease.vm_host
-            ):
-                return None
-            arqs.append(arq)
-        names = {arq.device_profile_name for arq in arqs}
-        profile = self._profile(names.pop()) if len(names) == 1 else None
-        if profile is None or _vgpus_asked(profile) != len(arqs):
-            return None
-        return arqs
-
-    def _arqs_of_instance(self, instance_uuid: str) -> list[clients.Arq]:
-        """The instance's ARQs from Cyborg, if it holds a pooled vGPU.
-
-        Nova calls every vendordata target for every instance, most of
-        which have no pooled vGPU; Placement answers for one consumer
-        from an index, where Cyborg's instance query reads every ARQ.
-        Nova claims the instance's accelerator resources under the
-        instance's own consumer (and claims them again on evacuate and
-        unshelve), so no ``CUSTOM_ORIONX_VGPU`` there means no entitlement
-        ARQ either.
-        """
-        held = self.placement.allocations(instance_uuid)
-        if not any(
-            resources.RC_ENTITLEMENT in amounts
-            for amounts in held.allocations.values()
-        ):
-            return []
-        return [
-            a
-            for a in self.cyborg.arqs(instance=instance_uuid)
-            if a.instance_uuid == instance_uuid
-        ]
-
-    def _vgpu(self, outcome: Outcome) -> binding.VgpuBinding:
-        if isinstance(outcome, Rejected):
-            return binding.VgpuBinding(
-                lease_id='',
-                pool=outcome.pool,
-                state='rejected',
-                gmem_mib=0,
-                compute_pct=0,
-                reason=outcome.reason,
-            )
-        lease = outcome
-        if lease.state is not State.ACTIVE or not lease.gpu_host:
-            return binding.VgpuBinding(
-                lease_id=lease.id,
-                pool=lease.pool,
-                state='pending',
-                gmem_mib=lease.gmem_mib,
-                compute_pct=lease.compute_pct,
-                reason='waiting for room in pool %s' % lease.pool,
-            )
-        claims = self._signer.claims(
-            lease_id=lease.id,
-            gpu_uuid=lease.gpu_uuid or '',
-            host=lease.gpu_host,
-            gmem_mib=lease.gmem_mib,
-            compute_pct=lease.compute_pct,
-            now=self._clock().timestamp(),
-        )
-        secret = self._signer.issue(claims)
-        expires = datetime.datetime.fromtimestamp(
-            claims.expires_at, tz=datetime.UTC
-        )
-        return binding.VgpuBinding(
-            lease_id=lease.id,
-            pool=lease.pool,
-            state='active',
-            gmem_mib=lease.gmem_mib,
-            compute_pct=lease.compute_pct,
-            gpu_uuid=lease.gpu_uuid,
-            gpu_host=lease.gpu_host,
-            endpoint=self.endpoint(lease),
-            secret=secret,
-            expires_at=expires.isoformat(),
-        )
+        return self.delivery.instance_binding(instance_uuid, project_id)
 
     def check_token(self, token: str) -> leasetokens.LeaseClaims:
         """The online check of a lease token a GPU server was shown.
@@ -907,48 +715,12 @@ class LeaseService:
         )
 
     def endpoint(self, lease: Lease) -> binding.Endpoint:
-        host = lease.gpu_host or ''
-        transport = (
-            binding.Transport.SHM
-            if host == lease.vm_host
-            else self.settings.remote_transport
-        )
-        return binding.Endpoint(
-            address=self.settings.server_addresses.get(host, host),
-            port=self.settings.server_port,
-            transport=transport,
-        )
+        return self.delivery.endpoint(lease)
 
     def document(
         self, instance_uuid: str, project_id: str | None
     ) -> dict[str, Any]:
-        """Nova's vendordata answer: the binding and client settings."""
-        with self._lock:
-            instance = self.instance_binding(instance_uuid, project_id)
-        document = instance.to_dict()
-        document['client'] = self.runtime.render(instance).to_dict()
-        document['runtime'] = self.runtime.name
-        return document
-
-
-def _vgpus_asked(profile: clients.DeviceProfile) -> int:
-    """How many pooled vGPUs (entitlement ARQs) a device profile asks."""
-    key = 'resources:' + resources.RC_ENTITLEMENT
-    total = 0
-    for group in profile.groups:
-        try:
-            total += int(group.get(key, 0))
-        except ValueError:
-            return -1  # Cyborg would not have made ARQs of it
-    return total
-
-
-def _free(total: int, used: int) -> int:
-    return min(total, max(0, total - used))
-
-
-def backoff(attempt: int) -> float:
-    return float(min(0.05 * (2**attempt), 1.0))
+        return self.delivery.document(instance_uuid, project_id)
 
 
 def gpu_fields(gpu: pool_mod.PoolGpu) -> ledger_mod.LeaseFields:

@@ -28,6 +28,7 @@ from typing import Any
 from orionx_cyborg import allocator
 from orionx_cyborg.attach import ledger as ledger_mod
 from orionx_cyborg.attach import service as service_mod
+from orionx_cyborg.clients import pools as pool_mod
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,12 +112,18 @@ class PoolStatus:
         return document
 
 
-def pool_status(service: service_mod.LeaseService, pool: str) -> PoolStatus:
+def pool_status(
+    service: service_mod.LeaseService,
+    pool: str,
+    view: pool_mod.PoolView | None = None,
+) -> PoolStatus:
     """The status of one served pool.
 
+    :param view: the pool view to use; the service's (read from Cyborg
+        if it has none yet) by default.
     :raises ServiceUnavailable: Cyborg cannot be read.
     """
-    view = service.view()
+    view = view or service.view()
     usage = service.ledger.usage_by_gpu(pool)
     gpus = []
     for member in sorted(view.members(pool), key=lambda m: m.gpu_uuid):
@@ -142,9 +149,9 @@ def pool_status(service: service_mod.LeaseService, pool: str) -> PoolStatus:
 
 
 def _fragmentation(service: service_mod.LeaseService, pool: str) -> float:
-    pool_allocator = service.allocator_for(pool)
-    model = allocator.FragmentationModel(pool_allocator.mix_snapshot)
-    gpus = [gpu for gpu in pool_allocator.gpus() if gpu.healthy]
+    mix, pool_gpus = service.capacity.snapshot(pool)
+    model = allocator.FragmentationModel(mix)
+    gpus = [gpu for gpu in pool_gpus if gpu.healthy]
     free = sum(
         model.amount(
             g.memory_mib, g.compute_pct, g.free_memory_mib, g.free_compute_pct

@@ -12,11 +12,15 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""WSGI entry point for production servers (uWSGI, mod_wsgi, gunicorn).
+"""WSGI entry points for production servers (gunicorn, uWSGI, mod_wsgi).
 
-``application`` is built on first use from the configuration files named
-by ``$ORIONX_CYBORG_ATTACH_CONFIG`` (comma-separated) or the default
-search path; the periodic reconcile passes run in a thread of each worker
+:func:`init_application` is the application factory: gunicorn calls it
+in each worker (``'orionx_cyborg.attach.wsgi:init_application()'``, with
+:mod:`orionx_cyborg.attach.gunicorn_conf`); ``application`` builds the
+same on its first request, for servers that take a module attribute.
+Either reads the configuration files named by
+``$ORIONX_CYBORG_ATTACH_CONFIG`` (comma-separated) or the default search
+path. The periodic reconcile passes run in a thread of each worker
 process, and the leader lock lets one of them run at a time.
 """
 
@@ -50,9 +54,15 @@ def _build() -> app_mod.Components:
             conf = app_mod.load_conf(argv)
             logging.setup(conf, app_mod.PROG)
             _components = app_mod.build(conf)
+            _components.warm_up()
             if conf.orionx_attach.reconcile_interval > 0:
                 app_mod.PeriodicPasses(_components).start()
         return _components
+
+
+def init_application() -> Any:
+    """The WSGI application of this process (built once)."""
+    return _build().application
 
 
 def application(

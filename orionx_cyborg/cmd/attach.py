@@ -37,6 +37,15 @@ class _ThreadingServer(socketserver.ThreadingMixIn, simple_server.WSGIServer):
     allow_reuse_address = True
 
 
+def _server_class(backlog: int) -> type[_ThreadingServer]:
+    """The server, listening with *backlog* (socketserver's is 5)."""
+    return type(
+        '_ThreadingServer',
+        (_ThreadingServer,),
+        {'request_queue_size': backlog},
+    )
+
+
 class _QuietHandler(simple_server.WSGIRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         LOG.debug('%s %s', self.address_string(), format % args)
@@ -45,9 +54,9 @@ class _QuietHandler(simple_server.WSGIRequestHandler):
 def main(argv: Sequence[str] | None = None) -> int:
     """Serve the API and run the periodic reconcile passes.
 
-    For production, run ``orionx_cyborg.attach.wsgi:application`` under a
-    WSGI server (uWSGI, mod_wsgi) instead; this server is for small
-    deployments and the sandbox.
+    For production, run the WSGI application under gunicorn with several
+    workers instead (:mod:`orionx_cyborg.attach.gunicorn_conf`); this
+    server is one process, for small deployments and the sandbox.
     """
     conf = app_mod.load_conf(sys.argv[1:] if argv is None else argv)
     logging.setup(conf, PROG)
@@ -56,6 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except exception.OrionXException as err:
         LOG.error('%s cannot start: %s', PROG, err)
         return 2
+    components.warm_up()
     passes = app_mod.PeriodicPasses(components)
     if conf.orionx_attach.reconcile_interval > 0:
         passes.start()
@@ -64,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         group.bind_host,
         group.bind_port,
         components.application,
-        server_class=_ThreadingServer,
+        server_class=_server_class(group.listen_backlog),
         handler_class=_QuietHandler,
     )
     LOG.info(

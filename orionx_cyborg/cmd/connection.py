@@ -30,15 +30,17 @@ import argparse
 import os
 from typing import Any
 
-from keystoneauth1 import adapter as ks_adapter
 from keystoneauth1 import exceptions as ks_exceptions
 
 from orionx_cyborg import exception
 from orionx_cyborg import version
+from orionx_cyborg.clients import adapter as adapter_mod
 from orionx_cyborg.i18n import _
 
 ATTACH_SERVICE_TYPE = 'orionx-attach'
 ATTACH_URL_ENV = 'ORIONX_ATTACH_URL'
+#: Seconds any request of the operator commands may take.
+API_TIMEOUT = 60
 
 
 class ConnectionFailed(exception.OrionXException):
@@ -72,6 +74,14 @@ def add_cloud_arguments(parser: argparse.ArgumentParser) -> None:
         help='endpoint interface: public, internal or admin '
         '(default: $OS_INTERFACE or public)',
     )
+    group.add_argument(
+        '--os-api-timeout',
+        metavar='SECONDS',
+        type=float,
+        default=float(os.environ.get('OS_API_TIMEOUT') or API_TIMEOUT),
+        help='timeout of every request to the cloud (default: '
+        '$OS_API_TIMEOUT or %d)' % API_TIMEOUT,
+    )
 
 
 def add_attach_arguments(parser: argparse.ArgumentParser) -> None:
@@ -104,6 +114,8 @@ def connect(args: argparse.Namespace) -> Any:
         options['region_name'] = args.os_region_name
     if args.os_interface:
         options['interface'] = args.os_interface
+    # No request of these commands waits for a hung service forever.
+    options['api_timeout'] = getattr(args, 'os_api_timeout', API_TIMEOUT)
     try:
         conn = openstack.connect(cloud=args.os_cloud, **options)
         # Authenticate now, so a bad configuration fails here, named.
@@ -113,13 +125,12 @@ def connect(args: argparse.Namespace) -> Any:
     return conn
 
 
-def attach_adapter(conn: Any, url: str | None) -> ks_adapter.Adapter:
+def attach_adapter(conn: Any, url: str | None) -> Any:
     """A keystoneauth adapter of the attach service's API."""
-    return ks_adapter.Adapter(
-        session=conn.session,
-        service_type=ATTACH_SERVICE_TYPE,
+    return adapter_mod.session_adapter(
+        conn.session,
+        ATTACH_SERVICE_TYPE,
         interface=conn.config.get_interface(),
         region_name=conn.config.get_region_name(),
-        endpoint_override=url or None,
-        user_agent='orionx-cyborg/%s' % version.version_info.version_string(),
+        endpoint_override=url,
     )

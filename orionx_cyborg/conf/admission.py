@@ -16,12 +16,12 @@
 
 from __future__ import annotations
 
-from keystoneauth1 import loading as ks_loading
 from oslo_config import cfg
 
+from orionx_cyborg.conf import auth
 from orionx_cyborg.i18n import _
 
-GROUP = 'orionx_admission'
+GROUP = auth.ATTACH.name
 
 opts = [
     cfg.BoolOpt(
@@ -45,19 +45,8 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
         )
     )
     conf.register_opts(opts, group=GROUP)
-    ks_loading.register_session_conf_options(conf, GROUP)
-    ks_loading.register_auth_conf_options(conf, GROUP)
-    ks_loading.register_adapter_conf_options(conf, GROUP)
-    conf.set_default('service_type', 'orionx-attach', group=GROUP)
+    auth.register_auth_opts(conf, auth.ATTACH)
 
 
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
-    return [
-        (
-            GROUP,
-            opts
-            + ks_loading.get_adapter_conf_options(include_deprecated=False)
-            + ks_loading.get_session_conf_options()
-            + ks_loading.get_auth_common_conf_options(),
-        )
-    ]
+    return [(GROUP, auth.add_auth_opts(list(opts), auth.ATTACH))]

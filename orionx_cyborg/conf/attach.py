@@ -42,6 +42,17 @@ opts = [
         default=9780,
         help=_('Port the API listens on.'),
     ),
+    cfg.IntOpt(
+        'listen_backlog',
+        default=1024,
+        min=1,
+        help=_(
+            'Connections the kernel queues for the orionx-cyborg-attach '
+            'console script\'s server before it accepts them (also '
+            'capped by net.core.somaxconn); a burst of more is refused '
+            'or reset. Under gunicorn, its --backlog applies instead.'
+        ),
+    ),
     cfg.StrOpt(
         'auth_strategy',
         default='keystone',
@@ -243,6 +254,26 @@ opts = [
             'GPUs.'
         ),
     ),
+    cfg.IntOpt(
+        'health_missed_passes',
+        default=3,
+        min=1,
+        help=_(
+            'GET /healthz turns unhealthy when no reconcile pass has '
+            'succeeded for this many reconcile_interval periods (not '
+            'checked with reconcile_interval = 0).'
+        ),
+    ),
+    cfg.IntOpt(
+        'health_stall_seconds',
+        default=20,
+        min=1,
+        help=_(
+            'GET /healthz counts Cyborg or Placement as unreachable while '
+            'a call to it has waited this long (or while its last call '
+            'failed to connect, timed out or got a 5xx).'
+        ),
+    ),
     cfg.StrOpt(
         'coordination_url',
         help=_(
@@ -265,8 +296,11 @@ opts = [
         type=types.Integer(min=0, max=20),
         default=4,
         help=_(
-            'Retries of a Placement write on a generation conflict or a '
-            'server error, with exponential backoff.'
+            'Retries of a Placement write (and of the reads it depends '
+            'on) on a generation conflict (placement.concurrent_update), '
+            'a server error (5xx) or a failed connection, waiting 50 ms, '
+            'then twice as long each time, at most 1 s. A timeout is not '
+            'retried: see [placement] timeout.'
         ),
     ),
 ]

@@ -17,10 +17,10 @@
 from oslo_config import cfg
 
 from orionx_cyborg.conf import attach
+from orionx_cyborg.conf import auth
 from orionx_cyborg.conf import database
 from orionx_cyborg.conf import gpu
 from orionx_cyborg.conf import pool
-from orionx_cyborg.conf import service_clients
 
 # NOTE: keep this list in alphabetical order by group.
 _opts = [
@@ -44,5 +44,5 @@ def list_attach_opts() -> list[tuple[str, list[cfg.Opt]]]:
         (attach.GROUP.name, list(attach.opts)),
         (database.GROUP.name, list(database.opts)),
     ]
-    groups += sorted(service_clients.list_opts().items())
+    groups += sorted(auth.list_opts().items())
     return groups

@@ -36,9 +36,11 @@ from keystoneauth1 import exceptions as ks_exceptions
 from openstack import exceptions as sdk_exceptions
 from oslo_log import log as logging
 
+from orionx_cyborg import clients
 from orionx_cyborg import exception
 from orionx_cyborg import resources
-from orionx_cyborg.attach import clients
+from orionx_cyborg.clients import http
+from orionx_cyborg.clients import microversions
 from orionx_cyborg.i18n import _
 from orionx_cyborg.profiles import inventory as inventory_mod
 from orionx_cyborg.profiles import model
@@ -48,7 +50,6 @@ LOG = logging.getLogger(__name__)
 T = TypeVar('T')
 
 TRAIT_KEEPER_UUID = str(uuid.uuid5(uuid.NAMESPACE_DNS, state_mod.TRAIT_KEEPER))
-PLACEMENT_VERSION = '1.20'
 
 
 class CloudError(exception.OrionXException):
@@ -203,30 +204,20 @@ class Cloud:
         body: Any = None,
         accept: tuple[int, ...] = (200,),
     ) -> tuple[int, Any]:
-        try:
-            response = self._conn.placement.request(
-                path,
-                method,
-                json=body,
-                microversion=PLACEMENT_VERSION,
-                headers={'Accept': 'application/json'},
-            )
-        except (
-            sdk_exceptions.SDKException,
-            ks_exceptions.ClientException,
-        ) as err:
-            raise CloudError(
-                action='%s %s on Placement' % (method, path), error=err
-            ) from err
-        if response.status_code not in accept:
-            raise CloudError(
-                action='%s %s on Placement' % (method, path),
-                error='HTTP %d: %s'
-                % (response.status_code, response.text[:200]),
-            )
-        return response.status_code, (
-            response.json() if response.content else None
+        action = '%s %s on Placement' % (method, path)
+        placement = http.JsonHttp(
+            self._conn.placement, 'Placement', microversions.PLACEMENT
         )
+        try:
+            return placement.request(method, path, body, accept=accept)
+        except clients.RequestFailed as err:
+            raise CloudError(
+                action=action,
+                error='HTTP %d: %s'
+                % (err.kwargs['status'], err.kwargs['reason']),
+            ) from err
+        except clients.ServiceUnavailable as err:
+            raise CloudError(action=action, error=err) from err
 
     @_converted('Creating a device profile')
     def create_profile(

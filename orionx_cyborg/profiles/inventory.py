@@ -29,9 +29,9 @@ import collections
 import dataclasses
 from collections.abc import Iterable
 
+from orionx_cyborg import clients
 from orionx_cyborg import resources
-from orionx_cyborg.attach import clients
-from orionx_cyborg.attach import pool as pool_mod
+from orionx_cyborg.clients import pools as pool_mod
 from orionx_cyborg.profiles import model
 
 #: Trait families worth listing when a required trait is missing.

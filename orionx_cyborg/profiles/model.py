@@ -48,7 +48,7 @@ import yaml
 
 from orionx_cyborg import exception
 from orionx_cyborg import resources
-from orionx_cyborg.attach import sizing
+from orionx_cyborg import sizing
 from orionx_cyborg.i18n import _
 
 #: Cyborg's rule for device profile names, less the revision separator.

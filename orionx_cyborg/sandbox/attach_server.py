@@ -21,16 +21,24 @@ operator's unit would: ``orionx-cyborg-attach-dbsync upgrade``, then
 directory unless the configuration names another database). The
 service prints no ``READY`` line of its own: the orchestrator waits until
 ``GET /healthz`` answers 200, which also proves the ledger is readable.
+
+With ``$ORIONX_SANDBOX_ATTACH_WORKERS`` set to a number of workers, the
+service runs as operators run it: the WSGI application under gunicorn
+with that many workers (:mod:`orionx_cyborg.attach.gunicorn_conf`),
+metrics in multiprocess mode in the state directory.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import sys
 from collections.abc import Callable
 
 from orionx_cyborg.sandbox import layout
 from orionx_cyborg.sandbox import lifecycle
+
+WORKERS_ENV = 'ORIONX_SANDBOX_ATTACH_WORKERS'
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,13 +48,44 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     conf = str(layout.StateLayout(args[0]).attach_conf)
     lifecycle.exit_with_parent()
+    workers = int(os.environ.get(WORKERS_ENV) or 0)
+    if workers > 0:
+        # Before anything imports prometheus_client.
+        os.environ['PROMETHEUS_MULTIPROC_DIR'] = str(
+            layout.StateLayout(args[0]).attach_dir / 'metrics'
+        )
     # The real commands, loaded as their console scripts are.
     status = console_script('orionx-cyborg-attach-dbsync')(
         ['--config-file', conf, 'upgrade']
     )
     if status:
         return status
+    if workers > 0:
+        return _gunicorn(conf, workers)
     return console_script('orionx-cyborg-attach')(['--config-file', conf])
+
+
+def _gunicorn(conf: str, workers: int) -> int:
+    """Serve under gunicorn as the install guide does; never returns."""
+    from gunicorn.app import wsgiapp
+
+    from orionx_cyborg.attach import app as app_mod
+    from orionx_cyborg.attach import wsgi
+
+    group = app_mod.load_conf(['--config-file', conf]).orionx_attach
+    os.environ[wsgi.CONFIG_ENVIRONMENT] = conf
+    sys.argv = [
+        'gunicorn',
+        '-c',
+        'python:orionx_cyborg.attach.gunicorn_conf',
+        '--bind',
+        '%s:%d' % (group.bind_host, group.bind_port),
+        '--workers',
+        str(workers),
+        'orionx_cyborg.attach.wsgi:init_application()',
+    ]
+    wsgiapp.WSGIApplication('%(prog)s [OPTIONS] [APP_MODULE]').run()
+    return 0
 
 
 def console_script(name: str) -> Callable[[list[str]], int]:

@@ -30,11 +30,12 @@ from typing import Any
 
 import requests
 
+from orionx_cyborg.clients import microversions
 from orionx_cyborg.sandbox import identity
 from orionx_cyborg.sandbox import layout
 
-PLACEMENT_MICROVERSION = 'placement 1.39'
-COMPUTE_MICROVERSION = 'compute 2.96'
+PLACEMENT_MICROVERSION = 'placement %s' % microversions.PLACEMENT
+COMPUTE_MICROVERSION = 'compute %s' % microversions.COMPUTE
 DEFAULT_TIMEOUT = 30.0
 
 

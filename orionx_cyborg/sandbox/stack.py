@@ -46,6 +46,7 @@ from typing import Any
 
 import orionx_cyborg
 from orionx_cyborg.attach import leasetokens
+from orionx_cyborg.sandbox import attach_server
 from orionx_cyborg.sandbox import clients
 from orionx_cyborg.sandbox import config
 from orionx_cyborg.sandbox import counting
@@ -115,6 +116,9 @@ class Sandbox:
     :param strict_admission: Cyborg's conductor admits pooled vGPUs
         through the attach service before binding them
         (:mod:`orionx_cyborg.admission`).
+    :param attach_workers: run the attach service under gunicorn with
+        this many workers, as in production; 0 (the default): its
+        console script, one process.
     """
 
     def __init__(
@@ -132,6 +136,7 @@ class Sandbox:
         attach: bool = True,
         attach_options: Mapping[str, str] | None = None,
         strict_admission: bool = False,
+        attach_workers: int = 0,
     ) -> None:
         if strict_admission and not attach:
             raise SandboxError('strict admission needs the attach service')
@@ -152,6 +157,7 @@ class Sandbox:
         # derived from it.
         self._attach_key = secrets.token_hex(32)
         self.strict_admission = strict_admission
+        self.attach_workers = attach_workers
         self.services: list[processes.Service] = []
         self.timings: dict[str, float] = {}
         self._manifest: layout.Manifest | None = None
@@ -312,6 +318,10 @@ class Sandbox:
         ready_url = None
         if name == ATTACH:
             ready_url = '%s/healthz' % self.manifest.attach_url
+            if self.attach_workers:
+                environment[attach_server.WORKERS_ENV] = str(
+                    self.attach_workers
+                )
         return processes.Service(
             name,
             modules[name],

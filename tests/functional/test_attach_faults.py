@@ -539,12 +539,12 @@ def test_a_dependency_down_is_503_then_recovers_losing_nothing(
         with pytest.raises(Exception) as err:
             h.sandbox.reconcile()
         assert '503' in str(err.value)
-        assert (
-            requests.get(
-                str(h.sandbox.manifest.attach_url) + '/healthz', timeout=10
-            ).status_code
-            == 200
+        # The health check names the dependency (it answered 200 before).
+        health = requests.get(
+            str(h.sandbox.manifest.attach_url) + '/healthz', timeout=10
         )
+        assert health.status_code == 503, health.text
+        assert '%s unreachable' % name in health.text
     finally:
         h.sandbox.start_service(service)
     h.settle()

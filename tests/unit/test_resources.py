@@ -21,8 +21,8 @@ import uuid
 import testtools
 
 from orionx_cyborg import resources
-from orionx_cyborg.attach import clients
-from orionx_cyborg.attach import pool as pool_mod
+from orionx_cyborg.clients import cyborg as cyborg_client
+from orionx_cyborg.clients import pools as pool_mod
 from orionx_cyborg.gpu.fake import topology
 from tests.unit.accelerator import test_planner
 
@@ -61,8 +61,8 @@ def cyborg_api_view(host, devices):
                 }
             )
     return (
-        [clients._device(item) for item in device_items],
-        [clients._deployable(item) for item in deployable_items],
+        [cyborg_client._device(item) for item in device_items],
+        [cyborg_client._deployable(item) for item in deployable_items],
     )
 
 

@@ -39,13 +39,14 @@ from collections.abc import Callable
 from collections.abc import Iterable
 from typing import Any
 
+from orionx_cyborg.clients import microversions
 from orionx_cyborg.sandbox import identity
 from orionx_cyborg.sandbox.nova import service
 
 LOG = logging.getLogger(__name__)
 
 MIN_VERSION = '2.1'
-MAX_VERSION = '2.96'
+MAX_VERSION = microversions.COMPUTE
 
 Response = tuple[int, Any]
 Handler = Callable[['Request', dict[str, str]], Response]

@@ -21,16 +21,18 @@ import uuid
 import fixtures
 from werkzeug import test as werkzeug_test
 
+from orionx_cyborg import clients
 from orionx_cyborg import resources
+from orionx_cyborg import sizing
 from orionx_cyborg.attach import api
 from orionx_cyborg.attach import binding
-from orionx_cyborg.attach import clients
 from orionx_cyborg.attach import context
+from orionx_cyborg.attach import health
 from orionx_cyborg.attach import leasetokens
 from orionx_cyborg.attach import ledger as ledger_mod
+from orionx_cyborg.attach import pipeline
 from orionx_cyborg.attach import reconciler as reconciler_mod
 from orionx_cyborg.attach import service as service_mod
-from orionx_cyborg.attach import sizing
 from orionx_cyborg.attach.ledger import engine as ledger_engine
 from orionx_cyborg.attach.runtimes import base as runtimes
 from tests import base
@@ -149,9 +151,11 @@ class FakeCyborg:
         self.arqs_.append(arq)
         if self.placement is not None:
             # Nova's claim for the instance, before Cyborg binds.
-            self.placement.instances.setdefault(
-                instance, {ENTITLEMENT_RP: {resources.RC_ENTITLEMENT: 1}}
-            )
+            # one unit per entitlement ARQ.
+            units = sum(1 for a in self.arqs_ if a.instance_uuid == instance)
+            self.placement.instances[instance] = {
+                ENTITLEMENT_RP: {resources.RC_ENTITLEMENT: units}
+            }
         return arq
 
 
@@ -184,6 +188,10 @@ class FakePlacement:
 
     def provider_allocations(self, rp):
         return {c: a[rp] for c, a in self.consumers.items() if rp in a}
+
+    def provider_root_name(self, rp):
+        # The entitlement hangs under host cpu1's compute node.
+        return 'cpu1' if rp == ENTITLEMENT_RP else None
 
     def provider_traits(self, rp):
         return 1, self.traits.get(rp, set())
@@ -234,15 +242,29 @@ class ApiTestCase(base.TestCase):
             sleep=lambda s: None,
         )
         self.reconciler = reconciler_mod.LeaseReconciler(self.service)
-        self.client = werkzeug_test.Client(
-            context.NoAuthMiddleware(
-                api.create_app(self.service, self.reconciler)
-            )
+        self.health = health.Health(
+            self.ledger,
+            health.DependencyTracker(),
+            reconcile_interval=0,
+            missed_passes=3,
+            stall_s=20,
         )
+        self.client = werkzeug_test.Client(self.application())
         self.logs = self.useFixture(fixtures.FakeLogger(level='DEBUG'))
 
-    def call(self, method, path, token='nova', **kwargs):
-        headers = {'X-Auth-Token': token} if token else {}
+    def application(self):
+        """The API in the production middleware pipeline (no-auth)."""
+        return pipeline.build(
+            self.conf,
+            api.create_app(self.service, self.reconciler, health=self.health),
+            context.NoAuthMiddleware,
+            self.health,
+        )
+
+    def call(self, method, path, token='nova', headers=None, **kwargs):
+        headers = dict(headers or {})
+        if token:
+            headers['X-Auth-Token'] = token
         response = self.client.open(
             path, method=method, headers=headers, **kwargs
         )
@@ -511,11 +533,16 @@ class TestLeasesAndPools(ApiTestCase):
     def test_metrics_and_health(self):
         status, text, _ = self.call('GET', '/metrics', token=None)
         self.assertEqual(200, status)
-        self.assertIn('orionx_pool_used_gmem_mib{pool="default"} 32768', text)
-        self.assertIn('orionx_leases{pool="default",state="active"} 2', text)
+        self.assertIn(
+            'orionx_pool_used_gmem_mib{pool="default"} 32768.0', text
+        )
+        self.assertIn('orionx_leases{pool="default",state="active"} 2.0', text)
         self.assertIn('orionx_reconcile_duration_seconds ', text)
-        status, doc, _ = self.call('GET', '/healthz', token=None)
-        self.assertEqual(('ok', 200), (doc['status'], status))
+        self.vendordata({'instance-id': str(uuid.uuid4())})
+        text = self.call('GET', '/metrics', token=None)[1]
+        self.assertIn('orionx_vendordata_requests_total 1.0', text)
+        status, text, _ = self.call('GET', '/healthz', token=None)
+        self.assertEqual((200, 'OK'), (status, text.strip()))
 
     def test_reconcile_on_demand_releases_deleted_instances(self):
         self.cyborg.arqs_ = [
@@ -527,75 +554,3 @@ class TestLeasesAndPools(ApiTestCase):
         self.assertEqual(
             403, self.call('POST', '/v1/reconcile', token='demo')[0]
         )
-
-
-class TestRuntimeVendors(ApiTestCase):
-    def add_amd_member(self, memory=80000):
-        pool = {'OWNER_CYBORG', 'CUSTOM_ORIONX_POOL_DEFAULT', 'CUSTOM_GPU_AMD'}
-        amd = clients.Device(
-            uuid=str(uuid.uuid4()),
-            hostname='gpu2',
-            vendor='1002',
-            model='AMD Instinct MI300X',
-            std_board_info={
-                'uuid': 'amd-1',
-                'pci_address': '0000:11:00.0',
-                'deployable_prefix': 'gpu2_0000_11_00_0',
-            },
-        )
-        self.cyborg.deployables_ += [
-            deployable(
-                'gpu2_0000_11_00_0_GMEM',
-                resources.RC_POOL_MEMORY,
-                memory,
-                pool,
-            ),
-            deployable(
-                'gpu2_0000_11_00_0_COMPUTE',
-                resources.RC_POOL_COMPUTE,
-                100,
-                pool,
-            ),
-        ]
-        devices = self.cyborg.devices
-        self.cyborg.devices = lambda: devices() + [amd]
-        self.service.view(refresh=True)
-
-    def test_leases_only_on_gpus_the_runtime_serves(self):
-        self.add_amd_member()
-        self.assertEqual({'GPU-1', 'amd-1'}, set(self.service.view().gpus))
-        documents = []
-        for _ in range(4):
-            instance = str(uuid.uuid4())
-            self.cyborg.bind(instance)
-            documents.append(self.vendordata({'instance-id': instance})[1])
-        # The NVIDIA GPU holds two 16 GiB slices; the AMD GPU, which the
-        # OrionX runtime cannot serve, none: the rest wait.
-        self.assertEqual(
-            ['active', 'active', 'pending', 'pending'],
-            [d['status'] for d in documents],
-        )
-        self.assertEqual(
-            {'GPU-1'},
-            {d['vgpus'][0]['gpu_uuid'] for d in documents[:2]},
-        )
-        self.assertEqual('orionx', documents[0]['runtime'])
-
-    def test_a_size_only_an_unserved_gpu_could_hold_is_refused(self):
-        self.add_amd_member(memory=200000)
-        self.cyborg.profile = clients.DeviceProfile(
-            'pool16',
-            (
-                {
-                    'resources:CUSTOM_ORIONX_VGPU': '1',
-                    'accel:orionx_gmem_mib': '100000',
-                    'accel:orionx_compute_pct': '25',
-                },
-            ),
-        )
-        instance = str(uuid.uuid4())
-        self.cyborg.bind(instance)
-        status, doc, _ = self.vendordata({'instance-id': instance})
-        self.assertEqual(200, status)
-        self.assertEqual('rejected', doc['vgpus'][0]['state'])
-        self.assertEqual({}, self.placement.consumers)

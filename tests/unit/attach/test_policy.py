@@ -31,6 +31,7 @@ from orionx_cyborg.attach import api
 from orionx_cyborg.attach import app as app_mod
 from orionx_cyborg.attach import context
 from orionx_cyborg.attach import ledger as ledger_mod
+from orionx_cyborg.attach import pipeline
 from orionx_cyborg.attach import policies
 from orionx_cyborg.attach import policy
 from tests import authz
@@ -89,10 +90,16 @@ class PolicyTestCase(test_api.ApiTestCase):
             self.reconciler,
             enforcer=app_mod.load_policy(self.conf),
             service_users=context.ServiceUsers.from_conf(self.conf),
+            health=self.health,
         )
-        # The production assembly: auth_token in front, public paths
-        # around it.
-        application = app_mod._authenticated(self.conf, application)
+        # The production assembly: the middleware pipeline, auth_token
+        # behind it, public paths around it.
+        application = pipeline.build(
+            self.conf,
+            application,
+            lambda inner: app_mod._authenticated(self.conf, inner),
+            self.health,
+        )
         return werkzeug_test.Client(application)
 
     def as_(self, name, method, path, **kwargs):

@@ -17,8 +17,8 @@ one failing lease, pool or GPU."""
 
 import uuid
 
+from orionx_cyborg import clients
 from orionx_cyborg import resources
-from orionx_cyborg.attach import clients
 from orionx_cyborg.attach import ledger as ledger_mod
 from tests.unit.attach import test_api
 

@@ -24,10 +24,10 @@ import subprocess
 
 import testtools
 
+from orionx_cyborg import sizing
 from orionx_cyborg.attach import binding
 from orionx_cyborg.attach import context
 from orionx_cyborg.attach import leasetokens
-from orionx_cyborg.attach import sizing
 from orionx_cyborg.attach.runtimes import base as runtimes
 from orionx_cyborg.attach.runtimes import orionx
 from tests import base

@@ -422,8 +422,12 @@ class TestExtra(PluginTestCase):
             (
                 'run_process',
                 'orionx-cyborg-attach',
-                '%s/orionx-cyborg-attach --config-file %s'
-                % (self.bin, self.attach_conf),
+                '%s/gunicorn -c python:orionx_cyborg.attach.gunicorn_conf '
+                '--bind 0.0.0.0:9780 --workers 2 '
+                'orionx_cyborg.attach.wsgi:init_application()' % self.bin,
+                '',
+                '',
+                'ORIONX_CYBORG_ATTACH_CONFIG=%s' % self.attach_conf,
             ),
             self.calls('run_process')[0],
         )

@@ -15,14 +15,14 @@
 """Cyborg's report and a cloud in memory, for the profile sync's tests.
 
 The report is built with the driver's own naming (resources), as Cyborg's
-API shows it (attach.clients models); the cloud keeps profiles and
+API shows it (orionx_cyborg.clients models); the cloud keeps profiles and
 flavors in dicts and records every write.
 """
 
 import uuid
 
+from orionx_cyborg import clients
 from orionx_cyborg import resources
-from orionx_cyborg.attach import clients
 from orionx_cyborg.profiles import inventory
 from orionx_cyborg.profiles import state
 

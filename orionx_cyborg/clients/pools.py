@@ -27,7 +27,7 @@ import dataclasses
 from collections.abc import Iterable
 
 from orionx_cyborg import resources
-from orionx_cyborg.attach import clients
+from orionx_cyborg.clients import cyborg
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,8 +84,8 @@ class PoolView:
 
 
 def build_view(
-    devices: Iterable[clients.Device],
-    deployables: Iterable[clients.Deployable],
+    devices: Iterable[cyborg.Device],
+    deployables: Iterable[cyborg.Deployable],
     pools: Iterable[str],
 ) -> PoolView:
     """The members and entitlements of *pools* in Cyborg's report."""
@@ -122,8 +122,8 @@ def _pool_of(
 
 
 def _member(
-    device: clients.Device,
-    deployables: dict[str, clients.Deployable],
+    device: cyborg.Device,
+    deployables: dict[str, cyborg.Deployable],
     pool_traits: dict[str, str],
 ) -> PoolGpu | None:
     board = device.std_board_info

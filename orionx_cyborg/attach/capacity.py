@@ -1,0 +1,171 @@
+# Copyright (c) 2026 orionx-cyborg developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The capacity view of the served pools, shared by a process's threads.
+
+Cyborg's report of the pools (:mod:`orionx_cyborg.clients.pools`) and,
+per pool, an allocator holding Cyborg's capacity minus the ledger's use.
+The lock guards only this in-memory state: Cyborg is read and the
+ledger's use summed outside it, so a slow Cyborg delays only the
+requests that have no view yet or ask for a fresh one, while everyone
+else keeps the last one. Two threads that miss at once may both read
+Cyborg; the later result wins. Placement stays the capacity authority:
+an allocator built from a usage read that a concurrent claim made stale
+errs only in what it proposes, and Placement refuses what does not fit.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+from orionx_cyborg import allocator
+from orionx_cyborg import clients
+from orionx_cyborg.attach import ledger as ledger_mod
+from orionx_cyborg.clients import pools as pool_mod
+
+
+class PoolCapacity:
+    """The pool view and one allocator per pool; thread-safe."""
+
+    def __init__(
+        self,
+        pools: tuple[str, ...],
+        policy: str,
+        locality: allocator.Locality,
+        cyborg: clients.CyborgClient,
+        ledger: ledger_mod.Ledger,
+    ) -> None:
+        self._pools = pools
+        self._policy = policy
+        self._locality = locality
+        self._cyborg = cyborg
+        self._ledger = ledger
+        self._lock = threading.Lock()
+        self._view: pool_mod.PoolView | None = None
+        self._allocators: dict[str, allocator.Allocator] = {}
+        # Bumped whenever the allocators are dropped, so an allocator
+        # built from an older view or usage is not kept.
+        self._epoch = 0
+
+    def cached_view(self) -> pool_mod.PoolView | None:
+        """The last view read, without asking Cyborg; None before one."""
+        with self._lock:
+            return self._view
+
+    def view(self, refresh: bool = False) -> pool_mod.PoolView:
+        """Cyborg's view of the served pools (read once, then cached).
+
+        :raises ServiceUnavailable: Cyborg cannot be read.
+        """
+        if not refresh:
+            cached = self.cached_view()
+            if cached is not None:
+                return cached
+        fresh = pool_mod.build_view(
+            self._cyborg.devices(), self._cyborg.deployables(), self._pools
+        )
+        with self._lock:
+            self._view = fresh
+            self._allocators.clear()
+            self._epoch += 1
+        return fresh
+
+    def allocate(
+        self, pool: str, request: allocator.VgpuRequest, observe: bool = True
+    ) -> allocator.Decision:
+        """The allocator's decision for *request* in *pool*."""
+        chosen = self._allocator(pool)
+        with self._lock:
+            return chosen.allocate(request, observe=observe)
+
+    def release(
+        self, pool: str, slices: Sequence[allocator.SliceAssignment]
+    ) -> None:
+        """Give *slices* back to the pool's allocator, if it has one."""
+        with self._lock:
+            existing = self._allocators.get(pool)
+            if existing is None:
+                return
+            try:
+                existing.release(slices)
+            except allocator.AllocatorError:
+                # It no longer agrees with the ledger: rebuild it.
+                self._drop_allocators()
+
+    def snapshot(
+        self, pool: str
+    ) -> tuple[allocator.MixSnapshot, list[allocator.AllocatorGpu]]:
+        """The pool's learned request mix and its GPUs, copied."""
+        chosen = self._allocator(pool)
+        with self._lock:
+            return chosen.mix_snapshot, list(chosen.gpus())
+
+    def forget_allocators(self) -> None:
+        """Rebuild allocators from the ledger next time (after a race)."""
+        with self._lock:
+            self._drop_allocators()
+
+    def _drop_allocators(self) -> None:
+        self._allocators.clear()
+        self._epoch += 1
+
+    def _allocator(self, pool: str) -> allocator.Allocator:
+        with self._lock:
+            existing = self._allocators.get(pool)
+            epoch = self._epoch
+        if existing is not None:
+            return existing
+        view = self.view()
+        usage = self._ledger.usage_by_gpu(pool)
+        built = _build_allocator(
+            view, usage, pool, self._policy, self._locality
+        )
+        with self._lock:
+            if epoch != self._epoch:
+                return built  # a newer view or a race: use once, not kept
+            return self._allocators.setdefault(pool, built)
+
+
+def _build_allocator(
+    view: pool_mod.PoolView,
+    usage: dict[str, ledger_mod.GpuUsage],
+    pool: str,
+    policy: str,
+    locality: allocator.Locality,
+) -> allocator.Allocator:
+    gpus = []
+    for member in view.members(pool):
+        used = usage.get(member.gpu_uuid)
+        gpus.append(
+            allocator.AllocatorGpu(
+                gpu_id=member.gpu_uuid,
+                host=member.host,
+                model=member.model,
+                memory_mib=member.memory_mib,
+                free_memory_mib=_free(
+                    member.memory_mib, used.gmem_mib if used else 0
+                ),
+                compute_pct=member.compute_pct,
+                free_compute_pct=_free(
+                    member.compute_pct, used.compute_pct if used else 0
+                ),
+                healthy=member.healthy,
+            )
+        )
+    return allocator.Allocator(gpus, policy=policy, locality=locality)
+
+
+def _free(total: int, used: int) -> int:
+    return min(total, max(0, total - used))
