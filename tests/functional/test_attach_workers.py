@@ -170,10 +170,22 @@ def test_workers_serve_leases_and_add_up_their_metrics(
             .text
         )
         assert _counter(text, 'orionx_vendordata_requests_total') == 20.0
-    health = clients.plain(served.manifest.attach_url).request(
-        'GET', '/healthz'
-    )
-    assert (health.status_code, health.text.strip()) == (200, 'OK')
+
+    # A worker that started before Cyborg saw it unreachable and says so
+    # until its next call to Cyborg succeeds (its warm-up retries every
+    # 5 s): soon every worker answers OK.
+    def all_healthy() -> bool:
+        answers = [
+            clients.plain(served.manifest.attach_url).request(
+                'GET', '/healthz', expect=(200, 503)
+            )
+            for _ in range(2 * WORKERS)
+        ]
+        return all(
+            (a.status_code, a.text.strip()) == (200, 'OK') for a in answers
+        )
+
+    helpers.wait_for(all_healthy, timeout=30, what='every worker healthy')
 
 
 def test_a_burst_of_connections_is_queued_not_reset(
