@@ -75,6 +75,16 @@ ADMISSIBLE_STATES = frozenset({'BindStarted', 'Bound'})
 PROFILE_TTL_S = 60.0
 
 
+#: Refusals that another process's release can lift.
+_ROOM_REASONS = frozenset(
+    {
+        allocator.RejectionReason.INSUFFICIENT_MEMORY,
+        allocator.RejectionReason.INSUFFICIENT_COMPUTE,
+        allocator.RejectionReason.FRAGMENTED,
+    }
+)
+
+
 class LeaseRefused(exception.OrionXException):
     msg_fmt = _('No pooled vGPU for ARQ %(arq)s now: %(reason)s')
 
@@ -318,9 +328,7 @@ class LeaseService:
             return self._create(
                 new, 'pending', {'reason': 'queued behind earlier leases'}
             ), True
-        decision = self.capacity.allocate(
-            pool, self._request(size, arq.hostname)
-        )
+        decision = self._allocate(pool, self._request(size, arq.hostname))
         if isinstance(decision, allocator.Rejection):
             return self._create(
                 new,
@@ -357,6 +365,25 @@ class LeaseService:
             event,
         )
         return lease
+
+    def _allocate(
+        self, pool: str, request: allocator.VgpuRequest
+    ) -> allocator.Decision:
+        """The allocator's decision, never refused on stale usage.
+
+        A process's allocator learns only the leases that process makes
+        and releases. Another worker or replica may have released some
+        since it was built, so a refusal for lack of room is asked again
+        of an allocator rebuilt from the ledger before the lease queues.
+        """
+        decision = self.capacity.allocate(pool, request)
+        if (
+            isinstance(decision, allocator.Rejection)
+            and decision.reason in _ROOM_REASONS
+        ):
+            self.capacity.forget_allocators()
+            decision = self.capacity.allocate(pool, request)
+        return decision
 
     def _request(
         self, size: sizing.Size, host: str | None

@@ -472,6 +472,59 @@ class TestVendordata(ApiTestCase):
         )
 
 
+class TestSeveralWorkers(ApiTestCase):
+    """Two processes of the service over one ledger, as gunicorn runs it."""
+
+    def other_worker(self):
+        other = service_mod.LeaseService(
+            self.service.settings,
+            self.cyborg,
+            self.placement,
+            self.ledger,
+            leasetokens.TokenIssuer('k', 3600),
+            self.service.runtime,
+            sleep=lambda s: None,
+        )
+        app = pipeline.build(
+            self.conf,
+            api.create_app(
+                other,
+                reconciler_mod.LeaseReconciler(other),
+                health=self.health,
+            ),
+            context.NoAuthMiddleware,
+            self.health,
+        )
+        return werkzeug_test.Client(app)
+
+    def test_room_freed_by_another_worker_is_used_at_once(self):
+        worker = self.other_worker()
+
+        def vendordata(instance):
+            response = worker.post(
+                '/v1/vendordata',
+                headers={'X-Auth-Token': 'nova'},
+                json={'instance-id': instance},
+            )
+            return response.get_json()
+
+        first, second, third = (str(uuid.uuid4()) for _ in range(3))
+        gone = self.cyborg.bind(first)
+        self.cyborg.bind(second)
+        # Two 16 GiB leases fill the 40,000 MiB GPU as this worker sees it.
+        self.assertEqual('active', vendordata(first)['status'])
+        self.assertEqual('active', vendordata(second)['status'])
+        # The first instance is deleted; the other worker's pass releases
+        # its lease.
+        self.cyborg.arqs_.remove(gone)
+        self.reconciler.run_pass()
+        self.assertEqual(1, len(self.placement.consumers))
+        self.cyborg.bind(third)
+        doc = vendordata(third)
+        self.assertEqual('active', doc['status'])
+        self.assertEqual(2, len(self.placement.consumers))
+
+
 class TestLeasesAndPools(ApiTestCase):
     def setUp(self):
         super().setUp()
