@@ -40,17 +40,15 @@ MI200-series boards do not partition, and the library answers
 
 from __future__ import annotations
 
-import collections
 import dataclasses
-import threading
 import uuid
 from collections.abc import Callable
 from collections.abc import Mapping
 from typing import Any
 
 from orionx_cyborg.gpu import models
+from orionx_cyborg.gpu.fake import cabi
 
-SUCCESS = 0
 STATUS_CODES = {
     'INVAL': 1,
     'NOT_SUPPORTED': 2,
@@ -211,35 +209,22 @@ def amd_host(
     return SimulatedAmdHost(gpus=tuple(built), **kwargs)
 
 
-class FakeAmdSmiError(Exception):
-    def __init__(self, code: int) -> None:
-        super().__init__(code)
-        self.code = code
-
-
-@dataclasses.dataclass
-class _Injection:
-    symbol: str
-    code: int
-    pci_address: str | None
-    remaining: int | None
+class FakeAmdSmiError(cabi.ReturnCode):
+    """Carries an AMD SMI status out of a simulated call."""
 
 
 def _value(arg: Any) -> int:
     return int(getattr(arg, 'value', arg) or 0)
 
 
-class FakeAmdSmiLibrary:
+class FakeAmdSmiLibrary(cabi.SimulatedLibrary):
     """The AMD SMI C library of one simulated host."""
 
     def __init__(self, host: SimulatedAmdHost) -> None:
-        self._lock = threading.RLock()
+        super().__init__(_SYMBOLS)
         self.host = host
         self._initialized = 0
-        self._injections: list[_Injection] = []
-        self._absent: set[str] = set()
-        #: Calls per C symbol.
-        self.calls: collections.Counter[str] = collections.Counter()
+        self._injections = cabi.Injections()
 
     def fail(
         self,
@@ -250,45 +235,14 @@ class FakeAmdSmiLibrary:
     ) -> None:
         """Make *symbol* return *status* (e.g. ``NOT_SUPPORTED``)."""
         with self._lock:
-            self._injections.append(
-                _Injection(symbol, _S[status], pci_address, times)
-            )
-
-    def remove(self, symbol: str) -> None:
-        """Lose *symbol*, as an older library that lacks it."""
-        self._absent.add(symbol)
-
-    def __getattr__(self, name: str) -> Any:
-        implementation = _SYMBOLS.get(name)
-        if implementation is None or name in self._absent:
-            raise AttributeError(name)
-
-        def symbol(*args: Any) -> int:
-            with self._lock:
-                self.calls[name] += 1
-                try:
-                    implementation(self, name, *args)
-                except FakeAmdSmiError as err:
-                    return err.code
-                return SUCCESS
-
-        return symbol
+            self._injections.add(symbol, _S[status], pci_address, times)
 
     # Helpers ------------------------------------------------------------
 
     def _check(self, symbol: str, address: str | None = None) -> None:
         if self._initialized <= 0:
             raise FakeAmdSmiError(_S['NOT_INIT'])
-        for injection in self._injections:
-            if injection.symbol != symbol:
-                continue
-            if injection.pci_address not in (None, address):
-                continue
-            if injection.remaining is not None:
-                if injection.remaining <= 0:
-                    continue
-                injection.remaining -= 1
-            raise FakeAmdSmiError(injection.code)
+        self._injections.check(symbol, address, FakeAmdSmiError)
 
     def _gpu(self, symbol: str, handle: Any) -> SimulatedAmdGpu:
         index = _value(handle) - _PROCESSOR_BASE

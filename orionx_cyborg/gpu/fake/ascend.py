@@ -33,14 +33,13 @@ chips per card). Verified only against this fake.
 
 from __future__ import annotations
 
-import collections
 import dataclasses
-import threading
 from collections.abc import Callable
 from collections.abc import Mapping
 from typing import Any
 
-SUCCESS = 0
+from orionx_cyborg.gpu.fake import cabi
+
 CODES = {
     'INVALID_PARAMETER': -8001,
     'OPER_NOT_PERMITTED': -8002,
@@ -141,47 +140,26 @@ def ascend_host(
     return SimulatedAscendHost(cards=tuple(built), **kwargs)
 
 
-class FakeDcmiError(Exception):
-    def __init__(self, code: int) -> None:
-        super().__init__(code)
-        self.code = code
+class FakeDcmiError(cabi.ReturnCode):
+    """Carries a DCMI error code out of a simulated call."""
 
 
-class FakeDcmiLibrary:
+class FakeDcmiLibrary(cabi.SimulatedLibrary):
     """The DCMI C library of one simulated host."""
 
     def __init__(self, host: SimulatedAscendHost) -> None:
+        super().__init__(_SYMBOLS)
         self.host = host
-        self._lock = threading.RLock()
         self._initialized = False
-        self._absent: set[str] = set()
         self._failures: dict[str, int] = {}
-        self.calls: collections.Counter[str] = collections.Counter()
 
     def fail(self, symbol: str, code: str) -> None:
         """Make *symbol* return DCMI error *code* on every card."""
         self._failures[symbol] = CODES[code]
 
-    def remove(self, symbol: str) -> None:
-        self._absent.add(symbol)
-
-    def __getattr__(self, name: str) -> Any:
-        implementation = _SYMBOLS.get(name)
-        if implementation is None or name in self._absent:
-            raise AttributeError(name)
-
-        def symbol(*args: Any) -> int:
-            with self._lock:
-                self.calls[name] += 1
-                try:
-                    if name in self._failures:
-                        raise FakeDcmiError(self._failures[name])
-                    implementation(self, name, *args)
-                except FakeDcmiError as err:
-                    return err.code
-                return SUCCESS
-
-        return symbol
+    def _before_call(self, name: str) -> None:
+        if name in self._failures:
+            raise FakeDcmiError(self._failures[name])
 
     def _card(self, name: str, card_id: int) -> SimulatedCard:
         if not self._initialized:

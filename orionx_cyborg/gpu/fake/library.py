@@ -32,19 +32,16 @@ library it knows nothing of pynvml: the return codes below are nvml.h's.
 
 from __future__ import annotations
 
-import collections
 import ctypes
-import dataclasses
-import threading
 import uuid
 from collections.abc import Callable
 from typing import Any
 
+from orionx_cyborg.gpu.fake import cabi
 from orionx_cyborg.gpu.fake import catalogue
 from orionx_cyborg.gpu.fake import topology
 
-# Return codes of nvml.h (nvmlReturn_t).
-SUCCESS = 0
+# Return codes of nvml.h (nvmlReturn_t) other than success.
 ERROR_CODES = {
     'UNINITIALIZED': 1,
     'INVALID_ARGUMENT': 2,
@@ -93,20 +90,8 @@ _MIG_HANDLE_STRIDE = 0x10
 _EVENT_SET_BASE = 0x7E000000
 
 
-class FakeNvmlError(Exception):
+class FakeNvmlError(cabi.ReturnCode):
     """Carries an NVML return code out of a simulated call."""
-
-    def __init__(self, code: int) -> None:
-        super().__init__(code)
-        self.code = code
-
-
-@dataclasses.dataclass
-class _Injection:
-    symbol: str
-    code: int
-    pci_address: str | None
-    remaining: int | None
 
 
 def _value(arg: Any) -> int:
@@ -118,17 +103,6 @@ def _handle_value(handle: Any) -> int | None:
     return ctypes.cast(handle, ctypes.c_void_p).value
 
 
-def _write_handle(out: Any, value: int) -> None:
-    """Store a pointer value through ``byref(c_nvmlDevice_t())``."""
-    target = out._obj
-    pointer = ctypes.c_void_p(value)
-    ctypes.memmove(
-        ctypes.addressof(target),
-        ctypes.addressof(pointer),
-        ctypes.sizeof(ctypes.c_void_p),
-    )
-
-
 def _write_string(buffer: Any, size: int, text: str) -> None:
     data = text.encode('utf-8')
     if len(data) + 1 > size:
@@ -136,22 +110,20 @@ def _write_string(buffer: Any, size: int, text: str) -> None:
     buffer.value = data
 
 
-class FakeNvmlLibrary:
+class FakeNvmlLibrary(cabi.SimulatedLibrary):
     """The NVML C library of one simulated host."""
 
     def __init__(self, host: topology.SimulatedHost) -> None:
-        self._lock = threading.RLock()
+        super().__init__(_SYMBOLS)
         self._host = host
         self._visible: list[topology.SimulatedGpu] = []
         self._types: dict[int, catalogue.VgpuTypeSpec] = {}
         self._index_host(host)
         self._refcount = 0
-        self._injections: list[_Injection] = []
+        self._injections = cabi.Injections()
         self._event_sets: dict[int, set[str]] = {}
         self._delivered: set[tuple[str, int]] = set()
         self._next_event_set = 0
-        #: Calls per C symbol, for benchmarks and tests.
-        self.calls: collections.Counter[str] = collections.Counter()
 
     # Simulation control (not part of NVML) ------------------------------
 
@@ -194,27 +166,7 @@ class FakeNvmlLibrary:
         :param times: only the next *times* calls; forever when None.
         """
         with self._lock:
-            self._injections.append(
-                _Injection(symbol, _E[error], pci_address, times)
-            )
-
-    # Symbol dispatch ----------------------------------------------------
-
-    def __getattr__(self, name: str) -> Any:
-        implementation = _SYMBOLS.get(name)
-        if implementation is None:
-            raise AttributeError(name)
-
-        def symbol(*args: Any) -> int:
-            with self._lock:
-                self.calls[name] += 1
-                try:
-                    implementation(self, name, *args)
-                except FakeNvmlError as err:
-                    return err.code
-                return SUCCESS
-
-        return symbol
+            self._injections.add(symbol, _E[error], pci_address, times)
 
     # Helpers ------------------------------------------------------------
 
@@ -229,16 +181,7 @@ class FakeNvmlLibrary:
         errors = self._host.errors
         if symbol in errors:
             raise FakeNvmlError(_E[errors[symbol]])
-        for injection in self._injections:
-            if injection.symbol != symbol:
-                continue
-            if injection.pci_address not in (None, address):
-                continue
-            if injection.remaining is not None:
-                if injection.remaining <= 0:
-                    continue
-                injection.remaining -= 1
-            raise FakeNvmlError(injection.code)
+        self._injections.check(symbol, address, FakeNvmlError)
 
     def _visible_gpus(self) -> list[topology.SimulatedGpu]:
         return self._visible
@@ -390,7 +333,7 @@ def _handle_by_index(
     if not 0 <= position < len(gpus):
         raise FakeNvmlError(_E['INVALID_ARGUMENT'])
     lib._check_gpu(name, gpus[position], allow_lost=True)
-    _write_handle(out, _GPU_HANDLE_BASE * (position + 1))
+    cabi.write_handle(out, _GPU_HANDLE_BASE * (position + 1))
 
 
 def _name(
@@ -483,7 +426,7 @@ def _mig_handle_by_index(
     if slot >= len(gpu.mig_devices):
         raise FakeNvmlError(_E['NOT_FOUND'])
     base = _handle_value(handle) or 0
-    _write_handle(out, base + _MIG_HANDLE_STRIDE * (slot + 1))
+    cabi.write_handle(out, base + _MIG_HANDLE_STRIDE * (slot + 1))
 
 
 def _attributes(
@@ -641,7 +584,7 @@ def _event_set_create(lib: FakeNvmlLibrary, name: str, out: Any) -> None:
     lib._next_event_set += 1
     value = _EVENT_SET_BASE + lib._next_event_set
     lib._event_sets[value] = set()
-    _write_handle(out, value)
+    cabi.write_handle(out, value)
 
 
 def _event_set(lib: FakeNvmlLibrary, event_set: Any) -> set[str]:

@@ -30,16 +30,15 @@ this fake.
 
 from __future__ import annotations
 
-import collections
 import ctypes
 import dataclasses
-import threading
 import uuid
 from collections.abc import Callable
 from collections.abc import Mapping
 from typing import Any
 
-SUCCESS = 0
+from orionx_cyborg.gpu.fake import cabi
+
 CODES = {
     'DRIVER_NOT_LOADED': 1,
     'INVALID_ARGUMENT': 3,
@@ -114,62 +113,34 @@ def mthreads_host(
     return SimulatedMthreadsHost(gpus=tuple(built), **kwargs)
 
 
-class FakeMtmlError(Exception):
-    def __init__(self, code: int) -> None:
-        super().__init__(code)
-        self.code = code
+class FakeMtmlError(cabi.ReturnCode):
+    """Carries an MTML return code out of a simulated call."""
 
 
 def _pointer_value(handle: Any) -> int:
     return ctypes.cast(handle, ctypes.c_void_p).value or 0
 
 
-def _write_handle(out: Any, value: int) -> None:
-    target = out._obj
-    pointer = ctypes.c_void_p(value)
-    ctypes.memmove(
-        ctypes.addressof(target),
-        ctypes.addressof(pointer),
-        ctypes.sizeof(ctypes.c_void_p),
-    )
-
-
-class FakeMtmlLibrary:
+class FakeMtmlLibrary(cabi.SimulatedLibrary):
     """The MTML C library of one simulated host."""
 
     def __init__(self, host: SimulatedMthreadsHost) -> None:
+        super().__init__(_SYMBOLS)
         self.host = host
-        self._lock = threading.RLock()
         self._initialized = 0
-        self._absent: set[str] = set()
         self._failures: dict[str, int] = {}
-        self.calls: collections.Counter[str] = collections.Counter()
 
     def fail(self, symbol: str, code: str) -> None:
         self._failures[symbol] = CODES[code]
 
-    def remove(self, symbol: str) -> None:
-        self._absent.add(symbol)
+    def _before_call(self, name: str) -> None:
+        if name in self._failures:
+            raise FakeMtmlError(self._failures[name])
 
     def __getattr__(self, name: str) -> Any:
         if name == 'mtmlErrorString':
             return _error_string
-        implementation = _SYMBOLS.get(name)
-        if implementation is None or name in self._absent:
-            raise AttributeError(name)
-
-        def symbol(*args: Any) -> int:
-            with self._lock:
-                self.calls[name] += 1
-                try:
-                    if name in self._failures:
-                        raise FakeMtmlError(self._failures[name])
-                    implementation(self, name, *args)
-                except FakeMtmlError as err:
-                    return err.code
-                return SUCCESS
-
-        return symbol
+        return super().__getattr__(name)
 
     def _gpu(self, name: str, handle: Any, base: int) -> SimulatedMthreadsGpu:
         if self._initialized <= 0:
@@ -194,7 +165,7 @@ def _init(lib: FakeMtmlLibrary, name: str, out: Any) -> None:
     if lib.host.library == 'driver-not-loaded':
         raise FakeMtmlError(CODES['DRIVER_NOT_LOADED'])
     lib._initialized += 1
-    _write_handle(out, _LIBRARY_HANDLE)
+    cabi.write_handle(out, _LIBRARY_HANDLE)
 
 
 def _shutdown(lib: FakeMtmlLibrary, name: str, handle: Any) -> None:
@@ -213,11 +184,11 @@ def _device_by_index(
     position = int(getattr(index, 'value', index))
     if not 0 <= position < len(lib.host.gpus):
         raise FakeMtmlError(CODES['INVALID_ARGUMENT'])
-    _write_handle(out, _DEVICE_BASE + position)
+    cabi.write_handle(out, _DEVICE_BASE + position)
 
 
 def _system(lib: FakeMtmlLibrary, name: str, handle: Any, out: Any) -> None:
-    _write_handle(out, _SYSTEM_HANDLE)
+    cabi.write_handle(out, _SYSTEM_HANDLE)
 
 
 def _driver_version(
@@ -255,7 +226,7 @@ def _init_memory(
     lib: FakeMtmlLibrary, name: str, device: Any, out: Any
 ) -> None:
     gpu = lib._gpu(name, device, _DEVICE_BASE)
-    _write_handle(out, _MEMORY_BASE + lib.host.gpus.index(gpu))
+    cabi.write_handle(out, _MEMORY_BASE + lib.host.gpus.index(gpu))
 
 
 def _memory_total(
