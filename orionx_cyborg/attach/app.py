@@ -195,7 +195,12 @@ class Components:
         """A reconcile pass now, waiting for another replica's to end."""
         report = None
         while report is None:
-            report = self.leader.run(self.reconciler.run_pass)
+            try:
+                report = self.leader.run(self.reconciler.run_pass)
+            except Exception as err:
+                # Every worker's health says so (shared in the ledger).
+                self.health.pass_failed(err)
+                raise
             if report is None:
                 threading.Event().wait(0.2)
         self.passed(report)

@@ -30,6 +30,37 @@ each request waits only for what it needs:
 * anything else (a first ask, a change): Cyborg's ARQs of the
   instance, and the lease operations for those without a lease.
 
+**Why a current lease is served without asking Cyborg or reading the
+lease's own allocation.** The ledger, not Placement or Cyborg, is what
+holds a lease's GPU slice: the allocator places from the ledger's usage
+(:meth:`Ledger.usage_by_gpu`), the only consumers of the pool members'
+inventories are leases, and every path of ours that frees a slice marks
+the lease ``releasing`` in the ledger *before* it deletes the
+allocation (and a move marks it ``moving``). So:
+
+* a lease whose allocation is gone while the ledger says ``active`` lost
+  it to someone outside the service (an operator's ``allocation
+  delete``); its slice is still the lease's in the ledger, nobody else
+  can be placed on it, and the next pass writes the allocation again.
+  Serving the document gives the guest nothing another tenant holds;
+  reading the allocation on every request would double Placement's
+  load to detect what the pass repairs anyway.
+* a lease whose ARQ is gone while Placement still holds the instance's
+  entitlement: Nova deletes an instance's ARQs and its allocations in
+  the same operation (delete, shelve-offload), so this lasts until Nova
+  finishes, or until the next pass when an operator deleted the ARQ
+  through Cyborg's API. The slice stays reserved by the lease until that
+  pass releases it, and its release revokes the lease token at once for
+  GPU servers that check online (:mod:`.tokencheck` answers from the
+  ledger) and, for offline checks, at the latest ``secret_ttl`` plus
+  the skew allowance after issue (:mod:`.leasetokens`). Asking
+  Cyborg on every request would put Cyborg (60 s timeout, every ARQ of
+  the region per list) on the path of every Nova metadata request, which
+  is what this module avoids.
+* a lease being released (``releasing``) or an instance whose
+  entitlement moved host or changed count is never served from the
+  ledger alone: ``_current`` sends those to Cyborg.
+
 No lock is held here; the caches have their own.
 """
 

@@ -219,3 +219,44 @@ def test_a_burst_of_connections_is_queued_not_reset(
     for thread in threads:
         thread.join()
     assert outcomes == {'200': BURST}
+
+
+def _health_answers(sandbox: stack.Sandbox) -> list[tuple[int, str]]:
+    """/healthz over new connections, enough to reach every worker."""
+    answers = []
+    for _ in range(4 * WORKERS):
+        answer = clients.plain(sandbox.manifest.attach_url).request(
+            'GET', '/healthz', expect=(200, 503)
+        )
+        answers.append((answer.status_code, answer.text.strip()))
+    return answers
+
+
+def test_every_worker_gives_the_same_health_verdict(
+    served: stack.Sandbox,
+) -> None:
+    """One worker sees Cyborg gone (it runs the pass); all say so.
+
+    Before health was shared, only the worker that ran the pass knew:
+    the others answered 200 OK.
+    """
+    admin = {'X-Auth-Token': identity.ADMIN_TOKEN}
+    served.stop_service('cyborg')
+    try:
+        failed = clients.plain(served.manifest.attach_url).request(
+            'POST', '/v1/reconcile', headers=admin, expect=(500, 503)
+        )
+        assert failed.status_code == 503, failed.text
+        answers = _health_answers(served)
+        assert {status for status, _ in answers} == {503}, answers
+        assert len({text for _, text in answers}) == 1, answers
+        assert 'Cyborg unreachable' in answers[0][1]
+    finally:
+        served.start_service('cyborg')
+    # One pass, run by one worker, clears it for every worker.
+    passed = clients.plain(served.manifest.attach_url).request(
+        'POST', '/v1/reconcile', headers=admin
+    )
+    assert passed.status_code == 200, passed.text
+    answers = _health_answers(served)
+    assert set(answers) == {(200, 'OK')}, answers

@@ -35,6 +35,7 @@ from orionx_cyborg.attach.ledger.ledger import Clock
 from orionx_cyborg.attach.ledger.ledger import Ledger
 from orionx_cyborg.attach.ledger.ledger import utc_now
 from orionx_cyborg.attach.ledger.records import GpuUsage
+from orionx_cyborg.attach.ledger.records import HealthReport
 from orionx_cyborg.attach.ledger.records import LeaseEvent
 from orionx_cyborg.attach.ledger.records import LeaseFields
 from orionx_cyborg.attach.ledger.records import LeaseRecord
@@ -53,6 +54,7 @@ __all__ = [
     'TRANSITIONS',
     'Clock',
     'GpuUsage',
+    'HealthReport',
     'InvalidArgument',
     'InvalidTransition',
     'LeaseEvent',

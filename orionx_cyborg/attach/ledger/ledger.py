@@ -55,6 +55,7 @@ from orionx_cyborg.attach.ledger import migration
 from orionx_cyborg.attach.ledger import models
 from orionx_cyborg.attach.ledger import validation
 from orionx_cyborg.attach.ledger.records import GpuUsage
+from orionx_cyborg.attach.ledger.records import HealthReport
 from orionx_cyborg.attach.ledger.records import LeaseEvent
 from orionx_cyborg.attach.ledger.records import LeaseFields
 from orionx_cyborg.attach.ledger.records import LeaseRecord
@@ -76,6 +77,7 @@ DEFAULT_EVENT_LIMIT = 100
 
 _LEASE = models.LeaseRow
 _EVENT = models.LeaseEventRow
+_HEALTH = models.HealthReportRow
 
 
 def utc_now() -> datetime.datetime:
@@ -427,6 +429,75 @@ class Ledger:
                 .execution_options(synchronize_session=False)
             )
             return _rowcount(result)
+
+    # Health shared by every worker and replica
+
+    def report_health(
+        self,
+        name: str,
+        ok: bool,
+        reason: str | None = None,
+        at: datetime.datetime | None = None,
+        succeeded: bool = False,
+    ) -> bool:
+        """Record the newest word on *name* (seen *at*, now by default).
+
+        A report older than the stored one is ignored: workers report in
+        any order, the newest observation wins. *succeeded* also records
+        *at* as its last success. Returns whether it was stored.
+        """
+        name = validation.event_name(name)
+        when = validation.aware(at, 'at') if at is not None else self._now()
+        values: dict[str, Any] = {'ok': ok, 'reason': reason, 'at': when}
+        if succeeded:
+            values['succeeded_at'] = when
+        for attempt in range(2):
+            try:
+                with _database_errors(), self._write() as session:
+                    return self._store_report(session, name, when, values)
+            except errors.LedgerUnavailable as err:
+                # Two processes inserting the first report at once: the
+                # loser updates the winner's row.
+                integrity = isinstance(err.__cause__, sa_exc.IntegrityError)
+                if attempt or not integrity:
+                    raise
+        return False
+
+    @staticmethod
+    def _store_report(
+        session: orm.Session,
+        name: str,
+        when: datetime.datetime,
+        values: dict[str, Any],
+    ) -> bool:
+        result = session.execute(
+            sa.update(_HEALTH)
+            .where(_HEALTH.name == name, _HEALTH.at <= when)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        if _rowcount(result):
+            return True
+        if session.get(_HEALTH, name) is not None:
+            return False  # a newer report is stored
+        session.add(models.HealthReportRow(name=name, **values))
+        session.flush()
+        return True
+
+    def health_reports(self) -> dict[str, HealthReport]:
+        """Every stored health report, by name."""
+        with _database_errors(), self._read() as session:
+            rows = list(session.scalars(sa.select(_HEALTH)))
+        return {
+            row.name: HealthReport(
+                name=row.name,
+                ok=row.ok,
+                reason=row.reason,
+                at=row.at,
+                succeeded_at=row.succeeded_at,
+            )
+            for row in rows
+        }
 
     # Summaries
 

@@ -181,3 +181,22 @@ class CounterRow(Base):
         sa.String(EVENT_LENGTH), primary_key=True
     )
     value: Mapped[int] = mapped_column(sa.BigInteger)
+
+
+class HealthReportRow(Base):
+    """The newest word on one part of the service's health.
+
+    One row per dependency (``Cyborg``, ``Placement``) and one for the
+    reconcile passes, written by whichever worker or replica saw it:
+    every process of the service reads the same verdict here.
+    """
+
+    __tablename__ = 'health_reports'
+
+    name: Mapped[str] = mapped_column(
+        sa.String(EVENT_LENGTH), primary_key=True
+    )
+    ok: Mapped[bool] = mapped_column(sa.Boolean)
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+    at: Mapped[datetime.datetime] = mapped_column(UTCDateTime)
+    succeeded_at: Mapped[datetime.datetime | None] = mapped_column(UTCDateTime)

@@ -132,3 +132,18 @@ class GpuUsage:
     gmem_mib: int
     compute_pct: int
     leases: int
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
+class HealthReport:
+    """The newest word on one part of the service's health.
+
+    ``at``: when it was seen; ``succeeded_at``: when it last went well
+    (recorded for the reconcile passes).
+    """
+
+    name: str
+    ok: bool
+    reason: str | None
+    at: datetime.datetime
+    succeeded_at: datetime.datetime | None = None

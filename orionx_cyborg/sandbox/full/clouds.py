@@ -15,7 +15,9 @@
 """Talking to the full sandbox: sessions, clouds.yaml, tempest.conf.
 
 ``clouds.yaml`` has one cloud per identity (``admin``, ``demo``,
-``demo-reader``, ``alt``, ``nova``, ``glance``), for openstacksdk and
+``demo-reader``, ``alt``, ``alt-admin``, ``nova``, ``cyborg``,
+``glance``, ``system-admin``, ``system-reader``, ``domain-member``), for
+openstacksdk and
 the ``openstack`` CLI (``OS_CLIENT_CONFIG_FILE``); ``tempest.conf``
 points Tempest and cyborg-tempest-plugin at the sandbox.
 """
@@ -35,17 +37,24 @@ from orionx_cyborg.sandbox.full import config
 from orionx_cyborg.sandbox.full import layout
 
 TIMEOUT = 30.0
-#: cloud name -> (user, project; None: system scope)
+#: A scope ``domain:<name>`` is that domain's (a domain-scoped token).
+DOMAIN_SCOPE = 'domain:'
+#: cloud name -> (user, scope: a project's name; None: system scope;
+#: ``domain:<name>``: a domain)
 CLOUDS: dict[str, tuple[str, str | None]] = {
     'admin': ('admin', 'admin'),
     'demo': ('demo', 'demo'),
     'demo-reader': ('demo-reader', 'demo'),
     'alt': ('alt', 'alt'),
+    'alt-admin': ('alt-admin', 'alt'),
     'nova': ('nova', 'service'),
+    'cyborg': ('cyborg', 'service'),
     'glance': ('glance', 'service'),
     # The operator of system-scoped APIs (the attach service's pools,
     # reconcile passes and every lease).
     'system-admin': ('admin', None),
+    'system-reader': ('system-reader', None),
+    'domain-member': ('domain-member', DOMAIN_SCOPE + 'Default'),
 }
 IMAGE_NAME = 'tiny'
 FLAVOR_NAME = 'tiny'
@@ -53,21 +62,46 @@ FLAVOR_NAME = 'tiny'
 IMAGE_BYTES = b'\0' * 4096
 
 
+def scope_options(project: str | None) -> dict[str, Any]:
+    """keystoneauth's (and clouds.yaml's) options of a scope.
+
+    *project*: a project's name, None for the system, or
+    ``domain:<name>`` for a domain.
+    """
+    if project is None:
+        return {'system_scope': 'all'}
+    if project.startswith(DOMAIN_SCOPE):
+        return {'domain_name': project[len(DOMAIN_SCOPE) :]}
+    return {'project_name': project, 'project_domain_name': 'Default'}
+
+
 def session(
     manifest: layout.FullManifest, user: str, project: str | None
 ) -> ks_session.Session:
-    """*user*'s session in *project*, or system-scoped if None."""
-    scope: dict[str, Any] = (
-        {'system_scope': 'all'}
-        if project is None
-        else {'project_name': project, 'project_domain_name': 'Default'}
-    )
+    """*user*'s session in *project* (see :func:`scope_options`)."""
     auth = v3.Password(
         auth_url=manifest.auth_url,
         username=user,
         password=manifest.passwords[user],
         user_domain_name='Default',
-        **scope,
+        **scope_options(project),
+    )
+    return ks_session.Session(auth=auth, timeout=TIMEOUT)
+
+
+def unscoped_session(
+    manifest: layout.FullManifest, user: str
+) -> ks_session.Session:
+    """*user*'s session with an unscoped token.
+
+    Unscoped even when the user has a default project.
+    """
+    auth = v3.Password(
+        auth_url=manifest.auth_url,
+        username=user,
+        password=manifest.passwords[user],
+        user_domain_name='Default',
+        unscoped=True,
     )
     return ks_session.Session(auth=auth, timeout=TIMEOUT)
 
@@ -202,12 +236,8 @@ def clouds_document(manifest: layout.FullManifest) -> dict[str, Any]:
             'username': user,
             'password': manifest.passwords[user],
             'user_domain_name': 'Default',
+            **scope_options(project),
         }
-        if project is None:
-            auth['system_scope'] = 'all'
-        else:
-            auth['project_name'] = project
-            auth['project_domain_name'] = 'Default'
         clouds[name] = {
             'auth': auth,
             'region_name': layout.REGION,

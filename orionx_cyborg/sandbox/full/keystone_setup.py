@@ -23,7 +23,10 @@ interpreter start instead of a dozen, before the Keystone API runs.
 Identities: ``admin`` (project ``admin`` and the system, role admin);
 service users (:data:`.layout.SERVICE_USERS`) in project ``service``
 with roles ``service`` and ``admin``; the tenants of
-:data:`.layout.TENANT_USERS`. The catalog has every HTTP service of the
+:data:`.layout.TENANT_USERS`; users with a role on domain ``Default``
+(:data:`.layout.DOMAIN_USERS`) or on the system
+(:data:`.layout.SYSTEM_USERS`), without a default project, for the
+tokens of those scopes. The catalog has every HTTP service of the
 sandbox in ``RegionOne`` (public, internal and admin interfaces).
 """
 
@@ -89,16 +92,18 @@ def _project(providers: Any, name: str) -> str:
     return str(project['id'])
 
 
-def _user(providers: Any, name: str, password: str, project: str) -> str:
-    user = providers.identity_api.create_user(
-        {
-            'name': name,
-            'password': password,
-            'domain_id': 'default',
-            'enabled': True,
-            'default_project_id': project,
-        }
-    )
+def _user(
+    providers: Any, name: str, password: str, project: str | None
+) -> str:
+    fields: dict[str, Any] = {
+        'name': name,
+        'password': password,
+        'domain_id': 'default',
+        'enabled': True,
+    }
+    if project is not None:
+        fields['default_project_id'] = project
+    user = providers.identity_api.create_user(fields)
     return str(user['id'])
 
 
@@ -125,6 +130,16 @@ def create_identities(manifest: layout.FullManifest) -> None:
         user = _user(providers, name, manifest.passwords[name], project)
         providers.assignment_api.add_role_to_user_and_project(
             user, project, roles[role]
+        )
+    for name, role in layout.DOMAIN_USERS:
+        user = _user(providers, name, manifest.passwords[name], None)
+        providers.assignment_api.create_grant(
+            roles[role], user_id=user, domain_id='default'
+        )
+    for name, role in layout.SYSTEM_USERS:
+        user = _user(providers, name, manifest.passwords[name], None)
+        providers.assignment_api.create_system_grant_for_user(
+            user, roles[role]
         )
 
 

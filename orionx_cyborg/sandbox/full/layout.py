@@ -50,7 +50,14 @@ TENANT_USERS = (
     ('demo', 'demo', 'member'),
     ('demo-reader', 'demo', 'reader'),
     ('alt', 'alt', 'member'),
+    # An admin of a project that owns nothing of the others: an
+    # operator only under the deprecated legacy policy.
+    ('alt-admin', 'alt', 'admin'),
 )
+#: (user, role) on domain ``Default``: a domain-scoped token's users.
+DOMAIN_USERS = (('domain-member', 'member'),)
+#: (user, role) on the system: system-scoped tokens without ``admin``.
+SYSTEM_USERS = (('system-reader', 'reader'),)
 #: The HTTP services and their ports' names in the manifest.
 HTTP_SERVICES = (
     'keystone',
@@ -117,8 +124,10 @@ class FullManifest:
     @classmethod
     def new(cls, state_dir: str, hosts: tuple[str, ...]) -> FullManifest:
         names = (*HTTP_SERVICES, 'amqp', 'rabbit-dist', 'epmd')
-        users = ('admin', 'rabbitmq', *SERVICE_USERS) + tuple(
-            user for user, _project, _role in TENANT_USERS
+        users = (
+            ('admin', 'rabbitmq', *SERVICE_USERS)
+            + tuple(user for user, _project, _role in TENANT_USERS)
+            + tuple(user for user, _role in DOMAIN_USERS + SYSTEM_USERS)
         )
         return cls(
             state_dir=state_dir,

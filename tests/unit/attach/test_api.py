@@ -353,6 +353,28 @@ class TestVendordata(ApiTestCase):
         )
         self.assertEqual({}, self.placement.consumers)
 
+    def test_a_lost_allocation_is_served_from_the_ledger_and_restored(self):
+        """The ledger holds the slice (see delivery's docstring): an
+        allocation deleted behind the service's back neither frees the
+        slice for another lease nor sends vendordata to Cyborg; the next
+        pass writes it again.
+        """
+        instance = str(uuid.uuid4())
+        self.cyborg.bind(instance)
+        lease_id = self.vendordata({'instance-id': instance})[1]['vgpus'][0][
+            'lease_id'
+        ]
+        lost = self.placement.consumers.pop(lease_id)
+        status, doc, _ = self.vendordata({'instance-id': instance})
+        self.assertEqual((200, 'active'), (status, doc['status']))
+        self.assertEqual(lease_id, doc['vgpus'][0]['lease_id'])
+        self.assertEqual([instance], self.cyborg.queries)
+        self.assertEqual(
+            'active', self.service.ledger.get(lease_id).state.value
+        )
+        self.reconciler.run_pass()
+        self.assertEqual(lost, self.placement.consumers[lease_id])
+
     def test_known_leases_are_served_without_listing_every_arq(self):
         instance = str(uuid.uuid4())
         self.cyborg.bind(instance)

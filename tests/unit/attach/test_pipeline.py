@@ -80,7 +80,7 @@ class TestHealth(PipelineTestCase):
         self.clock.now += 2
         status, text, _ = self.call('GET', '/healthz', token=None)
         self.assertEqual(503, status)
-        self.assertIn('Placement a call has waited 21 s', text)
+        self.assertIn('Placement a call has waited over 20 s', text)
 
     def test_a_4xx_answer_means_reachable(self):
         call = self.tracker.started('Placement')
@@ -128,6 +128,92 @@ class TestHealth(PipelineTestCase):
         self.assertEqual(401, self.call('GET', '/v1/health', token=None)[0])
         _, public, _ = self.call('GET', '/healthz', token=None)
         self.assertNotIn('seconds_since_successful_pass', public)
+
+
+class TestHealthSharedByWorkers(PipelineTestCase):
+    """Two workers (two trackers, two Health) sharing one ledger: each
+    sees only its own calls and passes, both give the same verdict.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.other_tracker = health.DependencyTracker(self.clock)
+        self.other = health.Health(
+            self.ledger,
+            self.other_tracker,
+            reconcile_interval=30,
+            missed_passes=3,
+            stall_s=20,
+            clock=self.clock,
+        )
+
+    def verdicts(self):
+        return [h.check()[:2] for h in (self.health, self.other)]
+
+    def test_a_dependency_one_worker_saw_fail_is_named_by_both(self):
+        call = self.other_tracker.started('Cyborg')
+        self.other_tracker.finished(
+            call, clients.TimedOut(service='Cyborg', reason='read timeout')
+        )
+        [(mine, reasons), (its, its_reasons)] = self.verdicts()
+        self.assertEqual((False, False), (mine, its))
+        self.assertEqual(reasons, its_reasons)
+        self.assertIn('Cyborg unreachable', reasons[0])
+        # This worker, which never saw the failure, gets an answer later:
+        # its newer word clears it for both.
+        self.clock.now += 1
+        self.tracker.finished(self.tracker.started('Cyborg'), None)
+        self.assertEqual([(True, []), (True, [])], self.verdicts())
+
+    def test_a_stalled_call_in_one_worker_is_seen_by_both(self):
+        self.tracker.started('Placement')
+        self.clock.now += 21
+        [(mine, reasons), (its, its_reasons)] = self.verdicts()
+        self.assertEqual((False, False), (mine, its))
+        self.assertEqual(
+            ['Placement a call has waited over 20 s'], its_reasons
+        )
+
+    def test_a_pass_clears_another_workers_failure(self):
+        call = self.other_tracker.started('Cyborg')
+        self.other_tracker.finished(
+            call, clients.TimedOut(service='Cyborg', reason='read timeout')
+        )
+        self.clock.now += 1
+        # This worker's pass: its Cyborg calls answer (no change for its
+        # own tracker, which never saw the failure).
+        self.tracker.finished(self.tracker.started('Cyborg'), None)
+        self.health.pass_succeeded()
+        self.assertTrue(self.other.check()[0])
+
+    def test_the_passes_of_one_worker_count_for_both(self):
+        self.clock.now += 80
+        self.health.pass_succeeded()  # the leader runs the passes
+        self.clock.now += 80
+        # 160 s after the start, 80 s after the pass: both healthy.
+        self.assertEqual([(True, []), (True, [])], self.verdicts())
+        self.health.pass_failed(RuntimeError('Placement said 500'))
+        self.clock.now += 11
+        [(mine, reasons), (its, its_reasons)] = self.verdicts()
+        self.assertEqual((False, False), (mine, its))
+        self.assertEqual(reasons, its_reasons)
+        self.assertIn('no reconcile pass succeeded for 91 s', reasons[0])
+        self.assertIn('Placement said 500', reasons[0])
+        details = self.other.check()[2]
+        self.assertEqual(91.0, details['seconds_since_successful_pass'])
+
+    def test_an_older_report_does_not_undo_a_newer_one(self):
+        self.clock.now += 5
+        call = self.tracker.started('Cyborg')
+        self.tracker.finished(
+            call, clients.TimedOut(service='Cyborg', reason='read timeout')
+        )
+        # The other worker's success, seen earlier, arrives later.
+        stored = self.ledger.report_health(
+            'Cyborg', True, None, health._utc(self.clock.now - 3)
+        )
+        self.assertFalse(stored)
+        self.assertFalse(self.other.check()[0])
 
 
 def _raise(*args, **kwargs):

@@ -80,9 +80,13 @@ def test_clouds_yaml_has_one_cloud_per_identity(
         'demo',
         'demo-reader',
         'alt',
+        'alt-admin',
         'nova',
+        'cyborg',
         'glance',
         'system-admin',
+        'system-reader',
+        'domain-member',
     }
     reader = document['demo-reader']['auth']
     assert (reader['username'], reader['project_name']) == (
@@ -94,6 +98,12 @@ def test_clouds_yaml_has_one_cloud_per_identity(
     operator = document['system-admin']['auth']
     assert operator['system_scope'] == 'all'
     assert 'project_name' not in operator
+    # The tokens of every scope the attach service's policy is tested
+    # with: a system reader, a domain member.
+    assert document['system-reader']['auth']['system_scope'] == 'all'
+    domain = document['domain-member']['auth']
+    assert domain['domain_name'] == 'Default'
+    assert 'project_name' not in domain
 
 
 def test_every_service_authenticates_with_keystone(
