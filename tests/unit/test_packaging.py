@@ -98,7 +98,9 @@ class TestEntryPoints(testtools.TestCase):
             str(group)
             for group, _ in runtimes['orionx_cyborg.attach.runtimes'].plugin()
         }
-        self.assertEqual({'orionx_runtime_orionx'}, groups)
+        self.assertEqual(
+            {'orionx_runtime_generic', 'orionx_runtime_orionx'}, groups
+        )
 
 
 class TestOptions(testtools.TestCase):
