@@ -520,7 +520,10 @@ class FullSandbox:
         )
         self._mark('devices reported, computes up')
         clouds.write_clouds_yaml(self.state, manifest)
-        clouds.write_tempest_conf(self.state, manifest)
+        gpu_less = [h.name for h in self.hosts if h.topology == 'no-gpu']
+        clouds.write_tempest_conf(
+            self.state, manifest, gpu_less[0] if gpu_less else ''
+        )
 
     def _http_services(self) -> list[Started]:
         return [
