@@ -38,6 +38,7 @@ from oslo_log import log as logging
 from werkzeug import exceptions as http
 
 from orionx_cyborg import clients
+from orionx_cyborg import constraints
 from orionx_cyborg import exception
 from orionx_cyborg.attach import context as context_mod
 from orionx_cyborg.attach import health as health_mod
@@ -510,6 +511,14 @@ def _lease_filters(
     return filters
 
 
+def _constraint(constraint: constraints.GpuConstraint) -> dict[str, Any]:
+    return {
+        'required': sorted(constraint.required),
+        'forbidden': sorted(constraint.forbidden),
+        'runtime': constraint.runtime,
+    }
+
+
 def _lease(
     service: service_mod.LeaseService, record: ledger_mod.LeaseRecord
 ) -> dict[str, Any]:
@@ -534,6 +543,8 @@ def _lease(
         'gpu_uuid': record.gpu_uuid,
         'gpu_host': record.gpu_host,
         'gpu_pci_address': record.gpu_pci_address,
+        'gpu_constraint': _constraint(service_mod.lease_constraint(record)),
+        'runtime': record.runtime,
         'endpoint': endpoint,
         'created_at': record.created_at.isoformat(),
         'placed_at': (

@@ -84,6 +84,7 @@ def add_commands(commands: Any) -> None:
         help='the full profile: real Keystone, Nova, Glance, Neutron and '
         'RabbitMQ, stock Cyborg processes (see the sandbox docs)',
     )
+    _mixed_argument(up_cmd)
     _vendordata_argument(up_cmd)
     _attach_arguments(up_cmd)
     up_cmd.add_argument(
@@ -119,8 +120,18 @@ def add_commands(commands: Any) -> None:
         help='on the full profile: real Nova boots a whole-GPU and a '
         'pooled-vGPU server',
     )
+    _mixed_argument(demo_cmd)
     _vendordata_argument(demo_cmd)
     demo_cmd.set_defaults(handler=run_demo)
+
+
+def _mixed_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        '--mixed',
+        action='store_true',
+        help='add gpu-server-3: 2x H200, 2x AMD MI300X, 2x Ascend 910B3 '
+        'and 2x MTT S4000, one GPU of each GPU vendor in the pool',
+    )
 
 
 def _attach_arguments(parser: argparse.ArgumentParser) -> None:
@@ -194,6 +205,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
 
 
 def up(args: argparse.Namespace, out: TextIO) -> int:
+    if args.full and args.mixed:
+        print('--mixed is not available with --full yet', file=out)
+        return EXIT_FAILED
     if args.full:
         from orionx_cyborg.sandbox.full import cli as full_cli
 
@@ -201,7 +215,7 @@ def up(args: argparse.Namespace, out: TextIO) -> int:
     try:
         sandbox = stack.Sandbox(
             args.state_dir,
-            hosts.orionx_fleet(),
+            hosts.mixed_fleet() if args.mixed else hosts.orionx_fleet(),
             vendordata_targets=args.vendordata_target,
             debug=args.debug,
             keep=args.keep,
@@ -232,6 +246,9 @@ def up(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def run_demo(args: argparse.Namespace, out: TextIO) -> int:
+    if args.full and args.mixed:
+        print('--mixed is not available with --full yet', file=out)
+        return EXIT_FAILED
     if args.full:
         from orionx_cyborg.sandbox.full import cli as full_cli
 
@@ -242,6 +259,7 @@ def run_demo(args: argparse.Namespace, out: TextIO) -> int:
             keep=args.keep,
             vendordata_targets=args.vendordata_target,
             out=out,
+            mixed=args.mixed,
         )
     except (
         stack.SandboxError,

@@ -172,6 +172,9 @@ def attach_sections(
         'state_path': str(state.attach_dir),
         # Passes run when asked (POST /v1/reconcile), so tests decide.
         'reconcile_interval': '0',
+        # Pool GPUs of AMD, Ascend and Moore Threads (the mixed host)
+        # are served by the generic runtime; NVIDIA's by orionx.
+        'additional_runtimes': 'generic',
     }
     attach.update(options)
     return {

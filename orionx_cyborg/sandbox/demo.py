@@ -23,6 +23,12 @@ vendordata for each (so the attach service leases the pooled vGPU), and
 prints what the cloud looks like: hosts, GPUs and their modes, Placement
 inventories and usage per resource class, and what each instance got,
 the pooled one's binding included (GPU, host, transport, ``ORION_*``).
+
+With ``--mixed`` the fleet also has ``gpu-server-3`` (four vendors, see
+:func:`hosts.mixed_host`), and the demo boots two more instances: one on
+a whole AMD Instinct MI300X, and one pooled vGPU whose device profile
+requires an AMD GPU, which the attach service places on the MI300X pool
+member and serves through the ``generic`` runtime.
 """
 
 from __future__ import annotations
@@ -106,6 +112,40 @@ FLAVORS = (
 )
 
 
+#: The mixed host's flavors: a whole non-NVIDIA GPU and a pooled vGPU on
+#: one.
+MIXED_FLAVORS = (
+    DemoFlavor(
+        'gpu-mi300x',
+        'whole GPU, AMD',
+        {
+            'resources:PGPU': '1',
+            'trait:CUSTOM_GPU_AMD': 'required',
+            'trait:CUSTOM_GPU_MODEL_INSTINCT_MI300X': 'required',
+        },
+    ),
+    DemoFlavor(
+        'pool-amd-16g-25pct',
+        'pooled vGPU, AMD',
+        {
+            'resources:CUSTOM_ORIONX_VGPU': '1',
+            'trait:CUSTOM_ORIONX_POOL_DEFAULT': 'required',
+            'accel:orionx_gmem_mib': '16384',
+            'accel:orionx_compute_pct': '25',
+            'accel:orionx_gpu_traits_required': 'CUSTOM_GPU_AMD',
+        },
+        host='cpu-host-1',
+        vcpus=2,
+        ram=8192,
+        disk=20,
+    ),
+)
+
+
+def demo_flavors(mixed: bool) -> tuple[DemoFlavor, ...]:
+    return FLAVORS + MIXED_FLAVORS if mixed else FLAVORS
+
+
 class DemoFailed(RuntimeError):
     pass
 
@@ -165,16 +205,20 @@ def run(
     keep: bool = False,
     vendordata_targets: Sequence[str] = (),
     out: TextIO | None = None,
+    mixed: bool = False,
 ) -> DemoSummary:
     """Start the sandbox, create the flavors, boot, summarise.
 
     Without *keep* the sandbox is stopped before returning, whatever
     happens. Prints the summary to *out* when given.
+
+    :param mixed: add the mixed host and its two instances.
     """
     began = time.monotonic()
+    flavors = demo_flavors(mixed)
     sandbox = stack.Sandbox(
         state_dir,
-        hosts.orionx_fleet(),
+        hosts.mixed_fleet() if mixed else hosts.orionx_fleet(),
         vendordata_targets=vendordata_targets,
         keep=keep,
         # A kept sandbox keeps reconciling (a deleted instance's lease is
@@ -185,12 +229,12 @@ def run(
     )
     sandbox.start()
     try:
-        create_flavors(sandbox, FLAVORS)
-        instances = [boot(sandbox, flavor) for flavor in FLAVORS]
+        create_flavors(sandbox, flavors)
+        instances = [boot(sandbox, flavor) for flavor in flavors]
         # Vendordata first: the pooled vGPU's lease is then in Placement.
         views = [
             instance_view(sandbox, flavor, record)
-            for flavor, record in zip(FLAVORS, instances, strict=True)
+            for flavor, record in zip(flavors, instances, strict=True)
         ]
         summary = DemoSummary(
             state_dir=str(sandbox.state.root),

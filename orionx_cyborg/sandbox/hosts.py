@@ -183,5 +183,47 @@ def orionx_fleet() -> tuple[HostSpec, ...]:
     )
 
 
+#: The mixed host's pool members: an H200, an MI300X and an MTT S4000.
+MIXED_POOL_DEVICES = ('0000:2a:00.0', '0000:31:00.0', '0000:4b:00.0')
+MIXED_HOST = 'gpu-server-3'
+
+
+def mixed_host() -> HostSpec:
+    """``gpu-server-3``: four vendors on one host (topology ``mixed``).
+
+    2x H200, 2x AMD Instinct MI300X, 2x Huawei Ascend 910B3 and 2x Moore
+    Threads MTT S4000, each vendor behind its own simulated library. One
+    GPU of each of NVIDIA, AMD and Moore Threads is a pool member (the
+    pool takes all three vendors); every other device, the NPUs
+    included, is passed through whole.
+    """
+    return HostSpec(
+        name=MIXED_HOST,
+        description=(
+            '2x H200, 2x MI300X, 2x Ascend 910B3, 2x MTT S4000: one GPU '
+            'of each GPU vendor in the pool, the rest passthrough'
+        ),
+        topology='mixed',
+        drivers=(
+            orionx_driver(
+                {
+                    'default_mode': 'passthrough',
+                    'pool_devices': ','.join(MIXED_POOL_DEVICES),
+                },
+                {
+                    'name': 'default',
+                    'entitlement': '8',
+                    'vendors': '10de,1002,1ed5',
+                },
+            ),
+        ),
+    )
+
+
+def mixed_fleet() -> tuple[HostSpec, ...]:
+    """The planned fleet and the mixed host."""
+    return orionx_fleet() + (mixed_host(),)
+
+
 def default_fleet() -> tuple[HostSpec, ...]:
     return orionx_fleet()

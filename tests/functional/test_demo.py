@@ -116,3 +116,54 @@ def test_demo_boots_one_instance_of_each_kind_and_stops(
     assert 'FPGA: miss model info' in text
     # Without --keep, nothing is left running.
     assert not helpers.processes_mentioning(str(state_dir))
+
+
+def test_demo_mixed_boots_on_non_nvidia_devices(
+    tmp_path: pathlib.Path,
+) -> None:
+    """``--mixed``: a whole MI300X, and a pooled vGPU on an AMD GPU."""
+    state_dir = tmp_path / 'demo-mixed'
+    out = io.StringIO()
+    code = orionx_cli.main(
+        ['sandbox', 'demo', '--mixed', '--state-dir', str(state_dir)], out
+    )
+    text = out.getvalue()
+    assert code == 0, text
+    lines = text.splitlines()
+    assert lines[0].startswith('OrionX sandbox demo: 4 hosts, ready in')
+    [index] = [
+        i
+        for i, line in enumerate(lines)
+        if line.strip().startswith('demo-gpu-mi300x ')
+    ]
+    assert lines[index].endswith(
+        ': ACTIVE on gpu-server-3, attach handle PCI'
+    ), lines[index]
+    assert lines[index + 1].endswith("managed='yes'> 0000:11:00.0")
+    [binding] = [
+        line.strip()
+        for line in lines
+        if line.strip().startswith('pooled vGPU: lease ')
+        and 'gpu-server-3' in line
+    ]
+    assert re.fullmatch(
+        r'pooled vGPU: lease [0-9a-f-]{36} active: 16384 MiB, 25% of '
+        r'\S+ \(0000:31:00\.0\) on gpu-server-3, tcp to '
+        r'gpu-server-3:9960',
+        binding,
+    ), binding
+    assert (
+        '    client: ORIONX_VGPU_COUNT=1 '
+        'ORIONX_VGPU_ENDPOINTS=gpu-server-3:9960 '
+        'ORIONX_VGPU_FILE=/etc/orionx/vgpus.json'
+    ) in lines
+    assert re.search(
+        r'demo-pool-amd-16g-25pct: orionx: active, 1 pooled vGPU\(s\), '
+        r'generic runtime settings',
+        text,
+    )
+    assert re.search(r'gpu-server-3\s+CUSTOM_PNPU\s+2\s+2\s+0$', text, re.M)
+    # The MI300X, and perhaps the H200 instance (gpu-server-3 has one
+    # whole H200 too).
+    assert re.search(r'gpu-server-3\s+PGPU\s+3\s+3\s+[12]$', text, re.M)
+    assert not helpers.processes_mentioning(str(state_dir))
