@@ -456,7 +456,31 @@ class LeaseService:
             if err.existing is not None:
                 return err.existing, False
             return self.ledger.get_by_arq(arq.uuid), False
-        return self.claim(lease, gpu), True
+        placed = self.claim(lease, gpu)
+        if placed.state is State.PENDING:
+            # Placement had no room on that GPU: another worker or
+            # replica placed there since this process's allocator was
+            # built. claim() rebuilt it from the ledger; ask it once more.
+            placed = self._claim_again(placed, pool, size, arq.hostname)
+        return placed, True
+
+    def _claim_again(
+        self, lease: Lease, pool: str, size: sizing.Size, host: str | None
+    ) -> Lease:
+        """One more claim of a lease that lost a race for its GPU."""
+        decision = self._allocate(pool, self._request(size, host))
+        if isinstance(decision, allocator.Rejection):
+            return lease
+        gpu = self.view().gpus[decision.slices[0].gpu_id]
+        claiming = self.ledger.transition(
+            lease.id,
+            lease.version,
+            State.CLAIMING,
+            event='claimed',
+            detail={'gpu': gpu.gpu_uuid},
+            **gpu_fields(gpu),
+        )
+        return self.claim(claiming, gpu)
 
     def _create(
         self, new: ledger_mod.NewLease, event: str, detail: dict[str, Any]
@@ -768,7 +792,7 @@ class LeaseService:
         """Strict admission: a placed lease for an ARQ being bound, or no.
 
         Called from Cyborg's conductor while it binds the ARQ; refusing
-        makes the bind fail, so Nova reschedules the boot instead of
+        makes the bind fail, so Nova fails the boot instead of
         starting a VM whose vGPU would wait. The ARQ is read from Cyborg
         and must be being bound (or bound) with the instance, provider
         and host of *claimed*: a caller cannot lease made-up ARQs. A

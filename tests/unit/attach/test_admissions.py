@@ -18,6 +18,7 @@ the call did not create is never released."""
 import dataclasses
 import uuid
 
+from orionx_cyborg import clients
 from orionx_cyborg.attach import ledger as ledger_mod
 from tests.unit.attach import test_api
 
@@ -135,3 +136,47 @@ class TestNoLeaseIsReleasedThatTheCallDidNotCreate(AdmissionTestCase):
             ledger_mod.LeaseNotFound, self.ledger.get_by_arq, arq.uuid
         )
         self.assertEqual(3, len(self.ledger.list()))
+
+
+class RacedPlacement(test_api.FakePlacement):
+    """Placement whose first claims find the GPU taken.
+
+    As when another worker placed there first; then it has room again.
+    """
+
+    def __init__(self, conflicts):
+        super().__init__()
+        self.conflicts = conflicts
+
+    def claim(self, consumer, allocations, *args):
+        if self.conflicts:
+            self.conflicts -= 1
+            raise clients.NoRoom(what=consumer, reason='conflict')
+        super().claim(consumer, allocations, *args)
+
+
+class TestALostRaceIsClaimedAgain(AdmissionTestCase):
+    def use_placement(self, conflicts):
+        placement = RacedPlacement(conflicts)
+        self.placement = self.cyborg.placement = placement
+        self.service.placement = placement
+
+    def test_a_claim_that_lost_a_race_is_tried_once_more(self):
+        self.use_placement(conflicts=1)
+        arq = self.binding()
+        status, doc, _ = self.admit(self.body(arq))
+        self.assertEqual(201, status, doc)
+        self.assertEqual('active', doc['state'])
+        self.assertEqual([doc['id']], list(self.placement.consumers))
+        events = [e.event for e in self.ledger.events(doc['id'])]
+        self.assertEqual(
+            ['claimed', 'pending', 'claimed', 'placed'], events[-4:]
+        )
+
+    def test_only_once(self):
+        self.use_placement(conflicts=2)
+        arq = self.binding()
+        status, doc, _ = self.admit(self.body(arq))
+        self.assertEqual(409, status)
+        self.assertIn('has no room', doc['error']['message'])
+        self.assertEqual({}, self.placement.consumers)
