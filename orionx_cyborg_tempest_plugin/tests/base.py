@@ -20,6 +20,7 @@ full profile (which writes its ``tempest.conf``) or a devstack with the
 plugin.
 """
 
+import contextlib
 import time
 
 from oslo_log import log as logging
@@ -27,9 +28,10 @@ from tempest import config
 from tempest import test
 from tempest.common import waiters
 from tempest.lib import exceptions as lib_exc
-from tempest.lib.common import api_microversion_fixture
 from tempest.lib.common.utils import data_utils
 from tempest.lib.common.utils import test_utils
+from tempest.lib.services.compute import base_compute_client
+from tempest.lib.services.placement import base_placement_client
 
 from orionx_cyborg_tempest_plugin.services import clients
 
@@ -58,6 +60,30 @@ def pooled_group(conf=None):
         'accel:orionx_gmem_mib': str(orionx.pooled_gmem_mib),
         'accel:orionx_compute_pct': str(orionx.pooled_compute_pct),
     }
+
+
+@contextlib.contextmanager
+def microversions(compute=None, placement=None):
+    """Use these microversions inside, and restore the previous ones.
+
+    (Tempest's APIMicroversionFixture resets them to None on exit, which
+    would drop the test's own microversion after a nested use.)
+    """
+    saved = (
+        base_compute_client.COMPUTE_MICROVERSION,
+        base_placement_client.PLACEMENT_MICROVERSION,
+    )
+    if compute:
+        base_compute_client.COMPUTE_MICROVERSION = compute
+    if placement:
+        base_placement_client.PLACEMENT_MICROVERSION = placement
+    try:
+        yield
+    finally:
+        (
+            base_compute_client.COMPUTE_MICROVERSION,
+            base_placement_client.PLACEMENT_MICROVERSION,
+        ) = saved
 
 
 def build_timeout():
@@ -182,11 +208,9 @@ class BaseOrionXTest(test.BaseTestCase):
 
     def setUp(self):
         super().setUp()
-        self.useFixture(
-            api_microversion_fixture.APIMicroversionFixture(
-                compute_microversion=COMPUTE_MICROVERSION
-            )
-        )
+        context = microversions(compute=COMPUTE_MICROVERSION)
+        context.__enter__()
+        self.addCleanup(context.__exit__, None, None, None)
 
     # -- servers ---------------------------------------------------------
 
@@ -210,9 +234,7 @@ class BaseOrionXTest(test.BaseTestCase):
                 CONF.orionx.availability_zone,
                 host,
             )
-        with api_microversion_fixture.APIMicroversionFixture(
-            compute_microversion=COMPUTE_MICROVERSION
-        ):
+        with microversions(compute=COMPUTE_MICROVERSION):
             server = client.create_server(
                 name=data_utils.rand_name(
                     prefix=CONF.resource_name_prefix, name='orionx'

@@ -519,10 +519,11 @@ class FullSandbox:
             lambda: clouds.computes_up(admin, manifest.hosts),
         )
         self._mark('devices reported, computes up')
-        clouds.write_clouds_yaml(self.state, manifest)
+        # self.manifest, not manifest: it has the image and flavor now.
+        clouds.write_clouds_yaml(self.state, self.manifest)
         gpu_less = [h.name for h in self.hosts if h.topology == 'no-gpu']
         clouds.write_tempest_conf(
-            self.state, manifest, gpu_less[0] if gpu_less else ''
+            self.state, self.manifest, gpu_less[0] if gpu_less else ''
         )
 
     def _http_services(self) -> list[Started]:

@@ -31,7 +31,6 @@ from tempest import config
 from tempest.common import waiters
 from tempest.lib import decorators
 from tempest.lib import exceptions as lib_exc
-from tempest.lib.common import api_microversion_fixture
 
 from orionx_cyborg_tempest_plugin.tests import base
 
@@ -192,9 +191,7 @@ class PooledVgpuScenarioTest(base.BaseOrionXTest):
 
     def _roots_of(self, consumer):
         rps = self.os_admin.resource_providers_client
-        with api_microversion_fixture.APIMicroversionFixture(
-            placement_microversion='1.14'
-        ):
+        with base.microversions(placement='1.14'):
             return {
                 rps.show_resource_provider(rp)['root_provider_uuid']
                 for rp in self.allocations_of(consumer)
@@ -222,9 +219,7 @@ class PooledVgpuScenarioTest(base.BaseOrionXTest):
         self._host_command('compute_stop_command', source)
         self.addCleanup(self._bring_back, source)
         self.assertTrue(self._force_down(source, True))
-        with api_microversion_fixture.APIMicroversionFixture(
-            compute_microversion=EVACUATE_MICROVERSION
-        ):
+        with base.microversions(compute=EVACUATE_MICROVERSION):
             self.admin_servers.evacuate_server(server['id'])
         waiters.wait_for_server_status(
             self.admin_servers, server['id'], 'ACTIVE'
@@ -263,7 +258,7 @@ class PooledVgpuScenarioTest(base.BaseOrionXTest):
     def _bring_back(self, host):
         """Start *host*'s compute again and let it up (idempotent)."""
         service = self._compute_service(host)
-        if service['state'] == 'up' and not service['forced_down']:
+        if service['state'] == 'up' and not service.get('forced_down'):
             return
         if service['state'] != 'up':
             try:
