@@ -27,6 +27,7 @@ Leases and pools are read-only resources for operators and projects;
 from __future__ import annotations
 
 import dataclasses
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -254,7 +255,9 @@ def vendordata() -> Any:
             'project-id is longer than %d characters.' % MAX_ID
         )
     deps = _deps()
+    started = time.monotonic()
     document = deps.service.document(instance, project or None)
+    deps.counters.vendordata_answered(time.monotonic() - started)
     deps.counters.add('vendordata_requests_total')
     return document
 

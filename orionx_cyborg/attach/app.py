@@ -260,7 +260,7 @@ def build(
         placement = clients.PlacementClient(
             adapter_mod.load_adapter(conf, auth_conf.PLACEMENT.name), tracker
         )
-    runtime = runtimes.load(conf, group.runtime)
+    runtime = runtimes.load_set(conf, group.runtime, group.additional_runtimes)
     service = service_mod.LeaseService(
         settings, cyborg, placement, ledger, _signer(conf), runtime
     )

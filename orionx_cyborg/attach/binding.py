@@ -68,6 +68,10 @@ class VgpuBinding:
     """When the secret expires (ISO 8601, UTC); refresh before."""
     reason: str | None = None
     """Why the vGPU is not active (pending, or rejected for good)."""
+    runtime: str | None = None
+    """The runtime plugin that serves the vGPU (renders its client)."""
+    vendor: str | None = None
+    """The PCI vendor id of the serving GPU."""
 
     @property
     def active(self) -> bool:
@@ -87,6 +91,13 @@ class InstanceBinding:
     @property
     def active_vgpus(self) -> tuple[VgpuBinding, ...]:
         return tuple(v for v in self.vgpus if v.active)
+
+    def served_by(self, runtime: str) -> InstanceBinding:
+        """This binding with only the vGPUs runtime *runtime* serves."""
+        return dataclasses.replace(
+            self,
+            vgpus=tuple(v for v in self.vgpus if v.runtime == runtime),
+        )
 
     @property
     def pending(self) -> bool:
@@ -118,6 +129,8 @@ class InstanceBinding:
                     'secret': v.secret,
                     'expires_at': v.expires_at,
                     'reason': v.reason,
+                    'runtime': v.runtime,
+                    'vendor': v.vendor,
                 }
                 for v in self.vgpus
             ],

@@ -32,6 +32,7 @@ from collections.abc import Sequence
 
 from orionx_cyborg import allocator
 from orionx_cyborg import clients
+from orionx_cyborg import resources
 from orionx_cyborg.attach import ledger as ledger_mod
 from orionx_cyborg.clients import pools as pool_mod
 
@@ -138,6 +139,37 @@ class PoolCapacity:
             return self._allocators.setdefault(pool, built)
 
 
+def allocator_models(members: Sequence[pool_mod.PoolGpu]) -> dict[str, str]:
+    """The allocator's model of each member, by GPU UUID.
+
+    The allocator narrows a request only by model
+    (:attr:`allocator.VgpuRequest.models`), so the attach service turns a
+    lease's constraint into a set of models. That is exact only if every
+    GPU of a model is alike in what a constraint can look at (vendor and
+    traits, health aside); a model whose members differ is split into
+    one model per kind, named ``<model> [<n>]``.
+    """
+    kinds: dict[str, dict[tuple[str, frozenset[str]], int]] = {}
+    for member in sorted(members, key=lambda m: m.gpu_uuid):
+        per_model = kinds.setdefault(member.model, {})
+        per_model.setdefault(_kind(member), len(per_model))
+    labels = {}
+    for member in members:
+        per_model = kinds[member.model]
+        if len(per_model) == 1:
+            labels[member.gpu_uuid] = member.model
+        else:
+            labels[member.gpu_uuid] = '%s [%d]' % (
+                member.model,
+                per_model[_kind(member)],
+            )
+    return labels
+
+
+def _kind(member: pool_mod.PoolGpu) -> tuple[str, frozenset[str]]:
+    return member.vendor, member.traits - {resources.TRAIT_UNHEALTHY}
+
+
 def _build_allocator(
     view: pool_mod.PoolView,
     usage: dict[str, ledger_mod.GpuUsage],
@@ -146,13 +178,15 @@ def _build_allocator(
     locality: allocator.Locality,
 ) -> allocator.Allocator:
     gpus = []
-    for member in view.members(pool):
+    members = view.members(pool)
+    labels = allocator_models(members)
+    for member in members:
         used = usage.get(member.gpu_uuid)
         gpus.append(
             allocator.AllocatorGpu(
                 gpu_id=member.gpu_uuid,
                 host=member.host,
-                model=member.model,
+                model=labels[member.gpu_uuid],
                 memory_mib=member.memory_mib,
                 free_memory_mib=_free(
                     member.memory_mib, used.gmem_mib if used else 0

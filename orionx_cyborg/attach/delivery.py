@@ -104,7 +104,7 @@ class Delivery:
         placement: clients.PlacementClient,
         ledger: ledger_mod.Ledger,
         signer: leasetokens.TokenIssuer,
-        runtime: runtime_base.Runtime,
+        runtimes: runtime_base.RuntimeSet,
         clock: ledger_mod.Clock,
     ) -> None:
         self._leases = leases
@@ -112,7 +112,7 @@ class Delivery:
         self._placement = placement
         self._ledger = ledger
         self._signer = signer
-        self._runtime = runtime
+        self._runtimes = runtimes
         self._clock = clock
         self._lock = threading.Lock()
         # Entitlement provider -> its host (a provider never moves).
@@ -124,8 +124,23 @@ class Delivery:
         """Nova's vendordata answer: the binding and client settings."""
         instance = self.instance_binding(instance_uuid, project_id)
         document = instance.to_dict()
-        document['client'] = self._runtime.render(instance).to_dict()
-        document['runtime'] = self._runtime.name
+        names = list(
+            dict.fromkeys(
+                v.runtime for v in instance.active_vgpus if v.runtime
+            )
+        ) or [self._runtimes.default.name]
+        clients_ = {
+            name: self._runtimes.get(name)
+            .render(instance.served_by(name))
+            .to_dict()
+            for name in names
+        }
+        # One runtime serves most instances: its settings are "client".
+        # An instance with vGPUs of several runtimes gets each runtime's
+        # settings in "clients".
+        document['client'] = clients_[names[0]]
+        document['runtime'] = names[0]
+        document['clients'] = clients_
         return document
 
     def instance_binding(
@@ -286,6 +301,7 @@ class Delivery:
         expires = datetime.datetime.fromtimestamp(
             claims.expires_at, tz=datetime.UTC
         )
+        runtime, vendor = self._runtime_of(lease)
         return binding.VgpuBinding(
             lease_id=lease.id,
             pool=lease.pool,
@@ -297,7 +313,28 @@ class Delivery:
             endpoint=self.endpoint(lease),
             secret=secret,
             expires_at=expires.isoformat(),
+            runtime=runtime,
+            vendor=vendor,
         )
+
+    def _runtime_of(self, lease: Lease) -> tuple[str, str | None]:
+        """The runtime serving an active lease, and its GPU's vendor.
+
+        A lease placed before leases recorded their runtime gets the one
+        that serves its GPU's vendor now.
+        """
+        view = self._leases.capacity.cached_view()
+        gpu = view.gpus.get(lease.gpu_uuid or '') if view else None
+        vendor = gpu.vendor if gpu is not None else None
+        if lease.runtime and lease.runtime in self._runtimes.names:
+            return lease.runtime, vendor
+        if gpu is None:
+            return self._runtimes.default.name, vendor
+        constraint = service_mod.lease_constraint(lease)
+        try:
+            return self._leases.serving_runtime(gpu, constraint), vendor
+        except runtime_base.UnknownRuntime:
+            return self._runtimes.default.name, vendor
 
     def endpoint(self, lease: Lease) -> binding.Endpoint:
         host = lease.gpu_host or ''

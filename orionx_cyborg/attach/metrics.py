@@ -14,8 +14,9 @@
 
 """Prometheus metrics, by prometheus_client.
 
-Counters (passes, failures, moves, vendordata requests) and the last
-pass's gauges are kept by :class:`Recorder`. Under a server with several
+Counters (passes, failures, moves, vendordata requests), the
+vendordata latency histogram and the last pass's gauges are kept by
+:class:`Recorder`. Under a server with several
 worker processes (gunicorn), ``$PROMETHEUS_MULTIPROC_DIR`` names a
 directory, fresh for each run, in which each worker writes its values
 and a scrape of any worker adds them all up (prometheus_client's
@@ -28,7 +29,9 @@ no pool gauges.
 
 from __future__ import annotations
 
+import datetime
 import os
+from collections.abc import Callable
 from collections.abc import Iterator
 
 import prometheus_client
@@ -41,6 +44,21 @@ from orionx_cyborg.attach import service as service_mod
 from orionx_cyborg.attach import status
 
 MULTIPROC_ENV = 'PROMETHEUS_MULTIPROC_DIR'
+#: Buckets of the vendordata latency (seconds): Nova's metadata API
+#: gives up after its DynamicJSON timeout (5 s by default).
+VENDORDATA_BUCKETS = (
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+)
 CONTENT_TYPE = prometheus_client.CONTENT_TYPE_LATEST
 
 _COUNTERS = {
@@ -85,11 +103,20 @@ class Recorder:
             registry=self.registry,
             multiprocess_mode='max',
         )
+        self._vendordata = prometheus_client.Histogram(
+            'orionx_vendordata_duration_seconds',
+            'Time to answer a vendordata request, in seconds.',
+            registry=self.registry,
+            buckets=VENDORDATA_BUCKETS,
+        )
 
     def add(self, name: str, amount: int = 1) -> None:
         """Add to the counter *name* (``reconcile_passes_total``...)."""
         if amount:
             self._counters[name].inc(amount)
+
+    def vendordata_answered(self, duration_s: float) -> None:
+        self._vendordata.observe(duration_s)
 
     def pass_done(self, started_at: float, duration_s: float) -> None:
         self._duration.set(duration_s)
@@ -109,9 +136,18 @@ class Recorder:
         return own + prometheus_client.generate_latest(pool_registry)
 
 
+def _utcnow() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
 class _PoolCollector(prometheus_client.registry.Collector):
-    def __init__(self, service: service_mod.LeaseService) -> None:
+    def __init__(
+        self,
+        service: service_mod.LeaseService,
+        now: Callable[[], datetime.datetime] = _utcnow,
+    ) -> None:
         self._service = service
+        self._now = now
 
     def collect(self) -> Iterator[core.Metric]:
         view = self._service.capacity.cached_view()
@@ -188,3 +224,25 @@ class _PoolCollector(prometheus_client.registry.Collector):
             for p in pools:
                 family.add_metric([p.name], getattr(p, attribute))
             yield family
+        yield self._pending_age(pools)
+
+    def _pending_age(
+        self, pools: list[status.PoolStatus]
+    ) -> core.GaugeMetricFamily:
+        """How long the oldest pending lease of each pool has waited."""
+        family = core.GaugeMetricFamily(
+            'orionx_pending_oldest_age_seconds',
+            'Age of the oldest pending lease, per pool (0: none pending).',
+            labels=['pool'],
+        )
+        now = self._now()
+        for p in pools:
+            age = 0.0
+            if p.pending:
+                oldest = self._service.ledger.pending(p.name, limit=1)
+                if oldest:
+                    age = max(
+                        0.0, (now - oldest[0].created_at).total_seconds()
+                    )
+            family.add_metric([p.name], age)
+        return family

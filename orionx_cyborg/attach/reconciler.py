@@ -303,7 +303,12 @@ class LeaseReconciler:
                 State.ACTIVE,
                 event='repaired',
                 detail={'step': 'move undone', 'gpu': source.gpu_uuid},
-                **service_mod.gpu_fields(source),
+                **service_mod.gpu_fields(
+                    source,
+                    self.service.serving_runtime(
+                        source, service_mod.lease_constraint(lease)
+                    ),
+                ),
             )
             return 1
         target = view.gpus.get(lease.gpu_uuid or '')

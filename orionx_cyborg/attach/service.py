@@ -46,6 +46,7 @@ from oslo_log import log as logging
 
 from orionx_cyborg import allocator
 from orionx_cyborg import clients
+from orionx_cyborg import constraints
 from orionx_cyborg import exception
 from orionx_cyborg import resources
 from orionx_cyborg import sizing
@@ -74,6 +75,13 @@ ADMISSIBLE_STATES = frozenset({'BindStarted', 'Bound'})
 #: How long a device profile read from Cyborg is trusted (seconds).
 PROFILE_TTL_S = 60.0
 
+
+#: Asks that can never be served as they are.
+_INVALID_ASKS = (
+    sizing.InvalidSize,
+    constraints.InvalidConstraint,
+    runtime_base.UnknownRuntime,
+)
 
 #: Refusals that another process's release can lift.
 _ROOM_REASONS = frozenset(
@@ -157,7 +165,7 @@ class LeaseService:
         placement: clients.PlacementClient,
         ledger: ledger_mod.Ledger,
         signer: leasetokens.TokenIssuer,
-        runtime: runtime_base.Runtime,
+        runtime: runtime_base.Runtime | runtime_base.RuntimeSet,
         clock: ledger_mod.Clock = ledger_mod.utc_now,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -165,7 +173,10 @@ class LeaseService:
         self.cyborg = cyborg
         self.placement = placement
         self.ledger = ledger
-        self.runtime = runtime
+        if isinstance(runtime, runtime_base.Runtime):
+            runtime = runtime_base.RuntimeSet([runtime])
+        self.runtimes = runtime
+        self.runtime = runtime.default
         self._signer = signer
         self._clock = clock
         self.sleep = sleep
@@ -182,7 +193,7 @@ class LeaseService:
         self._profiles = {}
         self.rejections: dict[str, Rejected] = {}
         self.delivery = delivery_mod.Delivery(
-            self, placement, ledger, signer, runtime, clock
+            self, placement, ledger, signer, self.runtimes, clock
         )
 
     # The pool ------------------------------------------------------------
@@ -197,6 +208,57 @@ class LeaseService:
     def forget_allocators(self) -> None:
         """Rebuild allocators from the ledger next time (after a race)."""
         self.capacity.forget_allocators()
+
+    def eligible(
+        self, pool: str, constraint: constraints.GpuConstraint
+    ) -> list[pool_mod.PoolGpu]:
+        """Members of *pool* that may serve a lease asking *constraint*.
+
+        A member qualifies when a configured runtime (the one the
+        constraint names, if any) serves its vendor and its providers'
+        traits satisfy the constraint. Health is the allocator's concern.
+        """
+        return [
+            member
+            for member in self.view().members(pool)
+            if self.runtimes.serves(member.vendor, constraint.runtime)
+            and constraint.admits(member.traits)
+        ]
+
+    def serving_runtime(
+        self, gpu: pool_mod.PoolGpu, constraint: constraints.GpuConstraint
+    ) -> str:
+        """The runtime that serves a lease asking *constraint* on *gpu*."""
+        runtime = self.runtimes.serving(gpu.vendor, constraint.runtime)
+        return (runtime or self.runtimes.default).name
+
+    def _models(self, pool: str, gpus: set[str]) -> frozenset[str]:
+        """The allocator's models of *gpus*; empty (any) for all members."""
+        members = self.view().members(pool)
+        if gpus >= {m.gpu_uuid for m in members}:
+            return frozenset()
+        labels = capacity_mod.allocator_models(members)
+        return frozenset(labels[g] for g in gpus if g in labels)
+
+    def _queued_gpus(self, pool: str) -> set[str]:
+        """The GPUs that leases waiting in *pool*'s queue could use.
+
+        The queue is first come, first served among leases that compete
+        for the same GPUs: a new lease may take only GPUs none of them
+        could use.
+        """
+        everything = {m.gpu_uuid for m in self.view().members(pool)}
+        queued: set[str] = set()
+        for lease in self.ledger.pending(pool):
+            queued |= self._eligible_ids(pool, lease_constraint(lease))
+            if queued >= everything:
+                break
+        return queued
+
+    def _eligible_ids(
+        self, pool: str, constraint: constraints.GpuConstraint
+    ) -> set[str]:
+        return {m.gpu_uuid for m in self.eligible(pool, constraint)}
 
     # Leases --------------------------------------------------------------
 
@@ -250,14 +312,24 @@ class LeaseService:
         except ledger_mod.LeaseNotFound:
             pass
         try:
-            size = self._size(arq, pool)
-        except sizing.InvalidSize as err:
+            size, constraint = self._ask(arq, pool)
+        except _INVALID_ASKS as err:
             return self._reject(arq, pool, str(err))
         with self._lock:
             self.rejections.pop(arq.uuid, None)
-        return self._new_lease(arq, pool, size)
+        return self._new_lease(arq, pool, size, constraint)
 
-    def _size(self, arq: clients.Arq, pool: str) -> sizing.Size:
+    def _ask(
+        self, arq: clients.Arq, pool: str
+    ) -> tuple[sizing.Size, constraints.GpuConstraint]:
+        """The size and GPU constraint of *arq*'s vGPU, if servable.
+
+        :raises InvalidSize: a bad size, or one no eligible GPU holds.
+        :raises InvalidConstraint: a bad constraint, or one no member of
+            the pool meets with a configured runtime.
+        :raises UnknownRuntime: the profile names a runtime not
+            configured.
+        """
         profile = self.profile(arq.device_profile_name)
         group = None
         if profile is not None and (
@@ -265,13 +337,28 @@ class LeaseService:
         ):
             group = profile.groups[arq.device_profile_group_id]
         size = sizing.size_of_group(group, self.settings.default_size)
-        members = self.view().members(pool)
+        constraint = constraints.of_group(group)
+        if constraint.runtime is not None:
+            self.runtimes.get(constraint.runtime)
+        members = self.eligible(pool, constraint)
+        if not members and self.view().members(pool):
+            raise constraints.InvalidConstraint(
+                'no GPU of pool %s meets %s with runtime %s (vendors %s)'
+                % (
+                    pool,
+                    constraint.describe(),
+                    constraint.runtime or ', '.join(self.runtimes.names),
+                    ', '.join(
+                        sorted(self.runtimes.vendors(constraint.runtime))
+                    ),
+                )
+            )
         sizing.check_fits(
             size,
             [m.memory_mib for m in members],
             [m.compute_pct for m in members],
         )
-        return size
+        return size, constraint
 
     def profile(self, name: str) -> clients.DeviceProfile | None:
         """A device profile, read from Cyborg at most once a minute."""
@@ -303,12 +390,20 @@ class LeaseService:
         return rejected
 
     def _new_lease(
-        self, arq: clients.Arq, pool: str, size: sizing.Size
+        self,
+        arq: clients.Arq,
+        pool: str,
+        size: sizing.Size,
+        constraint: constraints.GpuConstraint = constraints.NONE,
     ) -> Lease:
-        return self._create_or_join(arq, pool, size)[0]
+        return self._create_or_join(arq, pool, size, constraint)[0]
 
     def _create_or_join(
-        self, arq: clients.Arq, pool: str, size: sizing.Size
+        self,
+        arq: clients.Arq,
+        pool: str,
+        size: sizing.Size,
+        constraint: constraints.GpuConstraint = constraints.NONE,
     ) -> tuple[Lease, bool]:
         """A new lease for *arq*, or the one another replica just made.
 
@@ -322,13 +417,21 @@ class LeaseService:
             pool=pool,
             gmem_mib=size.gmem_mib,
             compute_pct=size.compute_pct,
+            gpu_constraint=constraint.to_json(),
         )
-        if self.ledger.pending(pool, limit=1):
-            # First come, first served: no one overtakes the queue.
+        free = self._eligible_ids(pool, constraint)
+        if free and self.ledger.pending(pool, limit=1):
+            # First come, first served among leases that compete for the
+            # same GPUs: no one takes a GPU an earlier lease waits for.
+            free -= self._queued_gpus(pool)
+        if not free:
             return self._create(
                 new, 'pending', {'reason': 'queued behind earlier leases'}
             ), True
-        decision = self._allocate(pool, self._request(size, arq.hostname))
+        decision = self._allocate(
+            pool,
+            self._request(size, arq.hostname, self._models(pool, free)),
+        )
         if isinstance(decision, allocator.Rejection):
             return self._create(
                 new,
@@ -340,7 +443,9 @@ class LeaseService:
         try:
             lease = self._create(
                 dataclasses.replace(
-                    new, state=State.CLAIMING, **gpu_fields(gpu)
+                    new,
+                    state=State.CLAIMING,
+                    **gpu_fields(gpu, self.serving_runtime(gpu, constraint)),
                 ),
                 'claimed',
                 {'gpu': gpu.gpu_uuid, 'host': gpu.host},
@@ -386,11 +491,15 @@ class LeaseService:
         return decision
 
     def _request(
-        self, size: sizing.Size, host: str | None
+        self,
+        size: sizing.Size,
+        host: str | None,
+        models: frozenset[str] = frozenset(),
     ) -> allocator.VgpuRequest:
         return allocator.VgpuRequest(
             compute_pct=size.compute_pct,
             memory_mib=size.gmem_mib,
+            models=models,
             preferred_host=host or None,
         )
 
@@ -460,21 +569,36 @@ class LeaseService:
     def place_pending(self, pool: str) -> list[Lease]:
         """Place pending leases of *pool* in FIFO order while room lasts.
 
-        The queue is strict: the first lease that still does not fit
-        stops the pass, so a large request is not starved by small ones.
+        The queue is strict among leases that compete for the same GPUs:
+        a lease that still does not fit keeps every GPU it could use from
+        the leases behind it, so a large request is not starved by small
+        ones. A lease whose GPUs (by its constraint and runtime) are
+        disjoint from those of the leases before it does not wait for
+        them. Without constraints this is one strict queue per pool.
         """
         placed = []
+        everything = {m.gpu_uuid for m in self.view().members(pool)}
+        held: set[str] = set()
         for lease in self.ledger.pending(pool):
+            constraint = lease_constraint(lease)
+            eligible = self._eligible_ids(pool, constraint)
+            free = eligible - held
+            if not free:
+                continue
             decision = self.capacity.allocate(
                 pool,
                 self._request(
                     sizing.Size(lease.gmem_mib, lease.compute_pct),
                     lease.vm_host,
+                    self._models(pool, free),
                 ),
                 observe=False,
             )
             if isinstance(decision, allocator.Rejection):
-                break
+                held |= eligible
+                if held >= everything:
+                    break
+                continue
             gpu = self.view().gpus[decision.slices[0].gpu_id]
             claiming = self.ledger.transition(
                 lease.id,
@@ -482,11 +606,14 @@ class LeaseService:
                 State.CLAIMING,
                 event='claimed',
                 detail={'gpu': gpu.gpu_uuid},
-                **gpu_fields(gpu),
+                **gpu_fields(gpu, self.serving_runtime(gpu, constraint)),
             )
             result = self.claim(claiming, gpu)
             if result.state is not State.ACTIVE:
-                break
+                held |= eligible
+                if held >= everything:
+                    break
+                continue
             placed.append(result)
         return placed
 
@@ -536,14 +663,22 @@ class LeaseService:
         """Move an active lease to another GPU; None if none has room."""
         view = self.view()
         source = view.gpus.get(lease.gpu_uuid or '')
-        decision = self.capacity.allocate(
-            lease.pool,
-            self._request(
-                sizing.Size(lease.gmem_mib, lease.compute_pct),
-                lease.vm_host,
-            ),
-            observe=False,
+        constraint = lease_constraint(lease)
+        eligible = self._eligible_ids(lease.pool, constraint)
+        decision: allocator.Decision = allocator.Rejection(
+            allocator.RejectionReason.NO_GPU_OF_MODEL,
+            'no GPU meets %s' % constraint.describe(),
         )
+        if eligible:
+            decision = self.capacity.allocate(
+                lease.pool,
+                self._request(
+                    sizing.Size(lease.gmem_mib, lease.compute_pct),
+                    lease.vm_host,
+                    self._models(lease.pool, eligible),
+                ),
+                observe=False,
+            )
         if isinstance(decision, allocator.Rejection):
             LOG.warning(
                 'Lease %s stays on %s (%s): no other GPU has room (%s)',
@@ -564,7 +699,7 @@ class LeaseService:
                 'to': target.gpu_uuid,
                 'reason': reason,
             },
-            **gpu_fields(target),
+            **gpu_fields(target, self.serving_runtime(target, constraint)),
         )
         faults.crash_point(faults.MOVE_BEFORE_PLACEMENT)
         try:
@@ -579,7 +714,7 @@ class LeaseService:
                 State.ACTIVE,
                 event='move-failed',
                 detail={'reason': str(err)},
-                **gpu_fields(source),
+                **gpu_fields(source, lease.runtime),
             )
         faults.crash_point(faults.MOVE_AFTER_PLACEMENT)
         self._give_back(lease)
@@ -663,11 +798,13 @@ class LeaseService:
         if existing is not None:
             return self._admit_existing(existing)
         try:
-            size = self._size(arq, entitlement.pool)
-        except sizing.InvalidSize as err:
+            size, constraint = self._ask(arq, entitlement.pool)
+        except _INVALID_ASKS as err:
             self._reject(arq, entitlement.pool, str(err))
             raise LeaseRefused(arq=arq.uuid, reason=str(err)) from err
-        lease, created = self._create_or_join(arq, entitlement.pool, size)
+        lease, created = self._create_or_join(
+            arq, entitlement.pool, size, constraint
+        )
         if lease.state is State.ACTIVE:
             return lease
         if created:
@@ -750,15 +887,39 @@ class LeaseService:
         return self.delivery.document(instance_uuid, project_id)
 
 
-def gpu_fields(gpu: pool_mod.PoolGpu) -> ledger_mod.LeaseFields:
-    """The ledger fields of a lease placed on pool member *gpu*."""
+def gpu_fields(
+    gpu: pool_mod.PoolGpu, runtime: str | None = None
+) -> ledger_mod.LeaseFields:
+    """The ledger fields of a lease placed on pool member *gpu*.
+
+    :param runtime: the runtime that serves the lease there.
+    """
     return {
         'gpu_host': gpu.host,
         'gpu_uuid': gpu.gpu_uuid,
         'gpu_pci_address': gpu.pci_address,
         'memory_rp_uuid': gpu.memory_rp_uuid,
         'compute_rp_uuid': gpu.compute_rp_uuid,
+        'runtime': runtime,
     }
+
+
+def lease_constraint(lease: Lease) -> constraints.GpuConstraint:
+    """What *lease* asks of its GPU (none for a lease without record).
+
+    A constraint the ledger holds but that no longer parses (written by
+    a newer release) is read as none, with a warning.
+    """
+    try:
+        return constraints.GpuConstraint.from_json(lease.gpu_constraint)
+    except (ValueError, TypeError, AttributeError) as err:
+        LOG.warning(
+            'Lease %s has an unreadable GPU constraint %r (%s): read as none',
+            lease.id,
+            lease.gpu_constraint,
+            err,
+        )
+        return constraints.NONE
 
 
 def _allocations(

@@ -18,25 +18,32 @@ One home for client construction: the keystoneauth adapter loader
 (:mod:`.adapter`, options from :mod:`orionx_cyborg.conf.auth`), the
 microversions (:mod:`.microversions`), the one retry helper
 (:mod:`.retry`), JSON over an adapter with errors converted
-(:mod:`.http`), and the Cyborg and Placement clients the attach service
-and the profile sync share (:mod:`.cyborg`, :mod:`.placement`). The
-sandbox's own clients (which play Nova and operators) are in
-:mod:`orionx_cyborg.sandbox.clients`; the operator CLI's openstacksdk
-connection in :mod:`orionx_cyborg.cmd.connection`.
+(:mod:`.http`), the Cyborg and Placement clients the attach service and
+the profile sync share (:mod:`.cyborg`, :mod:`.placement`), and the
+client of the attach service's own API (:mod:`.attach`) that the
+commands and the dashboards share. The sandbox's own clients (which
+play Nova and operators) are in :mod:`orionx_cyborg.sandbox.clients`;
+the operator CLI's openstacksdk connection in
+:mod:`orionx_cyborg.cmd.connection`.
 """
 
+from orionx_cyborg.clients.attach import AttachClient
 from orionx_cyborg.clients.cyborg import Arq
 from orionx_cyborg.clients.cyborg import CyborgClient
 from orionx_cyborg.clients.cyborg import Deployable
 from orionx_cyborg.clients.cyborg import Device
 from orionx_cyborg.clients.cyborg import DeviceProfile
+from orionx_cyborg.clients.errors import BadRequest
 from orionx_cyborg.clients.errors import ConnectFailed
+from orionx_cyborg.clients.errors import Forbidden
 from orionx_cyborg.clients.errors import GenerationConflict
 from orionx_cyborg.clients.errors import NoRoom
+from orionx_cyborg.clients.errors import NotFound
 from orionx_cyborg.clients.errors import RequestFailed
 from orionx_cyborg.clients.errors import ServerError
 from orionx_cyborg.clients.errors import ServiceUnavailable
 from orionx_cyborg.clients.errors import TimedOut
+from orionx_cyborg.clients.errors import Unauthorized
 from orionx_cyborg.clients.placement import CONSUMER_TYPE
 from orionx_cyborg.clients.placement import ConsumerAllocations
 from orionx_cyborg.clients.placement import PlacementClient
@@ -44,17 +51,22 @@ from orionx_cyborg.clients.placement import PlacementClient
 __all__ = [
     'CONSUMER_TYPE',
     'Arq',
+    'AttachClient',
+    'BadRequest',
     'ConnectFailed',
     'ConsumerAllocations',
     'CyborgClient',
     'Deployable',
     'Device',
     'DeviceProfile',
+    'Forbidden',
     'GenerationConflict',
     'NoRoom',
+    'NotFound',
     'PlacementClient',
     'RequestFailed',
     'ServerError',
     'ServiceUnavailable',
     'TimedOut',
+    'Unauthorized',
 ]

@@ -55,7 +55,10 @@ def session_adapter(
     region_name: str | None,
     endpoint_override: str | None,
 ) -> ks_adapter.Adapter:
-    """An adapter of *service_type* on an existing session (the CLI's)."""
+    """An adapter of *service_type* on an existing session (the CLI's).
+
+    Like :func:`load_adapter`'s, it never raises on an HTTP status.
+    """
     return ks_adapter.Adapter(
         session=session,
         service_type=service_type,
@@ -63,4 +66,5 @@ def session_adapter(
         region_name=region_name,
         endpoint_override=endpoint_override or None,
         user_agent=user_agent(),
+        raise_exc=False,
     )

@@ -81,10 +81,14 @@ class CyborgClient:
     """Cyborg's API, read as an admin."""
 
     def __init__(
-        self, adapter: Any, tracker: http.Tracker | None = None
+        self,
+        adapter: Any,
+        tracker: http.Tracker | None = None,
+        timeout: float | None = None,
     ) -> None:
+        """:param timeout: seconds of every request (None: the session's)."""
         self._http = http.JsonHttp(
-            adapter, 'Cyborg', microversions.CYBORG, tracker
+            adapter, 'Cyborg', microversions.CYBORG, tracker, timeout
         )
 
     def arqs(self, instance: str | None = None) -> list[Arq]:

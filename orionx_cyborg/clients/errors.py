@@ -54,3 +54,28 @@ class RequestFailed(exception.OrionXException):
     msg_fmt = _(
         '%(service)s answered %(status)d to %(method)s %(path)s: %(reason)s'
     )
+
+
+class BadRequest(RequestFailed):
+    """A 400: the service refused the request as malformed."""
+
+
+class Unauthorized(RequestFailed):
+    """A 401: no valid token."""
+
+
+class Forbidden(RequestFailed):
+    """A 403: the service's policy refused the caller."""
+
+
+class NotFound(RequestFailed):
+    """A 404: no such resource (or one the caller may not see)."""
+
+
+#: The subclass of :class:`RequestFailed` of an HTTP status.
+BY_STATUS: dict[int, type[RequestFailed]] = {
+    400: BadRequest,
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+}

@@ -44,13 +44,19 @@ class JsonHttp:
         self,
         adapter: Any,
         service: str,
-        microversion: str,
+        microversion: str | None,
         tracker: Tracker | None = None,
+        timeout: float | None = None,
     ):
+        """:param microversion: sent with every request (None: none).
+        :param timeout: seconds of every request; None leaves it to the
+            adapter's session (its ``timeout`` option).
+        """
         self._adapter = adapter
         self._service = service
         self._microversion = microversion
         self._tracker = tracker
+        self._timeout = timeout
 
     def request(
         self,
@@ -64,8 +70,9 @@ class JsonHttp:
 
         :raises ConnectFailed: no connection.
         :raises TimedOut: no answer within the group's ``timeout``.
-        :raises ServerError: a 5xx answer.
-        :raises RequestFailed: any other status outside *accept*.
+        :raises ServerError: a 5xx answer outside *accept*.
+        :raises RequestFailed: any other status outside *accept* (the
+            subclass of :data:`errors.BY_STATUS` for 400, 401, 403, 404).
         """
         if self._tracker is None:
             return self._request(method, path, body, params, accept)
@@ -87,10 +94,11 @@ class JsonHttp:
         params: Mapping[str, str] | None = None,
         accept: tuple[int, ...] = (200,),
     ) -> tuple[int, Any]:
-        kwargs: dict[str, Any] = {
-            'microversion': self._microversion,
-            'headers': {'Accept': 'application/json'},
-        }
+        kwargs: dict[str, Any] = {'headers': {'Accept': 'application/json'}}
+        if self._microversion is not None:
+            kwargs['microversion'] = self._microversion
+        if self._timeout is not None:
+            kwargs['timeout'] = self._timeout
         if body is not None:
             kwargs['json'] = body
         if params:
@@ -108,21 +116,23 @@ class JsonHttp:
                 service=self._service, reason=err
             ) from err
         status = int(response.status_code)
+        if status in accept:
+            return status, _json(response)
         if status >= 500:
             raise errors.ServerError(
                 service=self._service,
-                reason='%d on %s %s' % (status, method, path),
+                reason='%d on %s %s%s'
+                % (status, method, path, _suffix(_error_text(response))),
             )
-        if status not in accept:
-            raise errors.RequestFailed(
-                service=self._service,
-                status=status,
-                method=method,
-                path=path,
-                reason=_error_text(response),
-                code=_error_code(_json(response)),
-            )
-        return status, _json(response)
+        failure = errors.BY_STATUS.get(status, errors.RequestFailed)
+        raise failure(
+            service=self._service,
+            status=status,
+            method=method,
+            path=path,
+            reason=_error_text(response),
+            code=_error_code(_json(response)),
+        )
 
 
 def _json(response: Any) -> Any:
@@ -134,12 +144,20 @@ def _json(response: Any) -> Any:
         return None
 
 
+def _suffix(text: str) -> str:
+    return ': %s' % text if text else ''
+
+
 def _error_text(response: Any) -> str:
     data = _json(response)
     if isinstance(data, dict):
         errors = data.get('errors')
         if isinstance(errors, list) and errors:
             return '; '.join(str(e.get('detail', e)) for e in errors)
+        error = data.get('error')
+        if isinstance(error, dict) and error.get('message'):
+            # The attach service's {"error": {"code", "title", "message"}}.
+            return str(error['message'])
         for key in ('error_message', 'message', 'title'):
             if key in data:
                 return str(data[key])

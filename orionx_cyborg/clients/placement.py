@@ -41,10 +41,14 @@ class PlacementClient:
     """The part of Placement the attach service writes and reads."""
 
     def __init__(
-        self, adapter: Any, tracker: http.Tracker | None = None
+        self,
+        adapter: Any,
+        tracker: http.Tracker | None = None,
+        timeout: float | None = None,
     ) -> None:
+        """:param timeout: seconds of every request (None: the session's)."""
         self._http = http.JsonHttp(
-            adapter, 'Placement', microversions.PLACEMENT, tracker
+            adapter, 'Placement', microversions.PLACEMENT, tracker, timeout
         )
 
     def allocations(self, consumer: str) -> ConsumerAllocations:
@@ -119,6 +123,33 @@ class PlacementClient:
             consumer: dict(entry.get('resources', {}))
             for consumer, entry in (data or {}).get('allocations', {}).items()
         }
+
+    def provider_inventories(
+        self, rp_uuid: str
+    ) -> dict[str, dict[str, int]] | None:
+        """Resource class -> inventory of a provider; None if it is gone."""
+        status, data = self._http.request(
+            'GET',
+            '/resource_providers/%s/inventories' % rp_uuid,
+            accept=(200, 404),
+        )
+        if status == 404:
+            return None
+        return {
+            rc: dict(inventory)
+            for rc, inventory in (data or {}).get('inventories', {}).items()
+        }
+
+    def provider_usages(self, rp_uuid: str) -> dict[str, int]:
+        """Resource class -> amount allocated on a provider (none if gone)."""
+        status, data = self._http.request(
+            'GET',
+            '/resource_providers/%s/usages' % rp_uuid,
+            accept=(200, 404),
+        )
+        if status == 404:
+            return {}
+        return {rc: int(n) for rc, n in (data or {}).get('usages', {}).items()}
 
     def provider_root_name(self, rp_uuid: str) -> str | None:
         """The name of *rp_uuid*'s root provider (its compute node's host

@@ -55,6 +55,11 @@ class PoolGpu:
     vendor: str = '10de'
     """The GPU's PCI vendor id, as Cyborg's device records it."""
 
+    @property
+    def traits(self) -> frozenset[str]:
+        """The traits of the GPU's providers (vendor, model, pool...)."""
+        return self.memory_traits | self.compute_traits
+
 
 @dataclasses.dataclass(frozen=True)
 class Entitlement:
@@ -155,5 +160,7 @@ def _member(
         healthy=not unhealthy,
         memory_traits=memory.traits,
         compute_traits=compute.traits,
-        vendor=device.vendor,
+        # Devices reported before the driver knew other vendors were
+        # NVIDIA's.
+        vendor=(device.vendor or '10de').lower(),
     )

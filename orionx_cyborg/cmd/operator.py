@@ -15,10 +15,14 @@
 """Operator commands that talk to the cloud.
 
 ``profiles sync`` makes Cyborg's device profiles and Nova's flavors match
-a profiles file (:mod:`orionx_cyborg.profiles`); ``pool status`` and
-``leases list|show`` read orionx-cyborg-attach's API. Tables are for
-people, ``-f json`` for scripts. :func:`register` adds them to the
-``orionx-cyborg`` command.
+a profiles file (:mod:`orionx_cyborg.profiles`). ``pool status`` and
+``leases list|show`` are deprecated aliases of ``openstack orionx pool
+list|show`` and ``openstack orionx lease list|show``
+(:mod:`orionx_cyborg.osc`): they read orionx-cyborg-attach's API through
+the same client (:mod:`orionx_cyborg.clients.attach`), print as they
+did, and say which command replaces them. Tables are for people, ``-f
+json`` for scripts. :func:`register` adds them to the ``orionx-cyborg``
+command.
 
 Exit status: 0 done (or nothing to do), 1 the file asks for something
 that cannot be done or a step failed (see the messages), 2 bad usage,
@@ -28,15 +32,16 @@ configuration or an unreachable service.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import json
+import sys
 from collections.abc import Callable
-from collections.abc import Mapping
 from collections.abc import Sequence
 from typing import Any
 from typing import TextIO
 
-from orionx_cyborg.cmd import attach_api
+from orionx_cyborg.clients import attach as attach_client
 from orionx_cyborg.cmd import connection
 from orionx_cyborg.cmd import output
 from orionx_cyborg.profiles import model
@@ -45,10 +50,8 @@ from orionx_cyborg.profiles import state as state_mod
 from orionx_cyborg.profiles import sync as sync_mod
 
 CloudFactory = Callable[[argparse.Namespace], sync_mod.CloudApi]
-AttachFactory = Callable[[argparse.Namespace], attach_api.AttachApi]
-# The ledger's lease states (attach.ledger.states, not imported: it
-# pulls in SQLAlchemy).
-LEASE_STATES = ('pending', 'claiming', 'active', 'moving', 'releasing')
+AttachFactory = Callable[[argparse.Namespace], attach_client.AttachClient]
+LEASE_STATES = attach_client.LEASE_STATES
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -60,10 +63,11 @@ def default_cloud(args: argparse.Namespace) -> sync_mod.CloudApi:
     return cloud.Cloud(connection.connect(args))
 
 
-def default_attach(args: argparse.Namespace) -> attach_api.AttachApi:
+def default_attach(args: argparse.Namespace) -> attach_client.AttachClient:
     conn = connection.connect(args)
-    return attach_api.AttachApi(
-        connection.attach_adapter(conn, args.attach_url)
+    return attach_client.AttachClient(
+        connection.attach_adapter(conn, args.attach_url),
+        timeout=getattr(args, 'os_api_timeout', connection.API_TIMEOUT),
     )
 
 
@@ -289,17 +293,27 @@ def _summary(result: sync_mod.Result) -> str:
     return '%d change(s) made, %s%s.' % (len(result.done), current, errors)
 
 
-# pool status -----------------------------------------------------------
+# pool status (deprecated) -----------------------------------------------
+
+
+def deprecated(old: str, new: str) -> None:
+    """Say on stderr that ``orionx-cyborg OLD`` gives way to *new*."""
+    sys.stderr.write(
+        'orionx-cyborg %s is deprecated and will be removed: use "%s" '
+        '(python-openstackclient with the orionx plugin).\n' % (old, new)
+    )
 
 
 def _pool_commands(commands: Any, attach: AttachFactory) -> None:
-    pool = commands.add_parser('pool', help='Show the GPU pools.')
+    pool = commands.add_parser(
+        'pool', help='Show the GPU pools (deprecated: openstack orionx pool).'
+    )
     actions = pool.add_subparsers(dest='pool_command', metavar='ACTION')
     actions.required = True
     status = actions.add_parser(
         'status',
-        help='Capacity, use, health and leases of the pools '
-        '(of one pool with its GPUs).',
+        help='Deprecated alias of "openstack orionx pool list" and '
+        '"openstack orionx pool show NAME".',
     )
     status.add_argument('name', nargs='?', help='a pool: show its GPUs too')
     _format_argument(status)
@@ -314,44 +328,54 @@ def cmd_pool_status(
     out: TextIO,
     attach: AttachFactory = default_attach,
 ) -> int:
+    if args.name:
+        deprecated('pool status', 'openstack orionx pool show NAME')
+    else:
+        deprecated('pool status', 'openstack orionx pool list')
     api = attach(args)
     if args.name:
         pool = api.pool(args.name)
         if args.format == 'json':
-            output.print_json(pool, out)
+            output.print_json(_document(pool), out)
             return EXIT_OK
         _print_pools([pool], out)
         out.write('\n')
-        _print_gpus(pool.get('gpus', []), out)
+        _print_gpus(pool.gpus or (), out)
         return EXIT_OK
     pools = api.pools()
     if args.format == 'json':
-        output.print_json({'pools': pools}, out)
+        output.print_json({'pools': [_document(p) for p in pools]}, out)
     else:
         _print_pools(pools, out)
     return EXIT_OK
 
 
-def _used(resource: Mapping[str, int]) -> str:
-    capacity = resource.get('capacity', 0)
-    used = resource.get('used', 0)
-    share = (100.0 * used / capacity) if capacity else 0.0
-    return '%d/%d (%.0f%%)' % (used, capacity, share)
+def _document(record: Any) -> dict[str, Any]:
+    """The API's document of a record (without the fields it lacked)."""
+    document: dict[str, Any] = dataclasses.asdict(record)
+    for key in ('gpus', 'events'):
+        if key in document and document[key] is None:
+            del document[key]
+    return document
 
 
-def _print_pools(pools: Sequence[Mapping[str, Any]], out: TextIO) -> None:
+def _used(usage: attach_client.Usage) -> str:
+    return '%d/%d (%.0f%%)' % (usage.used, usage.capacity, usage.percent)
+
+
+def _print_pools(pools: Sequence[attach_client.Pool], out: TextIO) -> None:
     rows = [
         (
-            str(p['name']),
-            str(p['gpus_total']),
-            str(p['unhealthy']),
-            _used(p['gmem_mib']),
-            _used(p['compute_pct']),
+            p.name,
+            str(p.gpus_total),
+            str(p.unhealthy),
+            _used(p.gmem_mib),
+            _used(p.compute_pct),
             ' '.join(
-                '%s=%s' % (s, n) for s, n in sorted(p['leases'].items()) if n
+                '%s=%s' % (s, n) for s, n in sorted(p.leases.items()) if n
             )
             or '-',
-            '%.1f%%' % (100 * float(p['fragmentation'])),
+            '%.1f%%' % (100 * p.fragmentation),
         )
         for p in pools
     ]
@@ -370,16 +394,16 @@ def _print_pools(pools: Sequence[Mapping[str, Any]], out: TextIO) -> None:
     )
 
 
-def _print_gpus(gpus: Sequence[Mapping[str, Any]], out: TextIO) -> None:
+def _print_gpus(gpus: Sequence[attach_client.PoolGpu], out: TextIO) -> None:
     rows = [
         (
-            str(g['gpu_uuid']),
-            str(g['host']),
-            str(g['model']),
-            'healthy' if g['healthy'] else 'UNHEALTHY',
-            _used(g['gmem_mib']),
-            _used(g['compute_pct']),
-            str(g['leases']),
+            g.gpu_uuid,
+            g.host,
+            g.model,
+            'healthy' if g.healthy else 'UNHEALTHY',
+            _used(g.gmem_mib),
+            _used(g.compute_pct),
+            str(g.leases),
         )
         for g in gpus
     ]
@@ -398,16 +422,22 @@ def _print_gpus(gpus: Sequence[Mapping[str, Any]], out: TextIO) -> None:
     )
 
 
-# leases list / show ------------------------------------------------------
+# leases list / show (deprecated) ------------------------------------------
 
 
 def _lease_commands(commands: Any, attach: AttachFactory) -> None:
     leases = commands.add_parser(
-        'leases', help='Show the leases of pooled vGPUs.'
+        'leases',
+        help='Show the leases of pooled vGPUs (deprecated: openstack '
+        'orionx lease).',
     )
     actions = leases.add_subparsers(dest='leases_command', metavar='ACTION')
     actions.required = True
-    listing = actions.add_parser('list', help='List leases.')
+    listing = actions.add_parser(
+        'list',
+        help='Deprecated alias of "openstack orionx lease list '
+        '--all-projects".',
+    )
     for name, text in (
         ('instance', 'of a server (UUID)'),
         ('project', 'of a project'),
@@ -429,7 +459,9 @@ def _lease_commands(commands: Any, attach: AttachFactory) -> None:
     listing.set_defaults(
         handler=functools.partial(cmd_leases_list, attach=attach)
     )
-    show = actions.add_parser('show', help='Show a lease and its events.')
+    show = actions.add_parser(
+        'show', help='Deprecated alias of "openstack orionx lease show".'
+    )
     show.add_argument('lease', help='lease id')
     _format_argument(show)
     connection.add_attach_arguments(show)
@@ -443,25 +475,30 @@ def cmd_leases_list(
     out: TextIO,
     attach: AttachFactory = default_attach,
 ) -> int:
-    filters = {
-        name: getattr(args, name)
-        for name in ('instance', 'project', 'host', 'pool', 'state')
-        if getattr(args, name)
-    }
-    leases = attach(args).leases(filters, limit=args.limit)
+    deprecated('leases list', 'openstack orionx lease list --all-projects')
+    # As before: every lease the caller may see (a project its own).
+    leases = attach(args).leases(
+        project=args.project,
+        instance=args.instance,
+        host=args.host,
+        pool=args.pool,
+        state=args.state,
+        all_projects=True,
+        limit=args.limit,
+    )
     if args.format == 'json':
-        output.print_json({'leases': leases}, out)
+        output.print_json({'leases': [_document(x) for x in leases]}, out)
         return EXIT_OK
     rows = [
         (
-            str(lease['id']),
-            str(lease['instance_uuid']),
-            str(lease['project_id']),
-            str(lease['state']),
-            str(lease['pool']),
-            _size(lease),
+            lease.id,
+            lease.instance_uuid,
+            lease.project_id,
+            lease.state,
+            lease.pool,
+            '%s MiB/%s%%' % (lease.gmem_mib, lease.compute_pct),
             _gpu(lease),
-            _endpoint(lease.get('endpoint')),
+            _endpoint(lease),
         )
         for lease in leases
     ]
@@ -487,12 +524,14 @@ def cmd_leases_show(
     out: TextIO,
     attach: AttachFactory = default_attach,
 ) -> int:
+    deprecated('leases show', 'openstack orionx lease show')
     lease = attach(args).lease(args.lease)
     if args.format == 'json':
-        output.print_json(lease, out)
+        output.print_json(_document(lease), out)
         return EXIT_OK
+    document = _document(lease)
     fields = [
-        (key, _value(lease.get(key)))
+        (key, _value(document.get(key)))
         for key in (
             'id',
             'state',
@@ -510,19 +549,18 @@ def cmd_leases_show(
             'placed_at',
         )
     ]
-    fields.append(('endpoint', _endpoint(lease.get('endpoint'))))
+    fields.append(('endpoint', _endpoint(lease)))
     output.print_table(fields, ('FIELD', 'VALUE'), out)
-    events = lease.get('events') or []
-    if events:
+    if lease.events:
         out.write('\n')
         output.print_table(
             [
                 (
-                    str(e['at']),
-                    str(e['event']),
-                    json.dumps(e.get('detail') or {}, sort_keys=True),
+                    e.at,
+                    e.event,
+                    json.dumps(dict(e.detail), sort_keys=True),
                 )
-                for e in events
+                for e in lease.events
             ],
             ('AT', 'EVENT', 'DETAIL'),
             out,
@@ -530,24 +568,14 @@ def cmd_leases_show(
     return EXIT_OK
 
 
-def _size(lease: Mapping[str, Any]) -> str:
-    return '%s MiB/%s%%' % (lease['gmem_mib'], lease['compute_pct'])
-
-
-def _gpu(lease: Mapping[str, Any]) -> str:
-    if not lease.get('gpu_host'):
+def _gpu(lease: attach_client.Lease) -> str:
+    if not lease.gpu_host:
         return '-'
-    return '%s %s' % (lease['gpu_host'], lease.get('gpu_pci_address') or '')
+    return '%s %s' % (lease.gpu_host, lease.gpu_pci_address or '')
 
 
-def _endpoint(endpoint: Mapping[str, Any] | None) -> str:
-    if not endpoint:
-        return '-'
-    return '%s://%s:%s' % (
-        endpoint['transport'],
-        endpoint['address'],
-        endpoint['port'],
-    )
+def _endpoint(lease: attach_client.Lease) -> str:
+    return str(lease.endpoint) if lease.endpoint else '-'
 
 
 def _value(value: Any) -> str:

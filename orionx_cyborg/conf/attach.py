@@ -288,7 +288,24 @@ opts = [
         default='orionx',
         help=_(
             'Runtime plugin (stevedore namespace orionx_cyborg.runtimes) '
-            'that renders the client settings guests receive.'
+            'that renders the client settings guests receive. It serves '
+            'the GPUs of the PCI vendors its [orionx_runtime_<name>] '
+            'vendors option lists.'
+        ),
+    ),
+    cfg.ListOpt(
+        'additional_runtimes',
+        default=[],
+        item_type=types.String(regex=r'^[A-Za-z0-9_-]{1,64}$'),
+        help=_(
+            'More runtime plugins, for pool GPUs of vendors that runtime '
+            'does not serve (e.g. "generic" for AMD, Ascend or Moore '
+            'Threads GPUs). A lease is placed only on a GPU whose vendor '
+            'a configured runtime serves, and its binding names that '
+            'runtime; the first runtime in the order runtime, then this '
+            'list, that serves the vendor renders its client settings. '
+            'A device profile group may name one with '
+            'accel:orionx_runtime.'
         ),
     ),
     cfg.Opt(

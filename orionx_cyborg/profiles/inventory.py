@@ -179,6 +179,13 @@ class Inventory:
                 'pool %s has no member GPU (no GPU in pool mode with '
                 '[orionx_pool] name = %s)' % (profile.pool, profile.pool)
             ], []
+        wanted = profile.gpu_constraint
+        members = [g for g in members if wanted.admits(g.traits)]
+        if not members:
+            return [
+                'no member GPU of pool %s meets %s'
+                % (profile.pool, wanted.describe())
+            ], []
         fits = [
             g
             for g in members

@@ -29,11 +29,25 @@ flavors that use it::
       - name: pool-16g-25pct
         pooled: {size: 16g-25pct, pool: default}
         flavors: [{name: p1.16g-25pct}]
+      - name: pool-amd-16g
+        pooled:
+          size: 16g-25pct
+          vendor: amd
+          model: Instinct MI300X
+          gpu_traits: {CUSTOM_GPU_MEMORY_192GB: required}
+          runtime: generic
+        flavors: [{name: p1.amd.16g}]
 
 The request groups are derived here with the driver's own naming rules
 (:mod:`orionx_cyborg.resources`), so a profile asks for exactly
 the traits the driver reports. Every group forbids
 ``CUSTOM_ORIONX_UNHEALTHY``: nothing new lands on a draining GPU.
+
+A pooled profile's ``vendor``, ``model`` and ``gpu_traits`` do not go to
+Placement (the entitlement is all Placement sees): they become the
+group's GPU constraint (:mod:`orionx_cyborg.constraints`), which the
+attach service honours when it picks the pool GPU; ``runtime`` names the
+attach service's runtime plugin that must serve the vGPU.
 """
 
 from __future__ import annotations
@@ -46,6 +60,7 @@ from typing import Any
 
 import yaml
 
+from orionx_cyborg import constraints
 from orionx_cyborg import exception
 from orionx_cyborg import resources
 from orionx_cyborg import sizing
@@ -128,6 +143,8 @@ class ProfileSpec:
     description: str = ''
     pool: str | None = None
     size: sizing.Size | None = None
+    gpu_constraint: constraints.GpuConstraint = constraints.NONE
+    """What a pooled vGPU asks of the pool GPU that serves it."""
 
     @property
     def demand(self) -> Demand:
@@ -162,6 +179,7 @@ class ProfileSpec:
         if self.size is not None:
             group[sizing.GMEM_KEY] = str(self.size.gmem_mib)
             group[sizing.COMPUTE_KEY] = str(self.size.compute_pct)
+        group.update(constraints.group_keys(self.gpu_constraint))
         return [dict(group) for _ in range(self.group_count)]
 
     def flavor_extra_specs(self) -> dict[str, str]:
@@ -366,7 +384,7 @@ class _Reader:
         )
         if parsed is None:
             return None
-        count, required, pool, size = parsed
+        count, required, pool, size, gpu_constraint = parsed
         return ProfileSpec(
             name=name,
             kind=kind,
@@ -379,6 +397,7 @@ class _Reader:
             description=str(entry.get('description', '')).strip(),
             pool=pool,
             size=size,
+            gpu_constraint=gpu_constraint or constraints.NONE,
         )
 
     def traits(self, value: Any, where: str) -> tuple[list[str], list[str]]:
@@ -426,7 +445,7 @@ class _Reader:
                 )
             elif product:
                 required.append(resources.product_trait(product))
-        return self.count(body, where), required, None, None
+        return self.count(body, where), required, None, None, None
 
     def vgpu(self, value: Any, where: str) -> _Parsed | None:
         body = self.mapping(value, where, ('type', 'count'))
@@ -436,11 +455,14 @@ class _Reader:
         if name is None:
             return None
         trait = resources.vgpu_type_trait(name)
-        return self.count(body, where), [trait], None, None
+        return self.count(body, where), [trait], None, None, None
 
     def pooled(self, value: Any, where: str) -> _Parsed | None:
         body = self.mapping(
-            value, where, ('size', 'gmem_mib', 'compute_pct', 'pool', 'count')
+            value,
+            where,
+            ('size', 'gmem_mib', 'compute_pct', 'pool', 'count')
+            + _CONSTRAINT_KEYS,
         )
         if body is None:
             return None
@@ -452,10 +474,48 @@ class _Reader:
             )
             pool = None
         size = self.size(body, where)
-        if pool is None or size is None:
+        gpu_constraint = self.gpu_constraint(body, where)
+        if pool is None or size is None or gpu_constraint is None:
             return None
         required = [resources.pool_trait(pool)]
-        return self.count(body, where), required, pool, size
+        return self.count(body, where), required, pool, size, gpu_constraint
+
+    def gpu_constraint(
+        self, body: dict[str, Any], where: str
+    ) -> constraints.GpuConstraint | None:
+        """The GPU constraint of a pooled profile; None if invalid."""
+        required: set[str] = set()
+        forbidden: set[str] = set()
+        vendor = None
+        try:
+            if 'vendor' in body:
+                vendor = self.string(body['vendor'], where + '.vendor')
+                if vendor:
+                    required.add(constraints.vendor_trait(vendor))
+            if 'model' in body:
+                model_name = self.string(body['model'], where + '.model')
+                if model_name:
+                    required.add(constraints.model_trait(model_name, vendor))
+        except constraints.InvalidConstraint as err:
+            self.fail(where, str(err))
+            return None
+        extra_required, extra_forbidden = self.traits(
+            body.get('gpu_traits', {}), where + '.gpu_traits'
+        )
+        required.update(extra_required)
+        forbidden.update(extra_forbidden)
+        runtime = None
+        if 'runtime' in body:
+            runtime = self.string(body['runtime'], where + '.runtime')
+        try:
+            return constraints.GpuConstraint(
+                required=frozenset(required),
+                forbidden=frozenset(forbidden),
+                runtime=runtime,
+            )
+        except constraints.InvalidConstraint as err:
+            self.fail(where, str(err))
+            return None
 
     def size(self, body: dict[str, Any], where: str) -> sizing.Size | None:
         if 'size' in body:
@@ -559,7 +619,15 @@ class _Reader:
         return specs
 
 
-_Parsed = tuple[int, list[str], str | None, sizing.Size | None]
+_Parsed = tuple[
+    int,
+    list[str],
+    str | None,
+    sizing.Size | None,
+    constraints.GpuConstraint | None,
+]
+#: Keys of a pooled profile that narrow the pool GPU that serves it.
+_CONSTRAINT_KEYS = ('vendor', 'model', 'gpu_traits', 'runtime')
 _FLAVOR_KEYS = (
     'name',
     'vcpus',

@@ -726,6 +726,8 @@ def _new_row(
         gpu_pci_address=lease.gpu_pci_address,
         memory_rp_uuid=lease.memory_rp_uuid,
         compute_rp_uuid=lease.compute_rp_uuid,
+        gpu_constraint=lease.gpu_constraint,
+        runtime=lease.runtime,
         created_at=now,
         updated_at=now,
         placed_at=placed_at,
@@ -773,6 +775,8 @@ def _to_record(row: models.LeaseRow) -> LeaseRecord:
         updated_at=row.updated_at,
         placed_at=row.placed_at,
         version=row.version,
+        gpu_constraint=row.gpu_constraint,
+        runtime=row.runtime,
     )
 
 

@@ -51,6 +51,7 @@ UUID_LENGTH = 36
 NAME_LENGTH = 255
 STATE_LENGTH = 16
 EVENT_LENGTH = 32
+RUNTIME_LENGTH = 64
 
 
 class UTCDateTime(sa.types.TypeDecorator[datetime.datetime]):
@@ -138,6 +139,10 @@ class LeaseRow(Base):
     gpu_pci_address: Mapped[str | None] = mapped_column(sa.String(32))
     memory_rp_uuid: Mapped[str | None] = mapped_column(sa.String(UUID_LENGTH))
     compute_rp_uuid: Mapped[str | None] = mapped_column(sa.String(UUID_LENGTH))
+    #: What the lease asks of its GPU (constraints.GpuConstraint JSON).
+    gpu_constraint: Mapped[str | None] = mapped_column(sa.Text)
+    #: The runtime plugin serving the placed lease.
+    runtime: Mapped[str | None] = mapped_column(sa.String(RUNTIME_LENGTH))
     created_at: Mapped[datetime.datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime.datetime] = mapped_column(UTCDateTime)
     placed_at: Mapped[datetime.datetime | None] = mapped_column(UTCDateTime)

@@ -57,6 +57,11 @@ class NewLease:
     memory_rp_uuid: str | None = None
     compute_rp_uuid: str | None = None
     placed_at: datetime.datetime | None = None
+    gpu_constraint: str | None = None
+    """What the lease asks of its GPU, as
+    :meth:`orionx_cyborg.constraints.GpuConstraint.to_json` writes it."""
+    runtime: str | None = None
+    """The runtime plugin that serves the lease (placed leases only)."""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
@@ -83,6 +88,8 @@ class LeaseRecord:
     updated_at: datetime.datetime
     placed_at: datetime.datetime | None
     version: int
+    gpu_constraint: str | None = None
+    runtime: str | None = None
 
     @property
     def placed(self) -> bool:
@@ -102,6 +109,7 @@ class LeaseFields(TypedDict, total=False):
     memory_rp_uuid: str | None
     compute_rp_uuid: str | None
     placed_at: datetime.datetime | None
+    runtime: str | None
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True)

@@ -51,7 +51,7 @@ PLACEMENT_FIELDS = (
 )
 
 #: Fields that only make sense while placed; cleared on going pending.
-GPU_FIELDS = PLACEMENT_FIELDS + ('gpu_pci_address', 'placed_at')
+GPU_FIELDS = PLACEMENT_FIELDS + ('gpu_pci_address', 'placed_at', 'runtime')
 
 _UUID_FIELDS = frozenset(
     {'id', 'arq_uuid', 'instance_uuid', 'memory_rp_uuid', 'compute_rp_uuid'}

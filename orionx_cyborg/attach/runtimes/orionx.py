@@ -46,6 +46,7 @@ class OrionXRuntime(base.Runtime):
     #: pool GPUs it can use are NVIDIA's.
     VENDORS = frozenset({'10de'})
     CONFIG_OPTS = [
+        base.vendors_opt(VENDORS),
         cfg.StrOpt(
             'controller',
             help=_(

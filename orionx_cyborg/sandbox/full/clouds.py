@@ -19,12 +19,15 @@
 ``glance``, ``system-admin``, ``system-reader``, ``domain-member``), for
 openstacksdk and
 the ``openstack`` CLI (``OS_CLIENT_CONFIG_FILE``); ``tempest.conf``
-points Tempest and cyborg-tempest-plugin at the sandbox.
+points Tempest, cyborg-tempest-plugin and orionx-cyborg's own plugin
+(``[orionx]``) at the sandbox.
 """
 
 from __future__ import annotations
 
 import os
+import shlex
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -56,6 +59,8 @@ CLOUDS: dict[str, tuple[str, str | None]] = {
     'system-reader': ('system-reader', None),
     'domain-member': ('domain-member', DOMAIN_SCOPE + 'Default'),
 }
+#: The attach service's type in the catalog (keystone_setup.CATALOG).
+ATTACH_SERVICE_TYPE = 'orionx-attach'
 IMAGE_NAME = 'tiny'
 FLAVOR_NAME = 'tiny'
 #: A 4 KiB raw image: the fake virt driver never reads it.
@@ -262,8 +267,36 @@ def write_clouds_yaml(
     )
 
 
+def orionx_section(
+    state: layout.FullLayout, manifest: layout.FullManifest, gpu_less_host: str
+) -> dict[str, str]:
+    """``[orionx]`` of orionx-cyborg's own Tempest plugin.
+
+    Evacuate stops and starts a host's ``nova-compute`` through
+    :mod:`.services`, with this environment's interpreter.
+    """
+    control = '%s -m orionx_cyborg.sandbox.full.services --state-dir %s' % (
+        shlex.quote(sys.executable),
+        shlex.quote(str(state.root)),
+    )
+    return {
+        'catalog_type': ATTACH_SERVICE_TYPE,
+        'pool': 'default',
+        'gpu_less_host': gpu_less_host,
+        'availability_zone': 'nova',
+        'networks': 'none',
+        'metadata_url': manifest.url('nova-metadata'),
+        'metadata_proxy_shared_secret': manifest.metadata_secret,
+        'compute_stop_command': control + ' stop nova-compute-{host}',
+        'compute_start_command': control + ' start nova-compute-{host}',
+        'enforce_new_defaults': 'True',
+    }
+
+
 def tempest_sections(
-    state: layout.FullLayout, manifest: layout.FullManifest
+    state: layout.FullLayout,
+    manifest: layout.FullManifest,
+    gpu_less_host: str = '',
 ) -> dict[str, dict[str, str]]:
     image = manifest.image_id
     flavor = manifest.flavor_id
@@ -295,6 +328,7 @@ def tempest_sections(
             'cinder': 'False',
             'swift': 'False',
             'placement': 'True',
+            'orionx_attach': 'True',
         },
         'compute': {
             'image_ref': image,
@@ -307,13 +341,16 @@ def tempest_sections(
         'cyborg': {'image_ref': image, 'flavor_ref': flavor},
         'cyborg_policy': {'enforce_new_defaults': 'True'},
         'network': {'public_network_id': ''},
+        'orionx': orionx_section(state, manifest, gpu_less_host),
     }
 
 
 def write_tempest_conf(
-    state: layout.FullLayout, manifest: layout.FullManifest
+    state: layout.FullLayout,
+    manifest: layout.FullManifest,
+    gpu_less_host: str = '',
 ) -> None:
     _write_private(
         state.tempest_conf,
-        config.render_ini(tempest_sections(state, manifest)),
+        config.render_ini(tempest_sections(state, manifest, gpu_less_host)),
     )

@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from orionx_cyborg.sandbox import config as light_config
 from orionx_cyborg.sandbox import hosts as hosts_mod
 from orionx_cyborg.sandbox.full import layout
+from orionx_cyborg.sandbox.full import virt
 
 Sections = dict[str, dict[str, str]]
 render_ini = light_config.render_ini
@@ -248,6 +249,8 @@ def nova_compute_sections(state: layout.FullLayout, host: str) -> Sections:
     return {
         'DEFAULT': {
             'host': host,
+            # Nova's fake driver that records the ARQs it is given.
+            'compute_driver': virt.COMPUTE_DRIVER,
             'state_path': str(host_dir),
             'instances_path': str(host_dir / 'instances'),
         }

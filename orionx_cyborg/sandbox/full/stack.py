@@ -45,11 +45,13 @@ from orionx_cyborg.sandbox import hosts as hosts_mod
 from orionx_cyborg.sandbox import layout as light_layout
 from orionx_cyborg.sandbox import processes
 from orionx_cyborg.sandbox import stack as light_stack
+from orionx_cyborg.sandbox.full import agent
 from orionx_cyborg.sandbox.full import clouds
 from orionx_cyborg.sandbox.full import config
 from orionx_cyborg.sandbox.full import dbinit
 from orionx_cyborg.sandbox.full import layout
 from orionx_cyborg.sandbox.full import rabbit
+from orionx_cyborg.sandbox.full import virt
 
 LOG = logging.getLogger(__name__)
 
@@ -57,6 +59,8 @@ START_TIMEOUT = 300.0
 STOP_TIMEOUT = 15.0
 LAUNCH = 'orionx_cyborg.sandbox.full.launch'
 APPS = 'orionx_cyborg.sandbox.full.apps'
+COMPUTE_ENTRY = '%s:compute_main' % virt.__name__
+AGENT_ENTRY = '%s:agent_main' % agent.__name__
 #: Files a fresh start removes; logs are kept (appended to).
 _STATE_FILES = (
     'etc',
@@ -516,7 +520,10 @@ class FullSandbox:
         )
         self._mark('devices reported, computes up')
         clouds.write_clouds_yaml(self.state, manifest)
-        clouds.write_tempest_conf(self.state, manifest)
+        gpu_less = [h.name for h in self.hosts if h.topology == 'no-gpu']
+        clouds.write_tempest_conf(
+            self.state, manifest, gpu_less[0] if gpu_less else ''
+        )
 
     def _http_services(self) -> list[Started]:
         return [
@@ -544,7 +551,8 @@ class FullSandbox:
             self._spawn(
                 'nova-compute-%s' % host,
                 [
-                    console_entry('nova-compute'),
+                    # nova-compute with the recording fake driver.
+                    COMPUTE_ENTRY,
                     *conf,
                     '--config-file',
                     str(etc('nova') / ('compute-%s.conf' % host)),
@@ -553,17 +561,40 @@ class FullSandbox:
 
     def _start_agents(self) -> None:
         cyborg_conf = str(self.state.etc('cyborg') / 'cyborg.conf')
-        for host in self.manifest.hosts:
+        for host in self.hosts:
             self._spawn(
-                'cyborg-agent-%s' % host,
+                'cyborg-agent-%s' % host.name,
                 [
-                    console_entry('cyborg-agent'),
+                    # The stock agent, its mdevs simulated.
+                    AGENT_ENTRY,
                     '--config-file',
                     cyborg_conf,
                     '--config-file',
-                    str(self.state.host_dir(host) / 'agent.conf'),
+                    str(self.state.host_dir(host.name) / 'agent.conf'),
                 ],
+                env=agent.host_environment(self.host_entry(host)),
             )
+
+    def host_entry(self, host: hosts_mod.HostSpec) -> light_layout.HostEntry:
+        """*host* as the light sandbox's mdev helpers know a host."""
+        host_dir = self.state.host_dir(host.name)
+        return light_layout.HostEntry(
+            name=host.name,
+            rp_uuid=light_layout.compute_node_uuid(host.name),
+            vcpus=host.vcpus,
+            memory_mb=host.memory_mb,
+            disk_gb=host.disk_gb,
+            drivers=tuple(spec.name for spec in host.drivers),
+            host_dir=str(host_dir),
+            conf_file=str(host_dir / 'agent.conf'),
+            sysfs_root=host.sysfs_root_in(host_dir),
+            description=host.description,
+            topology_file=(
+                str(host_dir / hosts_mod.TOPOLOGY_NAME)
+                if host.topology
+                else None
+            ),
+        )
 
     def _wait_http(self, services: Sequence[Started]) -> None:
         pending = list(services)

@@ -17,15 +17,23 @@
 ``python -m orionx_cyborg.sandbox.full.tempest_run [--state-dir DIR]
 [--regex REGEX] [--keep]`` starts the full sandbox (unless one already
 runs in DIR), runs ``tempest run`` with the ``tempest.conf`` it wrote,
-prints Tempest's summary, and stops the sandbox it started. The default
-regex is cyborg-tempest-plugin's API tests. Exit status: Tempest's.
+prints passed, skipped and failed per suite, and stops the sandbox it
+started. By default two runs: the API tests of cyborg-tempest-plugin and
+of orionx-cyborg's own plugin (``orionx_cyborg_tempest_plugin``), then
+orionx-cyborg's scenario tests one at a time (evacuate stops a compute
+service, which a server booted beside it must not meet). Exit status:
+0 when every run passed.
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
+import dataclasses
+import io
 import logging
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -34,8 +42,31 @@ from orionx_cyborg.sandbox import processes
 from orionx_cyborg.sandbox.full import layout
 from orionx_cyborg.sandbox.full import stack
 
-DEFAULT_REGEX = r'^cyborg_tempest_plugin\.tests\.api'
+#: (suite name, pattern of its test ids)
+SUITES = (
+    ('cyborg-tempest-plugin', re.compile(r'(?<!\w)cyborg_tempest_plugin\.')),
+    ('orionx-cyborg', re.compile(r'(?<!\w)orionx_cyborg_tempest_plugin\.')),
+)
+API_REGEX = (
+    r'^(cyborg_tempest_plugin\.tests\.api|'
+    r'orionx_cyborg_tempest_plugin\.tests\.api)'
+)
+SCENARIO_REGEX = r'^orionx_cyborg_tempest_plugin\.tests\.scenario'
+#: The runs of a plain ``tox -e tempest``: (regex, concurrency or None
+#: for --concurrency's value).
+DEFAULT_RUNS: tuple[tuple[str, int | None], ...] = (
+    (API_REGEX, None),
+    (SCENARIO_REGEX, 1),
+)
+DEFAULT_REGEX = API_REGEX
 TIMEOUT = 1800
+OUTCOMES = {
+    'success': 'passed',
+    'xfail': 'passed',
+    'skip': 'skipped',
+    'fail': 'failed',
+    'uxsuccess': 'failed',
+}
 
 
 def tempest_command() -> list[str]:
@@ -61,6 +92,69 @@ def run_tempest(state: layout.FullLayout, regex: str, concurrency: int) -> int:
     return done.returncode
 
 
+def last_run_subunit(state: layout.FullLayout) -> bytes:
+    """The subunit stream of the last ``tempest run`` in the workdir."""
+    done = subprocess.run(  # noqa: S603 - stestr of this environment
+        [sys.executable, '-m', 'stestr', 'last', '--subunit'],
+        cwd=state.root / 'tempest',
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    return done.stdout
+
+
+def outcomes(stream: bytes) -> dict[str, str]:
+    """Test id -> passed, skipped or failed, from a subunit v2 stream."""
+    import subunit
+    import testtools
+    from testtools.testresult.real import TestDict
+
+    found: dict[str, str] = {}
+
+    def collect(test: TestDict) -> None:
+        if test['id'] and test['status'] in OUTCOMES:
+            found[test['id']] = OUTCOMES[test['status']]
+
+    result = testtools.StreamToDict(collect)
+    result.startTestRun()
+    subunit.ByteStreamToStreamResult(
+        io.BytesIO(stream), non_subunit_name='stdout'
+    ).run(result)
+    result.stopTestRun()
+    return found
+
+
+@dataclasses.dataclass
+class Counts:
+    passed: int = 0
+    skipped: int = 0
+    failed: int = 0
+
+
+def suite_counts(results: dict[str, str]) -> dict[str, Counts]:
+    """Counts per suite of :data:`SUITES` (``other`` for the rest)."""
+    counts: dict[str, Counts] = collections.defaultdict(Counts)
+    for test_id, outcome in results.items():
+        suite = next(
+            (name for name, pattern in SUITES if pattern.search(test_id)),
+            'other',
+        )
+        target = counts[suite]
+        setattr(target, outcome, getattr(target, outcome) + 1)
+    return dict(counts)
+
+
+def report(counts: dict[str, Counts]) -> str:
+    lines = ['%-24s %7s %8s %7s' % ('suite', 'passed', 'skipped', 'failed')]
+    for name in sorted(counts):
+        c = counts[name]
+        lines.append(
+            '%-24s %7d %8d %7d' % (name, c.passed, c.skipped, c.failed)
+        )
+    return '\n'.join(lines)
+
+
 def running(state: layout.FullLayout) -> bool:
     records = processes.load_records(state.processes)
     return bool(records) and all(processes.is_running(r) for r in records)
@@ -72,7 +166,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         '--state-dir',
         default=os.environ.get('ORIONX_SANDBOX_STATE_DIR', 'sandbox-full'),
     )
-    parser.add_argument('--regex', default=DEFAULT_REGEX)
+    parser.add_argument(
+        '--regex',
+        help='one run of these tests instead of the default runs '
+        '(both plugins\' API tests, then orionx-cyborg\'s scenarios)',
+    )
     parser.add_argument('--concurrency', type=int, default=2)
     parser.add_argument(
         '--keep', action='store_true', help='leave the sandbox running'
@@ -84,8 +182,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not (layout.is_full(state.root) and running(state)):
         sandbox = stack.FullSandbox(state.root, keep=True)
         sandbox.start()
+    runs = (
+        ((args.regex, args.concurrency),)
+        if args.regex
+        else tuple((r, c or args.concurrency) for r, c in DEFAULT_RUNS)
+    )
     try:
-        return run_tempest(state, args.regex, args.concurrency)
+        status = 0
+        results: dict[str, str] = {}
+        for regex, concurrency in runs:
+            status = run_tempest(state, regex, concurrency) or status
+            results.update(outcomes(last_run_subunit(state)))
+        print(report(suite_counts(results)), flush=True)
+        return status
     finally:
         if sandbox is not None and not args.keep:
             sandbox.stop()

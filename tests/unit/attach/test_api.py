@@ -15,6 +15,7 @@
 """The attach service's API and lease logic over stand-ins of Cyborg and
 Placement (their real behaviour is in the functional tests)."""
 
+import datetime
 import json
 import uuid
 
@@ -30,6 +31,7 @@ from orionx_cyborg.attach import context
 from orionx_cyborg.attach import health
 from orionx_cyborg.attach import leasetokens
 from orionx_cyborg.attach import ledger as ledger_mod
+from orionx_cyborg.attach import metrics
 from orionx_cyborg.attach import pipeline
 from orionx_cyborg.attach import reconciler as reconciler_mod
 from orionx_cyborg.attach import service as service_mod
@@ -317,6 +319,26 @@ class TestVendordata(ApiTestCase):
         self.assertEqual(15, doc['retry_after'])
         self.assertEqual({}, doc['client']['environment'])
         self.assertIsNone(doc['vgpus'][0]['secret'])
+
+    def test_the_oldest_pending_lease_gives_the_pending_age(self):
+        for _ in range(5):
+            instance = str(uuid.uuid4())
+            self.cyborg.bind(instance)
+            self.vendordata({'instance-id': instance})
+        (oldest,) = self.ledger.pending('default', limit=1)
+        collector = metrics._PoolCollector(
+            self.service,
+            now=lambda: oldest.created_at + datetime.timedelta(seconds=90),
+        )
+        (family,) = [
+            f
+            for f in collector.collect()
+            if f.name == 'orionx_pending_oldest_age_seconds'
+        ]
+        self.assertEqual(
+            [({'pool': 'default'}, 90.0)],
+            [(sample.labels, sample.value) for sample in family.samples],
+        )
 
     def test_profile_larger_than_any_gpu_is_rejected_with_a_reason(self):
         self.cyborg.profile = clients.DeviceProfile(
@@ -613,9 +635,17 @@ class TestLeasesAndPools(ApiTestCase):
         )
         self.assertIn('orionx_leases{pool="default",state="active"} 2.0', text)
         self.assertIn('orionx_reconcile_duration_seconds ', text)
+        self.assertIn(
+            'orionx_pending_oldest_age_seconds{pool="default"} 0.0', text
+        )
+        self.assertIn('orionx_vendordata_duration_seconds_count 0.0', text)
         self.vendordata({'instance-id': str(uuid.uuid4())})
         text = self.call('GET', '/metrics', token=None)[1]
         self.assertIn('orionx_vendordata_requests_total 1.0', text)
+        self.assertIn('orionx_vendordata_duration_seconds_count 1.0', text)
+        self.assertIn(
+            'orionx_vendordata_duration_seconds_bucket{le="+Inf"} 1.0', text
+        )
         status, text, _ = self.call('GET', '/healthz', token=None)
         self.assertEqual((200, 'OK'), (status, text.strip()))
 

@@ -121,6 +121,32 @@ class TestJsonHttp(base.TestCase):
         self._http(Response(200)).request('GET', '/x')
         self.assertEqual('1.39', self.adapter.calls[0][2]['microversion'])
 
+    def test_no_microversion_no_header_and_a_timeout_per_request(self):
+        adapter = ScriptedAdapter(Response(200))
+        http.JsonHttp(adapter, 'attach', None, timeout=4.0).request('GET', '/')
+        self.assertNotIn('microversion', adapter.calls[0][2])
+        self.assertEqual(4.0, adapter.calls[0][2]['timeout'])
+
+    def test_client_errors_have_a_class_per_status(self):
+        for status, error in (
+            (400, clients.BadRequest),
+            (401, clients.Unauthorized),
+            (403, clients.Forbidden),
+            (404, clients.NotFound),
+            (409, clients.RequestFailed),
+        ):
+            err = self.assertRaises(
+                error, self._http(Response(status)).request, 'GET', '/x'
+            )
+            self.assertIsInstance(err, clients.RequestFailed)
+            self.assertEqual(status, err.kwargs['status'])
+
+    def test_an_accepted_5xx_is_returned(self):
+        status, _ = self._http(Response(503)).request(
+            'GET', '/x', accept=(200, 503)
+        )
+        self.assertEqual(503, status)
+
 
 class TestRetry(base.TestCase):
     def setUp(self):

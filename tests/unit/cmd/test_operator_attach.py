@@ -30,8 +30,10 @@ import fixtures
 from keystoneauth1 import fixture as ks_fixture
 from werkzeug import serving
 
+from orionx_cyborg import clients
 from orionx_cyborg.attach import api
 from orionx_cyborg.attach import context
+from orionx_cyborg.clients import attach as attach_client
 from orionx_cyborg.cmd import cli
 from orionx_cyborg.cmd import operator
 from tests.unit.attach import test_api as attach_tests
@@ -157,8 +159,35 @@ class AttachCommandsTestCase(attach_tests.ApiTestCase):
     def run_cli(self, *argv):
         args = cli.build_parser(extra=operator.register).parse_args(argv)
         out = io.StringIO()
+        self.stderr = io.StringIO()
+        self.useFixture(fixtures.MonkeyPatch('sys.stderr', self.stderr))
         code = args.handler(args, out)
         return code, out.getvalue()
+
+
+class TestDeprecation(AttachCommandsTestCase):
+    def test_each_alias_names_the_command_that_replaces_it(self):
+        self.token('admin')
+        lease_id = self.ledger.list(instance=self.mine)[0].id
+        for argv, new in (
+            (('pool', 'status'), 'openstack orionx pool list'),
+            (
+                ('pool', 'status', 'default'),
+                'openstack orionx pool show NAME',
+            ),
+            (
+                ('leases', 'list'),
+                'openstack orionx lease list --all-projects',
+            ),
+            (('leases', 'show', lease_id), 'openstack orionx lease show'),
+        ):
+            code, _ = self.run_cli(*argv)
+            self.assertEqual(0, code)
+            self.assertIn(
+                'orionx-cyborg %s is deprecated' % ' '.join(argv[:2]),
+                self.stderr.getvalue(),
+            )
+            self.assertIn('use "%s"' % new, self.stderr.getvalue())
 
 
 class TestPoolStatus(AttachCommandsTestCase):
@@ -217,14 +246,14 @@ class TestPoolStatus(AttachCommandsTestCase):
     def test_errors_of_the_service_are_shown(self):
         self.token('demo:' + attach_tests.PROJECT)
         error = self.assertRaises(
-            operator.attach_api.AttachApiError,
+            clients.Forbidden,
             self.run_cli,
             'pool',
             'status',
             'default',
         )
         self.assertIn(
-            'GET /v1/pools/default answered 403: Policy does not allow '
+            'answered 403 to GET /v1/pools/default: Policy does not allow '
             'orionx_attach:pools:show.',
             str(error),
         )
@@ -279,7 +308,7 @@ class TestLeases(AttachCommandsTestCase):
     def test_every_page_is_read(self):
         self.token('admin')
         self.useFixture(
-            fixtures.MockPatchObject(operator.attach_api, 'PAGE_SIZE', 1)
+            fixtures.MockPatchObject(attach_client, 'PAGE_SIZE', 1)
         )
         _, out = self.run_cli('leases', 'list', '-f', 'json')
         self.assertEqual(
@@ -313,13 +342,15 @@ class TestLeases(AttachCommandsTestCase):
     def test_show_unknown(self):
         self.token('admin')
         error = self.assertRaises(
-            operator.attach_api.AttachApiError,
+            clients.NotFound,
             self.run_cli,
             'leases',
             'show',
             'nope',
         )
-        self.assertIn('answered 404: No lease nope.', str(error))
+        self.assertIn(
+            'answered 404 to GET /v1/leases/nope: No lease nope.', str(error)
+        )
 
 
 class TestCatalog(AttachCommandsTestCase):

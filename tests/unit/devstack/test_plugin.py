@@ -504,7 +504,15 @@ class TestTestConfig(PluginTestCase):
         status, _ = self.phase('stack', 'test-config')
         self.assertEqual(0, status, self.output)
         self.assertEqual(
-            {'service_available': {'orionx_attach': 'True'}},
+            {
+                'service_available': {'orionx_attach': 'True'},
+                'orionx': {
+                    'catalog_type': 'orionx-attach',
+                    'region': 'RegionOne',
+                    'pool': 'default',
+                    'vendordata_target': 'orionx',
+                },
+            },
             self.ini(self.tempest_conf),
         )
         self.assertEqual(
@@ -520,6 +528,54 @@ class TestTestConfig(PluginTestCase):
             ],
             self.calls('exec'),
         )
+
+    def test_tempest_plugin_options(self):
+        status, _ = self.phase(
+            'stack',
+            'test-config',
+            METADATA_PROXY_SHARED_SECRET='s3cret',
+            ORIONX_TEMPEST_GPU_LESS_HOST='compute-2',
+            ORIONX_TEMPEST_COMPUTE_STOP_COMMAND='ssh {host} stop',
+            ORIONX_TEMPEST_COMPUTE_START_COMMAND='ssh {host} start',
+        )
+        self.assertEqual(0, status, self.output)
+        orionx = self.ini(self.tempest_conf)['orionx']
+        self.assertEqual('http://192.0.2.1:8775', orionx['metadata_url'])
+        self.assertEqual('s3cret', orionx['metadata_proxy_shared_secret'])
+        self.assertEqual('compute-2', orionx['gpu_less_host'])
+        self.assertEqual('ssh {host} stop', orionx['compute_stop_command'])
+        self.assertEqual('ssh {host} start', orionx['compute_start_command'])
+
+    def test_the_plugin_joins_tempest_plugins(self):
+        script = (
+            'source "$STUB_DIR/stubs.sh"\n'
+            'source "%s/settings"\n'
+            'source "%s/settings"\n'
+            'echo "[$TEMPEST_PLUGINS]"\n' % (PLUGIN, PLUGIN)
+        )
+        for before, after in (
+            ('', '[%s]' % REPO),
+            ('/opt/stack/other', '[/opt/stack/other %s]' % REPO),
+        ):
+            result = subprocess.run(
+                ['bash', '-c', script],
+                env=dict(self.env, TEMPEST_PLUGINS=before),
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+            self.assertEqual(0, result.returncode, result.stderr)
+            self.assertEqual(after, result.stdout.strip().splitlines()[-1])
+        result = subprocess.run(
+            ['bash', '-c', script],
+            env=dict(self.env, ORIONX_TEMPEST_PLUGIN='False'),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        self.assertEqual('[]', result.stdout.strip().splitlines()[-1])
 
 
 class TestUnstackAndClean(PluginTestCase):

@@ -156,6 +156,20 @@ class TestPooled(base.TestCase):
             error,
         )
 
+    def test_gpu_constraints_narrow_the_members(self):
+        verdict = self.check({'pooled': {'size': '8g-10pct', 'model': 'L40S'}})
+        self.assertEqual(((), ()), (verdict.errors, verdict.warnings))
+        (error,) = self.check(
+            {'pooled': {'size': '100g-10pct', 'model': 'L40S'}}
+        ).errors
+        self.assertIn('the largest have 45000 MiB', error)
+        (error,) = self.check(
+            {'pooled': {'size': '8g-10pct', 'vendor': 'amd'}}
+        ).errors
+        self.assertEqual(
+            'no member GPU of pool default meets +CUSTOM_GPU_AMD', error
+        )
+
     def test_all_fitting_members_unhealthy(self):
         report = fakes.Report().entitlement('cpu1', 4)
         report.member('gpu1', '0000:18:00.0', 80000, unhealthy=True)

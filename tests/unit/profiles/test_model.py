@@ -115,6 +115,44 @@ profiles:
         self.assertEqual('required', group['trait:CUSTOM_ORIONX_POOL_DEFAULT'])
         self.assertEqual('512', group['accel:orionx_gmem_mib'])
 
+    def test_pooled_vendor_model_traits_and_runtime(self):
+        profile = parse("""
+profiles:
+  - name: p
+    pooled:
+      size: 16g-25pct
+      vendor: amd
+      model: AMD Instinct MI300X
+      gpu_traits: {CUSTOM_GPU_MEMORY_192GB: required, CUSTOM_SLOW: forbidden}
+      runtime: generic
+""").profile('p')
+        (group,) = profile.groups()
+        self.assertEqual(
+            'CUSTOM_GPU_AMD,CUSTOM_GPU_MEMORY_192GB,'
+            'CUSTOM_GPU_MODEL_INSTINCT_MI300X',
+            group['accel:orionx_gpu_traits_required'],
+        )
+        self.assertEqual(
+            'CUSTOM_SLOW', group['accel:orionx_gpu_traits_forbidden']
+        )
+        self.assertEqual('generic', group['accel:orionx_runtime'])
+        # Placement sees only the entitlement and the pool.
+        self.assertNotIn('trait:CUSTOM_GPU_AMD', group)
+
+    def test_pooled_npu_model_and_unconstrained_groups(self):
+        profile = parse("""
+profiles:
+  - {name: p, pooled: {size: 8g-10pct, vendor: huawei, model: Ascend910B3}}
+  - {name: q, pooled: {size: 8g-10pct}}
+""")
+        (group,) = profile.profile('p').groups()
+        self.assertEqual(
+            'CUSTOM_NPU_HUAWEI,CUSTOM_NPU_MODEL_ASCEND910B3',
+            group['accel:orionx_gpu_traits_required'],
+        )
+        (plain,) = profile.profile('q').groups()
+        self.assertFalse([k for k in plain if 'orionx_gpu' in k])
+
 
 class TestSizes(base.TestCase):
     def test_sizes(self):
@@ -197,6 +235,23 @@ profiles:
         self.assertIn('CUSTOM_ORIONX_UNHEALTHY is always forbidden', message)
         self.assertIn('accel:device_profile: accel: and orionx: keys', message)
         self.assertIn('orionx:managed: accel: and orionx: keys', message)
+
+    def test_bad_gpu_constraints(self):
+        message = self.problems("""
+profiles:
+  - {name: a, pooled: {size: 1g-1pct, vendor: intel}}
+  - name: b
+    pooled:
+      size: 1g-1pct
+      vendor: amd
+      gpu_traits: {CUSTOM_GPU_AMD: forbidden}
+  - {name: c, pooled: {size: 1g-1pct, runtime: 'two words'}}
+  - {name: d, whole_gpu: {model: H200, runtime: generic}}
+""")
+        self.assertIn("unknown vendor 'intel'", message)
+        self.assertIn('both required and forbidden: CUSTOM_GPU_AMD', message)
+        self.assertIn('is not a runtime name', message)
+        self.assertIn("unknown key 'runtime'", message)
 
     def test_duplicates(self):
         message = self.problems("""

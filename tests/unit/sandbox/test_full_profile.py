@@ -18,16 +18,22 @@ from __future__ import annotations
 
 import configparser
 import pathlib
+import subprocess
+import sys
 
+import pytest
 import sqlalchemy
 import yaml
 from sqlalchemy import engine as sa_engine
 
 from orionx_cyborg.sandbox import hosts
+from orionx_cyborg.sandbox.full import agent
 from orionx_cyborg.sandbox.full import clouds
 from orionx_cyborg.sandbox.full import config
 from orionx_cyborg.sandbox.full import launch
 from orionx_cyborg.sandbox.full import layout
+from orionx_cyborg.sandbox.full import stack
+from orionx_cyborg.sandbox.full import virt
 
 
 def _manifest(tmp_path: pathlib.Path) -> layout.FullManifest:
@@ -156,3 +162,80 @@ def test_each_agent_reports_as_its_host(tmp_path: pathlib.Path) -> None:
         ]
         topology = parser.get('orionx_gpu', 'fake_topology')
         assert topology.startswith(str(state.host_dir(host.name)))
+
+
+def test_each_compute_runs_the_recording_driver(
+    tmp_path: pathlib.Path,
+) -> None:
+    state = layout.FullLayout(tmp_path)
+    fleet = hosts.orionx_fleet()
+    config.write_all(state, _manifest(tmp_path), fleet)
+    for host in fleet:
+        parser = configparser.RawConfigParser()
+        parser.read(state.etc('nova') / ('compute-%s.conf' % host.name))
+        driver = parser.get('DEFAULT', 'compute_driver')
+        assert driver == virt.COMPUTE_DRIVER
+        assert parser.get('DEFAULT', 'state_path') == str(
+            state.nova_host_dir(host.name)
+        )
+
+
+def test_nova_loads_the_recording_driver_by_its_name() -> None:
+    # In a process of its own: importing Nova registers Nova's options
+    # (``host`` among them) on oslo.config's global CONF, which Cyborg's
+    # modules, imported by other unit tests, register differently.
+    script = (
+        'from nova.virt import fake\n'
+        'from oslo_utils import importutils\n'
+        'from orionx_cyborg.sandbox.full import virt\n'
+        'virt.install()\n'
+        'loaded = importutils.import_class("nova.virt." + virt.COMPUTE_DRIVER)\n'
+        'assert issubclass(loaded, fake.FakeDriverWithoutFakeNodes), loaded\n'
+    )
+    result = subprocess.run(
+        [sys.executable, '-c', script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_record_keeps_each_call_and_its_arqs(
+    tmp_path: pathlib.Path,
+) -> None:
+    arq = {
+        'uuid': 'a1',
+        'state': 'Bound',
+        'hostname': 'host-a',
+        'device_rp_uuid': 'rp',
+        'attach_handle_type': 'PCI',
+        'attach_handle_info': {'bus': '3a'},
+        'attach_handle_uuid': 'ah',
+        'instance_uuid': 'i1',
+    }
+    virt.record(tmp_path, 'spawn', 'i1', [arq])
+    virt.record(tmp_path, 'reboot', 'i1', [arq], reboot_type='HARD')
+    virt.record(tmp_path, 'spawn', 'i2', None)
+    first, second = virt.read_records(tmp_path, 'i1')
+    kept = {key: arq[key] for key in virt.RECORDED_KEYS}
+    assert first == {'call': 'spawn', 'instance': 'i1', 'accel_info': [kept]}
+    assert second == dict(first, call='reboot', reboot_type='HARD')
+    assert virt.read_records(tmp_path, 'i2')[0]['accel_info'] == []
+    assert len(virt.read_records(tmp_path)) == 3
+    assert virt.read_records(tmp_path / 'none') == []
+
+
+def test_an_agent_learns_its_simulated_host_from_its_environment(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sandbox = stack.FullSandbox(tmp_path)
+    for host in sandbox.hosts:
+        entry = sandbox.host_entry(host)
+        assert entry.sysfs_root == host.sysfs_root_in(
+            sandbox.state.host_dir(host.name)
+        )
+        for name, value in agent.host_environment(entry).items():
+            monkeypatch.setenv(name, value)
+        assert agent.host_from_environment() == entry

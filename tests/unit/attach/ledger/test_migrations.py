@@ -74,6 +74,60 @@ class TestUpgrade:
         ledger.upgrade()
         assert migration.compare(ledger.engine) == []
 
+    def test_constraint_and_runtime_columns_keep_old_leases(
+        self, empty_ledger
+    ):
+        """c81f4a2d9e36 adds nullable columns.
+
+        Old rows read as unconstrained; a downgrade keeps the leases.
+        """
+        ledger = empty_ledger
+        migration.upgrade(ledger.engine, 'a5d3e1c07b42')
+        columns = {
+            c['name'] for c in sa.inspect(ledger.engine).get_columns('leases')
+        }
+        assert not {'gpu_constraint', 'runtime'} & columns
+        with ledger.engine.begin() as connection:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO leases (id, arq_uuid, instance_uuid, "
+                    "project_id, vm_host, pool, state, seq, gmem_mib, "
+                    "compute_pct, version, created_at, updated_at) VALUES "
+                    "(:id, :arq, :inst, 'p', 'h', 'default', 'pending', 1, "
+                    "1024, 10, 1, :at, :at)"
+                ),
+                {
+                    'id': '00000000-0000-4000-8000-000000000001',
+                    'arq': '00000000-0000-4000-8000-000000000002',
+                    'inst': '00000000-0000-4000-8000-000000000003',
+                    'at': '2026-01-01 00:00:00',
+                },
+            )
+            connection.exec_driver_sql(
+                "UPDATE ledger_counters SET value = 1 WHERE name = 'lease_seq'"
+            )
+        ledger.upgrade()
+        (old,) = ledger.list()
+        assert (old.gpu_constraint, old.runtime) == (None, None)
+        new = ledger.create(
+            builders.new_lease(
+                gpu_constraint='{"required": ["CUSTOM_GPU_AMD"]}'
+            )
+        )
+        assert ledger.get(new.id).gpu_constraint == (
+            '{"required": ["CUSTOM_GPU_AMD"]}'
+        )
+        migration.downgrade(ledger.engine, 'a5d3e1c07b42')
+        columns = {
+            c['name'] for c in sa.inspect(ledger.engine).get_columns('leases')
+        }
+        assert not {'gpu_constraint', 'runtime'} & columns
+        with ledger.engine.connect() as connection:
+            count = connection.execute(sa.text('SELECT COUNT(*) FROM leases'))
+            assert count.scalar_one() == 2
+        ledger.upgrade()
+        assert migration.compare(ledger.engine) == []
+
     def test_a_ledger_without_schema_says_so(self, empty_ledger):
         with pytest.raises(LedgerUnavailable):
             empty_ledger.create(builders.new_lease())

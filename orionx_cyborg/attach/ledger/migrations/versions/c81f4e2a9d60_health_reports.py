@@ -15,7 +15,7 @@
 """Health reports shared by every worker and replica.
 
 Revision ID: c81f4e2a9d60
-Revises: a5d3e1c07b42
+Revises: c81f4a2d9e36
 Create Date: 2026-12-05 00:00:00
 """
 
@@ -26,7 +26,7 @@ from alembic import op
 from sqlalchemy.dialects import mysql
 
 revision: str = 'c81f4e2a9d60'
-down_revision: str | Sequence[str] | None = 'a5d3e1c07b42'
+down_revision: str | Sequence[str] | None = 'c81f4a2d9e36'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
