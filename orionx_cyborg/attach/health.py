@@ -154,8 +154,13 @@ class Health:
         missed_passes: int,
         stall_s: float,
         clock: Callable[[], float] = time.time,
+        background: Callable[[Callable[[], None]], None] | None = None,
     ) -> None:
+        """:param background: runs a ledger write off the request's
+        thread (a daemon thread by default).
+        """
         self._ledger = ledger
+        self._background = background or _in_thread
         self.tracker = tracker
         self._interval = reconcile_interval
         self._missed = missed_passes
@@ -192,7 +197,9 @@ class Health:
             LOG.warning('Could not record the health: %s', err)
 
     def _publish(self, service: str, seen: Observation) -> None:
-        self._report(service, seen)
+        # Called by the request that saw the change: it must not wait for
+        # the ledger (whose write lock may be held for seconds).
+        self._background(lambda: self._report(service, seen))
 
     def _report(
         self, name: str, seen: Observation, succeeded: bool = False
@@ -288,6 +295,10 @@ class Health:
             'last_pass_error': last_error,
         }
         return not reasons, reasons, details
+
+
+def _in_thread(work: Callable[[], None]) -> None:
+    threading.Thread(target=work, name='orionx-health', daemon=True).start()
 
 
 def _utc(epoch: float) -> datetime.datetime:

@@ -15,6 +15,7 @@
 """The middleware pipeline: health, public paths, size limit, ids."""
 
 import json
+import threading
 import time
 import types
 import uuid
@@ -51,6 +52,7 @@ class PipelineTestCase(test_api.ApiTestCase):
             missed_passes=3,
             stall_s=20,
             clock=self.clock,
+            background=_now,
         )
         self.client = werkzeug_test.Client(self.application())
 
@@ -145,6 +147,7 @@ class TestHealthSharedByWorkers(PipelineTestCase):
             missed_passes=3,
             stall_s=20,
             clock=self.clock,
+            background=_now,
         )
 
     def verdicts(self):
@@ -186,6 +189,28 @@ class TestHealthSharedByWorkers(PipelineTestCase):
         self.health.pass_succeeded()
         self.assertTrue(self.other.check()[0])
 
+    def test_the_request_that_sees_a_change_does_not_wait_for_it(self):
+        # The default: the report is written in a thread of its own.
+        written = threading.Event()
+        release = threading.Event()
+
+        class StuckLedger:
+            def report_health(self, *args, **kwargs):
+                release.wait(10)  # a write lock held by someone else
+                written.set()
+
+        tracker = health.DependencyTracker()
+        health.Health(StuckLedger(), tracker, 30, 3, 20)
+        began = time.monotonic()
+        tracker.finished(
+            tracker.started('Cyborg'),
+            clients.TimedOut(service='Cyborg', reason='read timeout'),
+        )
+        self.assertLess(time.monotonic() - began, 1.0)
+        self.assertFalse(written.is_set())
+        release.set()
+        self.assertTrue(written.wait(10))
+
     def test_the_passes_of_one_worker_count_for_both(self):
         self.clock.now += 80
         self.health.pass_succeeded()  # the leader runs the passes
@@ -214,6 +239,10 @@ class TestHealthSharedByWorkers(PipelineTestCase):
         )
         self.assertFalse(stored)
         self.assertFalse(self.other.check()[0])
+
+
+def _now(work):
+    work()
 
 
 def _raise(*args, **kwargs):
