@@ -240,18 +240,18 @@ class LeaseService:
         labels = capacity_mod.allocator_models(members)
         return frozenset(labels[g] for g in gpus if g in labels)
 
-    def _queued_gpus(self, pool: str) -> set[str]:
-        """The GPUs that leases waiting in *pool*'s queue could use.
+    def _queued_gpus(self, pool: str, wanted: set[str]) -> set[str]:
+        """The GPUs of *wanted* that leases waiting in *pool* could use.
 
         The queue is first come, first served among leases that compete
         for the same GPUs: a new lease may take only GPUs none of them
         could use.
         """
-        everything = {m.gpu_uuid for m in self.view().members(pool)}
         queued: set[str] = set()
+        eligible = self._eligibility(pool)
         for lease in self.ledger.pending(pool):
-            queued |= self._eligible_ids(pool, lease_constraint(lease))
-            if queued >= everything:
+            queued |= eligible(lease_constraint(lease)) & wanted
+            if queued >= wanted:
                 break
         return queued
 
@@ -259,6 +259,23 @@ class LeaseService:
         self, pool: str, constraint: constraints.GpuConstraint
     ) -> set[str]:
         return {m.gpu_uuid for m in self.eligible(pool, constraint)}
+
+    def _eligibility(
+        self, pool: str
+    ) -> Callable[[constraints.GpuConstraint], set[str]]:
+        """:meth:`_eligible_ids` of *pool*, remembered per constraint.
+
+        Waiting leases share few constraints; a pass over the queue
+        computes each one's members once.
+        """
+        known: dict[constraints.GpuConstraint, set[str]] = {}
+
+        def eligible(constraint: constraints.GpuConstraint) -> set[str]:
+            if constraint not in known:
+                known[constraint] = self._eligible_ids(pool, constraint)
+            return known[constraint]
+
+        return eligible
 
     # Leases --------------------------------------------------------------
 
@@ -423,7 +440,7 @@ class LeaseService:
         if free and self.ledger.pending(pool, limit=1):
             # First come, first served among leases that compete for the
             # same GPUs: no one takes a GPU an earlier lease waits for.
-            free -= self._queued_gpus(pool)
+            free -= self._queued_gpus(pool, free)
         if not free:
             return self._create(
                 new, 'pending', {'reason': 'queued behind earlier leases'}
@@ -601,11 +618,13 @@ class LeaseService:
         them. Without constraints this is one strict queue per pool.
         """
         placed = []
-        everything = {m.gpu_uuid for m in self.view().members(pool)}
         held: set[str] = set()
+        eligible_ids = self._eligibility(pool)
+        # Every GPU some runtime serves: once all are held, stop.
+        everything = eligible_ids(constraints.NONE)
         for lease in self.ledger.pending(pool):
             constraint = lease_constraint(lease)
-            eligible = self._eligible_ids(pool, constraint)
+            eligible = eligible_ids(constraint)
             free = eligible - held
             if not free:
                 continue

@@ -167,6 +167,8 @@ class VendorTestCase(test_api.ApiTestCase):
         self.cyborg = MixedCyborg()
         self.cyborg.placement = self.placement
         self.service = self.make_service(self.RUNTIMES)
+        self.reconciler = test_api.reconciler_mod.LeaseReconciler(self.service)
+        self.client = test_api.werkzeug_test.Client(self.application())
 
     def make_service(self, names):
         settings = dataclasses.replace(self.service.settings)
@@ -230,6 +232,33 @@ class TestConstraints(VendorTestCase):
         self.assertEqual('orionx', doc['runtime'])
         self.assertEqual('16384', doc['client']['environment']['ORION_GMEM'])
         self.assertEqual(['orionx'], list(doc['clients']))
+
+    def test_the_api_shows_constraint_runtime_and_vendor(self):
+        instance, lease = self.lease('not-mi300x')
+        _, doc, _ = self.call('GET', '/v1/leases', token='demo:' + PROJECT)
+        (shown,) = doc['leases']
+        self.assertEqual(
+            {
+                'required': [],
+                'forbidden': [
+                    'CUSTOM_GPU_MODEL_INSTINCT_MI300X',
+                    'CUSTOM_GPU_NVIDIA',
+                ],
+                'runtime': None,
+            },
+            shown['gpu_constraint'],
+        )
+        self.assertEqual('generic', shown['runtime'])
+        status, doc, _ = self.vendordata(
+            {'instance-id': instance, 'project-id': PROJECT}
+        )
+        self.assertEqual(200, status)
+        (vgpu,) = doc['vgpus']
+        self.assertEqual(
+            ('GPU-A3', 'generic', '1002'),
+            (vgpu['gpu_uuid'], vgpu['runtime'], vgpu['vendor']),
+        )
+        self.assertEqual(['generic'], list(doc['clients']))
 
     def test_a_profile_naming_a_runtime_gets_its_vendors_only(self):
         for _ in range(4):
