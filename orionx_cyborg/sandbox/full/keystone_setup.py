@@ -45,7 +45,7 @@ CATALOG = (
     ('neutron', 'network', 'neutron'),
     ('nova', 'compute', 'nova-api'),
     ('cyborg', 'accelerator', 'cyborg-api'),
-    ('orionx-cyborg-attach', 'gpu-pool', 'attach'),
+    ('orionx-cyborg-attach', 'orionx-attach', 'attach'),
 )
 INTERFACES = ('public', 'internal', 'admin')
 
