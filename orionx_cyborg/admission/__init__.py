@@ -20,7 +20,7 @@ a device profile group's resource class, used by the conductor. This
 package registers a subclass for ``CUSTOM_ORIONX_VGPU`` whose ``bind``
 first asks the attach service for a placed lease (``POST
 /v1/admissions``): when the pool has no room, the bind fails, the ARQ
-becomes ``BindFailed`` and Nova reschedules or fails the boot, instead of
+becomes ``BindFailed`` and Nova fails the boot, instead of
 starting a VM whose vGPU would wait as ``pending``.
 
 Run the conductor through ``orionx-cyborg-conductor``

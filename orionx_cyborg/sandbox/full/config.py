@@ -286,6 +286,10 @@ def cyborg_sections(
             'enforce_new_defaults': 'True',
             'enforce_scope': 'True',
         },
+        # Read by orionx-cyborg-conductor only (strict admission, see
+        # FullSandbox.set_strict_admission): Cyborg's service user, the
+        # attach service from the catalog; a bind never waits long.
+        'orionx_admission': dict(client_of(manifest, 'cyborg'), timeout='10'),
     }
 
 

@@ -73,7 +73,9 @@ _STATE_FILES = (
     layout.MANIFEST,
 )
 #: gunicorn workers of each HTTP service. One thread each: SQLite.
-WORKERS = {'attach': 2}
+#: Cyborg's API two: with strict admission the attach service reads an
+#: ARQ from it while Nova's PATCH of that ARQ holds a worker.
+WORKERS = {'attach': 2, 'cyborg-api': 2}
 #: The databases that get WAL mode once their schema exists.
 DATABASES = (
     'keystone',
@@ -654,6 +656,29 @@ class FullSandbox:
         args = old.service.record.argv[3:]
         self.started.remove(old)
         self._spawn(name, args, url=old.url)
+
+    def set_strict_admission(self, strict: bool) -> None:
+        """Run Cyborg's conductor with strict admission, or without.
+
+        With it, ``orionx-cyborg-conductor`` (:mod:`orionx_cyborg.admission`,
+        ``[orionx_admission]`` of cyborg.conf) replaces the stock
+        ``cyborg-conductor``: a pooled vGPU's ARQ is bound only once the
+        attach service has placed its lease.
+        """
+        name = 'cyborg-conductor'
+        self.stop_service(name)
+        old = self.find(name)
+        old.service.popen.poll()
+        self.started.remove(old)
+        script = 'orionx-cyborg-conductor' if strict else 'cyborg-conductor'
+        self._spawn(
+            name,
+            [
+                console_entry(script),
+                '--config-file',
+                str(self.state.etc('cyborg') / 'cyborg.conf'),
+            ],
+        )
 
     # -- using it ----------------------------------------------------
 

@@ -86,6 +86,22 @@ class BuildAbort(Exception):
     """The build of a server failed after scheduling."""
 
 
+class ArqBindingFailed(BuildAbort):
+    """Cyborg refused to bind the ARQs (Nova's conductor, at build).
+
+    Nova 34's message: its Cyborg client keeps the status of the failed
+    ``PATCH``, none of the body (``nova.accelerator.cyborg``), and the
+    conductor leaves the server's allocations until it is deleted.
+    """
+
+    def __init__(self, status: int, arq_uuids: Iterable[str]) -> None:
+        super().__init__(
+            'Failed to bind accelerator requests: Invalid response from '
+            'Cyborg: <Response [%d]> Binding failed for ARQ UUIDs: %s'
+            % (status, ','.join(arq_uuids))
+        )
+
+
 def now() -> str:
     return datetime.datetime.now(datetime.UTC).strftime('%Y-%m-%dT%H:%M:%SZ')
 
@@ -488,6 +504,10 @@ class NovaStandIn:
                 self._schedule_and_spawn(server, requested_host)
             except scheduler.NoValidHost as err:
                 self._fail(server, err, 'ERROR', 'error')
+            except ArqBindingFailed as err:
+                # The ARQs are deleted; the allocations stay until the
+                # server is deleted, as Nova's conductor leaves them.
+                self._fail(server, err, 'ERROR', 'error')
             except Exception as err:
                 LOG.exception('Build of %s failed', server.id)
                 self._release(server)
@@ -555,9 +575,8 @@ class NovaStandIn:
                 params={'arqs': ','.join(server.arq_uuids)},
                 expect=(204, 404),
             )
-            raise BuildAbort(
-                'Failed to bind accelerator requests: %s' % err
-            ) from err
+            LOG.warning('Cyborg refused to bind %s: %s', server.id, err)
+            raise ArqBindingFailed(err.status, server.arq_uuids) from err
         return list(server.arq_uuids)
 
     def _resolved_arqs(self, server: Server) -> list[dict[str, Any]]:

@@ -239,3 +239,19 @@ def test_an_agent_learns_its_simulated_host_from_its_environment(
         for name, value in agent.host_environment(entry).items():
             monkeypatch.setenv(name, value)
         assert agent.host_from_environment() == entry
+
+
+def test_the_catalog_names_the_attach_service_as_its_clients_look_it_up(
+    tmp_path: pathlib.Path,
+) -> None:
+    from orionx_cyborg.conf import auth
+    from orionx_cyborg.sandbox.full import keystone_setup
+
+    types = {endpoint: kind for _, kind, endpoint in keystone_setup.CATALOG}
+    assert types['attach'] == auth.ATTACH.service_type
+    state = layout.FullLayout(tmp_path)
+    config.write_all(state, _manifest(tmp_path), hosts.orionx_fleet())
+    parser = configparser.RawConfigParser()
+    parser.read(state.etc('cyborg') / 'cyborg.conf')
+    assert parser.get('orionx_admission', 'username') == 'cyborg'
+    assert not parser.has_option('orionx_admission', 'endpoint_override')
