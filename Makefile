@@ -10,7 +10,8 @@ TOX := $(TOOLS)/bin/tox
 
 ## make test: everything CI runs (style, types, Nova's client against the
 ## sandbox, unit and functional tests, the full profile's functional tests
-## and cyborg-tempest-plugin's API tests against it)
+## cyborg-tempest-plugin's API tests and orionx-cyborg's own Tempest plugin
+## against it)
 test: $(TOX)
 	$(TOX) -e pep8,nova-contract,py3,functional-full,tempest
 

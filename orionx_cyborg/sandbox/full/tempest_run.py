@@ -18,10 +18,11 @@
 [--regex REGEX] [--keep]`` starts the full sandbox (unless one already
 runs in DIR), runs ``tempest run`` with the ``tempest.conf`` it wrote,
 prints passed, skipped and failed per suite, and stops the sandbox it
-started. By default two runs: the API tests of cyborg-tempest-plugin and
-of orionx-cyborg's own plugin (``orionx_cyborg_tempest_plugin``), then
-orionx-cyborg's scenario tests one at a time (evacuate stops a compute
-service, which a server booted beside it must not meet). Exit status:
+started. By default three runs (:data:`DEFAULT_RUNS`): the API tests of
+cyborg-tempest-plugin, those of orionx-cyborg's own plugin
+(``orionx_cyborg_tempest_plugin``), then orionx-cyborg's scenario tests
+one at a time (evacuate stops a compute service, which a server booted
+beside it must not meet). Exit status:
 0 when every run passed.
 """
 
@@ -47,18 +48,21 @@ SUITES = (
     ('cyborg-tempest-plugin', re.compile(r'(?<!\w)cyborg_tempest_plugin\.')),
     ('orionx-cyborg', re.compile(r'(?<!\w)orionx_cyborg_tempest_plugin\.')),
 )
-API_REGEX = (
-    r'^(cyborg_tempest_plugin\.tests\.api|'
-    r'orionx_cyborg_tempest_plugin\.tests\.api)'
-)
+CYBORG_API_REGEX = r'^cyborg_tempest_plugin\.tests\.api'
+ORIONX_API_REGEX = r'^orionx_cyborg_tempest_plugin\.tests\.api'
 SCENARIO_REGEX = r'^orionx_cyborg_tempest_plugin\.tests\.scenario'
 #: The runs of a plain ``tox -e tempest``: (regex, concurrency or None
-#: for --concurrency's value).
+#: for --concurrency's value). One suite at a time: cyborg-tempest-
+#: plugin deletes device profiles that its ARQs still name, and while
+#: such an ARQ exists Cyborg answers 404 to every ARQ listing
+#: (cyborg.objects.ext_arq.ExtARQ._fill_obj_extarq_fields), which fails
+#: the attach service's reconcile passes that run beside it.
 DEFAULT_RUNS: tuple[tuple[str, int | None], ...] = (
-    (API_REGEX, None),
+    (CYBORG_API_REGEX, None),
+    (ORIONX_API_REGEX, None),
     (SCENARIO_REGEX, 1),
 )
-DEFAULT_REGEX = API_REGEX
+DEFAULT_REGEX = CYBORG_API_REGEX
 TIMEOUT = 1800
 OUTCOMES = {
     'success': 'passed',
