@@ -196,7 +196,7 @@ def gpu_bars(
         if lease.get('state') in PLACED_STATES and lease.get('gpu_uuid'):
             by_gpu.setdefault(str(lease['gpu_uuid']), []).append(lease)
     bars = []
-    for gpu in pool.get('gpus', []):
+    for gpu in pool.get('gpus') or []:
         memory = gpu.get('gmem_mib', {})
         compute = gpu.get('compute_pct', {})
         cap_mem = int(memory.get('capacity', 0))
@@ -477,6 +477,6 @@ def _finish(total: dict[str, Any]) -> dict[str, Any]:
 
 def state_history(lease: Mapping[str, Any]) -> list[dict[str, Any]]:
     """A lease's events (``GET /v1/leases/<id>``), oldest first."""
-    events = [dict(e) for e in lease.get('events', [])]
+    events = [dict(e) for e in lease.get('events') or []]
     events.sort(key=lambda e: str(e.get('at')))
     return events

@@ -1,0 +1,28 @@
+# Copyright (c) 2026 orionx-cyborg developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+from django.urls import re_path
+
+from orionx_cyborg_dashboard.admin_pools import views
+
+urlpatterns = [
+    re_path(r'^$', views.IndexView.as_view(), name='index'),
+    re_path(r'^inventory/$', views.InventoryView.as_view(), name='inventory'),
+    re_path(r'^regions/$', views.RegionsView.as_view(), name='regions'),
+    re_path(
+        r'^leases/(?P<lease_id>[^/]+)/$',
+        views.LeaseView.as_view(),
+        name='lease',
+    ),
+]
