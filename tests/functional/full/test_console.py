@@ -407,3 +407,66 @@ def test_operator_sees_every_pool_and_lease(
         driver, '.orionx-region[data-region="RegionOne"] tr[data-pool]'
     )
     _shoot(driver, screenshots, 'regions')
+
+
+@pytest.fixture
+def second_region(
+    full_sandbox: stack.FullSandbox, admin: Any
+) -> Iterator[str]:
+    """A second catalog region with an attach endpoint, for this test.
+
+    The full sandbox has one region; this one's endpoint is the same
+    attach service, which is enough to see the console ask every region
+    of the catalog and add them up.
+    """
+    name = helpers.unique('RegionTwo')
+    [service] = [
+        s for s in admin.identity.services() if s.type == 'orionx-attach'
+    ]
+    admin.identity.create_region(id=name, description='console test')
+    endpoint = None
+    try:
+        endpoint = admin.identity.create_endpoint(
+            service_id=service.id,
+            interface='public',
+            url=full_sandbox.manifest.url('attach'),
+            region_id=name,
+        )
+        yield name
+    finally:
+        if endpoint is not None:
+            admin.identity.delete_endpoint(endpoint, ignore_missing=True)
+        admin.identity.delete_region(name, ignore_missing=True)
+
+
+def test_regions_side_by_side_with_totals(
+    full_sandbox: stack.FullSandbox,
+    horizon: str,
+    browser: Callable[[], Any],
+    second_region: str,
+) -> None:
+    driver = browser()
+    login(driver, horizon, 'admin', full_sandbox.manifest.passwords['admin'])
+    driver.get(
+        horizon + '/auth/switch_system_scope/?next=' + ADMIN_PANEL + 'regions/'
+    )
+    _wait(driver, lambda d: _css(d, '#orionx-region-totals'), 'regions')
+    _no_alerts(driver)
+    rows = {
+        r.get_attribute('data-region'): r.find_elements(
+            'css selector', 'td, th'
+        )
+        for r in _css(driver, '#orionx-region-totals tr[data-region]')
+    }
+    assert list(rows) == sorted(['RegionOne', second_region]) + ['overall']
+    # Columns: region, pools, GPUs. Both regions are one service here:
+    # the overall totals are twice a region's.
+    one = [int(cell.text) for cell in rows['RegionOne'][1:3]]
+    two = [int(cell.text) for cell in rows[second_region][1:3]]
+    overall = [int(cell.text) for cell in rows['overall'][1:3]]
+    assert one == two and one[0] >= 1
+    assert overall == [2 * n for n in one]
+    shown = {
+        r.get_attribute('data-region') for r in _css(driver, '.orionx-region')
+    }
+    assert shown == {'RegionOne', second_region}

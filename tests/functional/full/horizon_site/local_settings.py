@@ -33,6 +33,9 @@ OPENSTACK_KEYSTONE_DEFAULT_ROLE = 'member'
 # The attach service's operator rules want system-scoped tokens: the
 # admin panel shows in the system scope (Horizon's context switcher).
 SYSTEM_SCOPE_SERVICES = ['orionx-attach']
+# The sandbox's services are in RegionOne; a test adds a second region
+# with only an attach service in it.
+DEFAULT_SERVICE_REGIONS = {'*': 'RegionOne'}
 # One runserver process: its memory is the session store. The
 # compressor keeps an entry per static file in the same cache: room for
 # them all, or culling drops the sessions (logged in users get 400).
