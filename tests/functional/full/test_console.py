@@ -86,7 +86,8 @@ def _missing_browser() -> str | None:
     return None
 
 
-@pytest.fixture(scope='module')
+# Autouse: without a browser the module skips before the sandbox starts.
+@pytest.fixture(scope='module', autouse=True)
 def browser_available() -> None:
     missing = _missing_browser()
     if missing is None:
