@@ -18,9 +18,9 @@ Cyborg's report of the pools (:mod:`orionx_cyborg.clients.pools`) and,
 per pool, an allocator holding Cyborg's capacity minus the ledger's use.
 The lock guards only this in-memory state: Cyborg is read and the
 ledger's use summed outside it, so a slow Cyborg delays only the
-requests that have no view yet or ask for a fresh one, while everyone
-else keeps the last one. Two threads that miss at once may both read
-Cyborg; the later result wins. Placement stays the capacity authority:
+requests that have no view yet, ask for a fresh one or find it older
+than its age bound, while everyone else keeps the last one. Two threads
+that miss at once may both read Cyborg; the later result wins. Placement stays the capacity authority:
 an allocator built from a usage read that a concurrent claim made stale
 errs only in what it proposes, and Placement refuses what does not fit.
 """
@@ -28,13 +28,23 @@ errs only in what it proposes, and Placement refuses what does not fit.
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from collections.abc import Sequence
+
+from oslo_log import log as logging
 
 from orionx_cyborg import allocator
 from orionx_cyborg import clients
 from orionx_cyborg import resources
 from orionx_cyborg.attach import ledger as ledger_mod
 from orionx_cyborg.clients import pools as pool_mod
+
+LOG = logging.getLogger(__name__)
+
+#: Seconds a worker serves its pool view before reading Cyborg again
+#: (``[orionx_attach] pool_view_max_age``).
+DEFAULT_VIEW_MAX_AGE_S = 30.0
 
 
 class PoolCapacity:
@@ -47,8 +57,16 @@ class PoolCapacity:
         locality: allocator.Locality,
         cyborg: clients.CyborgClient,
         ledger: ledger_mod.Ledger,
+        max_age_s: float = DEFAULT_VIEW_MAX_AGE_S,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._pools = pools
+        self._max_age_s = max_age_s
+        self._clock = clock
+        # Held by the one thread that re-reads a stale view, never by a
+        # reader: the others keep the stale view meanwhile.
+        self._refreshing = threading.Lock()
+        self._read_at = 0.0
         self._policy = policy
         self._locality = locality
         self._cyborg = cyborg
@@ -66,14 +84,40 @@ class PoolCapacity:
             return self._view
 
     def view(self, refresh: bool = False) -> pool_mod.PoolView:
-        """Cyborg's view of the served pools (read once, then cached).
+        """Cyborg's view of the served pools.
 
-        :raises ServiceUnavailable: Cyborg cannot be read.
+        A view younger than ``max_age_s`` is served from the cache. Every
+        worker and replica keeps its own, and only the leader's reconcile
+        passes refresh with ``refresh=True``: the age bound is what makes
+        the others see GPUs that Cyborg reported after they started. One
+        thread re-reads a stale view; meanwhile, and when the re-read
+        fails, the others are served the stale one.
+
+        :raises ServiceUnavailable: Cyborg cannot be read and there is no
+            view to fall back to (or ``refresh`` was asked for).
         """
-        if not refresh:
-            cached = self.cached_view()
-            if cached is not None:
-                return cached
+        if refresh:
+            return self._read()
+        with self._lock:
+            cached, read_at = self._view, self._read_at
+        if cached is None:
+            return self._read()
+        if self._clock() - read_at < self._max_age_s:
+            return cached
+        if not self._refreshing.acquire(blocking=False):
+            return cached
+        try:
+            return self._read()
+        except clients.ServiceUnavailable as error:
+            LOG.warning(
+                'Serving the pool view read %(age).0f s ago: %(error)s',
+                {'age': self._clock() - read_at, 'error': error},
+            )
+            return cached
+        finally:
+            self._refreshing.release()
+
+    def _read(self) -> pool_mod.PoolView:
         fresh = pool_mod.build_view(
             self._cyborg.devices(), self._cyborg.deployables(), self._pools
         )
@@ -81,6 +125,7 @@ class PoolCapacity:
             self._view = fresh
             self._allocators.clear()
             self._epoch += 1
+            self._read_at = self._clock()
         return fresh
 
     def allocate(

@@ -113,6 +113,7 @@ class ServiceSettings:
     placement_retries: int
     user_id: str = 'orionx-cyborg-attach'
     clock_skew_s: float = leasetokens.DEFAULT_SKEW_S
+    pool_view_max_age_s: float = capacity_mod.DEFAULT_VIEW_MAX_AGE_S
 
     @classmethod
     def from_conf(cls, conf: cfg.ConfigOpts) -> ServiceSettings:
@@ -140,6 +141,7 @@ class ServiceSettings:
             retry_after=group.pending_retry_after,
             placement_retries=group.placement_retries,
             clock_skew_s=group.clock_skew_allowance,
+            pool_view_max_age_s=group.pool_view_max_age,
         )
 
 
@@ -186,6 +188,7 @@ class LeaseService:
             settings.locality,
             cyborg,
             ledger,
+            max_age_s=settings.pool_view_max_age_s,
         )
         # Guards the two caches below, never a call.
         self._lock = threading.Lock()

@@ -255,6 +255,20 @@ opts = [
         ),
     ),
     cfg.IntOpt(
+        'pool_view_max_age',
+        default=30,
+        min=1,
+        max=3600,
+        help=_(
+            'Seconds each worker serves its view of the pools (the GPUs '
+            'Cyborg reports in them) before reading Cyborg again. Reconcile '
+            'passes refresh the view of the worker that runs them; this '
+            'bounds how long the other workers and replicas show GPUs '
+            'that were added, removed or changed since. While Cyborg '
+            'cannot be read, the last view is kept.'
+        ),
+    ),
+    cfg.IntOpt(
         'health_missed_passes',
         default=3,
         min=1,

@@ -317,6 +317,9 @@ def attach_sections(
             'state_path': str(state.data / 'attach'),
             'secret_key': manifest.attach_secret_key,
             'reconcile_interval': '0',
+            # Passes run only when a test asks, on one worker: the other
+            # workers re-read the pools this often.
+            'pool_view_max_age': '5',
         },
         'keystone_authtoken': authtoken(manifest, 'orionx'),
         'cyborg': client_of(manifest, 'orionx'),
