@@ -115,7 +115,8 @@ def agent_main() -> None:
     rpc_service = cyborg_service.RPCService(
         __name__, MANAGER_CLASS, constants.AGENT_TOPIC
     )
+    # In this process: a forked child would double the agent's RSS.
     launcher = service.launch(
-        cyborg_agent.CONF, rpc_service, restart_method='mutate'
+        cyborg_agent.CONF, rpc_service, restart_method='mutate', no_fork=True
     )
     launcher.wait()

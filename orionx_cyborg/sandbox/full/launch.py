@@ -18,7 +18,9 @@
 SQLite transactions start with ``BEGIN IMMEDIATE`` (see
 :func:`queue_sqlite_writers`), sets ``sys.argv`` to ``[ENTRY, ARG ...]``
 and calls ``ENTRY``: a console script's ``module:function`` (e.g.
-``nova.cmd.conductor:main``, ``gunicorn.app.wsgiapp:run``).
+``nova.cmd.conductor:main``, ``gunicorn.app.wsgiapp:run``);
+``--no-fork`` before ENTRY runs an oslo.service service in this process
+(:func:`run_services_in_process`).
 ``python -m orionx_cyborg.sandbox.full.launch --exec PROGRAM [ARG ...]``
 replaces itself with a program that is no Python (RabbitMQ), so the
 recorded PID is the program's.
@@ -32,6 +34,9 @@ import sys
 from typing import Any
 
 from orionx_cyborg.sandbox import lifecycle
+
+#: ``launch --no-fork ENTRY ...``: see :func:`run_services_in_process`.
+NO_FORK = '--no-fork'
 
 
 def _begin_immediate(
@@ -70,9 +75,35 @@ def queue_sqlite_writers() -> None:
     )
 
 
-def call_entry(entry: str) -> Any:
+def run_services_in_process() -> bool:
+    """Make oslo.service run a launched service in this process.
+
+    With one worker, oslo.service's threading backend runs the service in
+    a forked child, which doubles the process's resident memory (the
+    child's copy-on-write pages count again in its RSS) for nothing a
+    sandbox needs; ``nova-compute`` already asks for ``no_fork``. Done
+    only once the entry's module has imported ``oslo_service.service``
+    (and so chosen its backend): importing it first would choose one for
+    the service. :returns: whether it was done.
+    """
+    service: Any = sys.modules.get('oslo_service.service')
+    if service is None:
+        return False
+    launch = service.launch
+
+    def in_process(*args: Any, **kwargs: Any) -> Any:
+        kwargs['no_fork'] = True
+        return launch(*args, **kwargs)
+
+    service.launch = in_process
+    return True
+
+
+def call_entry(entry: str, in_process: bool = False) -> Any:
     module, _, attribute = entry.partition(':')
     function = getattr(importlib.import_module(module), attribute)
+    if in_process:
+        run_services_in_process()
     return function()
 
 
@@ -82,10 +113,13 @@ def main(argv: list[str]) -> int:
         return 2
     if argv[0] == '--exec':
         os.execv(argv[1], argv[1:])  # noqa: S606 - the sandbox's own
+    in_process = argv[0] == NO_FORK
+    if in_process:
+        argv = argv[1:]
     lifecycle.exit_with_parent()
     queue_sqlite_writers()
     sys.argv = list(argv)
-    result = call_entry(argv[0])
+    result = call_entry(argv[0], in_process)
     return result if isinstance(result, int) else 0
 
 

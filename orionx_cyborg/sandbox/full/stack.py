@@ -49,6 +49,7 @@ from orionx_cyborg.sandbox.full import agent
 from orionx_cyborg.sandbox.full import clouds
 from orionx_cyborg.sandbox.full import config
 from orionx_cyborg.sandbox.full import dbinit
+from orionx_cyborg.sandbox.full import launch
 from orionx_cyborg.sandbox.full import layout
 from orionx_cyborg.sandbox.full import rabbit
 from orionx_cyborg.sandbox.full import virt
@@ -498,29 +499,33 @@ class FullSandbox:
         )
         # Each agent needs its compute node's provider, not the mapping.
         self._start_agents()
-        self._run_steps(
-            'nova-discover-hosts',
-            [
+        # The host mapping while the agents report (both take seconds).
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            mapped = pool.submit(
+                self._run_steps,
+                'nova-discover-hosts',
                 [
-                    LAUNCH,
-                    console_entry('nova-manage'),
-                    '--config-file',
-                    str(self.state.etc('nova') / 'nova.conf'),
-                    'cell_v2',
-                    'discover_hosts',
-                ]
-            ],
-        )
-        self._mark('compute nodes registered and mapped')
-        self._wait(
-            "every host's devices in Placement",
-            DevicesSettled(admin, manifest.hosts),
-        )
+                    [
+                        LAUNCH,
+                        console_entry('nova-manage'),
+                        '--config-file',
+                        str(self.state.etc('nova') / 'nova.conf'),
+                        'cell_v2',
+                        'discover_hosts',
+                    ]
+                ],
+            )
+            self._wait(
+                "every host's devices in Placement",
+                DevicesSettled(admin, manifest.hosts),
+            )
+            mapped.result()
+        self._mark('compute nodes mapped, devices reported')
         self._wait(
             'every nova-compute up',
             lambda: clouds.computes_up(admin, manifest.hosts),
         )
-        self._mark('devices reported, computes up')
+        self._mark('every nova-compute up')
         # self.manifest, not manifest: it has the image and flavor now.
         clouds.write_clouds_yaml(self.state, self.manifest)
         gpu_less = [h.name for h in self.hosts if h.topology == 'no-gpu']
@@ -540,14 +545,19 @@ class FullSandbox:
         self._gunicorn('placement', 'placement', str(etc('placement')))
         self._gunicorn('glance', 'glance', str(etc('glance')))
         self._gunicorn('neutron', 'neutron', str(etc('neutron')))
-        self._spawn('nova-conductor', [console_entry('nova-conductor'), *conf])
-        self._spawn('nova-scheduler', [console_entry('nova-scheduler'), *conf])
+        no_fork = launch.NO_FORK
+        self._spawn(
+            'nova-conductor', [no_fork, console_entry('nova-conductor'), *conf]
+        )
+        self._spawn(
+            'nova-scheduler', [no_fork, console_entry('nova-scheduler'), *conf]
+        )
         self._gunicorn('nova-api', 'nova_api', str(etc('nova')))
         self._gunicorn('nova-metadata', 'nova_metadata', str(etc('nova')))
         self._gunicorn('cyborg-api', 'cyborg', str(etc('cyborg')))
         self._spawn(
             'cyborg-conductor',
-            [console_entry('cyborg-conductor'), *cyborg_conf],
+            [no_fork, console_entry('cyborg-conductor'), *cyborg_conf],
         )
         self._gunicorn('attach', 'attach', str(etc('attach') / 'attach.conf'))
         for host in self.manifest.hosts:

@@ -255,3 +255,19 @@ def test_the_catalog_names_the_attach_service_as_its_clients_look_it_up(
     parser.read(state.etc('cyborg') / 'cyborg.conf')
     assert parser.get('orionx_admission', 'username') == 'cyborg'
     assert not parser.has_option('orionx_admission', 'endpoint_override')
+
+
+def test_no_fork_asks_oslo_service_to_run_in_this_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import types
+
+    calls = []
+    fake = types.ModuleType('oslo_service.service')
+    fake.launch = lambda *args, **kwargs: calls.append(kwargs)  # type: ignore[attr-defined]
+    monkeypatch.delitem(sys.modules, 'oslo_service.service', raising=False)
+    assert not launch.run_services_in_process()
+    monkeypatch.setitem(sys.modules, 'oslo_service.service', fake)
+    assert launch.run_services_in_process()
+    fake.launch('conf', 'service', restart_method='mutate')  # type: ignore[attr-defined]
+    assert calls == [{'restart_method': 'mutate', 'no_fork': True}]
