@@ -631,3 +631,61 @@ class TestAmdSriovVfs(DriverTestCase):
 def rc_of(deployable):
     [rc] = [a.value for a in deployable.attribute_list if a.key == 'rc']
     return rc
+
+
+class _NoLibrary:
+    """A host without any vendor library installed."""
+
+    name = 'none'
+
+    def discover(self):
+        raise exception.NvmlUnavailable(
+            error='no library', hint='', missing=True
+        )
+
+    def close(self):
+        pass
+
+
+class TestGimOnlyHost(DriverTestCase):
+    """An MxGPU host has GIM and no ROCm: sysfs alone reports it."""
+
+    def test_gim_gpus_are_reported_without_any_library(self):
+        from orionx_cyborg.gpu import sysfs
+        from orionx_cyborg.gpu.fake import sysfs as fake_sysfs
+        from orionx_cyborg.gpu.fake import topology
+
+        host = topology.host_from_mapping(
+            'gpu1',
+            {
+                'amd_gpus': [
+                    {'model': 'MI300X', 'driver': 'gim', 'sriov_vfs': 8}
+                ]
+            },
+        )
+        root = os.path.join(self.tmp, 'sys')
+        fake_sysfs.write_tree(host, root)
+        self.driver = driver.OrionXGPUDriver(
+            conf=self.conf,
+            usage=self.usage,
+            backend=_NoLibrary(),
+            sysfs_reader=sysfs.SysfsReader(root),
+        )
+        [device] = self.report()
+        self.assertEqual('1002', device.vendor)
+        self.assertEqual(8, len(device.deployable_list))
+        self.flags(
+            'orionx_gpu',
+            vendor_libraries=['nvml'],
+            state_dir=os.path.join(self.tmp, 'state-nvml-only'),
+        )
+        self.driver = driver.OrionXGPUDriver(
+            conf=self.conf,
+            usage=self.usage,
+            backend=_NoLibrary(),
+            sysfs_reader=sysfs.SysfsReader(root),
+        )
+        # Without amdsmi among the vendor libraries, nothing reads AMD:
+        # discovery fails as a host without any library does.
+        self.assertEqual([], self.report())
+        self.assertIn('no library', self.logs.output)
