@@ -38,6 +38,11 @@ RC_PGPU = 'PGPU'
 RC_PNPU = 'CUSTOM_PNPU'
 #: One vGPU instance (mdev or SR-IOV VF).
 RC_VGPU = 'VGPU'
+#: One SR-IOV virtual function of a GPU that is itself the partition,
+#: passed through whole (AMD MxGPU VFs under the GIM host driver). Not
+#: ``VGPU``: no vGPU type is configured on it, its size is fixed by the
+#: number of VFs the host driver enabled.
+RC_GPU_VF = 'CUSTOM_GPU_VF'
 #: A pool member's GPU memory, in MiB.
 RC_POOL_MEMORY = 'CUSTOM_ORIONX_GMEM_MIB'
 #: A pool member's compute, in percent of one GPU.
@@ -75,6 +80,8 @@ NPU_VENDORS = frozenset({'19e5'})
 DEVICE_TYPE_GPU = 'GPU'
 DEVICE_TYPE_NPU = 'AICHIP'
 TRAIT_MIG_ENABLED = 'CUSTOM_GPU_MIG_ENABLED'
+#: A deployable that is one SR-IOV virtual function of a GPU.
+TRAIT_SRIOV_VF = 'CUSTOM_GPU_SRIOV_VF'
 TRAIT_UNHEALTHY = 'CUSTOM_ORIONX_UNHEALTHY'
 
 #: Prefixes of the trait families a device profile asks for.
@@ -96,6 +103,7 @@ MIG_TRAIT_KEY = 'trait_mig'
 POOL_TRAIT_KEY = 'trait_pool'
 VGPU_TYPE_TRAIT_KEY = 'trait_vgpu_type'
 HEALTH_TRAIT_KEY = 'trait_health'
+SRIOV_VF_TRAIT_KEY = 'trait_sriov_vf'
 
 _NOT_TRAIT = re.compile(r'[^A-Z0-9]+')
 
@@ -180,6 +188,8 @@ PASSTHROUGH_SUFFIX = 'PGPU'
 PASSTHROUGH_NPU_SUFFIX = 'PNPU'
 POOL_MEMORY_SUFFIX = 'GMEM'
 POOL_COMPUTE_SUFFIX = 'COMPUTE'
+#: Suffix of a virtual function's deployable, after ``<host>_<VF address>``.
+VF_SUFFIX = 'VF'
 #: The part between host and pool name of an entitlement's deployable.
 ENTITLEMENT_NAME_PART = 'ORIONX_VGPU'
 

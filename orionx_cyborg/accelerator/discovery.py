@@ -32,6 +32,7 @@ from orionx_cyborg.accelerator import reconcile
 from orionx_cyborg.accelerator import settings as settings_mod
 from orionx_cyborg.accelerator import spec
 from orionx_cyborg.accelerator import state as state_mod
+from orionx_cyborg.gpu import amd_sriov
 from orionx_cyborg.gpu import backends
 from orionx_cyborg.gpu import models
 from orionx_cyborg.gpu import sysfs
@@ -138,10 +139,23 @@ class HostReporter:
     def _discover(self) -> tuple[models.HostInventory | None, str | None]:
         if not self.settings.uses_gpus:
             return models.HostInventory(backend='none'), None
+        amd = 'amdsmi' in self.settings.vendor_libraries
         try:
-            return self.backend.discover(), None
+            inventory = self.backend.discover()
         except exception.NvmlUnavailable as err:
-            return None, str(err)
+            if not (amd and err.missing):
+                return None, str(err)
+            # No library on this host; an MxGPU host has no ROCm, only
+            # GIM, whose GPUs sysfs shows.
+            gim = amd_sriov.augment(
+                models.HostInventory(backend='sysfs'), self._sysfs
+            )
+            if not gim.gpus:
+                return None, str(err)
+            return gim, None
+        if amd:
+            inventory = amd_sriov.augment(inventory, self._sysfs)
+        return inventory, None
 
 
 def _of_failed_vendors(

@@ -183,7 +183,9 @@ class Planner:
     ) -> spec.DeviceSpec | None:
         if mode is Mode.OFF:
             return None
-        if mode is Mode.PASSTHROUGH:
+        if gpu.sriov_vfs or gpu.pf_driver is not None:
+            deployables = self._virtual_functions(gpu, mode, warnings)
+        elif mode is Mode.PASSTHROUGH:
             deployables = [self._passthrough(gpu)]
         elif mode is Mode.VGPU:
             deployables = self._vgpu(gpu, warnings)
@@ -256,6 +258,62 @@ class Planner:
                 resources.RC_PGPU,
             )
         return self._deployable(gpu, suffix, resource_class, 1, {}, [handle])
+
+    def _virtual_functions(
+        self, gpu: models.HardwareGpu, mode: Mode, warnings: list[str]
+    ) -> list[spec.DeployableSpec]:
+        """One deployable per SR-IOV VF of a GPU split into VFs (MxGPU).
+
+        The GPU itself is not offered: its host driver (GIM) holds it and
+        each VF is the partition a VM gets, in passthrough or vgpu mode.
+        A VF bound to ``vfio-pci`` (handed to a VM) stays reported.
+        """
+        if mode is Mode.POOL:
+            warnings.append(
+                'GPU %s (%s) is split into %d SR-IOV VFs by %s: the pool '
+                'cannot use it; report it in passthrough or vgpu mode.'
+                % (
+                    gpu.pci_address,
+                    gpu.name,
+                    len(gpu.sriov_vfs),
+                    gpu.pf_driver or 'its host driver',
+                )
+            )
+            return []
+        if not gpu.sriov_vfs:
+            warnings.append(
+                'GPU %s (%s) is owned by %s and has no SR-IOV VF enabled: '
+                'nothing is offered. Enable VFs (sriov_numvfs) to offer '
+                'them.' % (gpu.pci_address, gpu.name, gpu.pf_driver)
+            )
+            return []
+        deployables = []
+        kind = resources.device_kind(gpu.vendor_id)
+        for vf in gpu.sriov_vfs:
+            traits = gpu_traits(gpu)
+            traits[resources.PRODUCT_TRAIT_KEY] = resources.product_trait(
+                vf.pci_device_id, kind
+            )
+            if vf.memory_mib:
+                traits[resources.MEMORY_TRAIT_KEY] = resources.memory_trait(
+                    vf.memory_mib, kind
+                )
+            traits[resources.SRIOV_VF_TRAIT_KEY] = resources.TRAIT_SRIOV_VF
+            handle = spec.AttachHandleSpec(
+                resources.AH_PCI, spec.cyborg_json(vf.address.cyborg_fields())
+            )
+            deployables.append(
+                spec.DeployableSpec(
+                    name=resources.deployable_name(
+                        self.host, str(vf.address), resources.VF_SUFFIX
+                    ),
+                    resource_class=resources.RC_GPU_VF,
+                    total=1,
+                    traits=tuple(sorted(traits.items())),
+                    attach_handles=(handle,),
+                )
+            )
+        return deployables
 
     def _pool(
         self, gpu: models.HardwareGpu, warnings: list[str]
@@ -426,6 +484,17 @@ class Planner:
             info['numa_node'] = gpu.numa_node
         if gpu.partition_mode is not None:
             info['partition_mode'] = gpu.partition_mode
+        if gpu.pf_driver is not None:
+            info['pf_driver'] = gpu.pf_driver
+        if gpu.sriov_vfs:
+            info['sriov_vfs'] = [
+                {
+                    'pci_address': str(vf.address),
+                    'driver': vf.driver,
+                    'memory_mib': vf.memory_mib,
+                }
+                for vf in gpu.sriov_vfs
+            ]
         if gpu.partition_profiles:
             # What the device can be split into (Ascend vNPU templates),
             # for operators; not offered as deployables yet.

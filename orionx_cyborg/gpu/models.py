@@ -190,6 +190,25 @@ class PartitionProfile:
 
 
 @dataclasses.dataclass(frozen=True)
+class SriovVf:
+    """An SR-IOV virtual function that is a partition of its GPU.
+
+    AMD MxGPU (the GIM host driver) splits a GPU into VFs of fixed size,
+    each passed through whole; they are read from sysfs, since the ROCm
+    AMD SMI library does not list them.
+    """
+
+    address: PciAddress
+    pci_device_id: str
+    """The VF's own PCI device id (``74b5`` for an MI300X VF)."""
+    driver: str | None
+    """Kernel driver bound to the VF (``vfio-pci`` when handed to a VM)."""
+    memory_mib: int | None
+    """Framebuffer of the VF: the GPU's memory divided by the VFs
+    enabled (see :mod:`orionx_cyborg.gpu.amd_sriov`)."""
+
+
+@dataclasses.dataclass(frozen=True)
 class HardwareGpu:
     """One physical GPU as its management library describes it."""
 
@@ -215,6 +234,13 @@ class HardwareGpu:
     """The vendor's current partitioning (``CPX/NPS4`` on an AMD MI300X)."""
     partition_profiles: tuple[PartitionProfile, ...] = ()
     driver_version: str | None = None
+    pf_driver: str | None = None
+    """Kernel driver of the GPU's PCI function when it matters to the
+    report: ``gim`` for an AMD GPU owned by the MxGPU host driver (which
+    cannot be passed through; its VFs can)."""
+    sriov_vfs: tuple[SriovVf, ...] = ()
+    """Enabled SR-IOV virtual functions that are partitions of the GPU,
+    each reported as its own deployable."""
     warnings: tuple[str, ...] = ()
     """Optional facts the library failed to give (``MIG devices: Function
     Not Found``): the description is incomplete, the GPU still usable."""

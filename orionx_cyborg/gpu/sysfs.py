@@ -22,6 +22,14 @@ NVIDIA's vendor VFIO framework, each virtual function's
 tells which kernel driver holds the GPU: a GPU handed to a VM is bound to
 ``vfio-pci`` and vanishes from NVML while it stays on the bus.
 
+For vendors whose library cannot list SR-IOV virtual functions (AMD's
+ROCm AMD SMI does not see MxGPU VFs, nor a GPU the GIM host driver owns),
+it reads what the kernel exposes for every SR-IOV device:
+``sriov_totalvfs``, ``sriov_numvfs``, the ``virtfn<N>`` links and each
+VF's ``vendor``, ``device`` and ``driver`` (:meth:`SysfsReader.sriov`),
+and it scans the PCI devices of one vendor
+(:meth:`SysfsReader.pci_functions`).
+
 The root is injectable (``[orionx_gpu] sysfs_root``), so tests and the
 simulated hosts read a tree of their own.
 """
@@ -87,6 +95,33 @@ class PciFunctionState:
     virtual_functions: tuple[VirtualFunction, ...] = ()
 
 
+@dataclasses.dataclass(frozen=True)
+class PciFunction:
+    """One PCI function as sysfs describes it."""
+
+    address: models.PciAddress
+    vendor_id: str
+    """Four lower-case hex digits, without ``0x`` (``1002``)."""
+    device_id: str
+    class_code: str
+    """Six lower-case hex digits (``120000``: processing accelerator)."""
+    driver: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class SriovState:
+    """The SR-IOV facts of one physical function."""
+
+    total_vfs: int | None
+    """``sriov_totalvfs``; None when the function is not SR-IOV capable
+    or the file could not be read."""
+    num_vfs: int | None
+    """``sriov_numvfs``: the VFs enabled now."""
+    virtual_functions: tuple[PciFunction, ...] = ()
+    warnings: tuple[str, ...] = ()
+    """Files that exist but could not be read: the facts are partial."""
+
+
 class SysfsReader:
     """Reads the PCI and vGPU facts of GPUs from a sysfs tree."""
 
@@ -122,6 +157,81 @@ class SysfsReader:
                 for vf in (self._vendor_vf(a, p) for a, p in vfs)
                 if vf is not None
             ),
+        )
+
+    def sriov(self, address: models.PciAddress) -> SriovState:
+        """The SR-IOV state of the physical function at *address*.
+
+        Never raises: a file that cannot be read leaves its fact out and
+        a warning, so that a broken ``sriov_numvfs`` never drops the GPU
+        or its VFs (the ``virtfn<N>`` links are the VFs that exist).
+        """
+        path = self._device_path(address)
+        warnings: list[str] = []
+        counts = []
+        for name in ('sriov_totalvfs', 'sriov_numvfs'):
+            try:
+                text = _read(os.path.join(path, name))
+            except exception.SysfsError as err:
+                warnings.append(str(err))
+                text = ''
+            counts.append(int(text) if text.isdigit() else None)
+        vfs = []
+        try:
+            paths = self._virtual_function_paths(path)
+        except (exception.SysfsError, OSError) as err:
+            warnings.append('%s: %s' % (path, err))
+            paths = []
+        for vf_address, vf_path in paths:
+            try:
+                vfs.append(self._function(vf_address, vf_path))
+            except exception.SysfsError as err:
+                warnings.append(str(err))
+        return SriovState(
+            total_vfs=counts[0],
+            num_vfs=counts[1],
+            virtual_functions=tuple(vfs),
+            warnings=tuple(warnings),
+        )
+
+    def pci_functions(
+        self, vendor_id: str
+    ) -> tuple[list[PciFunction], list[str]]:
+        """The physical PCI functions of one vendor, and warnings.
+
+        Virtual functions (those with a ``physfn`` link) are left out; a
+        device whose files cannot be read is left out with a warning.
+        """
+        devices = os.path.join(self.root, 'bus', 'pci', 'devices')
+        found: list[PciFunction] = []
+        warnings: list[str] = []
+        try:
+            entries = sorted(_listdir(devices))
+        except exception.SysfsError as err:
+            return [], [str(err)]
+        for entry in entries:
+            try:
+                address = models.PciAddress.parse(entry)
+            except ValueError:
+                continue
+            path = os.path.join(devices, entry)
+            if os.path.islink(os.path.join(path, 'physfn')):
+                continue
+            try:
+                if _hex(_read(os.path.join(path, 'vendor'))) != vendor_id:
+                    continue
+                found.append(self._function(address, path))
+            except exception.SysfsError as err:
+                warnings.append(str(err))
+        return found, warnings
+
+    def _function(self, address: models.PciAddress, path: str) -> PciFunction:
+        return PciFunction(
+            address=address,
+            vendor_id=_hex(_read(os.path.join(path, 'vendor'))),
+            device_id=_hex(_read(os.path.join(path, 'device'))),
+            class_code=_hex(_read(os.path.join(path, 'class')), 6),
+            driver=self._driver(path),
         )
 
     def _device_path(self, address: models.PciAddress) -> str:
@@ -202,6 +312,14 @@ class SysfsReader:
             current_type_id=type_id or None,
             driver=self._driver(path),
         )
+
+
+def _hex(text: str, digits: int = 4) -> str:
+    """``0x1002`` -> ``1002``; ``0x120000`` -> ``120000``."""
+    text = text.strip().lower()
+    if text.startswith('0x'):
+        text = text[2:]
+    return text.zfill(digits) if text else ''
 
 
 def _listdir(path: str) -> list[str]:

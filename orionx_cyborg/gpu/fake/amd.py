@@ -36,6 +36,13 @@ partitions SPX (1 device), DPX (2), QPX (4) and CPX (8, one XCD each)
 and memory partitions NPS1 and NPS4 (four 48 GB regions on MI300X);
 MI200-series boards do not partition, and the library answers
 ``AMDSMI_STATUS_NOT_SUPPORTED``. Verified only against this fake.
+
+SR-IOV (MxGPU): a GPU with ``driver: gim`` is owned by AMD's GIM host
+driver; like ROCm's real AMD SMI, this library does not list it (nor any
+VF). Its ``sriov_vfs`` VFs exist only in the simulated sysfs tree
+(:mod:`orionx_cyborg.gpu.fake.sysfs`), where the sysfs seam finds them.
+The VF counts GIM supports per model and the VFs' PCI ids are those of
+:data:`orionx_cyborg.gpu.amd_sriov.MODELS`, with their sources.
 """
 
 from __future__ import annotations
@@ -46,6 +53,7 @@ from collections.abc import Callable
 from collections.abc import Mapping
 from typing import Any
 
+from orionx_cyborg.gpu import amd_sriov
 from orionx_cyborg.gpu import models
 from orionx_cyborg.gpu.fake import cabi
 
@@ -162,6 +170,52 @@ class SimulatedAmdGpu:
     """Status of each retired page: reserved, pending or unreservable."""
     errors: Mapping[str, str] = dataclasses.field(default_factory=dict)
     """AMD SMI symbol -> status name for this GPU."""
+    driver: str = 'amdgpu'
+    """``amdgpu`` (ROCm; AMD SMI lists it) or ``gim`` (MxGPU host: AMD
+    SMI does not see it; sysfs shows it and its VFs)."""
+    sriov_vfs: int = 0
+    """SR-IOV VFs enabled (``sriov_numvfs``); one of the counts GIM
+    supports for the model."""
+    vf_driver: str = 'vfio-pci'
+    """Kernel driver of every VF (``vfio-pci``: ready for, or in, a VM)."""
+
+    def __post_init__(self) -> None:
+        if self.driver not in GPU_DRIVERS:
+            raise ValueError(
+                'driver must be one of %s' % ', '.join(GPU_DRIVERS)
+            )
+        if self.sriov_vfs:
+            counts = vf_counts(self.model)
+            if self.sriov_vfs not in counts:
+                raise ValueError(
+                    '%s supports %s SR-IOV VFs under GIM, not %d'
+                    % (
+                        self.model.key,
+                        ' or '.join(str(c) for c in counts) or 'no',
+                        self.sriov_vfs,
+                    )
+                )
+
+
+#: Kernel drivers a simulated AMD GPU can be bound to.
+GPU_DRIVERS = ('amdgpu', 'gim')
+
+
+def vf_counts(model: AmdGpuModel) -> tuple[int, ...]:
+    """The VFs per GPU GIM supports for *model* (GIM release notes)."""
+    sriov = amd_sriov.MODELS.get('%04x' % model.pci_device_id)
+    return sriov.vf_counts if sriov else ()
+
+
+def vf_device_id(model: AmdGpuModel) -> int:
+    """The PCI device id of *model*'s VFs.
+
+    Where no public source gives it (MI210), the PF's id stands in.
+    """
+    sriov = amd_sriov.MODELS.get('%04x' % model.pci_device_id)
+    if sriov is None or sriov.vf_pci_device_id is None:
+        return model.pci_device_id
+    return int(sriov.vf_pci_device_id, 16)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -222,7 +276,10 @@ class FakeAmdSmiLibrary(cabi.SimulatedLibrary):
 
     def __init__(self, host: SimulatedAmdHost) -> None:
         super().__init__(_SYMBOLS)
-        self.host = host
+        # ROCm's AMD SMI does not see a GPU that GIM owns.
+        self.host = dataclasses.replace(
+            host, gpus=tuple(g for g in host.gpus if g.driver == 'amdgpu')
+        )
         self._initialized = 0
         self._injections = cabi.Injections()
 

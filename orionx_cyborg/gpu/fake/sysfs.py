@@ -19,7 +19,10 @@ a real host: ``bus/pci/devices/<address>`` with ``vendor``, ``device``,
 ``class`` and a ``driver`` link per GPU; ``virtfn<N>`` links to the SR-IOV
 virtual functions; ``mdev_supported_types`` on Turing GPUs and on Ampere
 virtual functions; ``nvidia/creatable_vgpu_types`` and
-``nvidia/current_vgpu_type`` on the virtual functions of Ada and Hopper.
+``nvidia/current_vgpu_type`` on the virtual functions of Ada and Hopper;
+for AMD GPUs (``amd_gpus``), the PF bound to ``amdgpu`` or ``gim`` and,
+under GIM, ``sriov_totalvfs``, ``sriov_numvfs`` and the VFs (``physfn``
+links back), each bound to its ``vf_driver``.
 The tree is rebuilt from the topology, which stays the one source of
 truth: creating a mediated device means changing the topology.
 """
@@ -31,6 +34,7 @@ import shutil
 import tempfile
 import uuid
 
+from orionx_cyborg.gpu.fake import amd
 from orionx_cyborg.gpu.fake import catalogue
 from orionx_cyborg.gpu.fake import topology
 
@@ -72,6 +76,48 @@ def _render(host: topology.SimulatedHost, root: str) -> None:
         path = _function(devices, drivers, gpu.pci_address, gpu.driver, gpu)
         if host.vgpu_manager:
             _render_vgpu(devices, drivers, path, gpu)
+    if host.amd_gpus:
+        for driver in amd.GPU_DRIVERS:
+            os.makedirs(os.path.join(drivers, driver), exist_ok=True)
+        for amd_gpu in amd.amd_host(*host.amd_gpus, name=host.name).gpus:
+            _render_amd(devices, drivers, amd_gpu)
+
+
+#: PCI class of an AMD Instinct GPU: processing accelerator.
+_AMD_CLASS = '0x120000'
+
+
+def _render_amd(devices: str, drivers: str, gpu: amd.SimulatedAmdGpu) -> None:
+    path = os.path.join(devices, gpu.pci_address)
+    os.makedirs(path)
+    _write(path, 'vendor', '0x1002')
+    _write(path, 'device', '0x%04x' % gpu.model.pci_device_id)
+    _write(path, 'class', _AMD_CLASS)
+    os.symlink(os.path.join(drivers, gpu.driver), os.path.join(path, 'driver'))
+    if gpu.driver != 'gim':
+        return
+    _write(path, 'sriov_totalvfs', str(max(amd.vf_counts(gpu.model) or (0,))))
+    _write(path, 'sriov_numvfs', str(gpu.sriov_vfs))
+    os.makedirs(os.path.join(drivers, gpu.vf_driver), exist_ok=True)
+    for number in range(gpu.sriov_vfs):
+        address = topology.vf_address(gpu.pci_address, number)
+        vf_path = os.path.join(devices, address)
+        os.makedirs(vf_path)
+        _write(vf_path, 'vendor', '0x1002')
+        _write(vf_path, 'device', '0x%04x' % amd.vf_device_id(gpu.model))
+        _write(vf_path, 'class', _AMD_CLASS)
+        os.symlink(
+            os.path.join(drivers, gpu.vf_driver),
+            os.path.join(vf_path, 'driver'),
+        )
+        os.symlink(
+            os.path.join('..', gpu.pci_address),
+            os.path.join(vf_path, 'physfn'),
+        )
+        os.symlink(
+            os.path.join('..', address),
+            os.path.join(path, 'virtfn%d' % number),
+        )
 
 
 def _function(

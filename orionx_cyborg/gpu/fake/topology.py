@@ -37,7 +37,8 @@ A :class:`SimulatedHost` drives the fake NVML library
         xid_events: [79]
         errors: {nvmlDeviceGetUUID: GPU_IS_LOST}
     # Other vendors, each behind its own simulated library:
-    amd_gpus: [{model: MI300X, count: 2, compute_partition: CPX}]
+    amd_gpus: [{model: MI300X, count: 2, compute_partition: CPX},
+               {model: MI300X, driver: gim, sriov_vfs: 8}]   # MxGPU host
     ascend_cards: [{model: Ascend910B3, count: 2}]
     mthreads_gpus: [{model: MTT-S4000, count: 2}]
     vendor_library_states: {dcmi: no-permission}   # amdsmi, dcmi, mtml
@@ -364,6 +365,11 @@ def _other_vendor(key: str, items: Any) -> tuple[Mapping[str, Any], ...]:
             % (key, ', '.join(sorted(known))),
         )
         result.append(dict(item))
+    if key == 'amd_gpus':
+        try:
+            amd.amd_host(*result)
+        except (TypeError, ValueError) as err:
+            raise TopologyError('amd_gpus: %s' % err) from err
     return tuple(result)
 
 
@@ -514,6 +520,17 @@ BUILTIN_HOSTS: dict[str, dict[str, Any]] = {
     },
     # A compute host without GPUs or NVIDIA driver.
     'no-gpu': {'nvml': 'library-missing', 'gpus': []},
+    # An AMD MxGPU host: GIM owns two MI300X, split into 8 VFs (CPX/NPS4)
+    # and 1 VF; ROCm's amdgpu drives a third. No NVIDIA driver.
+    'mxgpu': {
+        'nvml': 'library-missing',
+        'gpus': [],
+        'amd_gpus': [
+            {'model': 'MI300X', 'driver': 'gim', 'sriov_vfs': 8},
+            {'model': 'MI300X', 'driver': 'gim', 'sriov_vfs': 1},
+            {'model': 'MI300X'},
+        ],
+    },
     # One host, four vendors: 2x H200, 2x MI300X, 2x Ascend 910B3,
     # 2x MTT S4000.
     'mixed': {

@@ -26,6 +26,7 @@ from orionx_cyborg import exception
 from orionx_cyborg import resources
 from orionx_cyborg.accelerator import driver
 from orionx_cyborg.accelerator import state
+from orionx_cyborg.gpu.fake import topology as fake_topology
 from tests import base
 
 GPU0 = '0000:18:00.0'
@@ -529,3 +530,162 @@ class TestSeveralVendors(DriverTestCase):
                 1 for d in after if resources.TRAIT_UNHEALTHY in self.traits(d)
             ),
         )
+
+
+class TestAmdSriovVfs(DriverTestCase):
+    """AMD MxGPU: GIM's VFs as their own deployables, from sysfs."""
+
+    topology_name = 'mxgpu'
+    GIM8 = '0000:11:00.0'
+    GIM1 = '0000:31:00.0'
+    ROCM = '0000:51:00.0'
+
+    def test_each_vf_is_a_deployable_of_its_own(self):
+        self.driver = self.new_driver()
+        devices = self.by_key(self.report())
+        self.assertEqual({self.GIM8, self.GIM1, self.ROCM}, set(devices))
+        gim8 = devices[self.GIM8]
+        self.assertEqual(('1002', 'GPU'), (gim8.vendor, gim8.type))
+        self.assertEqual(8, len(gim8.deployable_list))
+        for number, dep in enumerate(
+            sorted(gim8.deployable_list, key=lambda d: d.name)
+        ):
+            vf = fake_topology.vf_address(self.GIM8, number)
+            self.assertEqual(
+                'gpu1_%s_VF' % vf.replace(':', '_').replace('.', '_'), dep.name
+            )
+            self.assertEqual(resources.RC_GPU_VF, rc_of(dep))
+            self.assertEqual(1, dep.num_accelerators)
+            [handle] = dep.attach_handle_list
+            self.assertEqual(resources.AH_PCI, handle.attach_type)
+            info = json.loads(handle.attach_info)
+            self.assertEqual(
+                vf,
+                '%s:%s:%s.%s'
+                % (
+                    info['domain'],
+                    info['bus'],
+                    info['device'],
+                    info['function'],
+                ),
+            )
+            traits = {a.value for a in dep.attribute_list}
+            self.assertLessEqual(
+                {
+                    resources.TRAIT_SRIOV_VF,
+                    'CUSTOM_GPU_AMD',
+                    'CUSTOM_GPU_PRODUCT_ID_74B5',
+                    'CUSTOM_GPU_MODEL_INSTINCT_MI300X',
+                    'CUSTOM_GPU_MEMORY_24GB',
+                },
+                traits,
+            )
+        [whole_vf] = devices[self.GIM1].deployable_list
+        self.assertIn(
+            'CUSTOM_GPU_MEMORY_192GB',
+            {a.value for a in whole_vf.attribute_list},
+        )
+        # The GPU ROCm drives is passed through whole, as before.
+        [pgpu] = devices[self.ROCM].deployable_list
+        self.assertEqual(resources.RC_PGPU, rc_of(pgpu))
+
+    def test_a_vf_in_use_by_a_vm_stays_reported(self):
+        self.driver = self.new_driver()
+        before = self.by_key(self.report())
+        name = sorted(d.name for d in before[self.GIM8].deployable_list)[0]
+        self.usage.used[name] = 1
+        after = self.by_key(self.report())
+        self.assertEqual(
+            sorted(d.name for d in before[self.GIM8].deployable_list),
+            sorted(d.name for d in after[self.GIM8].deployable_list),
+        )
+
+    def test_unreadable_numvfs_keeps_the_gpu_and_its_vfs(self):
+        self.driver = self.new_driver()
+        self.report()
+        numvfs = os.path.join(
+            self.tmp,
+            'state',
+            'simulated-sysfs-gpu1',
+            'bus',
+            'pci',
+            'devices',
+            self.GIM8,
+            'sriov_numvfs',
+        )
+        os.unlink(numvfs)
+        os.mkdir(numvfs)
+        devices = self.by_key(self.report())
+        self.assertEqual(8, len(devices[self.GIM8].deployable_list))
+        self.assertIn('SR-IOV state partly unreadable', self.logs.output)
+
+    def test_a_gim_gpu_in_pool_mode_is_not_offered(self):
+        self.flags('orionx_gpu', pool_devices=[self.GIM1])
+        self.flags('orionx_pool', vendors=['10de', '1002'])
+        self.driver = self.new_driver()
+        devices = self.by_key(self.report())
+        self.assertNotIn(self.GIM1, devices)
+        self.assertIn('the pool cannot use it', self.logs.output)
+
+
+def rc_of(deployable):
+    [rc] = [a.value for a in deployable.attribute_list if a.key == 'rc']
+    return rc
+
+
+class _NoLibrary:
+    """A host without any vendor library installed."""
+
+    name = 'none'
+
+    def discover(self):
+        raise exception.NvmlUnavailable(
+            error='no library', hint='', missing=True
+        )
+
+    def close(self):
+        pass
+
+
+class TestGimOnlyHost(DriverTestCase):
+    """An MxGPU host has GIM and no ROCm: sysfs alone reports it."""
+
+    def test_gim_gpus_are_reported_without_any_library(self):
+        from orionx_cyborg.gpu import sysfs
+        from orionx_cyborg.gpu.fake import sysfs as fake_sysfs
+        from orionx_cyborg.gpu.fake import topology
+
+        host = topology.host_from_mapping(
+            'gpu1',
+            {
+                'amd_gpus': [
+                    {'model': 'MI300X', 'driver': 'gim', 'sriov_vfs': 8}
+                ]
+            },
+        )
+        root = os.path.join(self.tmp, 'sys')
+        fake_sysfs.write_tree(host, root)
+        self.driver = driver.OrionXGPUDriver(
+            conf=self.conf,
+            usage=self.usage,
+            backend=_NoLibrary(),
+            sysfs_reader=sysfs.SysfsReader(root),
+        )
+        [device] = self.report()
+        self.assertEqual('1002', device.vendor)
+        self.assertEqual(8, len(device.deployable_list))
+        self.flags(
+            'orionx_gpu',
+            vendor_libraries=['nvml'],
+            state_dir=os.path.join(self.tmp, 'state-nvml-only'),
+        )
+        self.driver = driver.OrionXGPUDriver(
+            conf=self.conf,
+            usage=self.usage,
+            backend=_NoLibrary(),
+            sysfs_reader=sysfs.SysfsReader(root),
+        )
+        # Without amdsmi among the vendor libraries, nothing reads AMD:
+        # discovery fails as a host without any library does.
+        self.assertEqual([], self.report())
+        self.assertIn('no library', self.logs.output)
