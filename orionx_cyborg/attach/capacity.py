@@ -18,8 +18,8 @@ Cyborg's report of the pools (:mod:`orionx_cyborg.clients.pools`) and,
 per pool, an allocator holding Cyborg's capacity minus the ledger's use.
 The lock guards only this in-memory state: Cyborg is read and the
 ledger's use summed outside it, so a slow Cyborg delays only the
-requests that have no view yet, ask for a fresh one or find it older
-than its age bound, while everyone else keeps the last one. Two threads
+requests that have no view yet or ask for a fresh one, while everyone
+else keeps the last one (an aged view is read again in the background). Two threads
 that miss at once may both read Cyborg; the later result wins. Placement stays the capacity authority:
 an allocator built from a usage read that a concurrent claim made stale
 errs only in what it proposes, and Placement refuses what does not fit.
@@ -47,6 +47,10 @@ LOG = logging.getLogger(__name__)
 DEFAULT_VIEW_MAX_AGE_S = 30.0
 
 
+def _in_background(work: Callable[[], None]) -> None:
+    threading.Thread(target=work, name='pool-view', daemon=True).start()
+
+
 class PoolCapacity:
     """The pool view and one allocator per pool; thread-safe."""
 
@@ -59,8 +63,10 @@ class PoolCapacity:
         ledger: ledger_mod.Ledger,
         max_age_s: float = DEFAULT_VIEW_MAX_AGE_S,
         clock: Callable[[], float] = time.monotonic,
+        spawn: Callable[[Callable[[], None]], None] = _in_background,
     ) -> None:
         self._pools = pools
+        self._spawn = spawn
         self._max_age_s = max_age_s
         self._clock = clock
         # Held by the one thread that re-reads a stale view, never by a
@@ -89,9 +95,10 @@ class PoolCapacity:
         A view younger than ``max_age_s`` is served from the cache. Every
         worker and replica keeps its own, and only the leader's reconcile
         passes refresh with ``refresh=True``: the age bound is what makes
-        the others see GPUs that Cyborg reported after they started. One
-        thread re-reads a stale view; meanwhile, and when the re-read
-        fails, the others are served the stale one.
+        the others see GPUs that Cyborg reported after they started. An
+        older view is still served at once while one background thread
+        reads Cyborg again, so no request waits for a slow Cyborg unless
+        there is no view yet or it asks for a fresh one.
 
         :raises ServiceUnavailable: Cyborg cannot be read and there is no
             view to fall back to (or ``refresh`` was asked for).
@@ -102,18 +109,16 @@ class PoolCapacity:
             cached, read_at = self._view, self._read_at
         if cached is None:
             return self._read()
-        if self._clock() - read_at < self._max_age_s:
-            return cached
-        if not self._refreshing.acquire(blocking=False):
-            return cached
+        if self._clock() - read_at >= self._max_age_s:
+            if self._refreshing.acquire(blocking=False):
+                self._spawn(self._refresh_stale)
+        return cached
+
+    def _refresh_stale(self) -> None:
         try:
-            return self._read()
+            self._read()
         except clients.ServiceUnavailable as error:
-            LOG.warning(
-                'Serving the pool view read %(age).0f s ago: %(error)s',
-                {'age': self._clock() - read_at, 'error': error},
-            )
-            return cached
+            LOG.warning('Keeping the last pool view: %s', error)
         finally:
             self._refreshing.release()
 

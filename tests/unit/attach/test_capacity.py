@@ -48,6 +48,8 @@ class TestPoolViewAge(testtools.TestCase):
         super().setUp()
         self.now = 1000.0
         self.cyborg = CountingCyborg()
+        # Background re-reads, run when a test says so.
+        self.spawned = []
         self.capacity = capacity.PoolCapacity(
             ('default',),
             allocator.DEFAULT_POLICY,
@@ -56,10 +58,15 @@ class TestPoolViewAge(testtools.TestCase):
             mock.Mock(),
             max_age_s=5.0,
             clock=lambda: self.now,
+            spawn=self.spawned.append,
         )
 
     def gpus(self):
         return len(self.capacity.view().members('default'))
+
+    def run_background(self):
+        while self.spawned:
+            self.spawned.pop(0)()
 
     def test_a_young_view_is_served_from_the_cache(self):
         self.assertEqual(1, self.gpus())
@@ -74,18 +81,34 @@ class TestPoolViewAge(testtools.TestCase):
         self.cyborg.reported = True
         self.now += 1
         self.assertEqual(0, self.gpus())
+        self.assertEqual([], self.spawned)
         self.now += 5
+        # The aged view is served at once; one re-read is started.
+        self.assertEqual(0, self.gpus())
+        self.assertEqual(0, self.gpus())
+        self.assertEqual(1, len(self.spawned))
+        self.run_background()
         self.assertEqual(1, self.gpus())
         self.assertEqual(2, self.cyborg.reads)
 
-    def test_a_stale_view_is_kept_while_cyborg_cannot_be_read(self):
+    def test_no_request_waits_for_an_unreadable_cyborg_once_it_has_a_view(
+        self,
+    ):
         self.assertEqual(1, self.gpus())
         self.cyborg.down = True
         self.now += 10
         self.assertEqual(1, self.gpus())
-        self.cyborg.down = False
+        self.assertEqual(1, self.cyborg.reads)
+        self.run_background()
+        self.assertEqual(2, self.cyborg.reads)
+        # The failed re-read let go: the next request starts another.
         self.assertEqual(1, self.gpus())
+        self.cyborg.down = False
+        self.run_background()
         self.assertEqual(3, self.cyborg.reads)
+        self.now += 1
+        self.assertEqual(1, self.gpus())
+        self.assertEqual([], self.spawned)
 
     def test_a_refresh_asked_for_is_never_served_stale(self):
         self.assertEqual(1, self.gpus())
