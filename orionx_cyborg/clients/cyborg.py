@@ -26,6 +26,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from orionx_cyborg.clients import errors
 from orionx_cyborg.clients import http
 from orionx_cyborg.clients import microversions
 
@@ -93,10 +94,8 @@ class CyborgClient:
 
     def arqs(self, instance: str | None = None) -> list[Arq]:
         params = {'instance': instance} if instance else None
-        _, data = self._http.request(
-            'GET', '/accelerator_requests', params=params
-        )
-        return [_arq(item) for item in (data or {}).get('arqs', [])]
+        items = self._collection('/accelerator_requests', 'arqs', params)
+        return [_arq(item) for item in items]
 
     def arq(self, uuid: str) -> Arq | None:
         """One ARQ by UUID (one row read in Cyborg), or None if gone."""
@@ -108,14 +107,12 @@ class CyborgClient:
         return _arq(data)
 
     def deployables(self) -> list[Deployable]:
-        _, data = self._http.request('GET', '/deployables')
-        return [
-            _deployable(item) for item in (data or {}).get('deployables', [])
-        ]
+        items = self._collection('/deployables', 'deployables')
+        return [_deployable(item) for item in items]
 
     def devices(self) -> list[Device]:
-        _, data = self._http.request('GET', '/devices')
-        return [_device(item) for item in (data or {}).get('devices', [])]
+        items = self._collection('/devices', 'devices')
+        return [_device(item) for item in items]
 
     def device_profile(self, name: str) -> DeviceProfile | None:
         _, data = self._http.request(
@@ -128,6 +125,37 @@ class CyborgClient:
             name=profiles[0]['name'],
             groups=tuple(dict(g) for g in profiles[0].get('groups', [])),
         )
+
+    def _collection(
+        self,
+        path: str,
+        key: str,
+        params: Mapping[str, str] | None = None,
+    ) -> list[Mapping[str, Any]]:
+        """The items of one of Cyborg's collections.
+
+        A filter that matches nothing gives an empty list, so a 404 here
+        says nothing about the resources: the endpoint is not Cyborg's v2
+        API (a wrong catalog entry, a proxy without its backend), or
+        Cyborg could not describe one item of the list (Cyborg 17 answers
+        404 to every ARQ listing once one ARQ's device profile is gone,
+        which a database that does not enforce the foreign key, such as
+        SQLite, lets happen). Either way Cyborg cannot be read now: the
+        callers keep what they have and try again, as for a 5xx.
+
+        :raises ServerError: Cyborg answered 404.
+        """
+        status, data = self._http.request(
+            'GET', path, params=params, accept=(200, 404)
+        )
+        if status == 404:
+            raise errors.ServerError(
+                service='Cyborg',
+                reason='GET %s answered 404: the catalog\'s accelerator '
+                'endpoint is not Cyborg\'s v2 API, or Cyborg could not '
+                'describe an item of the list (see its log)' % path,
+            )
+        return list((data or {}).get(key, []))
 
 
 def _arq(item: Mapping[str, Any]) -> Arq:

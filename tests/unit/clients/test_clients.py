@@ -196,3 +196,40 @@ class TestRetry(base.TestCase):
             clients.ServerError, retry.call, call, 0, self.slept.append
         )
         self.assertEqual([], self.slept)
+
+
+class TestCyborgCollections(base.TestCase):
+    def _client(self, *script):
+        self.adapter = ScriptedAdapter(*script)
+        return clients.CyborgClient(self.adapter)
+
+    def test_an_empty_list_is_no_items(self):
+        client = self._client(
+            Response(200, {'arqs': []}),
+            Response(200, {'deployables': []}),
+            Response(200, {'devices': []}),
+        )
+        self.assertEqual([], client.arqs(instance='i-1'))
+        self.assertEqual([], client.deployables())
+        self.assertEqual([], client.devices())
+        self.assertEqual(
+            {'instance': 'i-1'}, self.adapter.calls[0][2]['params']
+        )
+
+    def test_a_404_on_a_collection_is_cyborg_unavailable(self):
+        # Cyborg 17 answers 404 to every ARQ listing once one ARQ's
+        # device profile is gone: no ARQ may be taken as released.
+        for read, path in (
+            (lambda c: c.arqs(), '/accelerator_requests'),
+            (lambda c: c.arqs(instance='i-1'), '/accelerator_requests'),
+            (lambda c: c.deployables(), '/deployables'),
+            (lambda c: c.devices(), '/devices'),
+        ):
+            err = self.assertRaises(
+                clients.ServerError, read, self._client(Response(404))
+            )
+            self.assertIsInstance(err, clients.ServiceUnavailable)
+            self.assertIn('GET %s answered 404' % path, str(err))
+
+    def test_a_404_on_one_arq_is_that_arq_gone(self):
+        self.assertIsNone(self._client(Response(404)).arq('a-1'))
