@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import configparser
+import datetime
 import http.client
 import json
 import multiprocessing
@@ -167,10 +168,18 @@ def start_console(
     return target
 
 
-def release_allocations(sandbox: stack.Sandbox, target: Target) -> None:
-    """Delete the allocations of *target*'s leases from Placement."""
+def release_allocations(sandbox: stack.Sandbox, target: Target) -> list[float]:
+    """Delete the allocations of *target*'s leases from Placement.
+
+    :returns: each lease's placement path in seconds, from its creation in
+        the ledger (the allocator has chosen its GPU) to ``active`` (its
+        allocation written to Placement and the ledger updated), from
+        the lease's ``created_at`` and ``placed_at``; none where the
+        service does not show them.
+    """
     placement = sandbox.placement()
     marker = None
+    placed_s: list[float] = []
     while True:
         path = '/v1/leases?limit=1000' + (
             '&marker=%s' % marker if marker else ''
@@ -184,9 +193,17 @@ def release_allocations(sandbox: stack.Sandbox, target: Target) -> None:
             placement.request(
                 'DELETE', '/allocations/%s' % lease['id'], expect=(204, 404)
             )
+            if lease.get('created_at') and lease.get('placed_at'):
+                placed_s.append(placement_path_s(lease))
         if len(page) < 1000:
-            return
+            return placed_s
         marker = page[-1]['id']
+
+
+def placement_path_s(lease: dict[str, Any]) -> float:
+    created = datetime.datetime.fromisoformat(lease['created_at'])
+    placed = datetime.datetime.fromisoformat(lease['placed_at'])
+    return (placed - created).total_seconds()
 
 
 def percentiles(samples: list[float]) -> dict[str, float]:
@@ -468,6 +485,7 @@ def run(args: argparse.Namespace, root: str) -> dict[str, Any]:
         started.append(console)
         targets += [console, gunicorn]
         setup = {}
+        placement_path = {}
         for target in targets:
             began = time.perf_counter()
             status, data = target.request(
@@ -483,11 +501,19 @@ def run(args: argparse.Namespace, root: str) -> dict[str, Any]:
             # The services share Placement: the next one's pass must
             # find the pool empty (and must not release these as its
             # orphans). Vendordata never reads a lease's allocation.
-            release_allocations(sandbox, target)
+            placed_s = release_allocations(sandbox, target)
+            if placed_s:
+                placement_path[target.name] = bench_attach.percentiles(
+                    placed_s
+                )
         cyborg_pid = sandbox.service('cyborg').popen.pid
         known = arqs.instances
         results = [measure(t, known, cyborg_pid, args) for t in targets]
-        return {'setup_pass_s': setup, 'results': results}
+        return {
+            'setup_pass_s': setup,
+            'placement_path_ms': placement_path,
+            'results': results,
+        }
     finally:
         for target in started:
             target.process.terminate()
@@ -561,6 +587,31 @@ def print_table(document: dict[str, Any], out: Any) -> None:
                 '%d/%d/%.0f' % (dropped, other, b['ms'].get('p99', 0))
             )
         print('%-23s %s' % (result['service'], '  '.join(cells)), file=out)
+    print_placement_path(document, out)
+
+
+def print_placement_path(document: dict[str, Any], out: Any) -> None:
+    """Each service's reconcile pass: seconds, and each lease's path."""
+    print('', file=out)
+    print(
+        'service                 reconcile pass s  per lease: created to '
+        'active (Placement claim) p50 / p99 / max ms',
+        file=out,
+    )
+    paths = document.get('placement_path_ms', {})
+    for name, seconds in document.get('setup_pass_s', {}).items():
+        path = paths.get(name)
+        print(
+            '%-23s %-17s %s'
+            % (
+                name,
+                seconds,
+                '%.1f / %.1f / %.1f' % (path['p50'], path['p99'], path['max'])
+                if path
+                else '-',
+            ),
+            file=out,
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
