@@ -58,6 +58,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from typing import Any
@@ -192,10 +193,120 @@ def serve_stand_in(known_path: str) -> None:
     server.serve_forever()
 
 
+# The sandbox's real Placement (--placement real) ------------------------
+
+PLACEMENT_VERSION = 'placement 1.28'
+VM_HOST_RP = '9e1e5c8a-0000-4000-8000-000000000002'
+
+
+def start_real_placement(directory: str) -> tuple[subprocess.Popen[str], int]:
+    """The sandbox's Placement server (SQLite, noauth2); its port."""
+    conf_dir = os.path.join(directory, 'placement')
+    os.mkdir(conf_dir)
+    with open(os.path.join(conf_dir, 'placement.conf'), 'w') as f:
+        f.write(
+            '[api]\nauth_strategy = noauth2\n'
+            '[placement_database]\nconnection = sqlite:///%s\n'
+            'sync_on_startup = True\nsqlite_synchronous = False\n'
+            % os.path.join(conf_dir, 'placement.sqlite')
+        )
+    from orionx_cyborg.sandbox import wsgi
+
+    port = wsgi.free_port()
+    process = subprocess.Popen(  # noqa: S603 (this Python, a module of ours)
+        [
+            sys.executable,
+            '-m',
+            'orionx_cyborg.sandbox.placement_server',
+            conf_dir,
+            str(port),
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    for line in process.stdout:  # its log, then the line that says ready
+        if line.startswith(wsgi.READY_PREFIX):
+            break
+    else:
+        process.kill()
+        raise SystemExit('Placement did not start')
+    # Its log goes on to the pipe: read it away so that it never blocks.
+    threading.Thread(target=process.stdout.read, daemon=True).start()
+    return process, port
+
+
+def fill_placement(port: int, instances: list[str]) -> None:
+    """The VM host, its entitlement provider, one unit per *instances*."""
+    import http.client
+
+    connection = http.client.HTTPConnection('127.0.0.1', port, timeout=30)
+
+    def call(method: str, path: str, body: Any) -> None:
+        connection.request(
+            method,
+            path,
+            None if body is None else json.dumps(body),
+            {
+                'X-Auth-Token': 'admin',
+                'OpenStack-API-Version': PLACEMENT_VERSION,
+                'Content-Type': 'application/json',
+            },
+        )
+        response = connection.getresponse()
+        text = response.read()
+        if response.status >= 300:
+            raise SystemExit('Placement %s %s: %s' % (method, path, text))
+
+    call('PUT', '/resource_classes/CUSTOM_ORIONX_VGPU', None)
+    call('POST', '/resource_providers', {'name': VM_HOST, 'uuid': VM_HOST_RP})
+    call(
+        'POST',
+        '/resource_providers',
+        {
+            'name': '%s_ORIONX_VGPU_%s' % (VM_HOST, POOL),
+            'uuid': ENTITLEMENT_RP,
+            'parent_provider_uuid': VM_HOST_RP,
+        },
+    )
+    call(
+        'PUT',
+        '/resource_providers/%s/inventories' % ENTITLEMENT_RP,
+        {
+            'resource_provider_generation': 0,
+            'inventories': {'CUSTOM_ORIONX_VGPU': {'total': 100000}},
+        },
+    )
+    for instance in instances:
+        call(
+            'PUT',
+            '/allocations/%s' % instance,
+            {
+                'allocations': {
+                    ENTITLEMENT_RP: {'resources': {'CUSTOM_ORIONX_VGPU': 1}}
+                },
+                'project_id': SERVICE_PROJECT,
+                'user_id': 'u',
+                'consumer_generation': None,
+            },
+        )
+    connection.close()
+
+
+def process_cpu_s(pid: int) -> float:
+    """User and system CPU seconds of process *pid* so far."""
+    with open('/proc/%d/stat' % pid) as f:
+        fields = f.read().rsplit(')', 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+
 # The service under test -------------------------------------------------
 
 
-def write_conf(directory: str, port: int, auth: str) -> str:
+def write_conf(
+    directory: str, port: int, auth: str, placement_url: str
+) -> str:
     url = 'http://127.0.0.1:%d' % port
     sections = {
         'DEFAULT': {
@@ -215,7 +326,7 @@ def write_conf(directory: str, port: int, auth: str) -> str:
         },
     }
     for group, endpoint in (
-        ('placement', url + '/placement'),
+        ('placement', placement_url),
         ('cyborg', url + '/cyborg/v2'),
     ):
         sections[group] = {
@@ -402,45 +513,63 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         )
         os.mkdir(os.environ['PROMETHEUS_MULTIPROC_DIR'])
         known = fill_ledger(directory, args.leases)
+        known = known[: args.known] if args.known else known
         known_path = os.path.join(directory, 'known.json')
         with open(known_path, 'w') as f:
             json.dump([instance for instance, _ in known], f)
-        stand_in = subprocess.Popen(  # noqa: S603 (this file, this Python)
-            [sys.executable, os.path.abspath(__file__), '--stand-in'],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            env=dict(os.environ, PROFILE_KNOWN=known_path),
-            text=True,
-        )
+        children = []
         try:
+            stand_in = subprocess.Popen(  # noqa: S603 (this file, this Python)
+                [sys.executable, os.path.abspath(__file__), '--stand-in'],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                env=dict(os.environ, PROFILE_KNOWN=known_path),
+                text=True,
+            )
+            children.append(stand_in)
             assert stand_in.stdout is not None
             port = int(stand_in.stdout.readline())
-            conf_path = write_conf(directory, port, args.auth)
+            placement_url = 'http://127.0.0.1:%d/placement' % port
+            if args.placement == 'real':
+                placement, placement_port = start_real_placement(directory)
+                children.append(placement)
+                fill_placement(
+                    placement_port, [instance for instance, _ in known]
+                )
+                placement_url = 'http://127.0.0.1:%d' % placement_port
+            conf_path = write_conf(directory, port, args.auth, placement_url)
             application, close = build_service(conf_path, args.auth)
             try:
                 return run_requests(
-                    args, Caller(application, args.auth, known)
+                    args,
+                    Caller(application, args.auth, known),
+                    placement_pid=children[-1].pid,
                 )
             finally:
                 close()
         finally:
-            stand_in.kill()
-            stand_in.wait()
+            for child in children:
+                child.kill()
+                child.wait()
 
 
-def run_requests(args: argparse.Namespace, caller: Caller) -> dict[str, Any]:
+def run_requests(
+    args: argparse.Namespace, caller: Caller, placement_pid: int
+) -> dict[str, Any]:
     for _ in range(args.warm_up):
         _, expected, env = caller.next_request()
         caller.call(env, expected)
     cpu: dict[str, list[float]] = {'known': [], 'no_vgpu': []}
     wall_started = time.perf_counter()
     cpu_started = time.process_time()
+    placement_started = process_cpu_s(placement_pid)
     for _ in range(args.requests):
         kind, expected, env = caller.next_request()
         started = time.process_time()
         caller.call(env, expected)
         cpu[kind].append(time.process_time() - started)
     total_cpu = time.process_time() - cpu_started
+    placement_cpu = process_cpu_s(placement_pid) - placement_started
     wall = time.perf_counter() - wall_started
     profile = cProfile.Profile()
     requests = [caller.next_request() for _ in range(args.requests)]
@@ -459,6 +588,8 @@ def run_requests(args: argparse.Namespace, caller: Caller) -> dict[str, Any]:
         'requests': args.requests,
         'leases': args.leases,
         'auth': args.auth,
+        'placement': args.placement,
+        'placement_cpu_ms_per_request': 1000 * placement_cpu / args.requests,
         'cpu_ms_per_request': 1000 * total_cpu / args.requests,
         'wall_ms_per_request': 1000 * wall / args.requests,
         'cpu_ms': {
@@ -501,6 +632,10 @@ def in_trees(args: argparse.Namespace) -> list[dict[str, Any]]:
                 str(args.warm_up),
                 '--auth',
                 args.auth,
+                '--placement',
+                args.placement,
+                '--known',
+                str(args.known),
                 '--top',
                 str(args.top),
                 *(a for order in args.order for a in ('--order', order)),
@@ -521,10 +656,11 @@ def in_trees(args: argparse.Namespace) -> list[dict[str, Any]]:
     return results
 
 
-HEADER = '%-28s %5s  %9s  %9s  %9s  %9s  %9s' % (
+HEADER = '%-28s %5s  %9s  %9s  %9s  %9s  %9s  %9s' % (
     'tree',
     'round',
     'cpu ms/rq',
+    'placement',
     'known avg',
     'known p50',
     'none avg',
@@ -534,10 +670,11 @@ HEADER = '%-28s %5s  %9s  %9s  %9s  %9s  %9s' % (
 
 def _line(result: dict[str, Any]) -> str:
     cpu = result['cpu_ms']
-    return '%-28s %5d  %9.2f  %9.2f  %9.2f  %9.2f  %9.2f' % (
+    return '%-28s %5d  %9.2f  %9.2f  %9.2f  %9.2f  %9.2f  %9.2f' % (
         result.get('tree', result['package'])[-28:],
         result.get('round', 1),
         result['cpu_ms_per_request'],
+        result['placement_cpu_ms_per_request'],
         cpu['known']['mean'],
         cpu['known']['median'],
         cpu['no_vgpu']['mean'],
@@ -552,6 +689,18 @@ def main() -> None:
     parser.add_argument('--warm-up', type=int, default=200)
     parser.add_argument(
         '--auth', choices=('keystone', 'noauth'), default='keystone'
+    )
+    parser.add_argument(
+        '--placement',
+        choices=('stand-in', 'real'),
+        default='stand-in',
+        help='Placement: the stand-in, or the sandbox\'s real one',
+    )
+    parser.add_argument(
+        '--known',
+        type=int,
+        default=0,
+        help='ask for the first N leased instances only (0: all)',
     )
     parser.add_argument('--top', type=int, default=20)
     parser.add_argument(
