@@ -33,6 +33,7 @@ import contextlib
 import dataclasses
 import datetime
 import enum
+import functools
 import types
 from collections.abc import Callable
 from collections.abc import Iterable
@@ -78,6 +79,9 @@ DEFAULT_EVENT_LIMIT = 100
 _LEASE = models.LeaseRow
 _EVENT = models.LeaseEventRow
 _HEALTH = models.HealthReportRow
+_LEASE_TABLE: sa.Table = _LEASE.__table__  # type: ignore[assignment]
+#: Columns :meth:`Ledger.list` filters on by equality.
+_LIST_FILTERS = ('instance_uuid', 'project_id', 'vm_host', 'pool', 'gpu_uuid')
 
 
 def utc_now() -> datetime.datetime:
@@ -270,24 +274,28 @@ class Ledger:
         if instance is not None:
             # Stored in canonical form; match what the caller means.
             instance = validation.canonical_uuid(instance) or instance
-        query = sa.select(_LEASE).order_by(_LEASE.seq)
-        for column, value in (
-            (_LEASE.instance_uuid, instance),
-            (_LEASE.project_id, None if project is ANY_PROJECT else project),
-            (_LEASE.vm_host, host),
-            (_LEASE.pool, pool),
-            (_LEASE.gpu_uuid, gpu),
-        ):
-            if value is not None:
-                query = query.where(column == value)
+        params: dict[str, Any] = {
+            name: value
+            for name, value in (
+                ('instance_uuid', instance),
+                ('project_id', None if project is ANY_PROJECT else project),
+                ('vm_host', host),
+                ('pool', pool),
+                ('gpu_uuid', gpu),
+            )
+            if value is not None
+        }
         if state is not None:
-            query = query.where(_LEASE.state.in_(_states(state)))
+            params['states'] = _states(state)
         if limit is not None:
-            query = query.limit(limit)
-        with _database_errors(), self._read() as session:
+            params['limit'] = limit
+        with _database_errors(), self._engine.begin() as connection:
             if marker is not None:
-                query = query.where(_LEASE.seq > _marker_seq(session, marker))
-            return [_to_record(row) for row in session.scalars(query)]
+                params['after_seq'] = _marker_seq(connection, marker)
+            query = _list_query(frozenset(params))
+            return [
+                _to_record(row) for row in connection.execute(query, params)
+            ]
 
     def pending(self, pool: str, limit: int | None = None) -> LeaseList:
         """The pending leases of *pool*, first come first."""
@@ -649,12 +657,40 @@ def _load(session: orm.Session, lease_id: str) -> models.LeaseRow:
     return row
 
 
-def _marker_seq(session: orm.Session, marker: str) -> int:
+@functools.cache
+def _list_query(params: frozenset[str]) -> sa.Select[Any]:
+    """The query of :meth:`Ledger.list` for the filters named in *params*.
+
+    Built once per combination of filters, their values bound when it
+    runs: a vendordata request lists an instance's leases, and building
+    the statement and loading ORM objects cost several times the query
+    itself. Core rows carry the same column types (times come back
+    aware), so :func:`_to_record` reads them as it reads ORM rows.
+    """
+    table = _LEASE_TABLE
+    query = sa.select(table).order_by(table.c.seq)
+    for column in _LIST_FILTERS:
+        if column in params:
+            query = query.where(table.c[column] == sa.bindparam(column))
+    if 'states' in params:
+        query = query.where(
+            table.c.state.in_(sa.bindparam('states', expanding=True))
+        )
+    if 'after_seq' in params:
+        query = query.where(table.c.seq > sa.bindparam('after_seq'))
+    if 'limit' in params:
+        query = query.limit(sa.bindparam('limit', type_=sa.Integer))
+    return query
+
+
+def _marker_seq(connection: sa.Connection, marker: str) -> int:
     key = validation.canonical_uuid(marker)
-    seq = (
+    seq: int | None = (
         None
         if key is None
-        else session.scalar(sa.select(_LEASE.seq).where(_LEASE.id == key))
+        else connection.scalar(
+            sa.select(_LEASE_TABLE.c.seq).where(_LEASE_TABLE.c.id == key)
+        )
     )
     if seq is None:
         raise errors.MarkerNotFound(marker=marker)
@@ -753,7 +789,7 @@ def _event_row(
     )
 
 
-def _to_record(row: models.LeaseRow) -> LeaseRecord:
+def _to_record(row: models.LeaseRow | sa.Row[Any]) -> LeaseRecord:
     return LeaseRecord(
         id=row.id,
         arq_uuid=row.arq_uuid,

@@ -275,6 +275,41 @@ class TestList:
         with pytest.raises(InvalidArgument):
             ledger.list(limit=-1)
 
+    def test_a_listed_lease_is_the_lease_get_reads(self, ledger):
+        lease = builders.active(ledger, 'GPU-3')
+        (listed,) = ledger.list(instance=lease.instance_uuid)
+        assert ledger.get(lease.id) == listed
+        assert listed.state is LeaseState.ACTIVE
+        assert listed.created_at.tzinfo is not None
+        assert listed.placed_at is not None
+        assert listed.placed_at.tzinfo is not None
+
+    def test_each_call_binds_its_own_filter_values(self, ledger):
+        # The query of a combination of filters is built once and kept:
+        # the values of one call must never leak into the next.
+        first, second = (
+            ledger.create(builders.new_lease(vm_host=host, pool=pool))
+            for host, pool in (('h1', 'a'), ('h2', 'b'))
+        )
+        for lease in (first, second, first):
+            assert [lease] == ledger.list(instance=lease.instance_uuid)
+            assert [lease] == ledger.list(
+                host=lease.vm_host, pool=lease.pool, limit=5
+            )
+            assert [lease] == ledger.list(
+                instance=lease.instance_uuid, state=LeaseState.PENDING
+            )
+            assert [] == ledger.list(
+                instance=lease.instance_uuid, state=LeaseState.ACTIVE
+            )
+        assert [] == ledger.list(host='h1', pool='b')
+        assert [second] == ledger.list(marker=first.id, limit=1)
+        assert [first, second] == ledger.list()
+
+    def test_an_empty_state_list_matches_nothing(self, ledger):
+        ledger.create(builders.new_lease())
+        assert [] == ledger.list(state=[])
+
     def test_unknown_states_are_refused(self, ledger):
         with pytest.raises(InvalidArgument):
             ledger.list(state='sleeping')
