@@ -72,7 +72,15 @@ SEEDS = HELDOUT_SEEDS
 #: The default policy and our other policies; every other policy is a
 #: competitor in the paired comparisons.
 DEFAULT_POLICY = 'stranding-aware'
-OURS = ('stranding-aware', 'stranding-aware+oracle', 'fragmentation-aware')
+#: Our policies compared with the best competitor of each cell: the
+#: default and the candidate of issue 13 (point 5).
+COMPARED = (DEFAULT_POLICY, 'partner-aware')
+OURS = (
+    'stranding-aware',
+    'stranding-aware+oracle',
+    'fragmentation-aware',
+    'partner-aware',
+)
 METRICS = (
     'alloc_comp',
     'alloc_mem',
@@ -434,7 +442,7 @@ def write_per_seed_csv(
 def paired_comparisons(
     results: Sequence[dict[str, Any]],
 ) -> list[dict[str, Any]]:
-    """The default policy against the best competitor of each cell.
+    """Each of :data:`COMPARED` against the best competitor of each cell.
 
     The best competitor is the policy outside :data:`OURS` with the
     highest mean GPU allocation (130%, or steady state) over the seeds
@@ -443,10 +451,8 @@ def paired_comparisons(
     confidence interval (Student's t over the seeds).
 
     :param results: results of :func:`simulate.run`.
-    :returns: one record per cell.
+    :returns: one record per compared policy and cell.
     """
-    from scipy import stats  # type: ignore[import-untyped]
-
     cells: dict[tuple[str, ...], dict[str, dict[int, float]]] = (
         collections.defaultdict(lambda: collections.defaultdict(dict))
     )
@@ -461,55 +467,14 @@ def paired_comparisons(
         cells[cell][spec['policy']][spec['seed']] = _headline(result)
     records: list[dict[str, Any]] = []
     for key, policies in cells.items():
-        ours = policies.get(DEFAULT_POLICY)
-        if not ours:
-            continue
-        best: tuple[float, str, list[float]] | None = None
-        for policy, values in policies.items():
-            if policy in OURS:
-                continue
-            seeds = sorted(set(values) & set(ours))
-            if not seeds:
-                continue
-            diffs = [100 * (ours[s] - values[s]) for s in seeds]
-            mean = statistics.fmean(100 * values[s] for s in seeds)
-            if best is None or mean > best[0]:
-                best = (mean, policy, diffs)
-        if best is None:
-            continue
-        mean, policy, diffs = best
-        n = len(diffs)
-        diff = statistics.fmean(diffs)
-        half = (
-            float(stats.t.ppf(0.975, n - 1)) * statistics.stdev(diffs) / n**0.5
-            if n > 1
-            else float('nan')
-        )
-        records.append(
-            {
-                'cluster': key[0],
-                'variant': key[1],
-                'memory': key[2],
-                'arrival': key[3],
-                'competitor': policy,
-                'seeds': n,
-                'default_mean': diff + mean,
-                'competitor_mean': mean,
-                'diff': diff,
-                'ci_low': diff - half,
-                'ci_high': diff + half,
-                'verdict': (
-                    'better'
-                    if diff - half > 0
-                    else 'worse'
-                    if diff + half < 0
-                    else 'no significant difference'
-                ),
-            }
-        )
+        for compared in COMPARED:
+            record = _paired_record(key, compared, policies)
+            if record is not None:
+                records.append(record)
     variants = list(trace_stats.VARIANTS)
     records.sort(
         key=lambda r: (
+            COMPARED.index(r['policy']),
             r['cluster'],
             r['arrival'],
             r['memory'],
@@ -517,6 +482,61 @@ def paired_comparisons(
         )
     )
     return records
+
+
+def _paired_record(
+    key: tuple[str, ...],
+    compared: str,
+    policies: Mapping[str, Mapping[int, float]],
+) -> dict[str, Any] | None:
+    # One policy of ours against the best competitor of one cell.
+    from scipy import stats  # type: ignore[import-untyped]
+
+    ours = policies.get(compared)
+    if not ours:
+        return None
+    best: tuple[float, str, list[float]] | None = None
+    for policy, values in policies.items():
+        if policy in OURS:
+            continue
+        seeds = sorted(set(values) & set(ours))
+        if not seeds:
+            continue
+        diffs = [100 * (ours[s] - values[s]) for s in seeds]
+        mean = statistics.fmean(100 * values[s] for s in seeds)
+        if best is None or mean > best[0]:
+            best = (mean, policy, diffs)
+    if best is None:
+        return None
+    mean, policy, diffs = best
+    n = len(diffs)
+    diff = statistics.fmean(diffs)
+    half = (
+        float(stats.t.ppf(0.975, n - 1)) * statistics.stdev(diffs) / n**0.5
+        if n > 1
+        else float('nan')
+    )
+    return {
+        'policy': compared,
+        'cluster': key[0],
+        'variant': key[1],
+        'memory': key[2],
+        'arrival': key[3],
+        'competitor': policy,
+        'seeds': n,
+        'policy_mean': diff + mean,
+        'competitor_mean': mean,
+        'diff': diff,
+        'ci_low': diff - half,
+        'ci_high': diff + half,
+        'verdict': (
+            'better'
+            if diff - half > 0
+            else 'worse'
+            if diff + half < 0
+            else 'no significant difference'
+        ),
+    }
 
 
 def write_paired_csv(
@@ -528,13 +548,14 @@ def write_paired_csv(
     :param path: the CSV file.
     """
     columns = [
+        'policy',
         'cluster',
         'variant',
         'memory',
         'arrival',
         'competitor',
         'seeds',
-        'default_mean',
+        'policy_mean',
         'competitor_mean',
         'diff',
         'ci_low',
