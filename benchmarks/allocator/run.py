@@ -176,7 +176,11 @@ def quick_matrix() -> list[simulate.RunSpec]:
     ]
 
 
-def latency_matrix(quick: bool) -> list[simulate.RunSpec]:
+def latency_matrix(
+    quick: bool,
+    variants: Sequence[str] | None = None,
+    policies: Sequence[str] | None = None,
+) -> list[simulate.RunSpec]:
     """Runs that only measure decision latency, one at a time.
 
     The matrix runs ``--jobs`` processes on a shared machine, where a
@@ -184,16 +188,20 @@ def latency_matrix(quick: bool) -> list[simulate.RunSpec]:
     runs go one by one, each on a 6,000-GPU pool.
 
     :param quick: fewer runs.
+    :param variants: the variants (default: ``default`` and
+        ``multigpu50``, or ``default`` when quick).
+    :param policies: the policies (default: the runtime allocator's).
     :returns: the runs (seed 42).
     """
-    variants = ('default',) if quick else ('default', 'multigpu50')
+    if variants is None:
+        variants = ('default',) if quick else ('default', 'multigpu50')
     memories = ('M2',) if quick else workloads.MEMORY_MODELS
     return [
         simulate.RunSpec(cluster, variant, memory, 'inflate', policy, 42)
         for cluster in ('B1', 'B2')
         for variant in variants
         for memory in memories
-        for policy in report.RUNTIME
+        for policy in policies or report.RUNTIME
     ]
 
 
@@ -687,7 +695,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         '--no-readme', action='store_true', help='leave README.rst alone'
     )
+    parser.add_argument(
+        '--latency-only',
+        action='store_true',
+        help='run only the latency runs (--variants and --policies limit '
+        'them) and write OUT/latency.json',
+    )
     args = parser.parse_args(argv)
+    if args.latency_only:
+        return _latency_only(args)
     if args.report_only:
         args.resume = True
         args.no_latency = True
@@ -757,6 +773,42 @@ def main(argv: Sequence[str] | None = None) -> int:
         readme=not (args.quick or args.no_readme),
     )
     print('%d runs in %.0f s -> %s' % (len(specs), elapsed, args.out))
+    return 0
+
+
+def _latency_only(args: argparse.Namespace) -> int:
+    # The latency runs alone, their table on stdout and in latency.json.
+    out = args.out or HERE / 'results'
+    out.mkdir(parents=True, exist_ok=True)
+    specs = latency_matrix(
+        False,
+        _names(args.variants, ()) or None,
+        _names(args.policies, ()) or None,
+    )
+    cells = aggregate(execute(specs, 1))
+    with (out / 'latency.json').open('w') as stream:
+        json.dump(
+            [
+                {
+                    key: cell[key]
+                    for key in (
+                        'cluster',
+                        'variant',
+                        'memory',
+                        'policy',
+                        'seeds',
+                        'latency_us',
+                        'decisions',
+                        'classes',
+                    )
+                }
+                for cell in cells
+            ],
+            stream,
+            indent=1,
+        )
+        stream.write('\n')
+    print(report.latency_table(cells))
     return 0
 
 
