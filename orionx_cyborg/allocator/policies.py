@@ -32,6 +32,12 @@ The allocator adds locality and picks the class with the lowest score.
   It places at least as much as FGD on every workload of the benchmark
   (``benchmarks/allocator/README.rst``) and more when memory and compute
   differ, so it is the :data:`DEFAULT_POLICY`.
+- ``partner-aware``: stranding-aware, but while whole-GPU requests are a
+  small share of the recent demand it keeps used GPUs open for a
+  complementary partner (see :class:`PartnerAwarePolicy`). It places
+  more where sharing requests dominate and the same elsewhere; it is not
+  the default because, like stranding-aware, it is still behind the best
+  baseline in a few cells of the benchmark.
 """
 
 from __future__ import annotations
