@@ -405,9 +405,10 @@ def write_summary_csv(
 
 
 def _headline(result: Mapping[str, Any]) -> float:
-    # GPU (compute) allocation at 130% (inflation) or in steady state.
+    # GPU (compute) allocation at the run's last point (130%, or 110% in
+    # the quick run) or in steady state.
     if result['spec']['arrival'] == 'inflate':
-        return float(result['at'][130]['alloc_comp'])
+        return float(result['at'][max(result['at'])]['alloc_comp'])
     return float(result['steady']['alloc_comp'])
 
 
