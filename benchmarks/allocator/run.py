@@ -72,7 +72,15 @@ SEEDS = HELDOUT_SEEDS
 #: The default policy and our other policies; every other policy is a
 #: competitor in the paired comparisons.
 DEFAULT_POLICY = 'stranding-aware'
-OURS = ('stranding-aware', 'stranding-aware+oracle', 'fragmentation-aware')
+#: Our policies compared with the best competitor of each cell: the
+#: default and the candidate of issue 13 (point 5).
+COMPARED = (DEFAULT_POLICY, 'partner-aware')
+OURS = (
+    'stranding-aware',
+    'stranding-aware+oracle',
+    'fragmentation-aware',
+    'partner-aware',
+)
 METRICS = (
     'alloc_comp',
     'alloc_mem',
@@ -168,7 +176,11 @@ def quick_matrix() -> list[simulate.RunSpec]:
     ]
 
 
-def latency_matrix(quick: bool) -> list[simulate.RunSpec]:
+def latency_matrix(
+    quick: bool,
+    variants: Sequence[str] | None = None,
+    policies: Sequence[str] | None = None,
+) -> list[simulate.RunSpec]:
     """Runs that only measure decision latency, one at a time.
 
     The matrix runs ``--jobs`` processes on a shared machine, where a
@@ -176,16 +188,20 @@ def latency_matrix(quick: bool) -> list[simulate.RunSpec]:
     runs go one by one, each on a 6,000-GPU pool.
 
     :param quick: fewer runs.
+    :param variants: the variants (default: ``default`` and
+        ``multigpu50``, or ``default`` when quick).
+    :param policies: the policies (default: the runtime allocator's).
     :returns: the runs (seed 42).
     """
-    variants = ('default',) if quick else ('default', 'multigpu50')
+    if variants is None:
+        variants = ('default',) if quick else ('default', 'multigpu50')
     memories = ('M2',) if quick else workloads.MEMORY_MODELS
     return [
         simulate.RunSpec(cluster, variant, memory, 'inflate', policy, 42)
         for cluster in ('B1', 'B2')
         for variant in variants
         for memory in memories
-        for policy in report.RUNTIME
+        for policy in policies or report.RUNTIME
     ]
 
 
@@ -389,9 +405,10 @@ def write_summary_csv(
 
 
 def _headline(result: Mapping[str, Any]) -> float:
-    # GPU (compute) allocation at 130% (inflation) or in steady state.
+    # GPU (compute) allocation at the run's last point (130%, or 110% in
+    # the quick run) or in steady state.
     if result['spec']['arrival'] == 'inflate':
-        return float(result['at'][130]['alloc_comp'])
+        return float(result['at'][max(result['at'])]['alloc_comp'])
     return float(result['steady']['alloc_comp'])
 
 
@@ -434,7 +451,7 @@ def write_per_seed_csv(
 def paired_comparisons(
     results: Sequence[dict[str, Any]],
 ) -> list[dict[str, Any]]:
-    """The default policy against the best competitor of each cell.
+    """Each of :data:`COMPARED` against the best competitor of each cell.
 
     The best competitor is the policy outside :data:`OURS` with the
     highest mean GPU allocation (130%, or steady state) over the seeds
@@ -443,10 +460,8 @@ def paired_comparisons(
     confidence interval (Student's t over the seeds).
 
     :param results: results of :func:`simulate.run`.
-    :returns: one record per cell.
+    :returns: one record per compared policy and cell.
     """
-    from scipy import stats  # type: ignore[import-untyped]
-
     cells: dict[tuple[str, ...], dict[str, dict[int, float]]] = (
         collections.defaultdict(lambda: collections.defaultdict(dict))
     )
@@ -461,55 +476,14 @@ def paired_comparisons(
         cells[cell][spec['policy']][spec['seed']] = _headline(result)
     records: list[dict[str, Any]] = []
     for key, policies in cells.items():
-        ours = policies.get(DEFAULT_POLICY)
-        if not ours:
-            continue
-        best: tuple[float, str, list[float]] | None = None
-        for policy, values in policies.items():
-            if policy in OURS:
-                continue
-            seeds = sorted(set(values) & set(ours))
-            if not seeds:
-                continue
-            diffs = [100 * (ours[s] - values[s]) for s in seeds]
-            mean = statistics.fmean(100 * values[s] for s in seeds)
-            if best is None or mean > best[0]:
-                best = (mean, policy, diffs)
-        if best is None:
-            continue
-        mean, policy, diffs = best
-        n = len(diffs)
-        diff = statistics.fmean(diffs)
-        half = (
-            float(stats.t.ppf(0.975, n - 1)) * statistics.stdev(diffs) / n**0.5
-            if n > 1
-            else float('nan')
-        )
-        records.append(
-            {
-                'cluster': key[0],
-                'variant': key[1],
-                'memory': key[2],
-                'arrival': key[3],
-                'competitor': policy,
-                'seeds': n,
-                'default_mean': diff + mean,
-                'competitor_mean': mean,
-                'diff': diff,
-                'ci_low': diff - half,
-                'ci_high': diff + half,
-                'verdict': (
-                    'better'
-                    if diff - half > 0
-                    else 'worse'
-                    if diff + half < 0
-                    else 'no significant difference'
-                ),
-            }
-        )
+        for compared in COMPARED:
+            record = _paired_record(key, compared, policies)
+            if record is not None:
+                records.append(record)
     variants = list(trace_stats.VARIANTS)
     records.sort(
         key=lambda r: (
+            COMPARED.index(r['policy']),
             r['cluster'],
             r['arrival'],
             r['memory'],
@@ -517,6 +491,61 @@ def paired_comparisons(
         )
     )
     return records
+
+
+def _paired_record(
+    key: tuple[str, ...],
+    compared: str,
+    policies: Mapping[str, Mapping[int, float]],
+) -> dict[str, Any] | None:
+    # One policy of ours against the best competitor of one cell.
+    from scipy import stats  # type: ignore[import-untyped]
+
+    ours = policies.get(compared)
+    if not ours:
+        return None
+    best: tuple[float, str, list[float]] | None = None
+    for policy, values in policies.items():
+        if policy in OURS:
+            continue
+        seeds = sorted(set(values) & set(ours))
+        if not seeds:
+            continue
+        diffs = [100 * (ours[s] - values[s]) for s in seeds]
+        mean = statistics.fmean(100 * values[s] for s in seeds)
+        if best is None or mean > best[0]:
+            best = (mean, policy, diffs)
+    if best is None:
+        return None
+    mean, policy, diffs = best
+    n = len(diffs)
+    diff = statistics.fmean(diffs)
+    half = (
+        float(stats.t.ppf(0.975, n - 1)) * statistics.stdev(diffs) / n**0.5
+        if n > 1
+        else float('nan')
+    )
+    return {
+        'policy': compared,
+        'cluster': key[0],
+        'variant': key[1],
+        'memory': key[2],
+        'arrival': key[3],
+        'competitor': policy,
+        'seeds': n,
+        'policy_mean': diff + mean,
+        'competitor_mean': mean,
+        'diff': diff,
+        'ci_low': diff - half,
+        'ci_high': diff + half,
+        'verdict': (
+            'better'
+            if diff - half > 0
+            else 'worse'
+            if diff + half < 0
+            else 'no significant difference'
+        ),
+    }
 
 
 def write_paired_csv(
@@ -528,13 +557,14 @@ def write_paired_csv(
     :param path: the CSV file.
     """
     columns = [
+        'policy',
         'cluster',
         'variant',
         'memory',
         'arrival',
         'competitor',
         'seeds',
-        'default_mean',
+        'policy_mean',
         'competitor_mean',
         'diff',
         'ci_low',
@@ -666,7 +696,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         '--no-readme', action='store_true', help='leave README.rst alone'
     )
+    parser.add_argument(
+        '--latency-only',
+        action='store_true',
+        help='run only the latency runs (--variants and --policies limit '
+        'them) and write OUT/latency.json',
+    )
     args = parser.parse_args(argv)
+    if args.latency_only:
+        return _latency_only(args)
     if args.report_only:
         args.resume = True
         args.no_latency = True
@@ -736,6 +774,42 @@ def main(argv: Sequence[str] | None = None) -> int:
         readme=not (args.quick or args.no_readme),
     )
     print('%d runs in %.0f s -> %s' % (len(specs), elapsed, args.out))
+    return 0
+
+
+def _latency_only(args: argparse.Namespace) -> int:
+    # The latency runs alone, their table on stdout and in latency.json.
+    out = args.out or HERE / 'results'
+    out.mkdir(parents=True, exist_ok=True)
+    specs = latency_matrix(
+        False,
+        _names(args.variants, ()) or None,
+        _names(args.policies, ()) or None,
+    )
+    cells = aggregate(execute(specs, 1))
+    with (out / 'latency.json').open('w') as stream:
+        json.dump(
+            [
+                {
+                    key: cell[key]
+                    for key in (
+                        'cluster',
+                        'variant',
+                        'memory',
+                        'policy',
+                        'seeds',
+                        'latency_us',
+                        'decisions',
+                        'classes',
+                    )
+                }
+                for cell in cells
+            ],
+            stream,
+            indent=1,
+        )
+        stream.write('\n')
+    print(report.latency_table(cells))
     return 0
 
 

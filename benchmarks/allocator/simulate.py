@@ -50,6 +50,7 @@ RUNTIME_POLICIES = (
     'fragmentation-aware',
     'stranding-aware',
     'stranding-aware+oracle',
+    'partner-aware',
 )
 POLICIES = (*RUNTIME_POLICIES, *baselines.BASELINES)
 ARRIVALS = ('inflate', 'churn')

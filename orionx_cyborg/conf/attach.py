@@ -132,9 +132,10 @@ opts = [
         'allocation_policy',
         help=_(
             'How a GPU is chosen among those with room: binpack, spread, '
-            'fragmentation-aware, stranding-aware, or another policy of the '
-            'allocator. The default, stranding-aware, is the best policy of '
-            'the allocator benchmark (benchmarks/allocator).'
+            'fragmentation-aware, stranding-aware, partner-aware, or another '
+            'policy of the allocator. The default is stranding-aware; '
+            'partner-aware places more where sharing requests dominate '
+            '(see the allocator benchmark, benchmarks/allocator).'
         ),
     ),
     cfg.StrOpt(

@@ -17,6 +17,7 @@
 import testtools
 
 from orionx_cyborg import allocator as alloc
+from orionx_cyborg.allocator import policies
 from tests.unit.allocator import base
 
 
@@ -128,6 +129,82 @@ class TestStrandingAware(testtools.TestCase):
         self.assertEqual(('x',), choose(gpus, request, 'stranding-aware', mix))
         self.assertEqual(
             ('y',), choose(gpus, request, 'fragmentation-aware', mix)
+        )
+
+
+class TestPartnerAware(testtools.TestCase):
+    # Mix of sharing slices only (50% compute, 50% memory): no whole-GPU
+    # demand, so the policy ranks in tiers. 'used' has 45% of both free:
+    # already a fragment of 0.45 for the mix.
+    def setUp(self):
+        super().setUp()
+        self.sharing = base.fixed_mix((50, 50, 1, 1))
+        self.gpus = [base.gpu('idle'), base.gpu('used', free_pct=45)]
+
+    def test_opens_an_idle_gpu_rather_than_half_close_a_used_one(self):
+        # 30%/30% on 'used' leaves 15% free (> 5%): tier 2. On 'idle' it
+        # opens a GPU: tier 1. Stranding-aware takes 'used' (fragment
+        # 0.45 -> 0.15, delta -0.30, against 0 on 'idle': 70% free still
+        # fits a 50% slice).
+        request = base.request(30)
+        self.assertEqual(
+            ('idle',),
+            choose(self.gpus, request, 'partner-aware', self.sharing),
+        )
+        self.assertEqual(
+            ('used',),
+            choose(self.gpus, request, 'stranding-aware', self.sharing),
+        )
+
+    def test_closes_a_used_gpu_it_fills(self):
+        # 40%/40% on 'used' leaves 5% of both: a close, tier 0.
+        self.assertEqual(
+            ('used',),
+            choose(self.gpus, base.request(40), 'partner-aware', self.sharing),
+        )
+
+    def test_a_close_needs_both_dimensions(self):
+        # 'used' has 45% compute but 80% memory free: 40%/40% leaves 5%
+        # compute and 40% memory, which is not a close (tier 2).
+        gpus = [
+            base.gpu('idle'),
+            base.gpu('used', free_pct=45, free_mem_pct=80),
+        ]
+        self.assertEqual(
+            ('idle',),
+            choose(gpus, base.request(40), 'partner-aware', self.sharing),
+        )
+
+    def test_uses_a_used_gpu_when_no_idle_one_fits(self):
+        gpus = [base.gpu('used', free_pct=45), base.gpu('full', free_pct=0)]
+        self.assertEqual(
+            ('used',),
+            choose(gpus, base.request(30), 'partner-aware', self.sharing),
+        )
+
+    def test_places_like_stranding_aware_under_whole_gpu_demand(self):
+        # Whole GPUs are 100 of the 150 points of demand (2/3 >= 0.3): no
+        # tiers. 'used' 0.45 -> 0.15 (delta -0.30); 'idle' 70% free fits
+        # the half slice but not a whole GPU: 0.7 x 0.5 = +0.35.
+        mix = base.fixed_mix((100, 100, 1, 1), (50, 50, 1, 1))
+        self.assertEqual(
+            ('used',),
+            choose(self.gpus, base.request(30), 'partner-aware', mix),
+        )
+
+    def test_whole_gpu_share_weighs_demand_by_compute(self):
+        # 0.2 x 100 (whole) + 0.1 x 2 x 100 (two whole GPUs) = 40 of
+        # 40 + 0.4 x 50 + 0.3 x 25 = 67.5.
+        snapshot = alloc.MixSnapshot.from_weights(
+            {
+                alloc.TaskShape(compute_pct=100, memory_pct=100): 0.2,
+                alloc.TaskShape(compute_pct=100, memory_pct=100, count=2): 0.1,
+                alloc.TaskShape(compute_pct=50, memory_pct=50): 0.4,
+                alloc.TaskShape(compute_pct=25, memory_pct=75): 0.3,
+            }
+        )
+        self.assertAlmostEqual(
+            40 / 67.5, policies.whole_gpu_share(snapshot), places=9
         )
 
 
