@@ -116,10 +116,12 @@ class FullManifest:
         return self.transport_url_of(REGION)
 
     def transport_url_of(self, region: str) -> str:
-        """RabbitMQ of *region*: the node's default virtual host for
-        RegionOne, a virtual host of its own for region two (Cyborg's
-        RPC topics are fixed names; two conductors on one virtual host
-        would take each other's agents' reports)."""
+        """RabbitMQ of *region*, a virtual host of the sandbox's node.
+
+        RegionOne has the node's default one, region two its own:
+        Cyborg's RPC topics are fixed names, so two conductors on one
+        virtual host would take each other's agents' reports.
+        """
         return 'rabbit://openstack:%s@127.0.0.1:%d/%s' % (
             self.passwords['rabbitmq'],
             self.ports['amqp'],

@@ -683,8 +683,10 @@ class FullSandbox:
         self._gunicorn(attach, 'attach', str(etc(attach) / 'attach.conf'))
 
     def _start_region_two_agents(self, admin: Any) -> None:
-        """Each region-two host's provider (no nova-compute makes it),
-        then its agent."""
+        """Each region-two host's provider, then its agent.
+
+        No ``nova-compute`` makes the provider in region two.
+        """
         two = layout.REGION_TWO
         for host in self.region_two_hosts:
             clouds.register_compute_node(admin, host, two)
