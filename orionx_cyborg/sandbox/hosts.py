@@ -225,5 +225,28 @@ def mixed_fleet() -> tuple[HostSpec, ...]:
     return orionx_fleet() + (mixed_host(),)
 
 
+def region_two_fleet() -> tuple[HostSpec, ...]:
+    """The full sandbox's second region: one box of 2x T4, both pooled.
+
+    Another model and size than RegionOne's hosts, so the pools of the
+    two regions differ.
+    """
+    return (
+        HostSpec(
+            name='gpu-server-r2-1',
+            description='RegionTwo: 2x T4, both in the pool',
+            topology='t4-box',
+            vcpus=32,
+            memory_mb=256 * 1024,
+            drivers=(
+                orionx_driver(
+                    {'default_mode': 'pool'},
+                    {'name': 'default', 'entitlement': '4'},
+                ),
+            ),
+        ),
+    )
+
+
 def default_fleet() -> tuple[HostSpec, ...]:
     return orionx_fleet()

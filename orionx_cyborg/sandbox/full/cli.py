@@ -41,7 +41,9 @@ def up(args: argparse.Namespace, out: TextIO) -> int:
     logging.basicConfig(
         level=logging.INFO, format='%(message)s', stream=sys.stderr
     )
-    sandbox = stack.FullSandbox(args.state_dir, keep=args.keep)
+    sandbox = stack.FullSandbox(
+        args.state_dir, keep=args.keep, regions=getattr(args, 'regions', 1)
+    )
     try:
         sandbox.start()
     except (

@@ -121,11 +121,11 @@ def system_admin_session(
     return session(manifest, 'admin', None)
 
 
-def endpoint(service_type: str) -> dict[str, str]:
+def endpoint(service_type: str, region: str = layout.REGION) -> dict[str, str]:
     return {
         'service_type': service_type,
         'interface': 'public',
-        'region_name': layout.REGION,
+        'region_name': region,
     }
 
 
@@ -134,13 +134,14 @@ def get(
     service_type: str,
     path: str,
     microversion: str | None = None,
+    region: str = layout.REGION,
 ) -> Any:
     kwargs: dict[str, Any] = {}
     if microversion:
         kwargs['microversion'] = microversion
         kwargs['microversion_service_type'] = service_type
     return sess.get(
-        path, endpoint_filter=endpoint(service_type), **kwargs
+        path, endpoint_filter=endpoint(service_type, region), **kwargs
     ).json()
 
 
@@ -182,13 +183,16 @@ def create_tiny_flavor(sess: ks_session.Session) -> str:
     return str(flavor['id'])
 
 
-def _providers(sess: ks_session.Session, **params: str) -> list[Any]:
+def _providers(
+    sess: ks_session.Session, region: str = layout.REGION, **params: str
+) -> list[Any]:
     query = '&'.join('%s=%s' % item for item in params.items())
     answer = get(
         sess,
         'placement',
         '/resource_providers' + ('?' + query if query else ''),
         microversion='1.14',
+        region=region,
     )
     providers: list[Any] = answer['resource_providers']
     return providers
@@ -202,7 +206,9 @@ def compute_nodes_registered(
 
 
 def devices_snapshot(
-    sess: ks_session.Session, hosts: Sequence[str]
+    sess: ks_session.Session,
+    hosts: Sequence[str],
+    region: str = layout.REGION,
 ) -> dict[str, int] | None:
     """Providers per host tree, once Cyborg's report looks complete.
 
@@ -210,11 +216,15 @@ def devices_snapshot(
     deployable without its provider, or a provider tree does not have
     one provider per deployable (the conductor writes them one by one).
     """
-    deployables = get(sess, 'accelerator', '/deployables')['deployables']
+    deployables = get(sess, 'accelerator', '/deployables', region=region)[
+        'deployables'
+    ]
     snapshot = {}
     for host in hosts:
         mine = [d for d in deployables if d['name'].startswith(host + '_')]
-        tree = _providers(sess, in_tree=light_layout.compute_node_uuid(host))
+        tree = _providers(
+            sess, region, in_tree=light_layout.compute_node_uuid(host)
+        )
         if (
             not mine
             or any(not d['rp_uuid'] for d in mine)
@@ -223,6 +233,39 @@ def devices_snapshot(
             return None
         snapshot[host] = len(tree)
     return snapshot
+
+
+def register_compute_node(
+    sess: ks_session.Session, host: Any, region: str
+) -> None:
+    """*host*'s compute-node provider in *region*'s Placement.
+
+    What ``nova-compute`` does in RegionOne, for a region without Nova:
+    Cyborg's conductor puts a host's devices under the provider named
+    after the host, and finds none otherwise. *host*: a
+    :class:`~orionx_cyborg.sandbox.hosts.HostSpec`.
+    """
+    rp_uuid = light_layout.compute_node_uuid(host.name)
+    placement = endpoint('placement', region)
+    sess.post(
+        '/resource_providers',
+        endpoint_filter=placement,
+        json={'name': host.name, 'uuid': rp_uuid},
+        headers={'OpenStack-API-Version': 'placement 1.20'},
+    )
+    path = '/resource_providers/%s' % rp_uuid
+    sess.put(
+        path + '/inventories',
+        endpoint_filter=placement,
+        json={
+            'resource_provider_generation': 0,
+            'inventories': {
+                'VCPU': {'total': host.vcpus, 'allocation_ratio': 4.0},
+                'MEMORY_MB': {'total': host.memory_mb},
+                'DISK_GB': {'total': host.disk_gb},
+            },
+        },
+    )
 
 
 def computes_up(sess: ks_session.Session, hosts: Sequence[str]) -> bool:
@@ -246,6 +289,8 @@ def clouds_document(manifest: layout.FullManifest) -> dict[str, Any]:
         clouds[name] = {
             'auth': auth,
             'region_name': layout.REGION,
+            # openstacksdk accepts --os-region-name only from this list.
+            'regions': list(manifest.regions),
             'identity_api_version': 3,
             'interface': 'public',
         }

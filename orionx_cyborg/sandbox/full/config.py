@@ -65,11 +65,13 @@ def password_auth(
     }
 
 
-def client_of(manifest: layout.FullManifest, user: str) -> dict[str, str]:
-    """A service client: *user*'s password, the catalog's public URL."""
+def client_of(
+    manifest: layout.FullManifest, user: str, region: str = layout.REGION
+) -> dict[str, str]:
+    """A service client: *user*'s password, *region*'s public URL."""
     return dict(
         password_auth(manifest, user),
-        region_name=layout.REGION,
+        region_name=region,
         valid_interfaces='public',
     )
 
@@ -110,13 +112,16 @@ def keystone_sections(
 
 
 def placement_sections(
-    state: layout.FullLayout, manifest: layout.FullManifest
+    state: layout.FullLayout,
+    manifest: layout.FullManifest,
+    region: str = layout.REGION,
 ) -> Sections:
+    database = state.sqlite_url(layout.regional('placement', region))
     return {
         'DEFAULT': common_default(),
         'api': {'auth_strategy': 'keystone'},
         'keystone_authtoken': authtoken(manifest, 'placement'),
-        'placement_database': {'connection': state.sqlite_url('placement')},
+        'placement_database': {'connection': database},
     }
 
 
@@ -258,25 +263,27 @@ def nova_compute_sections(state: layout.FullLayout, host: str) -> Sections:
 
 
 def cyborg_sections(
-    state: layout.FullLayout, manifest: layout.FullManifest
+    state: layout.FullLayout,
+    manifest: layout.FullManifest,
+    region: str = layout.REGION,
 ) -> Sections:
-    etc = state.etc('cyborg')
+    name = layout.regional('cyborg', region)
+    etc = state.etc(name)
     return {
         'DEFAULT': common_default(
             {
-                'transport_url': manifest.transport_url,
-                'state_path': str(state.data / 'cyborg'),
+                'transport_url': manifest.transport_url_of(region),
+                'state_path': str(state.data / name),
             }
         ),
         'api': {'api_paste_config': str(etc / 'api-paste.ini')},
-        'database': {'connection': state.sqlite_url('cyborg')},
+        'database': {'connection': state.sqlite_url(name)},
         'keystone_authtoken': authtoken(manifest, 'cyborg'),
-        'placement': client_of(manifest, 'cyborg'),
-        'nova': client_of(manifest, 'cyborg'),
+        'placement': client_of(manifest, 'cyborg', region),
+        # Region two has no Nova: nothing there calls this one.
+        'nova': client_of(manifest, 'cyborg', region),
         'service_user': {'send_service_user_token': 'False'},
-        'oslo_concurrency': {
-            'lock_path': str(state.data / 'cyborg' / 'locks')
-        },
+        'oslo_concurrency': {'lock_path': str(state.data / name / 'locks')},
         'oslo_messaging_notifications': {'driver': 'noop'},
         'agent': {'enabled_drivers': hosts_mod.FAKE_DRIVER},
         # Cyborg's new policy defaults with scope checks, as a current
@@ -289,7 +296,9 @@ def cyborg_sections(
         # Read by orionx-cyborg-conductor only (strict admission, see
         # FullSandbox.set_strict_admission): Cyborg's service user, the
         # attach service from the catalog; a bind never waits long.
-        'orionx_admission': dict(client_of(manifest, 'cyborg'), timeout='10'),
+        'orionx_admission': dict(
+            client_of(manifest, 'cyborg', region), timeout='10'
+        ),
     }
 
 
@@ -308,13 +317,16 @@ def agent_sections(
 
 
 def attach_sections(
-    state: layout.FullLayout, manifest: layout.FullManifest
+    state: layout.FullLayout,
+    manifest: layout.FullManifest,
+    region: str = layout.REGION,
 ) -> Sections:
     return {
         'DEFAULT': common_default(),
         'orionx_attach': {
             'auth_strategy': 'keystone',
-            'state_path': str(state.data / 'attach'),
+            # Its own ledger: each region's attach service is its own.
+            'state_path': str(state.data / layout.regional('attach', region)),
             'secret_key': manifest.attach_secret_key,
             'reconcile_interval': '0',
             # Passes run only when a test asks, on one worker: the other
@@ -322,8 +334,8 @@ def attach_sections(
             'pool_view_max_age': '5',
         },
         'keystone_authtoken': authtoken(manifest, 'orionx'),
-        'cyborg': client_of(manifest, 'orionx'),
-        'placement': client_of(manifest, 'orionx'),
+        'cyborg': client_of(manifest, 'orionx', region),
+        'placement': client_of(manifest, 'orionx', region),
     }
 
 
@@ -354,6 +366,39 @@ PASTE_FILES = (
         'api-paste.ini',
     ),
 )
+
+
+def write_region_two(
+    state: layout.FullLayout,
+    manifest: layout.FullManifest,
+    hosts: Sequence[hosts_mod.HostSpec],
+) -> None:
+    """Region two's Placement, Cyborg and attach service, its hosts."""
+    region = layout.REGION_TWO
+    etc = state.etc
+    _write(
+        etc(layout.regional('placement', region)) / 'placement.conf',
+        placement_sections(state, manifest, region),
+    )
+    cyborg = etc(layout.regional('cyborg', region))
+    _write(cyborg / 'cyborg.conf', cyborg_sections(state, manifest, region))
+    shutil.copyfile(
+        data_file('openstack-cyborg', 'etc/cyborg/api-paste.ini'),
+        cyborg / 'api-paste.ini',
+    )
+    _write(
+        etc(layout.regional('attach', region)) / 'attach.conf',
+        attach_sections(state, manifest, region),
+    )
+    for host in hosts:
+        _write_agent(state, host)
+
+
+def _write_agent(state: layout.FullLayout, host: hosts_mod.HostSpec) -> None:
+    host_dir = state.host_dir(host.name)
+    (host_dir / 'sysfs').mkdir(parents=True, exist_ok=True)
+    (host_dir / 'driver-state').mkdir(exist_ok=True)
+    _write(host_dir / 'agent.conf', agent_sections(state, host))
 
 
 def write_all(
@@ -388,7 +433,4 @@ def write_all(
             etc('nova') / ('compute-%s.conf' % host.name),
             nova_compute_sections(state, host.name),
         )
-        host_dir = state.host_dir(host.name)
-        (host_dir / 'sysfs').mkdir(parents=True, exist_ok=True)
-        (host_dir / 'driver-state').mkdir(exist_ok=True)
-        _write(host_dir / 'agent.conf', agent_sections(state, host))
+        _write_agent(state, host)

@@ -14,7 +14,8 @@
 
 """Schemas that the projects' own migrations cannot build on SQLite.
 
-``python -m orionx_cyborg.sandbox.full.dbinit neutron|cyborg STATE_DIR``.
+``python -m orionx_cyborg.sandbox.full.dbinit neutron|cyborg STATE_DIR
+[REGION]`` (a region's Cyborg: see :func:`.layout.regional`).
 Neutron's and Cyborg's alembic migrations ALTER constraints and columns,
 which SQLite cannot: the schema is built from the models, then stamped
 at the migrations' head (Neutron: ``neutron-db-manage stamp heads``;
@@ -59,7 +60,7 @@ def _exit_status(function: Callable[[str], Any], entry: str) -> int:
     return result if isinstance(result, int) else 0
 
 
-def neutron(state: layout.FullLayout) -> int:
+def neutron(state: layout.FullLayout, region: str = layout.REGION) -> int:
     import sqlalchemy
 
     # Importing head imports every Neutron model, ML2's included.
@@ -82,17 +83,18 @@ def neutron(state: layout.FullLayout) -> int:
     return _exit_status(launch.call_entry, 'neutron.db.migration.cli:main')
 
 
-def cyborg(state: layout.FullLayout) -> int:
+def cyborg(state: layout.FullLayout, region: str = layout.REGION) -> int:
+    name = layout.regional('cyborg', region)
     sys.argv = [
         'cyborg-dbsync',
         '--config-file',
-        str(state.etc('cyborg') / 'cyborg.conf'),
+        str(state.etc(name) / 'cyborg.conf'),
         'create_schema',
     ]
     status = _exit_status(launch.call_entry, 'cyborg.cmd.dbsync:main')
     if status:
         return status
-    with sqlite3.connect(sqlite_path(state.sqlite_url('cyborg'))) as conn:
+    with sqlite3.connect(sqlite_path(state.sqlite_url(name))) as conn:
         conn.executescript(CYBORG_FIXES)
     return 0
 
@@ -107,11 +109,14 @@ STEPS = {'neutron': neutron, 'cyborg': cyborg}
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 2 or argv[0] not in STEPS:
-        print('usage: dbinit neutron|cyborg STATE_DIR', file=sys.stderr)
+    if len(argv) not in (2, 3) or argv[0] not in STEPS:
+        print(
+            'usage: dbinit neutron|cyborg STATE_DIR [REGION]', file=sys.stderr
+        )
         return 2
     launch.queue_sqlite_writers()
-    return STEPS[argv[0]](layout.FullLayout(argv[1]))
+    region = argv[2] if len(argv) == 3 else layout.REGION
+    return STEPS[argv[0]](layout.FullLayout(argv[1]), region)
 
 
 if __name__ == '__main__':

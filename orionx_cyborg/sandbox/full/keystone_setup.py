@@ -27,7 +27,9 @@ with roles ``service`` and ``admin``; the tenants of
 (:data:`.layout.DOMAIN_USERS`) or on the system
 (:data:`.layout.SYSTEM_USERS`), without a default project, for the
 tokens of those scopes. The catalog has every HTTP service of the
-sandbox in ``RegionOne`` (public, internal and admin interfaces).
+sandbox in ``RegionOne`` (public, internal and admin interfaces) and,
+with a second region, region two's Placement, Cyborg and attach service
+in ``RegionTwo``: the same services, endpoints of their own.
 """
 
 from __future__ import annotations
@@ -143,11 +145,30 @@ def create_identities(manifest: layout.FullManifest) -> None:
         )
 
 
+def _endpoints(catalog: Any, service_id: str, url: str, region: str) -> None:
+    for interface in INTERFACES:
+        endpoint_id = uuid.uuid4().hex
+        catalog.create_endpoint(
+            endpoint_id,
+            {
+                'id': endpoint_id,
+                'interface': interface,
+                'url': url,
+                'service_id': service_id,
+                'region_id': region,
+                'enabled': True,
+            },
+        )
+
+
 def create_catalog(manifest: layout.FullManifest) -> None:
     from keystone.common import provider_api
 
     catalog = provider_api.ProviderAPIs.catalog_api
     urls = manifest.endpoints()
+    two = layout.REGION_TWO
+    if two in manifest.regions:
+        catalog.create_region({'id': two, 'description': 'Sandbox region'})
     for name, service_type, endpoint in CATALOG:
         service_id = uuid.uuid4().hex
         catalog.create_service(
@@ -159,19 +180,10 @@ def create_catalog(manifest: layout.FullManifest) -> None:
                 'enabled': True,
             },
         )
-        for interface in INTERFACES:
-            endpoint_id = uuid.uuid4().hex
-            catalog.create_endpoint(
-                endpoint_id,
-                {
-                    'id': endpoint_id,
-                    'interface': interface,
-                    'url': urls[endpoint],
-                    'service_id': service_id,
-                    'region_id': layout.REGION,
-                    'enabled': True,
-                },
-            )
+        _endpoints(catalog, service_id, urls[endpoint], layout.REGION)
+        regional = layout.regional(endpoint, two)
+        if two in manifest.regions and regional in urls:
+            _endpoints(catalog, service_id, urls[regional], two)
 
 
 def bootstrap(manifest: layout.FullManifest) -> None:

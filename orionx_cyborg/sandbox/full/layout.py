@@ -41,6 +41,11 @@ from orionx_cyborg.sandbox import wsgi
 
 MANIFEST = 'full.json'
 REGION = 'RegionOne'
+#: The opt-in second region (``up --full --regions 2``): its own
+#: Placement, Cyborg and attach service, no Nova; Keystone is shared.
+REGION_TWO = 'RegionTwo'
+#: The HTTP services that region two runs, named :func:`regional`.
+REGION_TWO_HTTP = ('placement', 'cyborg-api', 'attach')
 ATTACH_TARGET = light_layout.ATTACH_TARGET
 
 #: Users of project ``service`` (roles service and admin).
@@ -71,6 +76,15 @@ HTTP_SERVICES = (
 )
 
 
+def regional(name: str, region: str = REGION) -> str:
+    """A service's (or database's) name in *region*.
+
+    RegionOne's keep their plain names; region two's end in
+    ``-RegionTwo`` (``placement-RegionTwo``).
+    """
+    return name if region == REGION else '%s-%s' % (name, region)
+
+
 @dataclasses.dataclass(frozen=True)
 class FullManifest:
     state_dir: str
@@ -81,6 +95,14 @@ class FullManifest:
     attach_secret_key: str
     image_id: str = ''
     flavor_id: str = ''
+    #: The hosts of region two; none when the sandbox has one region.
+    region_two_hosts: tuple[str, ...] = ()
+
+    @property
+    def regions(self) -> tuple[str, ...]:
+        if self.region_two_hosts:
+            return (REGION, REGION_TWO)
+        return (REGION,)
 
     def url(self, service: str) -> str:
         return 'http://127.0.0.1:%d' % self.ports[service]
@@ -91,9 +113,19 @@ class FullManifest:
 
     @property
     def transport_url(self) -> str:
-        return 'rabbit://openstack:%s@127.0.0.1:%d/' % (
+        return self.transport_url_of(REGION)
+
+    def transport_url_of(self, region: str) -> str:
+        """RabbitMQ of *region*, a virtual host of the sandbox's node.
+
+        RegionOne has the node's default one, region two its own:
+        Cyborg's RPC topics are fixed names, so two conductors on one
+        virtual host would take each other's agents' reports.
+        """
+        return 'rabbit://openstack:%s@127.0.0.1:%d/%s' % (
             self.passwords['rabbitmq'],
             self.ports['amqp'],
+            '' if region == REGION else region,
         )
 
     def endpoints(self) -> dict[str, str]:
@@ -107,6 +139,11 @@ class FullManifest:
             'nova-metadata': self.url('nova-metadata'),
             'cyborg-api': self.url('cyborg-api') + '/v2',
             'attach': self.url('attach'),
+        } | {
+            regional(name, REGION_TWO): self.url(regional(name, REGION_TWO))
+            + ('/v2' if name == 'cyborg-api' else '')
+            for name in REGION_TWO_HTTP
+            if self.region_two_hosts
         }
 
     def attach_target(self) -> str:
@@ -119,11 +156,26 @@ class FullManifest:
     def from_json(cls, text: str) -> FullManifest:
         data: dict[str, Any] = json.loads(text)
         data['hosts'] = tuple(data['hosts'])
+        data['region_two_hosts'] = tuple(data.get('region_two_hosts', ()))
         return cls(**data)
 
     @classmethod
-    def new(cls, state_dir: str, hosts: tuple[str, ...]) -> FullManifest:
-        names = (*HTTP_SERVICES, 'amqp', 'rabbit-dist', 'epmd')
+    def new(
+        cls,
+        state_dir: str,
+        hosts: tuple[str, ...],
+        region_two_hosts: tuple[str, ...] = (),
+    ) -> FullManifest:
+        names: tuple[str, ...] = (
+            *HTTP_SERVICES,
+            'amqp',
+            'rabbit-dist',
+            'epmd',
+        )
+        if region_two_hosts:
+            names += tuple(
+                regional(name, REGION_TWO) for name in REGION_TWO_HTTP
+            )
         users = (
             ('admin', 'rabbitmq', *SERVICE_USERS)
             + tuple(user for user, _project, _role in TENANT_USERS)
@@ -134,6 +186,7 @@ class FullManifest:
             ports={name: wsgi.free_port() for name in names},
             passwords={user: secrets.token_hex(12) for user in users},
             hosts=hosts,
+            region_two_hosts=region_two_hosts,
             metadata_secret=secrets.token_hex(16),
             attach_secret_key=secrets.token_hex(32),
         )

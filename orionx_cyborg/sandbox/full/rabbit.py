@@ -24,8 +24,12 @@ port; that daemon outlives the node, so :func:`stop_epmd` ends it.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import os
 import pathlib
+import secrets
 import shutil
 import socket
 import subprocess
@@ -83,13 +87,51 @@ def environment(
     }
 
 
+def password_hash(password: str) -> str:
+    """RabbitMQ's ``rabbit_password_hashing_sha256`` of *password*."""
+    salt = secrets.token_bytes(4)
+    digest = hashlib.sha256(salt + password.encode()).digest()
+    return base64.b64encode(salt + digest).decode()
+
+
+def definitions(manifest: layout.FullManifest) -> dict[str, object]:
+    """The user and a virtual host per region, loaded at the node's boot.
+
+    A node that loads definitions creates no default user or virtual
+    host, so they are here too; no ``rabbitmqctl`` call (seconds of an
+    Erlang VM each) is needed once the node is up.
+    """
+    vhosts = ['/' if r == layout.REGION else r for r in manifest.regions]
+    return {
+        'users': [
+            {
+                'name': 'openstack',
+                'password_hash': password_hash(manifest.passwords['rabbitmq']),
+                'hashing_algorithm': 'rabbit_password_hashing_sha256',
+                'tags': ['administrator'],
+            }
+        ],
+        'vhosts': [{'name': vhost} for vhost in vhosts],
+        'permissions': [
+            {
+                'user': 'openstack',
+                'vhost': vhost,
+                'configure': '.*',
+                'write': '.*',
+                'read': '.*',
+            }
+            for vhost in vhosts
+        ],
+    }
+
+
 def write_config(
     state: layout.FullLayout, manifest: layout.FullManifest
 ) -> None:
     root = state.rabbitmq
     for sub in ('mnesia', 'log', 'home'):
         (root / sub).mkdir(parents=True, exist_ok=True)
-    (root / 'rabbitmq.conf').write_text(
+    conf = (
         'listeners.tcp.default = 127.0.0.1:%d\n'
         'loopback_users = none\n'
         'default_user = openstack\n'
@@ -98,6 +140,12 @@ def write_config(
         'log.file.level = warning\n'
         % (manifest.ports['amqp'], manifest.passwords['rabbitmq'])
     )
+    if len(manifest.regions) > 1:
+        path = root / 'definitions.json'
+        path.touch(mode=0o600)
+        path.write_text(json.dumps(definitions(manifest), indent=2))
+        conf += 'load_definitions = %s\n' % path
+    (root / 'rabbitmq.conf').write_text(conf)
     (root / 'rabbitmq.conf').chmod(0o600)
     (root / 'enabled_plugins').write_text('[].\n')
     (root / 'advanced.config').write_text('[].\n')

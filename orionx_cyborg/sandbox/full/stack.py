@@ -128,14 +128,22 @@ class DevicesSettled:
 
     QUIET = 5.0
 
-    def __init__(self, session: Any, hosts: Sequence[str]) -> None:
+    def __init__(
+        self,
+        session: Any,
+        hosts: Sequence[str],
+        region: str = layout.REGION,
+    ) -> None:
         self.session = session
         self.hosts = hosts
+        self.region = region
         self.last: dict[str, int] | None = None
         self.since = 0.0
 
     def __call__(self) -> bool:
-        snapshot = clouds.devices_snapshot(self.session, self.hosts)
+        snapshot = clouds.devices_snapshot(
+            self.session, self.hosts, self.region
+        )
         now = time.monotonic()
         if snapshot is None or snapshot != self.last:
             self.last, self.since = snapshot, now
@@ -159,6 +167,8 @@ class FullSandbox:
     :param hosts: the sandbox hosts (a ``nova-compute`` and a
         ``cyborg-agent`` each); the planned fleet by default.
     :param keep: the services outlive this object's process.
+    :param regions: 2 adds region ``RegionTwo`` (see
+        :meth:`_start_region_two`); 1 by default.
     """
 
     def __init__(
@@ -167,6 +177,7 @@ class FullSandbox:
         hosts: Sequence[hosts_mod.HostSpec] | None = None,
         *,
         keep: bool = False,
+        regions: int = 1,
         start_timeout: float = START_TIMEOUT,
         python: str = sys.executable,
     ) -> None:
@@ -175,6 +186,11 @@ class FullSandbox:
             hosts if hosts is not None else hosts_mod.orionx_fleet()
         )
         self.keep = keep
+        if regions not in (1, 2):
+            raise FullSandboxError('the sandbox has one or two regions')
+        self.region_two_hosts = (
+            hosts_mod.region_two_fleet() if regions == 2 else ()
+        )
         self.start_timeout = start_timeout
         self.python = python
         self.started: list[Started] = []
@@ -259,10 +275,16 @@ class FullSandbox:
                 path.unlink(missing_ok=True)
         self.state.logs.mkdir(exist_ok=True)
         self._manifest = layout.FullManifest.new(
-            str(root), tuple(host.name for host in self.hosts)
+            str(root),
+            tuple(host.name for host in self.hosts),
+            tuple(host.name for host in self.region_two_hosts),
         )
         self.state.write_manifest(self._manifest)
         config.write_all(self.state, self._manifest, self.hosts)
+        if self.region_two_hosts:
+            config.write_region_two(
+                self.state, self._manifest, self.region_two_hosts
+            )
         rabbit.write_config(self.state, self._manifest)
         data = self.state.data
         for sub in (
@@ -276,6 +298,14 @@ class FullSandbox:
             'attach',
         ):
             (data / sub).mkdir(parents=True, exist_ok=True)
+        if self.region_two_hosts:
+            two = layout.REGION_TWO
+            (data / layout.regional('cyborg', two) / 'locks').mkdir(
+                parents=True, exist_ok=True
+            )
+            (data / layout.regional('attach', two)).mkdir(exist_ok=True)
+        for host in self.region_two_hosts:
+            self._write_topology(host)
         for host in self.hosts:
             nova_dir = self.state.nova_host_dir(host.name)
             (nova_dir / 'instances').mkdir(parents=True, exist_ok=True)
@@ -461,7 +491,49 @@ class FullSandbox:
                     'upgrade',
                 ]
             ],
+        } | (self._region_two_schema_steps() if self.region_two_hosts else {})
+
+    def _region_two_schema_steps(self) -> dict[str, list[list[str]]]:
+        two = layout.REGION_TWO
+        etc = self.state.etc
+        placement = etc(layout.regional('placement', two))
+        attach = etc(layout.regional('attach', two))
+        return {
+            layout.regional('placement-db', two): [
+                [
+                    LAUNCH,
+                    console_entry('placement-manage'),
+                    '--config-file',
+                    str(placement / 'placement.conf'),
+                    'db',
+                    'sync',
+                ]
+            ],
+            layout.regional('cyborg-db', two): [
+                [
+                    'orionx_cyborg.sandbox.full.dbinit',
+                    'cyborg',
+                    str(self.state.root),
+                    two,
+                ]
+            ],
+            layout.regional('attach-db', two): [
+                [
+                    LAUNCH,
+                    console_entry('orionx-cyborg-attach-dbsync'),
+                    '--config-file',
+                    str(attach / 'attach.conf'),
+                    'upgrade',
+                ]
+            ],
         }
+
+    def _databases(self) -> list[str]:
+        names = list(DATABASES)
+        if self.region_two_hosts:
+            two = layout.REGION_TWO
+            names += [layout.regional(n, two) for n in ('placement', 'cyborg')]
+        return names
 
     def _start_all(self) -> None:
         manifest = self.manifest
@@ -483,7 +555,7 @@ class FullSandbox:
             )
             for future in futures.values():
                 future.result()
-        for name in DATABASES:
+        for name in self._databases():
             dbinit.use_wal(dbinit.sqlite_path(self.state.sqlite_url(name)))
         self._mark('every database schema')
         self._wait('RabbitMQ', lambda: rabbit.accepts(manifest))
@@ -499,6 +571,7 @@ class FullSandbox:
         )
         # Each agent needs its compute node's provider, not the mapping.
         self._start_agents()
+        self._start_region_two_agents(admin)
         # The host mapping while the agents report (both take seconds).
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
             mapped = pool.submit(
@@ -515,9 +588,17 @@ class FullSandbox:
                     ]
                 ],
             )
+            settled = [DevicesSettled(admin, manifest.hosts)]
+            if self.region_two_hosts:
+                settled.append(
+                    DevicesSettled(
+                        admin, manifest.region_two_hosts, layout.REGION_TWO
+                    )
+                )
+            # Every region asked at every poll, each quiet on its own.
             self._wait(
-                "every host's devices in Placement",
-                DevicesSettled(admin, manifest.hosts),
+                "every host's devices in its region's Placement",
+                lambda: all([check() for check in settled]),
             )
             mapped.result()
         self._mark('compute nodes mapped, devices reported')
@@ -560,6 +641,8 @@ class FullSandbox:
             [no_fork, console_entry('cyborg-conductor'), *cyborg_conf],
         )
         self._gunicorn('attach', 'attach', str(etc('attach') / 'attach.conf'))
+        if self.region_two_hosts:
+            self._start_region_two()
         for host in self.manifest.hosts:
             self._spawn(
                 'nova-compute-%s' % host,
@@ -572,11 +655,54 @@ class FullSandbox:
                 ],
             )
 
-    def _start_agents(self) -> None:
-        cyborg_conf = str(self.state.etc('cyborg') / 'cyborg.conf')
-        for host in self.hosts:
+    def _start_region_two(self) -> None:
+        """Region two's Placement, Cyborg API and conductor, attach.
+
+        One worker each (region two is opt-in and kept lean); they share
+        Keystone and RabbitMQ's node (a virtual host of their own) with
+        RegionOne. Region two has no Nova.
+        """
+        two = layout.REGION_TWO
+        etc = self.state.etc
+        placement = layout.regional('placement', two)
+        cyborg = layout.regional('cyborg', two)
+        attach = layout.regional('attach', two)
+        self._gunicorn(placement, 'placement', str(etc(placement)))
+        self._gunicorn(
+            layout.regional('cyborg-api', two), 'cyborg', str(etc(cyborg))
+        )
+        self._spawn(
+            layout.regional('cyborg-conductor', two),
+            [
+                launch.NO_FORK,
+                console_entry('cyborg-conductor'),
+                '--config-file',
+                str(etc(cyborg) / 'cyborg.conf'),
+            ],
+        )
+        self._gunicorn(attach, 'attach', str(etc(attach) / 'attach.conf'))
+
+    def _start_region_two_agents(self, admin: Any) -> None:
+        """Each region-two host's provider, then its agent.
+
+        No ``nova-compute`` makes the provider in region two.
+        """
+        two = layout.REGION_TWO
+        for host in self.region_two_hosts:
+            clouds.register_compute_node(admin, host, two)
+        self._start_agents(self.region_two_hosts, two)
+
+    def _start_agents(
+        self,
+        hosts: Sequence[hosts_mod.HostSpec] | None = None,
+        region: str = layout.REGION,
+    ) -> None:
+        cyborg_conf = str(
+            self.state.etc(layout.regional('cyborg', region)) / 'cyborg.conf'
+        )
+        for host in self.hosts if hosts is None else hosts:
             self._spawn(
-                'cyborg-agent-%s' % host.name,
+                layout.regional('cyborg-agent-%s' % host.name, region),
                 [
                     # The stock agent, its mdevs simulated.
                     AGENT_ENTRY,

@@ -55,7 +55,9 @@ def full_sandbox(
         yield sandbox
         return
     state_dir = tmp_path_factory.mktemp('full')
-    sandbox = stack.FullSandbox(state_dir)
+    # With region two: the console's regions page and the OSC plugin's
+    # --os-region-name have a real second region to show.
+    sandbox = stack.FullSandbox(state_dir, regions=2)
     sandbox.start()
     try:
         yield sandbox

@@ -29,6 +29,7 @@ Without Chromium the tests are skipped, unless ``ORIONX_REQUIRE_BROWSER=1``
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import pathlib
 import shutil
@@ -44,6 +45,8 @@ from typing import Any
 
 import pytest
 
+from orionx_cyborg.sandbox.full import clouds
+from orionx_cyborg.sandbox.full import layout
 from orionx_cyborg.sandbox.full import stack
 from tests.functional import helpers
 from tests.functional.full import test_full
@@ -408,80 +411,100 @@ def test_operator_sees_every_pool_and_lease(
     assert _css(driver, '#orionx-history tbody tr td + td')
     _shoot(driver, screenshots, 'lease')
 
-    driver.get(horizon + ADMIN_PANEL + 'regions/')
-    _wait(driver, lambda d: _css(d, '#orionx-region-totals'), 'regions')
-    _no_alerts(driver)
-    regions = [
-        r.get_attribute('data-region')
+
+def region_pools(sandbox: stack.FullSandbox, region: str) -> Any:
+    """``GET /v1/pools`` of *region*'s own attach service."""
+    return clouds.get(
+        clouds.system_admin_session(sandbox.manifest),
+        clouds.ATTACH_SERVICE_TYPE,
+        '/v1/pools',
+        region=region,
+    )['pools']
+
+
+def region_totals(driver: Any) -> dict[str, list[str]]:
+    """The totals table: region -> its cells (region, pools, GPUs, ...)."""
+    return {
+        r.get_attribute('data-region'): [
+            cell.text for cell in r.find_elements('css selector', 'td, th')
+        ]
         for r in _css(driver, '#orionx-region-totals tr[data-region]')
-    ]
-    assert regions == ['RegionOne', 'overall']
-    assert _css(
-        driver, '.orionx-region[data-region="RegionOne"] tr[data-pool]'
-    )
-    _shoot(driver, screenshots, 'regions')
-
-
-@pytest.fixture
-def second_region(
-    full_sandbox: stack.FullSandbox, admin: Any
-) -> Iterator[str]:
-    """A second catalog region with an attach endpoint, for this test.
-
-    The full sandbox has one region; this one's endpoint is the same
-    attach service, which is enough to see the console ask every region
-    of the catalog and add them up.
-    """
-    name = helpers.unique('RegionTwo')
-    [service] = [
-        s for s in admin.identity.services() if s.type == 'orionx-attach'
-    ]
-    admin.identity.create_region(id=name, description='console test')
-    endpoint = None
-    try:
-        endpoint = admin.identity.create_endpoint(
-            service_id=service.id,
-            interface='public',
-            url=full_sandbox.manifest.url('attach'),
-            region_id=name,
-        )
-        yield name
-    finally:
-        if endpoint is not None:
-            admin.identity.delete_endpoint(endpoint, ignore_missing=True)
-        admin.identity.delete_region(name, ignore_missing=True)
+    }
 
 
 def test_regions_side_by_side_with_totals(
     full_sandbox: stack.FullSandbox,
     horizon: str,
     browser: Callable[[], Any],
-    second_region: str,
+    screenshots: pathlib.Path,
 ) -> None:
+    one, two = layout.REGION, layout.REGION_TWO
+    assert full_sandbox.manifest.region_two_hosts, 'the sandbox has one region'
+    # What region two's Cyborg reports: its one host's two T4s, both
+    # pooled (its other device is the host's pooled-vGPU entitlement).
+    devices = clouds.get(
+        clouds.admin_session(full_sandbox.manifest),
+        'accelerator',
+        '/devices',
+        region=two,
+    )['devices']
+    gpus = [
+        d
+        for d in devices
+        if json.loads(d['std_board_info']).get('kind') != 'entitlement'
+    ]
+    assert {d['model'] for d in gpus} == {'Tesla T4'}
+    region_two_gpus = len(gpus)
+    assert region_two_gpus == 2
     driver = browser()
     login(driver, horizon, 'admin', full_sandbox.manifest.passwords['admin'])
-    driver.get(
-        horizon + '/auth/switch_system_scope/?next=' + ADMIN_PANEL + 'regions/'
-    )
+    page = horizon + '/auth/switch_system_scope/?next=' + ADMIN_PANEL
+    driver.get(page + 'regions/')
+    _wait(driver, lambda d: _css(d, '#orionx-region-totals'), 'regions')
+    # Once more, without the scope switch's message (the screenshot).
+    driver.get(horizon + ADMIN_PANEL + 'regions/')
     _wait(driver, lambda d: _css(d, '#orionx-region-totals'), 'regions')
     _no_alerts(driver)
-    rows = {
-        r.get_attribute('data-region'): r.find_elements(
-            'css selector', 'td, th'
-        )
-        for r in _css(driver, '#orionx-region-totals tr[data-region]')
+    # An attach worker's pool view may predate its agents' reports by up
+    # to pool_view_max_age (5 s): ask again for twice that.
+    deadline = time.monotonic() + 10
+    rows = region_totals(driver)
+    while time.monotonic() < deadline and rows[two][2] != str(region_two_gpus):
+        time.sleep(1)
+        driver.get(horizon + ADMIN_PANEL + 'regions/')
+        _wait(driver, lambda d: _css(d, '#orionx-region-totals'), 'regions')
+        rows = region_totals(driver)
+    assert list(rows) == [one, two, 'overall']
+    # Columns: region, pools, GPUs, unhealthy, pending, memory, compute.
+    counts = {
+        name: [int(cell) for cell in cells[1:5]]
+        for name, cells in rows.items()
     }
-    assert list(rows) == sorted(['RegionOne', second_region]) + ['overall']
-    # Columns: region, pools, GPUs. Both regions are one service here,
-    # asked one after the other, possibly by different gunicorn workers
-    # whose pool views may differ for up to pool_view_max_age (see the
-    # operator test): the overall totals are the sum of the regions'.
-    one = [int(cell.text) for cell in rows['RegionOne'][1:3]]
-    two = [int(cell.text) for cell in rows[second_region][1:3]]
-    overall = [int(cell.text) for cell in rows['overall'][1:3]]
-    assert one[0] == two[0] == 1
-    assert overall == [a + b for a, b in zip(one, two, strict=True)]
+    # Each region's own attach service, its own pools: they differ.
+    assert counts[two][:2] == [1, region_two_gpus]
+    assert counts[one][1] != counts[two][1]
+    (pool_two,) = region_pools(full_sandbox, two)
+    assert pool_two['gpus_total'] == region_two_gpus
+    assert '/ %d MiB' % pool_two['gmem_mib']['capacity'] in rows[two][5]
+    pools_one = region_pools(full_sandbox, one)
+    assert counts[one][:2] == [
+        len(pools_one),
+        sum(p['gpus_total'] for p in pools_one),
+    ]
+    assert counts['overall'] == [
+        a + b for a, b in zip(counts[one], counts[two], strict=True)
+    ]
+    memory = sum(p['gmem_mib']['capacity'] for p in [*pools_one, pool_two])
+    assert '/ %d MiB' % memory in rows['overall'][5]
     shown = {
-        r.get_attribute('data-region') for r in _css(driver, '.orionx-region')
+        r.get_attribute('data-region'): [
+            p.get_attribute('data-pool')
+            for p in r.find_elements('css selector', 'tr[data-pool]')
+        ]
+        for r in _css(driver, '.orionx-region')
     }
-    assert shown == {'RegionOne', second_region}
+    assert shown == {
+        one: [p['name'] for p in pools_one],
+        two: [pool_two['name']],
+    }
+    _shoot(driver, screenshots, 'regions')

@@ -163,10 +163,24 @@ def test_status_names_every_service_with_pid_and_url(
         *('nova-compute-%s' % host for host in hosts),
         *('cyborg-agent-%s' % host for host in hosts),
     }
+    two = layout.REGION_TWO
+    region_two_http = [
+        layout.regional(name, two) for name in layout.REGION_TWO_HTTP
+    ]
+    if full_sandbox.manifest.region_two_hosts:
+        expected |= {
+            *region_two_http,
+            layout.regional('cyborg-conductor', two),
+            *(
+                layout.regional('cyborg-agent-%s' % host, two)
+                for host in full_sandbox.manifest.region_two_hosts
+            ),
+        }
     assert set(report) == expected
     assert all(entry['running'] for entry in report.values())
-    for name in layout.HTTP_SERVICES:
-        assert report[name]['url'].startswith('http://127.0.0.1:')
+    for name in (*layout.HTTP_SERVICES, *region_two_http):
+        if name in report:
+            assert report[name]['url'].startswith('http://127.0.0.1:')
     # The CLI's JSON says the same.
     out = _StringOut()
     assert cli.status(str(full_sandbox.state.root), True, out) == 0
@@ -199,6 +213,10 @@ def test_every_api_refuses_a_request_without_a_token(
         'cyborg-api': '/v2/device_profiles',
         'attach': '/v1/leases',
     }
+    two = layout.REGION_TWO
+    if full_sandbox.manifest.region_two_hosts:
+        for name in ('placement', 'cyborg-api', 'attach'):
+            paths[layout.regional(name, two)] = paths[name]
     for name, path in paths.items():
         answer = requests.get(
             full_sandbox.manifest.url(name) + path, timeout=30

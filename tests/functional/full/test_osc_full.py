@@ -30,12 +30,14 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from orionx_cyborg import resources
+from orionx_cyborg.sandbox.full import layout
 from orionx_cyborg.sandbox.full import stack
 from tests.functional import helpers
 from tests.functional.full import conftest
@@ -387,6 +389,53 @@ def test_gpus_of_every_mode_across_hosts(
     )
     assert done.returncode == 1
     assert 'name its host with --host' in done.stderr
+
+
+def test_os_region_name_reaches_region_twos_attach_service(
+    full_sandbox: stack.FullSandbox,
+) -> None:
+    two = layout.REGION_TWO
+    assert full_sandbox.manifest.region_two_hosts, 'the sandbox has one region'
+    mine = openstack_json(
+        full_sandbox, 'admin', 'orionx', 'gpu', 'list', '--os-region-name', two
+    )
+    # Region two's Cyborg and Placement only: its one host's two T4s.
+    assert {gpu['Host'] for gpu in mine} == set(
+        full_sandbox.manifest.region_two_hosts
+    )
+    assert [gpu['Mode'] for gpu in mine] == ['pool', 'pool']
+    assert {gpu['Model'] for gpu in mine} == {'Tesla T4'}
+    pools = openstack_json(
+        full_sandbox,
+        'system-admin',
+        'orionx',
+        'pool',
+        'list',
+        '--os-region-name',
+        two,
+    )
+    (pool,) = pools
+    assert pool['Name'] == 'default'
+    # The attach service's pool view may be older than the agent's
+    # report (pool_view_max_age, 5 s); one more look after that.
+    if pool['GPUs'] != len(mine):
+        time.sleep(6)
+        (pool,) = openstack_json(
+            full_sandbox,
+            'system-admin',
+            'orionx',
+            'pool',
+            'list',
+            '--os-region-name',
+            two,
+        )
+    assert pool['GPUs'] == len(mine)
+    assert pool['GPU Memory MiB']['capacity'] == sum(
+        gpu['Capacity'][resources.RC_POOL_MEMORY] for gpu in mine
+    )
+    # RegionOne's hosts are not region two's.
+    ones = openstack_json(full_sandbox, 'admin', 'orionx', 'gpu', 'list')
+    assert not {gpu['Host'] for gpu in ones} & {gpu['Host'] for gpu in mine}
 
 
 def test_table_output_reads_as_a_table(

@@ -271,3 +271,110 @@ def test_no_fork_asks_oslo_service_to_run_in_this_process(
     assert launch.run_services_in_process()
     fake.launch('conf', 'service', restart_method='mutate')  # type: ignore[attr-defined]
     assert calls == [{'restart_method': 'mutate', 'no_fork': True}]
+
+
+def _two_regions(tmp_path: pathlib.Path) -> layout.FullManifest:
+    return layout.FullManifest.new(
+        str(tmp_path),
+        ('host-a',),
+        tuple(h.name for h in hosts.region_two_fleet()),
+    )
+
+
+def test_one_region_unless_asked(tmp_path: pathlib.Path) -> None:
+    manifest = _manifest(tmp_path)
+    assert manifest.regions == (layout.REGION,)
+    assert not [name for name in manifest.ports if 'RegionTwo' in name]
+    assert manifest.transport_url.endswith('/')
+    document = clouds.clouds_document(manifest)['clouds']
+    assert document['admin']['regions'] == [layout.REGION]
+    with pytest.raises(stack.FullSandboxError):
+        stack.FullSandbox(tmp_path, regions=3)
+
+
+def test_region_two_has_its_own_services_and_endpoints(
+    tmp_path: pathlib.Path,
+) -> None:
+    manifest = _two_regions(tmp_path)
+    state = layout.FullLayout(tmp_path)
+    state.write_manifest(manifest)
+    assert state.read_manifest() == manifest
+    assert manifest.regions == (layout.REGION, layout.REGION_TWO)
+    urls = manifest.endpoints()
+    for name in ('placement', 'cyborg-api', 'attach'):
+        two = layout.regional(name, layout.REGION_TWO)
+        assert two == name + '-RegionTwo'
+        assert urls[two] != urls[name]
+    assert urls['cyborg-api-RegionTwo'].endswith('/v2')
+    assert len(set(manifest.ports.values())) == len(manifest.ports)
+    document = clouds.clouds_document(manifest)['clouds']
+    assert document['system-admin']['regions'] == ['RegionOne', 'RegionTwo']
+    assert document['system-admin']['region_name'] == 'RegionOne'
+
+
+def test_region_two_services_ask_their_own_region(
+    tmp_path: pathlib.Path,
+) -> None:
+    manifest = _two_regions(tmp_path)
+    state = layout.FullLayout(tmp_path)
+    config.write_all(state, manifest, hosts.orionx_fleet())
+    config.write_region_two(state, manifest, hosts.region_two_fleet())
+
+    def read(name: str, file: str) -> configparser.RawConfigParser:
+        parser = configparser.RawConfigParser()
+        parser.read(state.etc(name) / file)
+        return parser
+
+    cyborg = read('cyborg-RegionTwo', 'cyborg.conf')
+    for section in ('placement', 'nova', 'orionx_admission'):
+        assert cyborg.get(section, 'region_name') == 'RegionTwo'
+    assert cyborg.get('DEFAULT', 'transport_url').endswith('/RegionTwo')
+    assert 'cyborg-RegionTwo.sqlite' in cyborg.get('database', 'connection')
+    assert read('cyborg', 'cyborg.conf').get('placement', 'region_name') == (
+        'RegionOne'
+    )
+    attach = read('attach-RegionTwo', 'attach.conf')
+    assert attach.get('cyborg', 'region_name') == 'RegionTwo'
+    assert attach.get('placement', 'region_name') == 'RegionTwo'
+    assert attach.get('orionx_attach', 'state_path').endswith(
+        'attach-RegionTwo'
+    )
+    placement = read('placement-RegionTwo', 'placement.conf')
+    assert 'placement-RegionTwo.sqlite' in placement.get(
+        'placement_database', 'connection'
+    )
+    (host,) = hosts.region_two_fleet()
+    assert (state.host_dir(host.name) / 'agent.conf').exists()
+    assert host.topology != 'hgx-h200'
+
+
+def test_rabbitmq_loads_a_virtual_host_per_region(
+    tmp_path: pathlib.Path,
+) -> None:
+    import base64
+    import hashlib
+
+    from orionx_cyborg.sandbox.full import rabbit
+
+    manifest = _two_regions(tmp_path)
+    state = layout.FullLayout(tmp_path)
+    rabbit.write_config(state, manifest)
+    conf = (state.rabbitmq / 'rabbitmq.conf').read_text()
+    assert (
+        'load_definitions = %s' % (state.rabbitmq / 'definitions.json') in conf
+    )
+    document = rabbit.definitions(manifest)
+    assert [v['name'] for v in document['vhosts']] == ['/', 'RegionTwo']
+    assert {p['vhost'] for p in document['permissions']} == {
+        '/',
+        'RegionTwo',
+    }
+    (user,) = document['users']
+    raw = base64.b64decode(user['password_hash'])
+    password = manifest.passwords['rabbitmq'].encode()
+    assert raw[4:] == hashlib.sha256(raw[:4] + password).digest()
+    one = layout.FullLayout(tmp_path / 'one')
+    rabbit.write_config(one, _manifest(tmp_path))
+    assert (
+        'load_definitions' not in (one.rabbitmq / 'rabbitmq.conf').read_text()
+    )
