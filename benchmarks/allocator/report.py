@@ -42,6 +42,7 @@ ORDER = (
     'stranding-aware',
     'stranding-aware+oracle',
     'partner-aware',
+    'partner-aware+hold',
 )
 LABELS: Mapping[str, str] = {
     'random': 'Random',
@@ -60,6 +61,7 @@ LABELS: Mapping[str, str] = {
     'stranding-aware': 'stranding-aware',
     'stranding-aware+oracle': 'stranding+oracle',
     'partner-aware': 'partner-aware',
+    'partner-aware+hold': 'partner+hold',
 }
 RUNTIME = (
     'spread',
@@ -67,6 +69,7 @@ RUNTIME = (
     'fragmentation-aware',
     'stranding-aware',
     'partner-aware',
+    'partner-aware+hold',
 )
 #: Line colour and style per policy: baselines dashed, the runtime
 #: allocator's policies solid, the default policy thick.
@@ -87,6 +90,7 @@ STYLES: Mapping[str, tuple[str, str, float]] = {
     'stranding-aware': ('#2ca02c', '-', 2.0),
     'stranding-aware+oracle': ('#000000', ':', 1.2),
     'partner-aware': ('#000000', '-', 1.6),
+    'partner-aware+hold': ('#000000', '-.', 1.6),
 }
 BEST = 'stranding-aware'
 BEGIN = '.. BEGIN GENERATED RESULTS'
@@ -563,6 +567,50 @@ def paired_table(
     return simple_table(header, rows)
 
 
+def hold_table(records: Records) -> str:
+    """What the pairing hold costs: held, never served, waits.
+
+    :param records: aggregated cells.
+    :returns: the table, one row per inflation cell of the hold policy.
+    """
+    index = _index(records)
+    rows = []
+    for r in records:
+        if 'hold' not in r or r['arrival'] != 'inflate':
+            continue
+        key = (r['cluster'], r['variant'], r['memory'], r['arrival'])
+        plain = index.get((*key, 'partner-aware'))
+        sharing = r['arrived'].get('sharing', 0.0) or 1.0
+        hold = r['hold']
+        rows.append(
+            [
+                r['cluster'],
+                r['memory'],
+                r['variant'],
+                '%.1f' % (100 * hold['held']['mean'] / sharing),
+                '%.1f' % (100 * hold['pending_at_end']['mean'] / sharing),
+                '%.1f' % (100 * r['failed'].get('sharing', 0.0) / sharing),
+                '-'
+                if plain is None
+                else '%.1f'
+                % (100 * plain['failed'].get('sharing', 0.0) / sharing),
+                '%.0f / %.0f'
+                % (hold['wait_p50']['mean'], hold['wait_p99']['mean']),
+            ]
+        )
+    header = [
+        'pool',
+        'mem',
+        'variant',
+        'held %',
+        'still held at 130% %',
+        'unserved, hold %',
+        'unserved, partner-aware %',
+        'wait p50 / p99 (arrivals)',
+    ]
+    return simple_table(header, rows)
+
+
 def paired_summary(paired: Records) -> str:
     """Counts of significant wins and losses per policy, pool and memory.
 
@@ -736,7 +784,8 @@ def results_section(
             _section(
                 'Our policies against the best competitor',
                 'Paired by seed (same arrivals, same host order): the '
-                'default policy (stranding-aware) and partner-aware, each '
+                'default policy (stranding-aware), partner-aware and '
+                'partner-aware behind the pairing hold, each '
                 'minus the best other policy of the cell (ours excluded) '
                 'in GPU allocation points at 130% '
                 '(churn: steady state), with the 95% confidence interval '
@@ -744,6 +793,19 @@ def results_section(
                 'bound of the cell and the gap is bound minus the policy. '
                 'Summary:',
                 paired_summary(paired) + '\n' + paired_table(paired, bounds),
+            )
+        )
+    if any('hold' in r for r in records):
+        parts.append(
+            _section(
+                'What the pairing hold costs',
+                'Sharing tasks of partner-aware+hold, in percent of the '
+                'sharing tasks that arrived, mean over the seeds: held '
+                'at least once, still held when the arrivals end, never '
+                'served by 130% (refused or still held) next to '
+                'partner-aware without the hold, and how long a held task '
+                'waited for a partner, in arrivals of any kind.',
+                hold_table(records),
             )
         )
     parts.append(

@@ -74,12 +74,13 @@ SEEDS = HELDOUT_SEEDS
 DEFAULT_POLICY = 'stranding-aware'
 #: Our policies compared with the best competitor of each cell: the
 #: default and the candidate of issue 13 (point 5).
-COMPARED = (DEFAULT_POLICY, 'partner-aware')
+COMPARED = (DEFAULT_POLICY, 'partner-aware', 'partner-aware+hold')
 OURS = (
     'stranding-aware',
     'stranding-aware+oracle',
     'fragmentation-aware',
     'partner-aware',
+    'partner-aware+hold',
 )
 METRICS = (
     'alloc_comp',
@@ -103,9 +104,16 @@ CHURN_POLICIES = (
     'spread',
     'fragmentation-aware',
     'stranding-aware',
+    'partner-aware',
+    'partner-aware+hold',
     'random',
     'bestfit',
+    'dotproduct',
+    'gpu-clustering',
     'fgd',
+    'fgd-2dfit',
+    'hami-spread',
+    'hami-default',
 )
 
 Cell = tuple[str, str, str, str, str]
@@ -316,6 +324,12 @@ def _cell_record(key: Cell, runs: list[dict[str, Any]]) -> dict[str, Any]:
         'reasons': _count_means(runs, 'reasons'),
         'classes': _mean_std([r['classes'] for r in runs]),
     }
+    holds = [r['hold'] for r in runs if 'hold' in r]
+    if holds:
+        record['hold'] = {
+            k: _mean_std([h[k] for h in holds])
+            for k in ('held', 'pending_at_end', 'wait_p50', 'wait_p99')
+        }
     if arrival == 'inflate':
         points = sorted({p for r in runs for p in r['at']})
         record['at'] = {

@@ -26,6 +26,7 @@ import abc
 import collections
 import dataclasses
 import heapq
+import itertools
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -52,8 +53,16 @@ RUNTIME_POLICIES = (
     'stranding-aware+oracle',
     'partner-aware',
 )
-POLICIES = (*RUNTIME_POLICIES, *baselines.BASELINES)
+#: Runtime policies behind the pairing hold (:class:`HoldEngine`), an
+#: admission rule: a sharing task may wait for a partner.
+HOLD_POLICIES = ('partner-aware+hold',)
+POLICIES = (*RUNTIME_POLICIES, *HOLD_POLICIES, *baselines.BASELINES)
 ARRIVALS = ('inflate', 'churn')
+#: The percent of idle GPUs ``<policy>+hold`` keeps from unpaired
+#: slices (a number after ``+hold`` overrides it, for trials on the
+#: development seeds). Chosen on the development seeds with the hold's
+#: other constants (README, *The pairing hold*).
+HOLD_RESERVE_PCT = 50
 #: Full metrics every this many percent of arrived workload (allocation
 #: ratios every percent).
 CHECKPOINT_EVERY = 10
@@ -145,6 +154,90 @@ class AllocatorEngine(Engine):
         return self._allocator.gpus()
 
 
+class HoldEngine(AllocatorEngine):
+    """A runtime policy behind a pairing hold (:mod:`..pairing`).
+
+    Held tasks are asked again, oldest first, whenever the pool has room
+    above the reserve for them (after releases in churn); tasks placed or
+    refused after their arrival come back from :meth:`drain`. Waits are
+    counted in arrivals.
+    """
+
+    def __init__(
+        self,
+        policy: str,
+        cluster: clusters.Cluster,
+        pool: pool_mod.PoolArrays,
+        distribution: Mapping[workloads.Task, float],
+        reserve: float,
+    ) -> None:
+        super().__init__(policy, cluster, pool, distribution)
+        self._hold = alloc.PairingHold(self._allocator, reserve=reserve)
+        self._clock = 0
+        # Arrival number -> task, oldest first.
+        self._held: dict[int, workloads.Task] = {}
+        self._views: dict[int, alloc.Held] = {}
+        self._later: list[tuple[workloads.Task, object]] = []
+        self.held_total = 0
+        self.waits: list[int] = []
+
+    def place(
+        self, task: workloads.Task
+    ) -> tuple[object, list[tuple[int, int]]] | str:
+        self._clock += 1
+        self._retry()
+        admission = self._hold.admit(
+            task.request(), list(self._views.values())
+        )
+        if admission.partner is not None:
+            key, grant = admission.partner
+            self._later.append((self._unhold(key), self._outcome(grant)))
+        if admission.decision is None:
+            self.held_total += 1
+            self._held[self._clock] = task
+            self._views[self._clock] = alloc.Held(self._clock, task.request())
+            return 'held'
+        return self._outcome(admission.decision)
+
+    def drain(self) -> list[tuple[workloads.Task, object]]:
+        """Held tasks placed or refused since the last call."""
+        later, self._later = self._later, []
+        return later
+
+    def pending(self) -> int:
+        """Tasks held now."""
+        return len(self._held)
+
+    def held_tasks(self) -> list[workloads.Task]:
+        """The tasks held now, oldest first."""
+        return list(self._held.values())
+
+    def _retry(self) -> None:
+        while self._held:
+            key = next(iter(self._held))
+            task = self._held[key]
+            if not self._hold.may_open(task.request()):
+                return
+            self._unhold(key)
+            decision = self._allocator.allocate(task.request(), observe=False)
+            self._later.append((task, self._outcome(decision)))
+
+    def _unhold(self, key: object) -> workloads.Task:
+        assert isinstance(key, int)
+        del self._views[key]
+        self.waits.append(self._clock - key)
+        return self._held.pop(key)
+
+    def _outcome(
+        self, decision: alloc.Decision
+    ) -> tuple[object, list[tuple[int, int]]] | str:
+        if isinstance(decision, alloc.Rejection):
+            return decision.reason.value
+        return decision, [
+            (self._index[s.gpu_id], s.memory_mib) for s in decision.slices
+        ]
+
+
 class BaselineEngine(Engine):
     """A baseline of :mod:`.baselines`."""
 
@@ -189,6 +282,15 @@ def make_engine(
     """
     if spec.policy in baselines.BASELINES:
         return BaselineEngine(spec.policy, pool, distribution, spec.seed)
+    name, _, hold = spec.policy.partition('+hold')
+    if name in RUNTIME_POLICIES and spec.policy != name:
+        return HoldEngine(
+            name,
+            cluster,
+            pool,
+            distribution,
+            int(hold or HOLD_RESERVE_PCT) / 100,
+        )
     if spec.policy in RUNTIME_POLICIES:
         return AllocatorEngine(spec.policy, cluster, pool, distribution)
     raise ValueError('unknown policy %r' % spec.policy)
@@ -206,6 +308,11 @@ class _Recorder:
         self.reasons = collections.Counter[str]()
         self.used_mem = 0
         self.used_comp = 0
+        self.held = collections.Counter[str]()
+        #: Held tasks (by identity) that count as arrivals.
+        self.held_counted: set[int] = set()
+        #: Held tasks placed after they arrived, for the caller to track.
+        self.later: list[tuple[workloads.Task, object]] = []
 
     def place(
         self, engine: Engine, task: workloads.Task, counting: bool = True
@@ -215,12 +322,32 @@ class _Recorder:
         self.latencies.append(time.perf_counter_ns() - start)
         if counting:
             self.arrived[task.kind] += 1
+        if isinstance(engine, HoldEngine):
+            self._apply_later(engine, counting)
+        if outcome == 'held':
+            if counting:
+                self.held[task.kind] += 1
+                self.held_counted.add(id(task))
+            return None
+        return self._apply(task, outcome, counting)
+
+    def _apply_later(self, engine: HoldEngine, counting: bool) -> None:
+        # Held tasks placed (or refused) while this one arrived.
+        for task, outcome in engine.drain():
+            placed = self._apply(task, outcome, counting)
+            if placed is not None:
+                self.later.append((task, placed))
+
+    def _apply(
+        self, task: workloads.Task, outcome: object, counting: bool
+    ) -> object | None:
         if isinstance(outcome, str):
             if counting:
                 self.failed[task.kind] += 1
                 self.failed_gpus[task.kind] += task.gpus
                 self.reasons[outcome] += 1
             return None
+        assert isinstance(outcome, tuple)
         handle, slots = outcome
         for index, memory_mib in slots:
             self.pool.take(index, memory_mib, task.compute_pct)
@@ -245,7 +372,14 @@ class _Recorder:
             self.used_mem / self.pool.total_mem,
         )
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self, engine: Engine) -> dict[str, Any]:
+        if isinstance(engine, HoldEngine):
+            # Still held when the arrivals end: never served.
+            for task in engine.held_tasks():
+                if id(task) in self.held_counted:
+                    self.failed[task.kind] += 1
+                    self.failed_gpus[task.kind] += task.gpus
+                    self.reasons['held'] += 1
         lat = np.array(self.latencies, dtype=np.float64) / 1000.0
         return {
             'decisions': len(self.latencies),
@@ -258,6 +392,8 @@ class _Recorder:
             'failed': dict(self.failed),
             'failed_gpus': dict(self.failed_gpus),
             'reasons': dict(self.reasons),
+            'held': dict(self.held),
+            **_hold_summary(engine),
         }
 
 
@@ -313,7 +449,7 @@ def _inflate(
             if step % CHECKPOINT_EVERY == 0:
                 checkpoints[step] = measure.measure()
             step += 1
-    result = recorder.summary()
+    result = recorder.summary(engine)
     result['curve'] = curve
     result['checkpoints'] = checkpoints
     final = int(round(spec.target * 100))
@@ -343,6 +479,8 @@ def _churn(
         placed = recorder.place(engine, task, counting=False)
         if placed is not None:
             heapq.heappush(running, (task.lifetime, -1 - n, task, placed))
+    # Tie-breaks for held tasks placed later (after every event index).
+    order = itertools.count(count)
     warmup = count // 3
     window_start = events[warmup][0]
     sample_every = max(1, (count - warmup) // 20)
@@ -361,8 +499,14 @@ def _churn(
         placed = recorder.place(engine, task, counting=n >= warmup)
         if placed is not None:
             heapq.heappush(running, (now + task.lifetime, n, task, placed))
+        for old, later in recorder.later:
+            # A held task runs its whole lifetime from when it is placed.
+            heapq.heappush(
+                running, (now + old.lifetime, next(order), old, later)
+            )
+        recorder.later.clear()
     span = max(last_time - window_start, 1e-9)
-    result = recorder.summary()
+    result = recorder.summary(engine)
     averaged = {
         key: float(np.mean([s[key] for s in samples])) for key in samples[0]
     }
@@ -371,6 +515,21 @@ def _churn(
     averaged['alloc_min'] = min(averaged['alloc_comp'], averaged['alloc_mem'])
     result['steady'] = averaged
     return result
+
+
+def _hold_summary(engine: Engine) -> dict[str, Any]:
+    # How much a pairing hold held, and for how long (in arrivals).
+    if not isinstance(engine, HoldEngine):
+        return {}
+    waits = np.array(engine.waits or [0], dtype=np.float64)
+    return {
+        'hold': {
+            'held': engine.held_total,
+            'pending_at_end': engine.pending(),
+            'wait_p50': float(np.percentile(waits, 50)),
+            'wait_p99': float(np.percentile(waits, 99)),
+        }
+    }
 
 
 def _check_same_view(

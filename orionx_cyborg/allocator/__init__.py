@@ -45,6 +45,9 @@ from orionx_cyborg.allocator.models import Rejection
 from orionx_cyborg.allocator.models import RejectionReason
 from orionx_cyborg.allocator.models import SliceAssignment
 from orionx_cyborg.allocator.models import VgpuRequest
+from orionx_cyborg.allocator.pairing import Admission
+from orionx_cyborg.allocator.pairing import Held
+from orionx_cyborg.allocator.pairing import PairingHold
 from orionx_cyborg.allocator.policies import DEFAULT_POLICY
 from orionx_cyborg.allocator.policies import POLICIES
 from orionx_cyborg.allocator.policies import Policy
@@ -56,6 +59,7 @@ __all__ = [
     'DEFAULT_PRIOR',
     'POLICIES',
     'Allocator',
+    'Admission',
     'AllocatorError',
     'CapacityError',
     'Decision',
@@ -63,11 +67,13 @@ __all__ = [
     'FixedMix',
     'FragmentationModel',
     'AllocatorGpu',
+    'Held',
     'HostAffinity',
     'Locality',
     'MixSnapshot',
     'MixSource',
     'Grant',
+    'PairingHold',
     'Policy',
     'PoolState',
     'Rejection',

@@ -143,6 +143,27 @@ class Allocator:
         """
         return self._state.gpus()
 
+    def idle_gpus(self, gpu_models: frozenset[str] = frozenset()) -> int:
+        """How many healthy GPUs have nothing allocated.
+
+        :param gpu_models: allowed models; empty means all.
+        :returns: the number of idle GPUs.
+        """
+        return sum(
+            len(group.members)
+            for group in self._state.classes(gpu_models)
+            if group.free_memory_mib == group.memory_mib
+            and group.free_compute_pct == group.compute_pct
+        )
+
+    def healthy_gpus(self, gpu_models: frozenset[str] = frozenset()) -> int:
+        """How many healthy GPUs the pool has.
+
+        :param gpu_models: allowed models; empty means all.
+        :returns: the number of GPUs.
+        """
+        return self._state.healthy_count(gpu_models)
+
     def explain(self, request: models.VgpuRequest) -> models.Rejection | None:
         """Why a request cannot be placed now, without placing it.
 
@@ -152,6 +173,13 @@ class Allocator:
         return diagnosis.diagnose(self._state, request)
 
     # -- decisions -------------------------------------------------------
+
+    def observe(self, request: models.VgpuRequest) -> None:
+        """Count a request in the learned mix without placing it.
+
+        :param request: the request.
+        """
+        self._mix.observe(mix_mod.TaskShape.of(request))
 
     def allocate(
         self, request: models.VgpuRequest, *, observe: bool = True
@@ -176,6 +204,38 @@ class Allocator:
         if slots is None:
             return self._reject(request)
         return self._take(slots, request.compute_pct)
+
+    def allocate_on(
+        self,
+        request: models.VgpuRequest,
+        gpu_id: str,
+        *,
+        observe: bool = True,
+    ) -> models.Grant | None:
+        """Place a one-slice request on one given GPU, if it fits there.
+
+        :param request: a request for one slice.
+        :param gpu_id: the GPU.
+        :param observe: whether the request joins the learned mix.
+        :returns: the grant, or None (nothing taken) when the GPU is
+            unhealthy, of a model the request does not allow, or too full.
+        :raises ValueError: for a request of more than one slice.
+        :raises UnknownGpuError: if the GPU is not in the pool.
+        """
+        if request.count != 1:
+            raise ValueError('allocate_on places one slice')
+        gpu = self._state.gpu(gpu_id)
+        if observe:
+            self._mix.observe(mix_mod.TaskShape.of(request))
+        need_mem = request.memory_on(gpu.memory_mib)
+        if (
+            not gpu.healthy
+            or (request.models and gpu.model not in request.models)
+            or gpu.free_memory_mib < need_mem
+            or gpu.free_compute_pct < request.compute_pct
+        ):
+            return None
+        return self._take([(gpu_id, need_mem)], request.compute_pct)
 
     def release(
         self, placement: models.Grant | Iterable[models.SliceAssignment]

@@ -71,6 +71,45 @@ class TestSimulatorSmoke(testtools.TestCase):
             result['decisions'], sum(result['arrived'].values())
         )
 
+    def test_pairing_hold_counts_what_it_never_served(self):
+        result = self.run_spec('partner-aware+hold100', variant='gpushare60')
+        hold = result['hold']
+        self.assertGreater(hold['held'], 0)
+        # Every task still held at the end is counted as not served.
+        self.assertEqual(
+            hold['pending_at_end'], result['reasons'].get('held', 0)
+        )
+        self.assertLessEqual(hold['wait_p50'], hold['wait_p99'])
+        plain = self.run_spec('partner-aware', variant='gpushare60')
+        self.assertNotIn('hold', plain)
+        self.assertNotIn('held', plain['reasons'])
+
+    def test_pairing_hold_without_reserve_is_the_plain_policy(self):
+        held = self.run_spec('partner-aware+hold0', variant='gpushare60')
+        plain = self.run_spec('partner-aware', variant='gpushare60')
+        self.assertEqual(0, held['hold']['held'])
+        self.assertEqual(plain['curve'], held['curve'])
+
+    def test_pairing_hold_holds_nothing_where_partners_are_common(self):
+        # Under M1 any two slices whose compute fits pair, so nothing is
+        # held and every decision is the plain policy's.
+        for variant in ('default', 'gpushare100'):
+            held = self.run_spec(
+                'partner-aware+hold', memory='M1', variant=variant
+            )
+            plain = self.run_spec(
+                'partner-aware', memory='M1', variant=variant
+            )
+            self.assertEqual(0, held['hold']['held'], variant)
+            self.assertEqual(plain['curve'], held['curve'], variant)
+
+    def test_pairing_hold_under_churn(self):
+        # Held tasks placed after they arrive also leave again: run()
+        # checks that the allocator's view equals the simulator's.
+        result = self.run_spec('partner-aware+hold', arrival='churn')
+        self.assertTrue(0.3 < result['steady']['alloc_comp'] <= 1.0)
+        self.assertIn('hold', result)
+
     def test_report_tables_and_plot(self):
         from benchmarks.allocator import report
         from benchmarks.allocator import run
@@ -87,6 +126,15 @@ class TestSimulatorSmoke(testtools.TestCase):
         )
         self.assertIn('stranding-aware', table)
         self.assertIn('**B1, M2**', table)
+        held = run.aggregate(
+            [
+                self.run_spec('partner-aware+hold'),
+                self.run_spec('partner-aware'),
+            ]
+        )
+        costs = report.hold_table(held)
+        self.assertEqual(1, costs.count('tiny'), costs)
+        self.assertIn('default', costs)
         if HAVE_MATPLOTLIB:
             with tempfile.TemporaryDirectory() as out:
                 report.plot_curves(

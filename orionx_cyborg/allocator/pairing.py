@@ -1,0 +1,241 @@
+# Copyright (c) 2026 orionx-cyborg developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Pairing hold: an admission rule that waits for a slice's partner.
+
+When memory and compute are anti-correlated, two slices share a GPU only
+if they complement each other, and a slice that opens an idle GPU alone
+strands the rest of it. Placement alone cannot avoid that when no
+partner has arrived yet (``benchmarks/allocator/README.rst``). A pairing
+hold keeps such a slice back while the pool is short of idle GPUs, and
+places a later slice that complements a held one with it on one GPU.
+
+The caller keeps the held requests (the hold keeps no state of its own)
+and decides when to ask again: :meth:`PairingHold.may_open` says when the
+pool has idle GPUs above the reserve again, and a caller may also bound
+the wait; a request asked again goes to :meth:`Allocator.allocate` with
+``observe=False`` and is placed like any other.
+
+Held requests wait, and under sustained pressure some wait until the
+pressure ends; what that buys and costs is measured in the benchmark.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import heapq
+from collections.abc import Hashable
+from collections.abc import Sequence
+
+from orionx_cyborg.allocator import allocator as allocator_mod
+from orionx_cyborg.allocator import models
+
+#: Compute and memory of one GPU in the units requests use for shares.
+_WHOLE = 100
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Held:
+    """A request the caller keeps back, and its key in the caller's terms."""
+
+    key: Hashable
+    request: models.VgpuRequest
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Admission:
+    """What became of a request offered to the hold.
+
+    ``decision`` is None when the request is to be held; ``partner`` is
+    the held request placed with it (and its grant), if any.
+    """
+
+    decision: models.Decision | None
+    partner: tuple[Hashable, models.Grant] | None = None
+
+    @property
+    def held(self) -> bool:
+        """Whether the caller is to hold the request back."""
+        return self.decision is None
+
+
+class PairingHold:
+    """Keeps the last idle GPUs from slices that would open them alone.
+
+    While more than ``reserve`` of the pool's GPUs are idle every request
+    is placed as the allocator chooses. Below that, a slice that would
+    open an idle GPU alone, and whose partners are scarce in the learned
+    mix (:meth:`partner_share`), is held; a later slice that complements
+    a held one is placed with it on one GPU. Whole-GPU and multi-GPU
+    requests are never held.
+    """
+
+    def __init__(
+        self,
+        allocator: allocator_mod.Allocator,
+        *,
+        reserve: float = 0.5,
+        below_pct: int = 80,
+        tries: int = 3,
+        scarce_below: float = 0.1,
+    ) -> None:
+        """Wrap an allocator.
+
+        :param allocator: the allocator that places every request.
+        :param reserve: the fraction of the pool's healthy GPUs (of the
+            request's models) kept idle from unpaired slices.
+        :param below_pct: only slices asking for less compute than this
+            are held (larger ones leave too little room to pair).
+        :param tries: how many held partners, best first, are tried
+            beside an arriving slice.
+        :param scarce_below: only slices whose partners are less than
+            this share of the recent sharing demand are held
+            (:meth:`partner_share`); others find one soon enough.
+        :raises ValueError: for a reserve or share out of range.
+        """
+        if not 0.0 <= reserve <= 1.0:
+            raise ValueError('reserve must be in [0, 1]')
+        if not 0 < below_pct <= _WHOLE:
+            raise ValueError('below_pct must be in (0, 100]')
+        self._allocator = allocator
+        self._reserve = reserve
+        self._below_pct = below_pct
+        self._tries = tries
+        self._scarce_below = scarce_below
+
+    def holds(self, request: models.VgpuRequest) -> bool:
+        """Whether a request is of the kind this rule may hold back.
+
+        :param request: the request.
+        :returns: True for one slice below ``below_pct`` of compute.
+        """
+        return request.count == 1 and request.compute_pct < self._below_pct
+
+    def may_open(self, request: models.VgpuRequest) -> bool:
+        """Whether a slice may open an idle GPU alone now.
+
+        :param request: the request.
+        :returns: True while the pool keeps more idle GPUs than the
+            reserve after one more is taken.
+        """
+        gpu_models = request.models
+        idle = self._allocator.idle_gpus(gpu_models)
+        healthy = self._allocator.healthy_gpus(gpu_models)
+        return idle - 1 >= self._reserve * healthy
+
+    def partner_share(self, request: models.VgpuRequest) -> float:
+        """How much of the recent sharing demand could pair with a slice.
+
+        :param request: the slice.
+        :returns: the weight of the learned mix's one-slice shapes whose
+            compute and memory percent fit one GPU with it, over the
+            weight of all one-slice shapes below a whole GPU (1.0 when
+            there are none).
+        """
+        snapshot = self._allocator.mix_snapshot
+        total = fitting = 0.0
+        for shape, weight in zip(
+            snapshot.shapes, snapshot.weights, strict=True
+        ):
+            if shape.count != 1 or shape.compute_pct >= _WHOLE:
+                continue
+            total += weight
+            if _may_pair(shape.compute_pct, shape.memory_pct, request):
+                fitting += weight
+        return fitting / total if total > 0 else 1.0
+
+    def admit(
+        self, request: models.VgpuRequest, held: Sequence[Held] = ()
+    ) -> Admission:
+        """Place a request, place it with a held partner, or hold it.
+
+        :param request: the arriving request (it joins the learned mix).
+        :param held: the requests held now, oldest first.
+        :returns: the admission; every grant in it is taken.
+        """
+        if not self.holds(request):
+            return Admission(self._allocator.allocate(request))
+        for partner in self._partners(request, held):
+            paired = self._place_pair(request, partner)
+            if paired is not None:
+                return paired
+        decision = self._allocator.allocate(request)
+        if (
+            isinstance(decision, models.Grant)
+            and self._opened(decision)
+            and self._allocator.idle_gpus(request.models)
+            < self._reserve * self._allocator.healthy_gpus(request.models)
+            and self.partner_share(request) < self._scarce_below
+        ):
+            self._allocator.release(decision)
+            return Admission(None)
+        return Admission(decision)
+
+    def _partners(
+        self, request: models.VgpuRequest, held: Sequence[Held]
+    ) -> list[Held]:
+        # The held requests that may fill a GPU with this one, best fill
+        # first (oldest first among equals). Whether they do is known
+        # only on a GPU: memory rounds up to whole MiB there, and memory
+        # in MiB may not fit its capacity.
+        fills = []
+        for age, candidate in enumerate(held):
+            other = candidate.request
+            if other.models != request.models:
+                continue
+            if _may_pair(other.compute_pct, other.memory_pct, request):
+                compute = other.compute_pct + request.compute_pct
+                memory = other.memory_pct + request.memory_pct
+                fills.append((compute, memory, -age, candidate))
+        best = heapq.nlargest(
+            self._tries, fills, key=lambda f: (f[0], f[1], f[2])
+        )
+        return [f[3] for f in best]
+
+    def _place_pair(
+        self, request: models.VgpuRequest, partner: Held
+    ) -> Admission | None:
+        # The held request first (it opens a GPU), then this one beside
+        # it; if this one does not fit there, both are undone.
+        first = self._allocator.allocate(partner.request, observe=False)
+        if not isinstance(first, models.Grant):
+            return None
+        second = self._allocator.allocate_on(
+            request, first.gpu_ids[0], observe=False
+        )
+        if second is None:
+            self._allocator.release(first)
+            return None
+        self._allocator.observe(request)
+        return Admission(second, (partner.key, first))
+
+    def _opened(self, grant: models.Grant) -> bool:
+        # Whether the grant's slice is all that is on its GPU now.
+        piece = grant.slices[0]
+        gpu = self._allocator.gpu(piece.gpu_id)
+        return (
+            gpu.free_memory_mib + piece.memory_mib == gpu.memory_mib
+            and gpu.free_compute_pct + piece.compute_pct == gpu.compute_pct
+        )
+
+
+def _may_pair(
+    compute_pct: int, memory_pct: int, request: models.VgpuRequest
+) -> bool:
+    # Whether a slice of these shares may share a GPU with the request;
+    # memory in MiB is not known to fit until a GPU is chosen.
+    return (
+        compute_pct + request.compute_pct <= _WHOLE
+        and memory_pct + request.memory_pct <= _WHOLE
+    )

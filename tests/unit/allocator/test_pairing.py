@@ -1,0 +1,250 @@
+# Copyright (c) 2026 orionx-cyborg developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The pairing hold, and the allocator queries it relies on."""
+
+import testtools
+
+from orionx_cyborg import allocator as alloc
+from tests.unit.allocator import base
+
+
+class RecordingMix(alloc.FixedMix):
+    """A fixed mix that remembers what it was shown."""
+
+    def __init__(self):
+        super().__init__(
+            alloc.MixSnapshot.from_weights(
+                {alloc.TaskShape(compute_pct=50, memory_pct=55): 1.0}
+            )
+        )
+        self.seen = []
+
+    def observe(self, shape):
+        self.seen.append(shape)
+
+
+def pool(*gpus, mix=None):
+    # By default a mix of slices that never pair (compute 50 + 50 fits,
+    # memory 55 + 55 does not), so partners of every request are scarce.
+    if mix is None:
+        mix = base.fixed_mix((50, 55, 1, 1.0))
+    return alloc.Allocator(list(gpus), policy='partner-aware', mix=mix)
+
+
+def free(allocator, gpu_id):
+    gpu = allocator.gpu(gpu_id)
+    # Memory in whole percent, rounded up (slices round their MiB up).
+    return gpu.free_compute_pct, -(
+        -gpu.free_memory_mib * 100 // gpu.memory_mib
+    )
+
+
+class TestAllocateOn(testtools.TestCase):
+    def test_places_on_the_given_gpu(self):
+        allocator = pool(base.gpu('a'), base.gpu('b'))
+        grant = allocator.allocate_on(base.request(30), 'b')
+        self.assertEqual(('b',), grant.gpu_ids)
+        self.assertEqual((70, 70), free(allocator, 'b'))
+        self.assertEqual((100, 100), free(allocator, 'a'))
+
+    def test_too_full_takes_nothing(self):
+        allocator = pool(base.gpu('a', free_pct=20))
+        self.assertIsNone(allocator.allocate_on(base.request(30), 'a'))
+        self.assertEqual((20, 20), free(allocator, 'a'))
+
+    def test_memory_too_full_takes_nothing(self):
+        allocator = pool(base.gpu('a', free_pct=90, free_mem_pct=10))
+        self.assertIsNone(allocator.allocate_on(base.request(30, 20), 'a'))
+
+    def test_unhealthy_or_other_model_takes_nothing(self):
+        allocator = pool(base.gpu('a', healthy=False), base.gpu('b'))
+        self.assertIsNone(allocator.allocate_on(base.request(30), 'a'))
+        request = base.request(30, models=frozenset({'H200'}))
+        self.assertIsNone(allocator.allocate_on(request, 'b'))
+
+    def test_more_than_one_slice_is_refused(self):
+        allocator = pool(base.gpu('a'))
+        self.assertRaises(
+            ValueError, allocator.allocate_on, base.request(30, count=2), 'a'
+        )
+
+    def test_unknown_gpu(self):
+        allocator = pool(base.gpu('a'))
+        self.assertRaises(
+            alloc.UnknownGpuError,
+            allocator.allocate_on,
+            base.request(30),
+            'nope',
+        )
+
+
+class TestIdleCounts(testtools.TestCase):
+    def test_idle_and_healthy(self):
+        allocator = pool(
+            base.gpu('a'),
+            base.gpu('b', free_pct=50),
+            base.gpu('c', healthy=False),
+            base.gpu('d', model='L4'),
+        )
+        self.assertEqual(2, allocator.idle_gpus())
+        self.assertEqual(3, allocator.healthy_gpus())
+        self.assertEqual(1, allocator.idle_gpus(frozenset({'T4'})))
+        self.assertEqual(2, allocator.healthy_gpus(frozenset({'T4'})))
+
+
+class TestPairingHold(testtools.TestCase):
+    def test_places_freely_above_the_reserve(self):
+        allocator = pool(*(base.gpu(str(i)) for i in range(4)))
+        hold = alloc.PairingHold(allocator, reserve=0.5)
+        admission = hold.admit(base.request(30, 70))
+        self.assertFalse(admission.held)
+        self.assertIsInstance(admission.decision, alloc.Grant)
+        self.assertEqual(3, allocator.idle_gpus())
+
+    def test_holds_a_slice_that_would_open_a_reserved_gpu(self):
+        allocator = pool(*(base.gpu(str(i)) for i in range(4)))
+        hold = alloc.PairingHold(allocator, reserve=0.5)
+        hold.admit(base.request(30, 70))
+        hold.admit(base.request(30, 70))
+        admission = hold.admit(base.request(30, 70))
+        self.assertTrue(admission.held)
+        self.assertIsNone(admission.partner)
+        # Nothing of the held request is taken.
+        self.assertEqual(2, allocator.idle_gpus())
+
+    def test_pairs_with_a_used_gpu_instead_of_holding(self):
+        allocator = pool(base.gpu('a', free_pct=70, free_mem_pct=30))
+        hold = alloc.PairingHold(allocator, reserve=1.0)
+        admission = hold.admit(base.request(70, 29))
+        self.assertEqual(('a',), admission.decision.gpu_ids)
+        self.assertEqual((0, 1), free(allocator, 'a'))
+
+    def test_places_a_held_partner_with_the_arrival(self):
+        allocator = pool(base.gpu('a'), base.gpu('b'))
+        hold = alloc.PairingHold(allocator, reserve=1.0)
+        first = base.request(30, 69)
+        self.assertTrue(hold.admit(first).held)
+        held = [
+            alloc.Held('poor', base.request(50, 50)),
+            alloc.Held('first', first),
+        ]
+        admission = hold.admit(base.request(70, 30), held)
+        key, partner_grant = admission.partner
+        self.assertEqual('first', key)
+        self.assertEqual(partner_grant.gpu_ids, admission.decision.gpu_ids)
+        gpu = partner_grant.gpu_ids[0]
+        self.assertEqual((0, 1), free(allocator, gpu))
+        self.assertEqual(1, allocator.idle_gpus())
+
+    def test_no_partner_when_the_pair_overflows(self):
+        allocator = pool(base.gpu('a'), base.gpu('b'))
+        hold = alloc.PairingHold(allocator, reserve=1.0)
+        held = [alloc.Held('x', base.request(40, 70))]
+        admission = hold.admit(base.request(70, 30), held)
+        self.assertTrue(admission.held)
+        self.assertEqual(2, allocator.idle_gpus())
+
+    def test_partner_of_another_model_is_not_taken(self):
+        allocator = pool(base.gpu('a'), base.gpu('b'))
+        hold = alloc.PairingHold(allocator, reserve=1.0)
+        other = base.request(30, 70, models=frozenset({'L4'}))
+        admission = hold.admit(base.request(70, 30), [alloc.Held('x', other)])
+        self.assertIsNone(admission.partner)
+
+    def test_pair_that_does_not_fit_on_the_gpu_is_undone(self):
+        # 30% + 70% of 16 GiB round up to one MiB more than the GPU has.
+        allocator = pool(base.gpu('a'), base.gpu('b'))
+        hold = alloc.PairingHold(allocator, reserve=1.0)
+        admission = hold.admit(
+            base.request(70, 30), [alloc.Held('x', base.request(30, 70))]
+        )
+        self.assertIsNone(admission.partner)
+        self.assertTrue(admission.held)
+        self.assertEqual(2, allocator.idle_gpus())
+
+    def test_next_partner_is_tried_when_the_best_does_not_fit(self):
+        # Memory in MiB is only checked by placing: 10 + 10 GiB do not
+        # fit a 16 GiB GPU, 10 + 4 GiB do.
+        allocator = pool(base.gpu('a'), base.gpu('b'))
+        hold = alloc.PairingHold(allocator, reserve=1.0)
+        held = [
+            alloc.Held('big', base.request(40, memory_mib=10 * base.GIB)),
+            alloc.Held('small', base.request(20, memory_mib=4 * base.GIB)),
+        ]
+        admission = hold.admit(
+            base.request(50, memory_mib=10 * base.GIB), held
+        )
+        self.assertEqual('small', admission.partner[0])
+        self.assertEqual(
+            admission.partner[1].gpu_ids, admission.decision.gpu_ids
+        )
+        self.assertEqual(1, allocator.idle_gpus())
+
+    def test_whole_and_large_requests_are_never_held(self):
+        allocator = pool(base.gpu('a'), base.gpu('b'))
+        hold = alloc.PairingHold(allocator, reserve=1.0, below_pct=80)
+        self.assertFalse(hold.admit(base.request(100)).held)
+        self.assertFalse(hold.admit(base.request(80, 20)).held)
+        self.assertEqual(0, allocator.idle_gpus())
+
+    def test_partner_share_of_the_learned_mix(self):
+        mix = base.fixed_mix(
+            (30, 70, 1, 0.5), (70, 29, 1, 0.25), (50, 50, 1, 0.25)
+        )
+        hold = alloc.PairingHold(pool(base.gpu('a'), mix=mix))
+        # Only (70, 29) fits beside (30, 70); (50, 50) has too much memory.
+        self.assertAlmostEqual(0.25, hold.partner_share(base.request(30, 70)))
+        self.assertAlmostEqual(1.0, hold.partner_share(base.request(10, 10)))
+
+    def test_partner_share_ignores_whole_and_multi_gpu_shapes(self):
+        mix = base.fixed_mix((100, 100, 1, 0.5), (100, 100, 2, 0.5))
+        hold = alloc.PairingHold(pool(base.gpu('a'), mix=mix))
+        self.assertEqual(1.0, hold.partner_share(base.request(30, 70)))
+
+    def test_slices_with_common_partners_are_not_held(self):
+        # Under proportional memory most slices pair with most others: a
+        # held slice would wait for nothing.
+        mix = base.fixed_mix((25, 25, 1, 0.5), (50, 50, 1, 0.5))
+        allocator = pool(base.gpu('a'), base.gpu('b'), mix=mix)
+        hold = alloc.PairingHold(allocator, reserve=1.0)
+        admission = hold.admit(base.request(30, 30))
+        self.assertFalse(admission.held)
+        self.assertEqual(1, allocator.idle_gpus())
+
+    def test_may_open(self):
+        allocator = pool(*(base.gpu(str(i)) for i in range(10)))
+        hold = alloc.PairingHold(allocator, reserve=0.5)
+        self.assertTrue(hold.may_open(base.request(30)))
+        for _ in range(5):
+            allocator.allocate(base.request(100))
+        self.assertFalse(hold.may_open(base.request(30)))
+
+    def test_learns_each_request_once(self):
+        mix = RecordingMix()
+        allocator = pool(base.gpu('a'), base.gpu('b'), mix=mix)
+        hold = alloc.PairingHold(allocator, reserve=1.0)
+        first = base.request(30, 70)
+        hold.admit(first)
+        hold.admit(base.request(70, 30), [alloc.Held('x', first)])
+        self.assertEqual([30, 70], [s.compute_pct for s in mix.seen])
+
+    def test_bad_arguments(self):
+        allocator = pool(base.gpu('a'))
+        self.assertRaises(
+            ValueError, alloc.PairingHold, allocator, reserve=1.5
+        )
+        self.assertRaises(
+            ValueError, alloc.PairingHold, allocator, below_pct=0
+        )
