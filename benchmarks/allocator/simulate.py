@@ -59,9 +59,11 @@ HOLD_POLICIES = ('partner-aware+hold',)
 POLICIES = (*RUNTIME_POLICIES, *HOLD_POLICIES, *baselines.BASELINES)
 ARRIVALS = ('inflate', 'churn')
 #: The percent of idle GPUs ``<policy>+hold`` keeps from unpaired
-#: slices (a number after ``+hold`` overrides it, for trials on the
-#: development seeds). Chosen on the development seeds with the hold's
-#: other constants (README, *The pairing hold*).
+#: slices, chosen on the development seeds with the hold's other
+#: constants (README, *The pairing hold*). A number after ``+hold``
+#: overrides it (for trials), and ``w`` with a number after that bounds
+#: the wait in arrivals (``hold_wait.py``), e.g.
+#: ``partner-aware+hold50w1000``.
 HOLD_RESERVE_PCT = 50
 #: Full metrics every this many percent of arrived workload (allocation
 #: ratios every percent).
@@ -158,9 +160,10 @@ class HoldEngine(AllocatorEngine):
     """A runtime policy behind a pairing hold (:mod:`..pairing`).
 
     Held tasks are asked again, oldest first, whenever the pool has room
-    above the reserve for them (after releases in churn); tasks placed or
-    refused after their arrival come back from :meth:`drain`. Waits are
-    counted in arrivals.
+    above the reserve for them (after releases in churn) or, with a
+    ``max_wait``, once they have waited that many arrivals; tasks placed
+    or refused after their arrival come back from :meth:`drain`. Waits
+    are counted in arrivals.
     """
 
     def __init__(
@@ -170,9 +173,11 @@ class HoldEngine(AllocatorEngine):
         pool: pool_mod.PoolArrays,
         distribution: Mapping[workloads.Task, float],
         reserve: float,
+        max_wait: int = 0,
     ) -> None:
         super().__init__(policy, cluster, pool, distribution)
         self._hold = alloc.PairingHold(self._allocator, reserve=reserve)
+        self._max_wait = max_wait
         self._clock = 0
         # Arrival number -> task, oldest first.
         self._held: dict[int, workloads.Task] = {}
@@ -216,7 +221,8 @@ class HoldEngine(AllocatorEngine):
         while self._held:
             key = next(iter(self._held))
             task = self._held[key]
-            if not self._hold.may_open(task.request()):
+            expired = 0 < self._max_wait <= self._clock - key
+            if not (expired or self._hold.may_open(task.request())):
                 return
             self._unhold(key)
             decision = self._allocator.allocate(task.request(), observe=False)
@@ -284,12 +290,14 @@ def make_engine(
         return BaselineEngine(spec.policy, pool, distribution, spec.seed)
     name, _, hold = spec.policy.partition('+hold')
     if name in RUNTIME_POLICIES and spec.policy != name:
+        reserve, _, wait = hold.partition('w')
         return HoldEngine(
             name,
             cluster,
             pool,
             distribution,
-            int(hold or HOLD_RESERVE_PCT) / 100,
+            int(reserve or HOLD_RESERVE_PCT) / 100,
+            int(wait or 0),
         )
     if spec.policy in RUNTIME_POLICIES:
         return AllocatorEngine(spec.policy, cluster, pool, distribution)

@@ -103,6 +103,37 @@ class TestSimulatorSmoke(testtools.TestCase):
             self.assertEqual(0, held['hold']['held'], variant)
             self.assertEqual(plain['curve'], held['curve'], variant)
 
+    def test_pairing_hold_with_a_bounded_wait(self):
+        # Every held task is asked again after at most 5 arrivals.
+        result = self.run_spec(
+            'partner-aware+hold100w5', variant='gpushare100'
+        )
+        hold = result['hold']
+        self.assertGreater(hold['held'], 0)
+        self.assertLessEqual(hold['wait_p99'], 5)
+        self.assertLessEqual(hold['pending_at_end'], 5)
+        unbounded = self.run_spec(
+            'partner-aware+hold100', variant='gpushare100'
+        )
+        self.assertGreater(unbounded['hold']['pending_at_end'], 5)
+
+    def test_hold_wait_table(self):
+        from benchmarks.allocator import hold_wait
+
+        rows = [
+            hold_wait._one(
+                self.simulate.RunSpec(
+                    'tiny', 'gpushare100', 'M3', 'inflate', policy, 42
+                )
+            )
+            for policy in ('partner-aware', 'partner-aware+hold100w5')
+        ]
+        self.assertIsNone(rows[0]['hold'])
+        self.assertTrue(0 < rows[1]['unserved_sharing'] < 1)
+        text = hold_wait.table(rows)
+        self.assertIn('partner-aware+hold100w5', text)
+        self.assertIn('5 / 5', text)
+
     def test_pairing_hold_under_churn(self):
         # Held tasks placed after they arrive also leave again: run()
         # checks that the allocator's view equals the simulator's.
