@@ -43,6 +43,7 @@ ORDER = (
     'stranding-aware+oracle',
     'partner-aware',
     'partner-aware+hold',
+    'partner-aware+defrag',
 )
 LABELS: Mapping[str, str] = {
     'random': 'Random',
@@ -62,6 +63,7 @@ LABELS: Mapping[str, str] = {
     'stranding-aware+oracle': 'stranding+oracle',
     'partner-aware': 'partner-aware',
     'partner-aware+hold': 'partner+hold',
+    'partner-aware+defrag': 'partner+defrag',
 }
 RUNTIME = (
     'spread',
@@ -91,6 +93,7 @@ STYLES: Mapping[str, tuple[str, str, float]] = {
     'stranding-aware+oracle': ('#000000', ':', 1.2),
     'partner-aware': ('#000000', '-', 1.6),
     'partner-aware+hold': ('#000000', '-.', 1.6),
+    'partner-aware+defrag': ('#7f7f7f', ':', 1.6),
 }
 BEST = 'stranding-aware'
 BEGIN = '.. BEGIN GENERATED RESULTS'

@@ -81,6 +81,7 @@ OURS = (
     'fragmentation-aware',
     'partner-aware',
     'partner-aware+hold',
+    'partner-aware+defrag',
 )
 METRICS = (
     'alloc_comp',
@@ -106,6 +107,7 @@ CHURN_POLICIES = (
     'stranding-aware',
     'partner-aware',
     'partner-aware+hold',
+    'partner-aware+defrag',
     'random',
     'bestfit',
     'dotproduct',

@@ -56,7 +56,14 @@ RUNTIME_POLICIES = (
 #: Runtime policies behind the pairing hold (:class:`HoldEngine`), an
 #: admission rule: a sharing task may wait for a partner.
 HOLD_POLICIES = ('partner-aware+hold',)
-POLICIES = (*RUNTIME_POLICIES, *HOLD_POLICIES, *baselines.BASELINES)
+#: Runtime policies with periodic defragmenting moves (:class:`DefragEngine`).
+DEFRAG_POLICIES = ('partner-aware+defrag',)
+POLICIES = (
+    *RUNTIME_POLICIES,
+    *HOLD_POLICIES,
+    *DEFRAG_POLICIES,
+    *baselines.BASELINES,
+)
 ARRIVALS = ('inflate', 'churn')
 #: The percent of idle GPUs ``<policy>+hold`` keeps from unpaired
 #: slices, chosen on the development seeds with the hold's other
@@ -65,6 +72,9 @@ ARRIVALS = ('inflate', 'churn')
 #: the wait in arrivals (``hold_wait.py``), e.g.
 #: ``partner-aware+hold50w1000``.
 HOLD_RESERVE_PCT = 50
+#: Arrivals between two defragmenting passes of ``<policy>+defrag`` (a
+#: number after ``+defrag`` overrides it).
+DEFRAG_EVERY = 100
 #: Full metrics every this many percent of arrived workload (allocation
 #: ratios every percent).
 CHECKPOINT_EVERY = 10
@@ -244,6 +254,136 @@ class HoldEngine(AllocatorEngine):
         ]
 
 
+@dataclasses.dataclass(eq=False)
+class _Live:
+    """A placed task whose GPU may change (:class:`DefragEngine`)."""
+
+    task: workloads.Task
+    grant: alloc.Grant
+    #: The simulator's [(GPU index, MiB)], updated in place on a move.
+    slots: list[tuple[int, int]]
+
+
+class DefragEngine(AllocatorEngine):
+    """A runtime policy with periodic defragmenting moves.
+
+    Every ``every`` arrivals a pass moves each sharing task that is alone
+    on its GPU to the used GPU it fills best, if one has room, which
+    frees its GPU (the attach service already moves leases off unhealthy
+    GPUs). Moves come back from :meth:`drain_moves`.
+    """
+
+    def __init__(
+        self,
+        policy: str,
+        cluster: clusters.Cluster,
+        pool: pool_mod.PoolArrays,
+        distribution: Mapping[workloads.Task, float],
+        every: int,
+    ) -> None:
+        super().__init__(policy, cluster, pool, distribution)
+        self._every = every
+        self._clock = 0
+        self._on_gpu: dict[str, dict[int, _Live]] = {}
+        self._moved: list[
+            tuple[workloads.Task, list[tuple[int, int]], list[tuple[int, int]]]
+        ] = []
+        self.moves = 0
+        self.passes = 0
+
+    def place(
+        self, task: workloads.Task
+    ) -> tuple[object, list[tuple[int, int]]] | str:
+        self._clock += 1
+        if self._clock % self._every == 0:
+            self._defrag()
+        outcome = super().place(task)
+        if isinstance(outcome, str):
+            return outcome
+        grant, slots = outcome
+        assert isinstance(grant, alloc.Grant)
+        live = _Live(task, grant, slots)
+        for gpu_id in grant.gpu_ids:
+            self._on_gpu.setdefault(gpu_id, {})[id(live)] = live
+        return live, slots
+
+    def release(self, task: workloads.Task, handle: object) -> None:
+        assert isinstance(handle, _Live)
+        for gpu_id in handle.grant.gpu_ids:
+            del self._on_gpu[gpu_id][id(handle)]
+        self._allocator.release(handle.grant)
+
+    def drain_moves(
+        self,
+    ) -> list[
+        tuple[workloads.Task, list[tuple[int, int]], list[tuple[int, int]]]
+    ]:
+        """(task, old slots, new slots) of the moves since the last call."""
+        moved, self._moved = self._moved, []
+        return moved
+
+    def _defrag(self) -> None:
+        self.passes += 1
+        # Shapes with no destination in this pass: moves only fill used
+        # GPUs and free others, so they stay without one.
+        stuck: set[tuple[int, int, int]] = set()
+        for gpu_id in list(self._on_gpu):
+            lives = self._on_gpu[gpu_id]
+            if len(lives) != 1:
+                continue
+            live = next(iter(lives.values()))
+            task = live.task
+            shape = (task.compute_pct, task.memory_pct, task.memory_mib)
+            if task.kind != 'sharing' or shape in stuck:
+                continue
+            if not self._move(live, gpu_id):
+                stuck.add(shape)
+
+    def _move(self, live: _Live, source: str) -> bool:
+        request = live.task.request()
+        target = self._destination(request, source)
+        if target is None:
+            return False
+        new = self._allocator.allocate_on(request, target, observe=False)
+        assert new is not None
+        self._allocator.release(live.grant)
+        del self._on_gpu[source][id(live)]
+        self._on_gpu.setdefault(target, {})[id(live)] = live
+        old = list(live.slots)
+        live.grant = new
+        live.slots[:] = [(self._index[target], new.slices[0].memory_mib)]
+        self._moved.append((live.task, old, list(live.slots)))
+        self.moves += 1
+        return True
+
+    def _destination(
+        self, request: alloc.VgpuRequest, source: str
+    ) -> str | None:
+        # The used GPU (not the source) that the slice leaves with the
+        # least room, by the larger free fraction.
+        best: tuple[float, str] | None = None
+        for group in self._allocator.state.classes(request.models):
+            if (
+                group.free_memory_mib == group.memory_mib
+                and group.free_compute_pct == group.compute_pct
+            ):
+                continue
+            need_mem = request.memory_on(group.memory_mib)
+            free_mem = group.free_memory_mib - need_mem
+            free_comp = group.free_compute_pct - request.compute_pct
+            if free_mem < 0 or free_comp < 0:
+                continue
+            room = max(
+                free_mem / group.memory_mib, free_comp / group.compute_pct
+            )
+            if best is not None and room >= best[0]:
+                continue
+            member = next((g for g in group.members if g != source), None)
+            if member is not None:
+                best = (room, member)
+        return None if best is None else best[1]
+
+
 class BaselineEngine(Engine):
     """A baseline of :mod:`.baselines`."""
 
@@ -288,6 +428,11 @@ def make_engine(
     """
     if spec.policy in baselines.BASELINES:
         return BaselineEngine(spec.policy, pool, distribution, spec.seed)
+    name, _, every = spec.policy.partition('+defrag')
+    if name in RUNTIME_POLICIES and spec.policy != name:
+        return DefragEngine(
+            name, cluster, pool, distribution, int(every or DEFRAG_EVERY)
+        )
     name, _, hold = spec.policy.partition('+hold')
     if name in RUNTIME_POLICIES and spec.policy != name:
         reserve, _, wait = hold.partition('w')
@@ -332,6 +477,8 @@ class _Recorder:
             self.arrived[task.kind] += 1
         if isinstance(engine, HoldEngine):
             self._apply_later(engine, counting)
+        if isinstance(engine, DefragEngine):
+            self._apply_moves(engine)
         if outcome == 'held':
             if counting:
                 self.held[task.kind] += 1
@@ -345,6 +492,16 @@ class _Recorder:
             placed = self._apply(task, outcome, counting)
             if placed is not None:
                 self.later.append((task, placed))
+
+    def _apply_moves(self, engine: DefragEngine) -> None:
+        # Tasks moved to another GPU while this one arrived.
+        for task, old, new in engine.drain_moves():
+            for index, memory_mib in old:
+                self.pool.give(index, memory_mib, task.compute_pct)
+                self.used_mem -= memory_mib
+            for index, memory_mib in new:
+                self.pool.take(index, memory_mib, task.compute_pct)
+                self.used_mem += memory_mib
 
     def _apply(
         self, task: workloads.Task, outcome: object, counting: bool
@@ -402,6 +559,7 @@ class _Recorder:
             'reasons': dict(self.reasons),
             'held': dict(self.held),
             **_hold_summary(engine),
+            **_defrag_summary(engine),
         }
 
 
@@ -523,6 +681,13 @@ def _churn(
     averaged['alloc_min'] = min(averaged['alloc_comp'], averaged['alloc_mem'])
     result['steady'] = averaged
     return result
+
+
+def _defrag_summary(engine: Engine) -> dict[str, Any]:
+    # How many defragmenting moves, in how many passes.
+    if not isinstance(engine, DefragEngine):
+        return {}
+    return {'defrag': {'moves': engine.moves, 'passes': engine.passes}}
 
 
 def _hold_summary(engine: Engine) -> dict[str, Any]:

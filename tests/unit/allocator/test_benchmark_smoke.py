@@ -134,6 +134,18 @@ class TestSimulatorSmoke(testtools.TestCase):
         self.assertIn('partner-aware+hold100w5', text)
         self.assertIn('5 / 5', text)
 
+    def test_defragmenting_moves_keep_the_views_equal(self):
+        # run() checks that the allocator's view equals the simulator's,
+        # so every move was applied on both sides.
+        for memory in ('M1', 'M3'):
+            result = self.run_spec(
+                'partner-aware+defrag5', arrival='churn', memory=memory
+            )
+            self.assertGreater(result['defrag']['passes'], 0, memory)
+            self.assertGreater(result['defrag']['moves'], 0, memory)
+        plain = self.run_spec('partner-aware', arrival='churn')
+        self.assertNotIn('defrag', plain)
+
     def test_pairing_hold_under_churn(self):
         # Held tasks placed after they arrive also leave again: run()
         # checks that the allocator's view equals the simulator's.
