@@ -147,16 +147,21 @@ class AllocatorEngine(Engine):
     def place(
         self, task: workloads.Task
     ) -> tuple[object, list[tuple[int, int]]] | str:
-        decision = self._allocator.allocate(task.request())
+        return self._outcome(self._allocator.allocate(task.request()))
+
+    def release(self, task: workloads.Task, handle: object) -> None:
+        assert isinstance(handle, alloc.Grant)
+        self._allocator.release(handle)
+
+    def _outcome(
+        self, decision: alloc.Decision
+    ) -> tuple[object, list[tuple[int, int]]] | str:
+        # The simulator's terms: (grant, [(GPU index, MiB)]) or a reason.
         if isinstance(decision, alloc.Rejection):
             return decision.reason.value
         return decision, [
             (self._index[s.gpu_id], s.memory_mib) for s in decision.slices
         ]
-
-    def release(self, task: workloads.Task, handle: object) -> None:
-        assert isinstance(handle, alloc.Grant)
-        self._allocator.release(handle)
 
     def classes(self) -> int:
         return self._allocator.state.class_count()
@@ -243,15 +248,6 @@ class HoldEngine(AllocatorEngine):
         del self._views[key]
         self.waits.append(self._clock - key)
         return self._held.pop(key)
-
-    def _outcome(
-        self, decision: alloc.Decision
-    ) -> tuple[object, list[tuple[int, int]]] | str:
-        if isinstance(decision, alloc.Rejection):
-            return decision.reason.value
-        return decision, [
-            (self._index[s.gpu_id], s.memory_mib) for s in decision.slices
-        ]
 
 
 @dataclasses.dataclass(eq=False)
