@@ -27,6 +27,7 @@ import collections
 import dataclasses
 import heapq
 import itertools
+import re
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -68,10 +69,12 @@ ARRIVALS = ('inflate', 'churn')
 #: The percent of idle GPUs ``<policy>+hold`` keeps from unpaired
 #: slices, chosen on the development seeds with the hold's other
 #: constants (README, *The pairing hold*). A number after ``+hold``
-#: overrides it (for trials), and ``w`` with a number after that bounds
-#: the wait in arrivals (``hold_wait.py``), e.g.
-#: ``partner-aware+hold50w1000``.
+#: overrides it (for trials), ``w`` with a number after that bounds
+#: the wait in arrivals (``hold_wait.py``) and ``s`` with a number sets
+#: the partner share in percent below which slices are held, e.g.
+#: ``partner-aware+hold50w1000`` or ``partner-aware+hold50s20``.
 HOLD_RESERVE_PCT = 50
+_HOLD_SUFFIX = re.compile(r'(\d*)(?:w(\d+))?(?:s(\d+))?')
 #: Arrivals between two defragmenting passes of ``<policy>+defrag`` (a
 #: number after ``+defrag`` overrides it).
 DEFRAG_EVERY = 100
@@ -187,11 +190,12 @@ class HoldEngine(AllocatorEngine):
         cluster: clusters.Cluster,
         pool: pool_mod.PoolArrays,
         distribution: Mapping[workloads.Task, float],
-        reserve: float,
         max_wait: int = 0,
+        **hold_options: float,
     ) -> None:
         super().__init__(policy, cluster, pool, distribution)
-        self._hold = alloc.PairingHold(self._allocator, reserve=reserve)
+        # reserve, scarce_below: see alloc.PairingHold.
+        self._hold = alloc.PairingHold(self._allocator, **hold_options)
         self._max_wait = max_wait
         self._clock = 0
         # Arrival number -> task, oldest first.
@@ -431,14 +435,15 @@ def make_engine(
         )
     name, _, hold = spec.policy.partition('+hold')
     if name in RUNTIME_POLICIES and spec.policy != name:
-        reserve, _, wait = hold.partition('w')
+        match = _HOLD_SUFFIX.fullmatch(hold)
+        if match is None:
+            raise ValueError('unknown policy %r' % spec.policy)
+        reserve, wait, share = match.groups()
+        options = {'reserve': int(reserve or HOLD_RESERVE_PCT) / 100}
+        if share is not None:
+            options['scarce_below'] = int(share) / 100
         return HoldEngine(
-            name,
-            cluster,
-            pool,
-            distribution,
-            int(reserve or HOLD_RESERVE_PCT) / 100,
-            int(wait or 0),
+            name, cluster, pool, distribution, int(wait or 0), **options
         )
     if spec.policy in RUNTIME_POLICIES:
         return AllocatorEngine(spec.policy, cluster, pool, distribution)

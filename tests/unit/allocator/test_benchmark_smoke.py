@@ -146,6 +146,38 @@ class TestSimulatorSmoke(testtools.TestCase):
         plain = self.run_spec('partner-aware', arrival='churn')
         self.assertNotIn('defrag', plain)
 
+    def test_pairing_hold_constants_in_the_name(self):
+        named = self.run_spec('partner-aware+hold50s10', variant='gpushare60')
+        default = self.run_spec('partner-aware+hold', variant='gpushare60')
+        self.assertEqual(default['curve'], named['curve'])
+        # A partner share of 0 holds nothing.
+        never = self.run_spec('partner-aware+hold100s0', variant='gpushare60')
+        self.assertEqual(0, never['hold']['held'])
+        self.assertRaises(ValueError, self.run_spec, 'partner-aware+holdx')
+
+    def test_trials_print_each_candidate_against_the_best(self):
+        import contextlib
+        import io
+
+        from benchmarks.allocator import trials
+
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            trials.main(
+                [
+                    '--clusters=tiny',
+                    '--variants=default',
+                    '--seeds=1',
+                    '--jobs=1',
+                    '--competitors=fgd,random',
+                    '--candidates=partner-aware,partner-aware+hold100',
+                ]
+            )
+        text = out.getvalue()
+        self.assertIn('tiny/M3 default', text)
+        self.assertIn('partner-aware: mean', text)
+        self.assertIn('partner-aware+hold100: mean', text)
+
     def test_pairing_hold_under_churn(self):
         # Held tasks placed after they arrive also leave again: run()
         # checks that the allocator's view equals the simulator's.
