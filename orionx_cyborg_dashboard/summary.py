@@ -38,7 +38,7 @@ from orionx_cyborg.allocator import fragmentation
 #: Lease states whose slice counts against a GPU (the ledger's).
 PLACED_STATES = ('claiming', 'active', 'moving')
 #: Lease states a project's instance waits in.
-WAITING_STATES = ('pending',)
+WAITING_STATES = ('pending', 'awaiting-partner')
 #: The resource classes the console reads from Placement, by kind.
 PLACEMENT_CLASSES = {
     resources.RC_PGPU: 'whole GPU',

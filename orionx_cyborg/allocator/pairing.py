@@ -122,17 +122,20 @@ class PairingHold:
         """
         return request.count == 1 and request.compute_pct < self._below_pct
 
-    def may_open(self, request: models.VgpuRequest) -> bool:
+    def may_open(self, request: models.VgpuRequest, taking: int = 1) -> bool:
         """Whether a slice may open an idle GPU alone now.
 
         :param request: the request.
-        :returns: True while the pool keeps more idle GPUs than the
-            reserve after one more is taken.
+        :param taking: how many idle GPUs are about to be taken, this
+            one included (a caller releasing several held slices at once
+            counts those it released before).
+        :returns: True while the pool keeps at least the reserve of idle
+            GPUs after *taking* more are taken.
         """
         gpu_models = request.models
         idle = self._allocator.idle_gpus(gpu_models)
         healthy = self._allocator.healthy_gpus(gpu_models)
-        return idle - 1 >= self._reserve * healthy
+        return idle - taking >= self._reserve * healthy
 
     def partner_share(self, request: models.VgpuRequest) -> float:
         """How much of the recent sharing demand could pair with a slice.
@@ -141,9 +144,16 @@ class PairingHold:
         :returns: the weight of the learned mix's one-slice shapes whose
             compute and memory percent fit one GPU with it, over the
             weight of all one-slice shapes below a whole GPU (1.0 when
-            there are none).
+            there are none). Sizes in MiB count as a share of the
+            largest GPU of the request's models.
         """
         snapshot = self._allocator.mix_snapshot
+        mine = self._share(
+            request.compute_pct,
+            request.memory_mib,
+            request.memory_pct,
+            request.models,
+        )
         total = fitting = 0.0
         for shape, weight in zip(
             snapshot.shapes, snapshot.weights, strict=True
@@ -151,7 +161,13 @@ class PairingHold:
             if shape.count != 1 or shape.compute_pct >= _WHOLE:
                 continue
             total += weight
-            if _may_pair(shape.compute_pct, shape.memory_pct, request):
+            theirs = self._share(
+                shape.compute_pct,
+                shape.memory_mib,
+                shape.memory_pct,
+                request.models,
+            )
+            if _may_pair(theirs, mine):
                 fitting += weight
         return fitting / total if total > 0 else 1.0
 
@@ -189,19 +205,54 @@ class PairingHold:
         # first (oldest first among equals). Whether they do is known
         # only on a GPU: memory rounds up to whole MiB there, and memory
         # in MiB may not fit its capacity.
+        mine = self._share(
+            request.compute_pct,
+            request.memory_mib,
+            request.memory_pct,
+            request.models,
+        )
         fills = []
         for age, candidate in enumerate(held):
             other = candidate.request
             if other.models != request.models:
                 continue
-            if _may_pair(other.compute_pct, other.memory_pct, request):
-                compute = other.compute_pct + request.compute_pct
-                memory = other.memory_pct + request.memory_pct
+            theirs = self._share(
+                other.compute_pct,
+                other.memory_mib,
+                other.memory_pct,
+                other.models,
+            )
+            if _may_pair(theirs, mine):
+                compute = theirs[0] + mine[0]
+                memory = theirs[1] + mine[1]
                 fills.append((compute, memory, -age, candidate))
         best = heapq.nlargest(
             self._tries, fills, key=lambda f: (f[0], f[1], f[2])
         )
         return [f[3] for f in best]
+
+    def _share(
+        self,
+        compute_pct: int,
+        memory_mib: int,
+        memory_pct: int,
+        gpu_models: frozenset[str],
+    ) -> tuple[int, int]:
+        # Compute and memory percent of one GPU; memory asked in MiB as
+        # a share of the largest GPU the request may use (the share it
+        # leaves free there is the most any GPU of them leaves).
+        if memory_mib <= 0:
+            return compute_pct, memory_pct
+        largest = max(
+            (
+                group.memory_mib
+                for group in self._allocator.state.classes(gpu_models)
+            ),
+            default=0,
+        )
+        if largest <= 0:
+            return compute_pct, _WHOLE
+        return compute_pct, -(-memory_mib * _WHOLE // largest)
 
     def _place_pair(
         self, request: models.VgpuRequest, partner: Held
@@ -230,12 +281,7 @@ class PairingHold:
         )
 
 
-def _may_pair(
-    compute_pct: int, memory_pct: int, request: models.VgpuRequest
-) -> bool:
-    # Whether a slice of these shares may share a GPU with the request;
-    # memory in MiB is not known to fit until a GPU is chosen.
-    return (
-        compute_pct + request.compute_pct <= _WHOLE
-        and memory_pct + request.memory_pct <= _WHOLE
-    )
+def _may_pair(theirs: tuple[int, int], mine: tuple[int, int]) -> bool:
+    # Whether two slices of these (compute, memory) percent may share a
+    # GPU; memory in MiB is not known to fit until a GPU is chosen.
+    return theirs[0] + mine[0] <= _WHOLE and theirs[1] + mine[1] <= _WHOLE

@@ -27,6 +27,7 @@ errs only in what it proposes, and Placement refuses what does not fit.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable
@@ -45,6 +46,15 @@ LOG = logging.getLogger(__name__)
 #: Seconds a worker serves its pool view before reading Cyborg again
 #: (``[orionx_attach] pool_view_max_age``).
 DEFAULT_VIEW_MAX_AGE_S = 30.0
+
+
+@dataclasses.dataclass(frozen=True)
+class HoldSettings:
+    """The pairing hold's settings (``[orionx_attach] pairing_hold_*``)."""
+
+    reserve: float = 0.5
+    partner_share: float = 0.1
+    max_wait_s: float = 300.0
 
 
 def _in_background(work: Callable[[], None]) -> None:
@@ -80,6 +90,10 @@ class PoolCapacity:
         self._lock = threading.Lock()
         self._view: pool_mod.PoolView | None = None
         self._allocators: dict[str, allocator.Allocator] = {}
+        # The request mix each pool's allocator learns: it outlives the
+        # allocators, which are rebuilt from the ledger after every
+        # race and reconcile pass. Touched only under the lock.
+        self._mixes: dict[str, allocator.RequestMix] = {}
         # Bumped whenever the allocators are dropped, so an allocator
         # built from an older view or usage is not kept.
         self._epoch = 0
@@ -141,6 +155,36 @@ class PoolCapacity:
         with self._lock:
             return chosen.allocate(request, observe=observe)
 
+    def admit(
+        self,
+        pool: str,
+        request: allocator.VgpuRequest,
+        held: Sequence[allocator.Held],
+        settings: HoldSettings,
+    ) -> allocator.Admission:
+        """The pairing hold's admission of *request* in *pool*.
+
+        :param held: the requests held now in *pool*, oldest first.
+        """
+        chosen = self._allocator(pool)
+        with self._lock:
+            return _hold(chosen, settings).admit(request, held)
+
+    def may_open(
+        self,
+        pool: str,
+        request: allocator.VgpuRequest,
+        settings: HoldSettings,
+        taking: int = 1,
+    ) -> bool:
+        """Whether a held *request* may open an idle GPU of *pool* now.
+
+        :param taking: how many idle GPUs are taken, this one included.
+        """
+        chosen = self._allocator(pool)
+        with self._lock:
+            return _hold(chosen, settings).may_open(request, taking)
+
     def release(
         self, pool: str, slices: Sequence[allocator.SliceAssignment]
     ) -> None:
@@ -180,10 +224,11 @@ class PoolCapacity:
             return existing
         view = self.view()
         usage = self._ledger.usage_by_gpu(pool)
-        built = _build_allocator(
-            view, usage, pool, self._policy, self._locality
-        )
         with self._lock:
+            mix = self._mixes.setdefault(pool, allocator.RequestMix())
+            built = _build_allocator(
+                view, usage, pool, self._policy, self._locality, mix
+            )
             if epoch != self._epoch:
                 return built  # a newer view or a race: use once, not kept
             return self._allocators.setdefault(pool, built)
@@ -226,6 +271,7 @@ def _build_allocator(
     pool: str,
     policy: str,
     locality: allocator.Locality,
+    mix: allocator.RequestMix,
 ) -> allocator.Allocator:
     gpus = []
     members = view.members(pool)
@@ -248,7 +294,17 @@ def _build_allocator(
                 healthy=member.healthy,
             )
         )
-    return allocator.Allocator(gpus, policy=policy, locality=locality)
+    return allocator.Allocator(gpus, policy=policy, locality=locality, mix=mix)
+
+
+def _hold(
+    chosen: allocator.Allocator, settings: HoldSettings
+) -> allocator.PairingHold:
+    return allocator.PairingHold(
+        chosen,
+        reserve=settings.reserve,
+        scarce_below=settings.partner_share,
+    )
 
 
 def _free(total: int, used: int) -> int:

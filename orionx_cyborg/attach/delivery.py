@@ -287,7 +287,7 @@ class Delivery:
                 state='pending',
                 gmem_mib=lease.gmem_mib,
                 compute_pct=lease.compute_pct,
-                reason='waiting for room in pool %s' % lease.pool,
+                reason=_waiting_for(lease),
             )
         claims = self._signer.claims(
             lease_id=lease.id,
@@ -360,3 +360,12 @@ def _vgpus_asked(profile: clients.DeviceProfile) -> int:
         except ValueError:
             return -1  # Cyborg would not have made ARQs of it
     return total
+
+
+def _waiting_for(lease: Lease) -> str:
+    if lease.state is State.AWAITING_PARTNER:
+        return (
+            'waiting for a partner vGPU to share a GPU of pool %s with'
+            % lease.pool
+        )
+    return 'waiting for room in pool %s' % lease.pool

@@ -86,6 +86,7 @@ class PassReport:
     rejected: int = 0
     released: int = 0
     placed: int = 0
+    queued_held: int = 0
     moved: int = 0
     repaired: int = 0
     orphans_released: int = 0
@@ -153,6 +154,7 @@ class LeaseReconciler:
         for pool in self.service.settings.pools:
             # Strict FIFO within a pool: a failing head stops that pool.
             with self._isolated(report, 'placing pool %s' % pool):
+                report.queued_held += len(self.service.queue_held(pool))
                 report.placed += len(self.service.place_pending(pool))
         self._move_off_unhealthy(report)
         leases = self._all_leases()
@@ -174,7 +176,8 @@ class LeaseReconciler:
         LOG.info(
             'Reconcile pass: %(arqs)d entitled ARQs, %(leases)d leases; '
             'created %(created)d, released %(released)d, placed '
-            '%(placed)d, moved %(moved)d, repaired %(repaired)d, orphans '
+            '%(placed)d (%(queued_held)d held leases queued), moved %(moved)d, '
+            'repaired %(repaired)d, orphans '
             '%(orphans_released)d, drift %(drift_healed)d, kept newer '
             '%(kept_newer)d, failures %(failures)d in %(duration_s).3fs',
             report.to_dict(),

@@ -114,6 +114,8 @@ class ServiceSettings:
     user_id: str = 'orionx-cyborg-attach'
     clock_skew_s: float = leasetokens.DEFAULT_SKEW_S
     pool_view_max_age_s: float = capacity_mod.DEFAULT_VIEW_MAX_AGE_S
+    #: The pairing hold's settings; None when it is off.
+    hold: capacity_mod.HoldSettings | None = None
 
     @classmethod
     def from_conf(cls, conf: cfg.ConfigOpts) -> ServiceSettings:
@@ -142,7 +144,18 @@ class ServiceSettings:
             placement_retries=group.placement_retries,
             clock_skew_s=group.clock_skew_allowance,
             pool_view_max_age_s=group.pool_view_max_age,
+            hold=_hold_settings(group),
         )
+
+
+def _hold_settings(group: Any) -> capacity_mod.HoldSettings | None:
+    if not group.pairing_hold:
+        return None
+    return capacity_mod.HoldSettings(
+        reserve=group.pairing_hold_reserve,
+        partner_share=group.pairing_hold_partner_share,
+        max_wait_s=float(group.pairing_hold_max_wait),
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -424,9 +437,12 @@ class LeaseService:
         pool: str,
         size: sizing.Size,
         constraint: constraints.GpuConstraint = constraints.NONE,
+        may_hold: bool = True,
     ) -> tuple[Lease, bool]:
         """A new lease for *arq*, or the one another replica just made.
 
+        :param may_hold: whether the pairing hold (when configured) may
+            keep the lease back as ``awaiting-partner``.
         :returns: the lease, and whether this call created it.
         """
         new = ledger_mod.NewLease(
@@ -448,10 +464,21 @@ class LeaseService:
             return self._create(
                 new, 'pending', {'reason': 'queued behind earlier leases'}
             ), True
-        decision = self._allocate(
-            pool,
-            self._request(size, arq.hostname, self._models(pool, free)),
-        )
+        request = self._request(size, arq.hostname, self._models(pool, free))
+        hold = self.settings.hold if may_hold else None
+        if hold is None:
+            decision = self._allocate(pool, request)
+        else:
+            admission = self._admit(pool, request, hold)
+            if admission.decision is None:
+                return self._create(
+                    dataclasses.replace(new, state=State.AWAITING_PARTNER),
+                    'awaiting-partner',
+                    {'max_wait_s': hold.max_wait_s},
+                ), True
+            if admission.partner is not None:
+                self._claim_partner(pool, arq, *admission.partner)
+            decision = admission.decision
         if isinstance(decision, allocator.Rejection):
             return self._create(
                 new,
@@ -483,6 +510,138 @@ class LeaseService:
             # built. claim() rebuilt it from the ledger; ask it once more.
             placed = self._claim_again(placed, pool, size, arq.hostname)
         return placed, True
+
+    # The pairing hold ----------------------------------------------------
+
+    def _admit(
+        self,
+        pool: str,
+        request: allocator.VgpuRequest,
+        hold: capacity_mod.HoldSettings,
+    ) -> allocator.Admission:
+        """The pairing hold's admission, never refused on stale usage.
+
+        As :meth:`_allocate`: a refusal for lack of room is asked again
+        of an allocator rebuilt from the ledger.
+        """
+        held = self._held(pool)
+        admission = self.capacity.admit(pool, request, held, hold)
+        if (
+            isinstance(admission.decision, allocator.Rejection)
+            and admission.decision.reason in _ROOM_REASONS
+        ):
+            self.capacity.forget_allocators()
+            admission = self.capacity.admit(pool, request, held, hold)
+        return admission
+
+    def _held(self, pool: str) -> list[allocator.Held]:
+        """The leases the hold keeps back in *pool*, as requests."""
+        eligible = self._eligibility(pool)
+        return [
+            allocator.Held(lease, self._lease_request(pool, lease, eligible))
+            for lease in self.ledger.awaiting_partner(pool)
+        ]
+
+    def _lease_request(
+        self,
+        pool: str,
+        lease: Lease,
+        eligible: Callable[[constraints.GpuConstraint], set[str]],
+    ) -> allocator.VgpuRequest:
+        return self._request(
+            sizing.Size(lease.gmem_mib, lease.compute_pct),
+            lease.vm_host,
+            self._models(pool, eligible(lease_constraint(lease))),
+        )
+
+    def _claim_partner(
+        self,
+        pool: str,
+        arq: clients.Arq,
+        key: Any,
+        grant: allocator.Grant,
+    ) -> None:
+        """Claim the held lease *key* on the GPU the hold paired it on.
+
+        Another worker may have paired, queued or released it since it
+        was read: then its slice is given back, and the arriving lease
+        is placed where the hold put it all the same.
+        """
+        held: Lease = key
+        gpu = self.view().gpus[grant.slices[0].gpu_id]
+        try:
+            claiming = self.ledger.transition(
+                held.id,
+                held.version,
+                State.CLAIMING,
+                event='paired',
+                detail={'gpu': gpu.gpu_uuid, 'with_arq': arq.uuid},
+                **gpu_fields(
+                    gpu, self.serving_runtime(gpu, lease_constraint(held))
+                ),
+            )
+        except (ledger_mod.StaleLease, ledger_mod.LeaseNotFound):
+            self.capacity.release(pool, grant.slices)
+            return
+        LOG.info(
+            'Lease %s of instance %s paired with ARQ %s on GPU %s',
+            held.id,
+            held.instance_uuid,
+            arq.uuid,
+            gpu.gpu_uuid,
+        )
+        self.claim(claiming, gpu)
+
+    def queue_held(self, pool: str) -> list[Lease]:
+        """Queue the held leases of *pool* whose wait is over.
+
+        A lease the pairing hold keeps back joins the first-come queue
+        (in its place by arrival) once the pool has idle GPUs above the
+        reserve for it, once it has waited ``max_wait_s``, or at once
+        when the hold is off (e.g. turned off since it was held).
+
+        :returns: the leases queued.
+        """
+        held = self.ledger.awaiting_partner(pool)
+        if not held:
+            return []
+        hold = self.settings.hold
+        eligible = self._eligibility(pool)
+        now = self._clock()
+        opening: dict[frozenset[str], int] = {}
+        queued = []
+        for lease in held:
+            request = self._lease_request(pool, lease, eligible)
+            if hold is None:
+                reason = 'the pairing hold is off'
+            elif (now - lease.created_at).total_seconds() >= hold.max_wait_s:
+                reason = 'waited %d s for a partner' % hold.max_wait_s
+            elif self.capacity.may_open(
+                pool, request, hold, taking=opening.get(request.models, 0) + 1
+            ):
+                reason = 'the pool has idle GPUs again'
+            else:
+                continue
+            try:
+                queued.append(
+                    self.ledger.transition(
+                        lease.id,
+                        lease.version,
+                        State.PENDING,
+                        event='queued',
+                        detail={'reason': reason},
+                    )
+                )
+            except (ledger_mod.StaleLease, ledger_mod.LeaseNotFound):
+                continue  # paired or released meanwhile
+            opening[request.models] = opening.get(request.models, 0) + 1
+            LOG.info(
+                'Lease %s of instance %s queued: %s',
+                lease.id,
+                lease.instance_uuid,
+                reason,
+            )
+        return queued
 
     def _claim_again(
         self, lease: Lease, pool: str, size: sizing.Size, host: str | None
@@ -848,8 +1007,9 @@ class LeaseService:
         except _INVALID_ASKS as err:
             self._reject(arq, entitlement.pool, str(err))
             raise LeaseRefused(arq=arq.uuid, reason=str(err)) from err
+        # Strict admission answers now: it never holds a lease back.
         lease, created = self._create_or_join(
-            arq, entitlement.pool, size, constraint
+            arq, entitlement.pool, size, constraint, may_hold=False
         )
         if lease.state is State.ACTIVE:
             return lease

@@ -48,7 +48,14 @@ SERVICE_TYPE = 'orionx-attach'
 DEFAULT_TIMEOUT = 30.0
 #: The lease states of the ledger (:class:`orionx_cyborg.attach.ledger.
 #: LeaseState`; not imported: the client layer is below the service).
-LEASE_STATES = ('pending', 'claiming', 'active', 'moving', 'releasing')
+LEASE_STATES = (
+    'pending',
+    'claiming',
+    'active',
+    'moving',
+    'releasing',
+    'awaiting-partner',
+)
 #: Leases per page (the API's largest ``limit``).
 PAGE_SIZE = 1000
 #: The filters of a lease listing, as the API names them.

@@ -138,6 +138,60 @@ opts = [
             '(see the allocator benchmark, benchmarks/allocator).'
         ),
     ),
+    cfg.BoolOpt(
+        'pairing_hold',
+        default=False,
+        help=_(
+            'Hold back a sharing vGPU (one slice of less than 80% compute) '
+            'that would open an idle GPU alone while fewer than '
+            'pairing_hold_reserve of the pool\'s GPUs are idle and few '
+            'recent requests could share that GPU with it: its lease '
+            'waits as awaiting-partner (outside the first-come queue) '
+            'until a complementary request arrives and both are placed '
+            'on one GPU, the pool has idle GPUs again, or it has waited '
+            'pairing_hold_max_wait seconds. Fewer GPUs are stranded by '
+            'lone slices, at the cost of waits for some sharing vGPUs '
+            '(measured in benchmarks/allocator). Strict admission never '
+            'holds.'
+        ),
+    ),
+    cfg.FloatOpt(
+        'pairing_hold_reserve',
+        default=0.5,
+        min=0.0,
+        max=1.0,
+        help=_(
+            'Share of the pool\'s healthy GPUs (of the models a request '
+            'may use) below which the pairing hold holds slices back; '
+            'held slices are queued again once more idle GPUs than this '
+            'remain after one is taken.'
+        ),
+    ),
+    cfg.FloatOpt(
+        'pairing_hold_partner_share',
+        default=0.1,
+        min=0.0,
+        max=1.0,
+        help=_(
+            'The pairing hold holds only a slice whose possible partners '
+            '(one-slice shapes of the learned request mix that fit one '
+            'GPU with it) are less than this share of the recent sharing '
+            'requests; 1.0 holds every slice that would open an idle GPU '
+            'alone below the reserve.'
+        ),
+    ),
+    cfg.IntOpt(
+        'pairing_hold_max_wait',
+        default=300,
+        min=0,
+        max=86400,
+        help=_(
+            'Seconds a held lease waits for a partner at most; then a '
+            'reconcile pass queues it like any pending lease (so it '
+            'waits up to reconcile_interval longer). 0 queues held '
+            'leases at the next pass.'
+        ),
+    ),
     cfg.StrOpt(
         'locality',
         default='strict',

@@ -33,10 +33,12 @@ they disagree, which a reconcile pass must leave at none:
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from collections.abc import Iterable
 from typing import Any
 
 from orionx_cyborg import resources
+from orionx_cyborg.sandbox import clients
 from orionx_cyborg.sandbox import identity
 from orionx_cyborg.sandbox import layout
 from orionx_cyborg.sandbox import stack
@@ -44,7 +46,9 @@ from tests.functional import helpers
 from tests.functional import report_oracle
 
 CONSUMER_TYPE = 'ORIONX_LEASE'
-SETTLED = frozenset({'active', 'pending'})
+SETTLED = frozenset({'active', 'pending', 'awaiting-partner'})
+#: Settled states without a GPU: they hold no allocation.
+WAITING = frozenset({'pending', 'awaiting-partner'})
 POOL_TRAIT = 'CUSTOM_ORIONX_POOL_DEFAULT'
 
 #: Every lease secret a test saw, for the log check.
@@ -271,9 +275,11 @@ def _lease_problems(stores: Stores, lease: dict[str, Any]) -> list[str]:
         for rp, by_consumer in stores.allocations.items()
         if lease['id'] in by_consumer
     }
-    if lease['state'] == 'pending':
+    if lease['state'] in WAITING:
         return (
-            ['pending lease %s holds %s' % (lease['id'], held)] if held else []
+            ['%s lease %s holds %s' % (lease['state'], lease['id'], held)]
+            if held
+            else []
         )
     gpu = stores.gpu_of(lease)
     if gpu is None:
@@ -347,3 +353,60 @@ def instance_leases(
     return [
         lease for lease in stores.leases if lease['instance_uuid'] in wanted
     ]
+
+
+def bound_instance(
+    sandbox: stack.Sandbox, profile: str, host: str = 'cpu-host-1'
+) -> str:
+    """An instance with one bound ARQ of *profile* on *host*'s
+    pooled-vGPU entitlement, as Nova leaves it (without booting it).
+    """
+    cyborg = clients.cyborg(
+        sandbox.manifest.cyborg_url + '/v2',
+        identity.MEMBER_TOKEN,
+        service_token=identity.SERVICE_TOKEN,
+    )
+    entitlement = next(
+        d['rp_uuid']
+        for d in sandbox.cyborg().get('/deployables')['deployables']
+        if d['name'].startswith(host + '_ORIONX_VGPU_')
+    )
+    (arq,) = cyborg.post(
+        '/accelerator_requests', {'device_profile_name': profile}
+    )['arqs']
+    instance = str(uuid.uuid4())
+    sandbox.placement().put(
+        '/allocations/%s' % instance,
+        {
+            'allocations': {
+                entitlement: {'resources': {'CUSTOM_ORIONX_VGPU': 1}}
+            },
+            'project_id': identity.MEMBER_PROJECT_ID,
+            'user_id': identity.MEMBER_TOKEN,
+            'consumer_generation': None,
+            'consumer_type': 'INSTANCE',
+        },
+    )
+    try:
+        cyborg.patch(
+            '/accelerator_requests',
+            {
+                arq['uuid']: [
+                    {'path': '/hostname', 'op': 'add', 'value': host},
+                    {
+                        'path': '/device_rp_uuid',
+                        'op': 'add',
+                        'value': entitlement,
+                    },
+                    {
+                        'path': '/instance_uuid',
+                        'op': 'add',
+                        'value': instance,
+                    },
+                ]
+            },
+        )
+    except clients.ApiError as err:
+        # Cyborg tells Nova, which never booted this instance (404).
+        assert err.status == 400 and 'external-events' in err.body
+    return instance

@@ -37,6 +37,7 @@ from orionx_cyborg.sandbox import clients
 from orionx_cyborg.sandbox import hosts
 from orionx_cyborg.sandbox import identity
 from orionx_cyborg.sandbox import stack
+from tests.functional import attach_checks
 from tests.functional import helpers
 
 WORKERS = 3
@@ -86,55 +87,7 @@ def _bound_instance(sandbox: stack.Sandbox) -> str:
             }
         ],
     )
-    cyborg = clients.cyborg(
-        sandbox.manifest.cyborg_url + '/v2',
-        identity.MEMBER_TOKEN,
-        service_token=identity.SERVICE_TOKEN,
-    )
-    entitlement = next(
-        d['rp_uuid']
-        for d in sandbox.cyborg().get('/deployables')['deployables']
-        if d['name'].startswith('cpu-host-1_ORIONX_VGPU_')
-    )
-    (arq,) = cyborg.post(
-        '/accelerator_requests', {'device_profile_name': name}
-    )['arqs']
-    instance = str(uuid.uuid4())
-    sandbox.placement().put(
-        '/allocations/%s' % instance,
-        {
-            'allocations': {
-                entitlement: {'resources': {'CUSTOM_ORIONX_VGPU': 1}}
-            },
-            'project_id': identity.MEMBER_PROJECT_ID,
-            'user_id': identity.MEMBER_TOKEN,
-            'consumer_generation': None,
-            'consumer_type': 'INSTANCE',
-        },
-    )
-    try:
-        cyborg.patch(
-            '/accelerator_requests',
-            {
-                arq['uuid']: [
-                    {'path': '/hostname', 'op': 'add', 'value': 'cpu-host-1'},
-                    {
-                        'path': '/device_rp_uuid',
-                        'op': 'add',
-                        'value': entitlement,
-                    },
-                    {
-                        'path': '/instance_uuid',
-                        'op': 'add',
-                        'value': instance,
-                    },
-                ]
-            },
-        )
-    except clients.ApiError as err:
-        # Cyborg tells Nova, which never booted this instance (404).
-        assert err.status == 400 and 'external-events' in err.body
-    return instance
+    return attach_checks.bound_instance(sandbox, name)
 
 
 def _counter(text: str, name: str) -> float:

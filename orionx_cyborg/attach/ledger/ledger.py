@@ -63,6 +63,7 @@ from orionx_cyborg.attach.ledger.records import LeaseRecord
 from orionx_cyborg.attach.ledger.records import NewLease
 from orionx_cyborg.attach.ledger.states import DELETABLE_STATES
 from orionx_cyborg.attach.ledger.states import PLACED_STATES
+from orionx_cyborg.attach.ledger.states import UNPLACED_STATES
 from orionx_cyborg.attach.ledger.states import LeaseState
 from orionx_cyborg.attach.ledger.states import can_transition
 
@@ -300,6 +301,10 @@ class Ledger:
     def pending(self, pool: str, limit: int | None = None) -> LeaseList:
         """The pending leases of *pool*, first come first."""
         return self.list(pool=pool, state=LeaseState.PENDING, limit=limit)
+
+    def awaiting_partner(self, pool: str) -> LeaseList:
+        """The leases of *pool* the pairing hold keeps back, oldest first."""
+        return self.list(pool=pool, state=LeaseState.AWAITING_PARTNER)
 
     def transition(
         self,
@@ -719,7 +724,7 @@ def _transition_values(
     now: datetime.datetime,
 ) -> dict[str, Any]:
     values = dict(changes)
-    if target is LeaseState.PENDING:
+    if target in UNPLACED_STATES:
         validation.check_unplaced(target, values)
         values.update(dict.fromkeys(validation.GPU_FIELDS))
     elif target is LeaseState.ACTIVE:

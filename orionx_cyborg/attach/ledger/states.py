@@ -24,7 +24,15 @@
                   |           |           |
                   +-----------+-----------+--------> releasing --> delete
 
+    create --> awaiting-partner --> claiming, pending or releasing
+
 * ``pending``: no GPU of the pool has room; waits in FIFO order (``seq``).
+* ``awaiting-partner``: held back by the pairing hold
+  (:class:`orionx_cyborg.allocator.PairingHold`) so as not to open an idle
+  GPU alone while the pool is short of them; it is outside the FIFO queue.
+  A later lease that complements it claims it (``claiming``, beside
+  that lease), or the reconciler queues it (``pending``) when the pool
+  has idle GPUs again or it has waited long enough.
 * ``claiming``: a GPU is chosen; the Placement allocation is being written.
   If Placement says the slice does not fit, the lease goes back to
   ``pending`` and keeps its place in the queue.
@@ -35,10 +43,10 @@
   (cleanup must always be possible) and it may be entered again by a retry;
   nothing leaves it but :meth:`Ledger.delete`.
 
-A new lease starts ``pending``, ``claiming`` or, when the reconciler adopts
-an allocation that Placement already holds, ``active``. Only ``pending``
-and ``releasing`` leases may be deleted: the others may hold an
-allocation, which must be released first.
+A new lease starts ``pending``, ``awaiting-partner``, ``claiming`` or, when the reconciler adopts
+an allocation that Placement already holds, ``active``. Only ``pending``,
+``awaiting-partner`` and ``releasing`` leases may be deleted: the others
+may hold an allocation, which must be released first.
 """
 
 from __future__ import annotations
@@ -53,6 +61,7 @@ class LeaseState(enum.StrEnum):
     ACTIVE = 'active'
     MOVING = 'moving'
     RELEASING = 'releasing'
+    AWAITING_PARTNER = 'awaiting-partner'
 
 
 #: For each state, the states a lease in it may go to.
@@ -64,11 +73,19 @@ TRANSITIONS: Mapping[LeaseState, frozenset[LeaseState]] = {
     LeaseState.ACTIVE: frozenset({LeaseState.MOVING, LeaseState.RELEASING}),
     LeaseState.MOVING: frozenset({LeaseState.ACTIVE, LeaseState.RELEASING}),
     LeaseState.RELEASING: frozenset({LeaseState.RELEASING}),
+    LeaseState.AWAITING_PARTNER: frozenset(
+        {LeaseState.CLAIMING, LeaseState.PENDING, LeaseState.RELEASING}
+    ),
 }
 
 #: States a lease may be created in.
 INITIAL_STATES = frozenset(
-    {LeaseState.PENDING, LeaseState.CLAIMING, LeaseState.ACTIVE}
+    {
+        LeaseState.PENDING,
+        LeaseState.AWAITING_PARTNER,
+        LeaseState.CLAIMING,
+        LeaseState.ACTIVE,
+    }
 )
 
 #: States in which the lease has a GPU: its slice counts against it.
@@ -77,7 +94,12 @@ PLACED_STATES = frozenset(
 )
 
 #: States in which the lease holds no allocation the ledger knows of.
-DELETABLE_STATES = frozenset({LeaseState.PENDING, LeaseState.RELEASING})
+DELETABLE_STATES = frozenset(
+    {LeaseState.PENDING, LeaseState.AWAITING_PARTNER, LeaseState.RELEASING}
+)
+
+#: States of a lease that waits for a GPU: it names none.
+UNPLACED_STATES = frozenset({LeaseState.PENDING, LeaseState.AWAITING_PARTNER})
 
 
 def can_transition(source: LeaseState, target: LeaseState) -> bool:

@@ -36,6 +36,7 @@ from orionx_cyborg.attach.ledger.records import LeaseFields
 from orionx_cyborg.attach.ledger.records import NewLease
 from orionx_cyborg.attach.ledger.states import INITIAL_STATES
 from orionx_cyborg.attach.ledger.states import PLACED_STATES
+from orionx_cyborg.attach.ledger.states import UNPLACED_STATES
 from orionx_cyborg.attach.ledger.states import LeaseState
 
 #: Event details are an audit note, not a payload store.
@@ -118,14 +119,14 @@ def check_placement(state: LeaseState, values: Mapping[str, Any]) -> None:
 
 
 def check_unplaced(state: LeaseState, values: Mapping[str, Any]) -> None:
-    """Refuse a pending lease that names a GPU: pending means none has room."""
-    if state is not LeaseState.PENDING:
+    """Refuse a waiting lease that names a GPU: it has none yet."""
+    if state not in UNPLACED_STATES:
         return
     named = [name for name in GPU_FIELDS if values.get(name) is not None]
     if named:
         raise errors.InvalidArgument(
-            reason='a pending lease has no GPU, but %s given'
-            % ', '.join(named)
+            reason='a %s lease has no GPU, but %s given'
+            % (state, ', '.join(named))
         )
 
 

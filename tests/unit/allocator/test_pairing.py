@@ -208,6 +208,38 @@ class TestPairingHold(testtools.TestCase):
         self.assertAlmostEqual(0.25, hold.partner_share(base.request(30, 70)))
         self.assertAlmostEqual(1.0, hold.partner_share(base.request(10, 10)))
 
+    def test_sizes_in_mib_count_as_a_share_of_the_largest_gpu(self):
+        # What the attach service asks: MiB, here as a share of the
+        # 16 GiB GPU. 11 GiB is 69%: two cannot share one; 4 GiB (25%)
+        # fits beside either (it would not on the 8 GiB GPU).
+        gib = base.GIB
+        mix = alloc.FixedMix(
+            alloc.MixSnapshot.from_weights(
+                {
+                    alloc.TaskShape(compute_pct=20, memory_mib=11 * gib): 0.75,
+                    alloc.TaskShape(compute_pct=20, memory_mib=4 * gib): 0.25,
+                }
+            )
+        )
+        hold = alloc.PairingHold(
+            pool(base.gpu('a'), base.gpu('b', memory_mib=8 * gib), mix=mix)
+        )
+        heavy = base.request(20, memory_mib=11 * gib)
+        self.assertAlmostEqual(0.25, hold.partner_share(heavy))
+        light = base.request(20, memory_mib=4 * gib)
+        self.assertAlmostEqual(1.0, hold.partner_share(light))
+
+    def test_a_held_slice_in_mib_pairs_only_with_one_that_fits(self):
+        gib = base.GIB
+        allocator = pool(base.gpu('a'), base.gpu('b'), base.gpu('c'))
+        hold = alloc.PairingHold(allocator, reserve=1.0)
+        held = [alloc.Held('h', base.request(20, memory_mib=11 * gib))]
+        alike = hold.admit(base.request(20, memory_mib=11 * gib), held)
+        self.assertIsNone(alike.partner)
+        other = hold.admit(base.request(70, memory_mib=4 * gib), held)
+        self.assertEqual('h', other.partner[0])
+        self.assertEqual(other.partner[1].gpu_ids, other.decision.gpu_ids)
+
     def test_partner_share_ignores_whole_and_multi_gpu_shapes(self):
         mix = base.fixed_mix((100, 100, 1, 0.5), (100, 100, 2, 0.5))
         hold = alloc.PairingHold(pool(base.gpu('a'), mix=mix))

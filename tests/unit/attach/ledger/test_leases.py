@@ -351,6 +351,61 @@ class TestPending:
         assert [] == ledger.pending('default')
 
 
+class TestAwaitingPartner:
+    def test_held_leases_are_outside_the_queue_oldest_first(self, ledger):
+        held = [
+            ledger.create(
+                builders.new_lease(state=LeaseState.AWAITING_PARTNER)
+            )
+            for _ in range(2)
+        ]
+        queued = ledger.create(builders.new_lease())
+        other = ledger.create(
+            builders.new_lease(pool='b', state=LeaseState.AWAITING_PARTNER)
+        )
+        assert [queued.id] == [lease.id for lease in ledger.pending('default')]
+        assert [h.id for h in held] == [
+            lease.id for lease in ledger.awaiting_partner('default')
+        ]
+        assert [other.id] == [
+            lease.id for lease in ledger.awaiting_partner('b')
+        ]
+
+    def test_a_queued_held_lease_keeps_its_arrival_order(self, ledger):
+        held = ledger.create(
+            builders.new_lease(state=LeaseState.AWAITING_PARTNER)
+        )
+        later = ledger.create(builders.new_lease())
+        ledger.transition(
+            held.id, held.version, LeaseState.PENDING, event='queued'
+        )
+        assert [held.id, later.id] == [
+            lease.id for lease in ledger.pending('default')
+        ]
+        assert [] == ledger.awaiting_partner('default')
+
+    def test_a_held_lease_names_no_gpu(self, ledger):
+        with pytest.raises(InvalidArgument, match='awaiting-partner lease'):
+            ledger.create(
+                builders.new_lease(
+                    state=LeaseState.AWAITING_PARTNER, **builders.gpu()
+                )
+            )
+
+    def test_a_held_lease_is_claimed_with_a_gpu_or_deleted(self, ledger):
+        held, gone = (
+            ledger.create(
+                builders.new_lease(state=LeaseState.AWAITING_PARTNER)
+            )
+            for _ in range(2)
+        )
+        claimed = ledger.transition(
+            held.id, held.version, LeaseState.CLAIMING, **builders.gpu()
+        )
+        assert claimed.gpu_uuid == 'GPU-0'
+        assert ledger.delete(gone.id) == gone
+
+
 class TestDelete:
     def test_a_pending_lease_may_be_deleted(self, ledger):
         lease = ledger.create(builders.new_lease())

@@ -27,6 +27,8 @@ ALLOWED = {
     (S.CLAIMING, S.PENDING),
     (S.ACTIVE, S.MOVING),
     (S.MOVING, S.ACTIVE),
+    (S.AWAITING_PARTNER, S.CLAIMING),
+    (S.AWAITING_PARTNER, S.PENDING),
 } | {(source, S.RELEASING) for source in S}
 
 
@@ -47,7 +49,14 @@ class TestStateMachine(testtools.TestCase):
 
     def test_state_values_are_the_stored_strings(self):
         self.assertEqual(
-            ['pending', 'claiming', 'active', 'moving', 'releasing'],
+            [
+                'pending',
+                'claiming',
+                'active',
+                'moving',
+                'releasing',
+                'awaiting-partner',
+            ],
             [state.value for state in S],
         )
 
@@ -56,3 +65,10 @@ class TestStateMachine(testtools.TestCase):
         self.assertEqual(
             {S.CLAIMING, S.ACTIVE, S.MOVING}, states.PLACED_STATES
         )
+
+    def test_waiting_states_are_not_placed_and_may_be_deleted(self):
+        self.assertEqual(
+            {S.PENDING, S.AWAITING_PARTNER}, states.UNPLACED_STATES
+        )
+        self.assertEqual(set(), states.PLACED_STATES & states.UNPLACED_STATES)
+        self.assertLessEqual(states.UNPLACED_STATES, states.DELETABLE_STATES)

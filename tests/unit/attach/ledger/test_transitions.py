@@ -33,6 +33,9 @@ from tests.unit.attach.ledger import builders
 
 def lease_in(ledger: Ledger, state: S):
     """A lease brought to *state* through allowed transitions."""
+    if state is S.AWAITING_PARTNER:
+        # Only a new lease awaits a partner.
+        return ledger.create(builders.new_lease(state=state))
     lease = ledger.create(builders.new_lease())
     path = {
         S.PENDING: [],
