@@ -17,10 +17,10 @@
 Constants of our policies are chosen here, on the development seeds
 only, before any held-out run. Each candidate may be any policy the
 simulator knows, including variants with a constant in the name
-(``partner-aware+hold25``); for every inflation cell it prints the mean
+(``partner-aware+hold25``); for every cell it prints the mean
 difference, paired by seed, between the candidate and the competitor
 with the highest mean, and the mean of those differences over the
-cells::
+cells (``--arrival churn`` for the churn cells)::
 
     python -m benchmarks.allocator.trials --memories M3 \\
         --candidates partner-aware+hold10,partner-aware+hold25,\\
@@ -65,6 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument('--clusters', default='B1')
     parser.add_argument('--memories', default='M3')
     parser.add_argument('--variants', default=','.join(trace_stats.VARIANTS))
+    parser.add_argument(
+        '--arrival', default='inflate', choices=('inflate', 'churn')
+    )
     parser.add_argument('--seeds', type=int, default=4)
     parser.add_argument('--jobs', type=int, default=2)
     args = parser.parse_args(argv)
@@ -78,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for variant in args.variants.split(',')
     ]
     specs = [
-        simulate.RunSpec(*cell, 'inflate', policy, seed)
+        simulate.RunSpec(*cell, args.arrival, policy, seed)
         for cell in cells
         for policy in (*competitors, *candidates)
         for seed in seeds
