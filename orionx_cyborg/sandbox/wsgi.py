@@ -22,6 +22,7 @@ needs nothing beyond the standard library.
 from __future__ import annotations
 
 import json
+import random
 import socket
 import socketserver
 import sys
@@ -88,8 +89,52 @@ def serve_in_thread(server: ThreadingWSGIServer, name: str) -> None:
     thread.start()
 
 
-def free_port(host: str = '127.0.0.1') -> int:
-    """A port that was free a moment ago (the kernel picks it)."""
+#: Linux's list of the ports it gives to outgoing connections.
+_EPHEMERAL_RANGE = '/proc/sys/net/ipv4/ip_local_port_range'
+#: How many ports below the ephemeral range the sandbox picks from.
+_SPAN = 12000
+_ATTEMPTS = 200
+
+
+def free_port(
+    host: str = '127.0.0.1', rng: random.Random | None = None
+) -> int:
+    """A port that was free a moment ago, below the ephemeral range.
+
+    A port the kernel picks (bind to 0) comes from the ephemeral range,
+    which it also gives to outgoing connections: between the pick and the
+    service binding it, any client on the machine may take it (seen in CI
+    as cyborg-api failing with "Address already in use"). Ports just
+    below the range are only taken by those who bind them.
+
+    :param host: the address the service will bind.
+    :param rng: the source of candidates (tests).
+    :returns: the port.
+    """
+    low = _ephemeral_low()
+    if low - 1 - _SPAN < 1024:
+        return _kernel_port(host)
+    rng = rng or random.SystemRandom()
+    for _ in range(_ATTEMPTS):
+        port = rng.randint(low - _SPAN, low - 1)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+        return port
+    return _kernel_port(host)
+
+
+def _ephemeral_low() -> int:
+    try:
+        with open(_EPHEMERAL_RANGE, encoding='ascii') as ranges:
+            return int(ranges.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
+
+
+def _kernel_port(host: str) -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         port: int = sock.getsockname()[1]

@@ -12,10 +12,11 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""The sandbox's HTTP server queues bursts of connections."""
+"""The sandbox's HTTP server and the ports it picks."""
 
 from __future__ import annotations
 
+import random
 import socket
 import threading
 
@@ -56,3 +57,38 @@ def test_a_burst_of_connections_waits_in_the_listen_backlog() -> None:
         if serving.is_alive():
             server.shutdown()
         server.server_close()
+
+
+def _ephemeral_low() -> int:
+    with open('/proc/sys/net/ipv4/ip_local_port_range') as ranges:
+        return int(ranges.read().split()[0])
+
+
+def test_ports_come_from_below_the_ephemeral_range() -> None:
+    """Outgoing connections take ports from the ephemeral range, so a
+    port reserved there may be taken before the service binds it.
+    """
+    low = _ephemeral_low()
+    ports = {wsgi.free_port() for _ in range(20)}
+    assert all(low - 12000 <= p < low for p in ports), ports
+
+
+def test_a_taken_port_is_skipped() -> None:
+    """The first candidate is bound by someone else: the next one is
+    returned.
+    """
+
+    class Candidates(random.Random):
+        def __init__(self, ports: list[int]) -> None:
+            super().__init__()
+            self.ports = ports
+
+        def randint(self, a: int, b: int) -> int:
+            return self.ports.pop(0)
+
+    low = _ephemeral_low()
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(('127.0.0.1', low - 1))
+        taken.listen()
+        other = low - 2
+        assert wsgi.free_port(rng=Candidates([low - 1, other])) == other
