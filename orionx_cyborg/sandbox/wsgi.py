@@ -112,7 +112,7 @@ def free_port(
     :returns: the port.
     """
     low = _ephemeral_low()
-    if low - 1 - _SPAN < 1024:
+    if low - _SPAN < 1024:
         return _kernel_port(host)
     rng = rng or random.SystemRandom()
     for _ in range(_ATTEMPTS):

@@ -33,7 +33,6 @@ import json
 import os
 import pathlib
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -45,6 +44,7 @@ from typing import Any
 
 import pytest
 
+from orionx_cyborg.sandbox import wsgi
 from orionx_cyborg.sandbox.full import clouds
 from orionx_cyborg.sandbox.full import layout
 from orionx_cyborg.sandbox.full import stack
@@ -102,12 +102,6 @@ def browser_available() -> None:
     pytest.skip(missing)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return int(sock.getsockname()[1])
-
-
 def _answers(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=60) as answer:  # noqa: S310
@@ -124,7 +118,7 @@ def horizon(
 ) -> Iterator[str]:
     """Horizon with the plugin, on a free port; its base URL."""
     state = tmp_path_factory.mktemp('horizon')
-    port = _free_port()
+    port = wsgi.free_port()
     env = dict(
         os.environ,
         DJANGO_SETTINGS_MODULE='tests.functional.full.horizon_site.settings',

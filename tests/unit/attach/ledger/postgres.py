@@ -43,6 +43,8 @@ from collections.abc import Iterator
 
 import sqlalchemy as sa
 
+from orionx_cyborg.sandbox import wsgi
+
 URL_ENVIRONMENT = 'ORIONX_TEST_POSTGRES_URL'
 SUPERUSER = 'orionx'
 PREFIX = 'orionx-ledger-pg-'
@@ -130,7 +132,7 @@ class Cluster:
             ]
         )
         for _attempt in range(3):
-            self.port = _free_port()
+            self.port = wsgi.free_port()
             if self._start_server():
                 break
         else:
@@ -301,13 +303,6 @@ def _service_user() -> pwd.struct_passwd | None:
         except KeyError:
             continue
     return None
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(('127.0.0.1', 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _accepts_connections(port: int) -> bool:
