@@ -24,6 +24,7 @@ from typing import Any
 
 from benchmarks.allocator import trace_stats
 from benchmarks.allocator import workloads
+from orionx_cyborg import allocator as alloc
 
 ORDER = (
     'random',
@@ -89,13 +90,14 @@ STYLES: Mapping[str, tuple[str, str, float]] = {
     'spread': ('#e377c2', '-', 1.0),
     'binpack': ('#7f7f7f', '-', 1.0),
     'fragmentation-aware': ('#ff7f0e', '-', 1.2),
-    'stranding-aware': ('#2ca02c', '-', 2.0),
+    'stranding-aware': ('#2ca02c', '-', 1.6),
     'stranding-aware+oracle': ('#000000', ':', 1.2),
-    'partner-aware': ('#000000', '-', 1.6),
+    'partner-aware': ('#000000', '-', 2.0),
     'partner-aware+hold': ('#000000', '-.', 1.6),
     'partner-aware+defrag': ('#7f7f7f', ':', 1.6),
 }
-BEST = 'stranding-aware'
+#: The service's default policy, drawn thick and compared with FGD.
+BEST = alloc.DEFAULT_POLICY
 BEGIN = '.. BEGIN GENERATED RESULTS'
 END = '.. END GENERATED RESULTS'
 
@@ -196,7 +198,7 @@ def published_table(records: Records) -> str:
         'BestFit published',
         'FGD (our port)',
         'BestFit (our port)',
-        'stranding-aware',
+        LABELS[BEST],
     ]
     return simple_table(header, rows)
 
@@ -787,8 +789,8 @@ def results_section(
             _section(
                 'Our policies against the best competitor',
                 'Paired by seed (same arrivals, same host order): the '
-                'default policy (stranding-aware), partner-aware and '
-                'partner-aware behind the pairing hold, each '
+                'default policy (' + BEST + '), stranding-aware (the default '
+                'before it) and partner-aware behind the pairing hold, each '
                 'minus the best other policy of the cell (ours excluded) '
                 'in GPU allocation points at 130% '
                 '(churn: steady state), with the 95% confidence interval '

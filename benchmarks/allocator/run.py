@@ -58,6 +58,7 @@ from benchmarks.allocator import report
 from benchmarks.allocator import simulate
 from benchmarks.allocator import trace_stats
 from benchmarks.allocator import workloads
+from orionx_cyborg import allocator as alloc
 
 HERE = pathlib.Path(__file__).resolve().parent
 #: Development seeds: the seeds of FGD's run scripts, used before issue 13
@@ -69,12 +70,13 @@ DEV_SEEDS = tuple(range(42, 52))
 HELDOUT_SEEDS = tuple(range(1042, 1052))
 SEED_SETS = {'dev': DEV_SEEDS, 'heldout': HELDOUT_SEEDS}
 SEEDS = HELDOUT_SEEDS
-#: The default policy and our other policies; every other policy is a
+#: The service's default policy (chosen on the development seeds, see
+#: the README); with our other policies below, every other policy is a
 #: competitor in the paired comparisons.
-DEFAULT_POLICY = 'stranding-aware'
+DEFAULT_POLICY = alloc.DEFAULT_POLICY
 #: Our policies compared with the best competitor of each cell: the
-#: default and the candidate of issue 13 (point 5).
-COMPARED = (DEFAULT_POLICY, 'partner-aware', 'partner-aware+hold')
+#: default, the default before it and the opt-in pairing hold.
+COMPARED = (DEFAULT_POLICY, 'stranding-aware', 'partner-aware+hold')
 OURS = (
     'stranding-aware',
     'stranding-aware+oracle',
@@ -707,7 +709,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         '--report-only',
         action='store_true',
-        help='run nothing: write the outputs from OUT/runs.jsonl',
+        help='run nothing: write the outputs from OUT/runs.jsonl, or '
+        'without it from OUT/results.json (per_seed.csv is kept)',
     )
     parser.add_argument(
         '--no-readme', action='store_true', help='leave README.rst alone'
@@ -730,6 +733,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.quick
             else HERE / 'results'
         )
+    if args.report_only and not (args.out / 'runs.jsonl').exists():
+        try:
+            rewrite_from_results(args.out, not args.no_readme)
+        except ReportError as error:
+            print(error, file=sys.stderr)
+            return 2
+        print('rewrote the outputs from %s' % (args.out / 'results.json'))
+        return 0
     args.out.mkdir(parents=True, exist_ok=True)
     seeds = SEED_SETS[args.seed_set][: args.seeds]
     if args.quick:
@@ -793,6 +804,48 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def rewrite_from_results(out: pathlib.Path, readme: bool) -> None:
+    """Rewrite the outputs from OUT/results.json, running nothing.
+
+    For a change of the report or of :data:`COMPARED` on a machine
+    without the runs (``runs.jsonl`` is not committed): the cells, the
+    latency cells and the paired comparisons are the ones recorded, the
+    comparisons in the order of :data:`COMPARED`; ``per_seed.csv`` is
+    left as it is.
+
+    :param out: the output directory.
+    :param readme: whether to rewrite the README's results section.
+    :raises ReportError: without results.json.
+    """
+    path = out / 'results.json'
+    if not path.exists():
+        raise ReportError(
+            '%s and %s do not exist: run the benchmark first (see the '
+            'README, Run it)' % (out / 'runs.jsonl', path)
+        )
+    recorded = json.loads(path.read_text())
+    # Like paired_comparisons: a compared policy that did not run has no
+    # rows.
+    paired = [
+        r
+        for policy in COMPARED
+        for r in recorded['paired']
+        if r['policy'] == policy
+    ]
+    write_reports(
+        recorded['cells'],
+        recorded['latency'],
+        paired,
+        out,
+        recorded['meta'],
+        readme,
+    )
+
+
+class ReportError(Exception):
+    """The outputs cannot be written from what is recorded."""
+
+
 def _latency_only(args: argparse.Namespace) -> int:
     # The latency runs alone, their table on stdout and in latency.json.
     out = args.out or HERE / 'results'
@@ -844,9 +897,35 @@ def write_outputs(
     :param meta: the run's command, seeds and timing.
     :param readme: whether to rewrite the README's results section.
     """
-    records = aggregate(results)
+    write_per_seed_csv(results, out / 'per_seed.csv', meta['seed_set'])
+    write_reports(
+        aggregate(results),
+        latency,
+        paired_comparisons(results),
+        out,
+        meta,
+        readme,
+    )
+
+
+def write_reports(
+    records: Sequence[dict[str, Any]],
+    latency: Sequence[dict[str, Any]],
+    paired: Sequence[dict[str, Any]],
+    out: pathlib.Path,
+    meta: dict[str, Any],
+    readme: bool,
+) -> None:
+    """Write results.json, summary.csv, paired.csv, the plots, the README.
+
+    :param records: aggregated cells (:func:`aggregate`).
+    :param latency: aggregated latency cells.
+    :param paired: :func:`paired_comparisons`.
+    :param out: the output directory.
+    :param meta: the run's command, seeds and timing.
+    :param readme: whether to rewrite the README's results section.
+    """
     bounds = load_bounds(out / 'bounds.json')
-    paired = paired_comparisons(results)
     with (out / 'results.json').open('w') as stream:
         json.dump(
             {
@@ -860,7 +939,6 @@ def write_outputs(
         )
         stream.write('\n')
     write_summary_csv(records, out / 'summary.csv', meta['seed_set'], bounds)
-    write_per_seed_csv(results, out / 'per_seed.csv', meta['seed_set'])
     write_paired_csv(paired, out / 'paired.csv')
     report.plot_curves(records, out, bounds)
     if readme:

@@ -133,9 +133,12 @@ opts = [
         help=_(
             'How a GPU is chosen among those with room: binpack, spread, '
             'fragmentation-aware, stranding-aware, partner-aware, or another '
-            'policy of the allocator. The default is stranding-aware; '
-            'partner-aware places more where sharing requests dominate '
-            '(see the allocator benchmark, benchmarks/allocator).'
+            'policy of the allocator. The default is partner-aware, which '
+            'places like stranding-aware unless whole-GPU requests are '
+            'under 30% of the recent demand, and then keeps used GPUs open '
+            'for complementary slices (see the allocator benchmark, '
+            'benchmarks/allocator). Set stranding-aware to keep the '
+            'placement of earlier releases.'
         ),
     ),
     cfg.BoolOpt(

@@ -23,6 +23,7 @@ import importlib.util
 import pathlib
 import tempfile
 
+import fixtures
 import testtools
 
 HAVE_NUMPY = importlib.util.find_spec('numpy') is not None
@@ -218,6 +219,71 @@ class TestSimulatorSmoke(testtools.TestCase):
                 self.assertTrue(
                     (pathlib.Path(out) / 'allocation_B1.png').exists()
                 )
+
+
+@testtools.skipUnless(HAVE_NUMPY, 'the benchmark needs numpy')
+class TestReportFromResults(testtools.TestCase):
+    """``--report-only`` without ``runs.jsonl``: from results.json."""
+
+    def setUp(self):
+        super().setUp()
+        from benchmarks.allocator import run
+        from benchmarks.allocator import simulate
+
+        self.run = run
+        self.out = pathlib.Path(self.useFixture(fixtures.TempDir()).path)
+        results = [
+            simulate.run(
+                simulate.RunSpec('tiny', 'default', 'M3', 'inflate', p, seed)
+            )
+            for p in ('fgd', 'stranding-aware', 'partner-aware')
+            for seed in (42, 43)
+        ]
+        self.patch(run.report, 'plot_curves', lambda *args: None)
+        run.write_outputs(
+            results, [], self.out, {'seed_set': 'dev'}, readme=False
+        )
+
+    def written(self):
+        return {
+            name: (self.out / name).read_text()
+            for name in ('results.json', 'summary.csv', 'paired.csv')
+        }
+
+    def test_the_recorded_outputs_are_written_again(self):
+        before = self.written()
+        self.assertEqual(
+            0,
+            self.run.main(
+                ['--report-only', '--no-readme', '--out', str(self.out)]
+            ),
+        )
+        self.assertEqual(before, self.written())
+        self.assertFalse((self.out / 'runs.jsonl').exists())
+
+    def test_paired_comparisons_follow_compared(self):
+        self.patch(self.run, 'COMPARED', ('stranding-aware', 'partner-aware'))
+        self.run.rewrite_from_results(self.out, readme=False)
+        paired = (self.out / 'paired.csv').read_text().splitlines()[1:]
+        self.assertEqual(
+            ['stranding-aware', 'partner-aware'],
+            [line.split(',')[0] for line in paired],
+        )
+
+    def test_nothing_recorded_is_an_error_and_runs_nothing(self):
+        (self.out / 'results.json').unlink()
+        stderr = self.useFixture(fixtures.StringStream('stderr'))
+        self.useFixture(fixtures.MonkeyPatch('sys.stderr', stderr.stream))
+        self.assertEqual(
+            2,
+            self.run.main(
+                ['--report-only', '--no-readme', '--out', str(self.out)]
+            ),
+        )
+        self.assertIn(
+            'run the benchmark first', stderr.getDetails()['stderr'].as_text()
+        )
+        self.assertFalse((self.out / 'runs.jsonl').exists())
 
 
 @testtools.skipUnless(HAVE_NUMPY, 'the benchmark needs numpy')

@@ -215,7 +215,7 @@ class TestRegistry(testtools.TestCase):
 
     def test_default_policy_is_registered(self):
         self.assertIn(alloc.DEFAULT_POLICY, alloc.POLICIES)
-        self.assertEqual('stranding-aware', alloc.DEFAULT_POLICY)
+        self.assertEqual('partner-aware', alloc.DEFAULT_POLICY)
 
     def test_unknown_name_lists_the_known_ones(self):
         error = self.assertRaises(
