@@ -285,12 +285,18 @@ def run_backend(
     url: str,
     samples: tuple[int, int],
     rng: random.Random,
+    hold: bool = False,
 ) -> dict[str, Any]:
     size = len(arqs.instances)
     print(
-        '%d ARQs, %s ledger ...' % (size, backend), file=sys.stderr, flush=True
+        '%d ARQs, %s ledger, pairing hold %s ...'
+        % (size, backend, 'on' if hold else 'off'),
+        file=sys.stderr,
+        flush=True,
     )
-    sandbox.reconfigure_attach({'database_connection': url})
+    sandbox.reconfigure_attach(
+        {'database_connection': url, 'pairing_hold': str(hold)}
+    )
     first_ask, known = samples
     cold = rng.sample(arqs.instances, first_ask)
     first_vd, first_cy = latencies(sandbox, cold)
@@ -318,6 +324,7 @@ def run_backend(
         },
         'arqs': size,
         'backend': backend,
+        'pairing_hold': hold,
         'placement_pass_s': first['duration_s'],
         'placement_wall_s': create_wall,
         'leases_per_s': first['created'] / first['duration_s'],
@@ -351,11 +358,10 @@ def ledgers(
             if cluster is not None:
                 stack_.callback(cluster.stop)
 
-        def fresh(backend: str, size: int) -> str:
+        def fresh(backend: str, size: int, hold: bool = False) -> str:
             if backend == 'sqlite':
-                return 'sqlite:///%s' % (
-                    sandbox.state.attach_dir / ('bench-%d.sqlite' % size)
-                )
+                name = 'bench-%d%s.sqlite' % (size, '-hold' if hold else '')
+                return 'sqlite:///%s' % (sandbox.state.attach_dir / name)
             assert server is not None
             url: str = stack_.enter_context(server.schema())
             return url
@@ -388,7 +394,7 @@ def print_table(results: list[dict[str, Any]], out: Any) -> None:
             rows.append(
                 (
                     str(r['arqs']),
-                    r['backend'],
+                    r['backend'] + ('+hold' if r.get('pairing_hold') else ''),
                     '%.1f' % r['leases_per_s'],
                     '%.1f' % r['placement_pass_s'],
                     '%.2f' % r['steady_pass_s'],
@@ -424,6 +430,7 @@ def run(
     backends: list[str],
     rng: random.Random,
     save: Callable[[list[dict[str, Any]], list[dict[str, Any]]], None],
+    holds: tuple[bool, ...] = (False,),
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     sandbox = stack.Sandbox(
         state_dir, fleet(args.gpu_hosts, args.cpu_hosts), start_timeout=LONG
@@ -460,17 +467,19 @@ def run(
                     }
                 )
                 for backend in backends:
-                    results.append(
-                        run_backend(
-                            sandbox,
-                            arqs,
-                            backend,
-                            fresh(backend, size),
-                            count,
-                            rng,
+                    for hold in holds:
+                        results.append(
+                            run_backend(
+                                sandbox,
+                                arqs,
+                                backend,
+                                fresh(backend, size, hold),
+                                count,
+                                rng,
+                                hold,
+                            )
                         )
-                    )
-                    save(results, setup)  # a long run keeps what it has
+                        save(results, setup)  # a long run keeps what it has
     finally:
         sandbox.stop()
     return results, setup
@@ -490,6 +499,13 @@ def main(argv: list[str] | None = None) -> int:
         help='vendordata samples per size (first asks)',
     )
     parser.add_argument('--backends', default='sqlite,postgresql')
+    parser.add_argument(
+        '--pairing-hold',
+        default='off',
+        help='off, on or off,on: run each size and ledger with '
+        '[orionx_attach] pairing_hold off and/or on (the ledger column '
+        'says +hold)',
+    )
     parser.add_argument('--gpu-hosts', type=int, default=4)
     parser.add_argument('--cpu-hosts', type=int, default=6)
     parser.add_argument(
@@ -509,6 +525,11 @@ def main(argv: list[str] | None = None) -> int:
         )
     )
     backends = args.backends.split(',')
+    modes = {'off': False, 'on': True}
+    try:
+        holds = tuple(modes[m] for m in args.pairing_hold.split(','))
+    except KeyError:
+        parser.error('--pairing-hold takes off, on or off,on')
     rng = random.Random(args.seed)
     began = time.perf_counter()
 
@@ -523,7 +544,7 @@ def main(argv: list[str] | None = None) -> int:
             tempfile.TemporaryDirectory(prefix='bench-attach-')
         )
         results, setup = run(
-            state_dir, args, sizes, samples, backends, rng, save
+            state_dir, args, sizes, samples, backends, rng, save, holds
         )
     total = time.perf_counter() - began
     save(results, setup)
