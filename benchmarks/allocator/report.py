@@ -43,6 +43,7 @@ ORDER = (
     'stranding-aware',
     'stranding-aware+oracle',
     'partner-aware',
+    'count-aware',
     'partner-aware+hold',
     'partner-aware+defrag',
 )
@@ -63,6 +64,7 @@ LABELS: Mapping[str, str] = {
     'stranding-aware': 'stranding-aware',
     'stranding-aware+oracle': 'stranding+oracle',
     'partner-aware': 'partner-aware',
+    'count-aware': 'count-aware',
     'partner-aware+hold': 'partner+hold',
     'partner-aware+defrag': 'partner+defrag',
 }
@@ -72,6 +74,7 @@ RUNTIME = (
     'fragmentation-aware',
     'stranding-aware',
     'partner-aware',
+    'count-aware',
     'partner-aware+hold',
 )
 #: Line colour and style per policy: baselines dashed, the runtime
@@ -92,7 +95,8 @@ STYLES: Mapping[str, tuple[str, str, float]] = {
     'fragmentation-aware': ('#ff7f0e', '-', 1.2),
     'stranding-aware': ('#2ca02c', '-', 1.6),
     'stranding-aware+oracle': ('#000000', ':', 1.2),
-    'partner-aware': ('#000000', '-', 2.0),
+    'partner-aware': ('#1f3a93', '--', 1.6),
+    'count-aware': ('#000000', '-', 2.0),
     'partner-aware+hold': ('#000000', '-.', 1.6),
     'partner-aware+defrag': ('#7f7f7f', ':', 1.6),
 }
@@ -789,8 +793,9 @@ def results_section(
             _section(
                 'Our policies against the best competitor',
                 'Paired by seed (same arrivals, same host order): the '
-                'default policy (' + BEST + '), stranding-aware (the default '
-                'before it) and partner-aware behind the pairing hold, each '
+                'default policy (' + BEST + '), partner-aware and '
+                'stranding-aware (the defaults before it) and partner-aware '
+                'behind the pairing hold, each '
                 'minus the best other policy of the cell (ours excluded) '
                 'in GPU allocation points at 130% '
                 '(churn: steady state), with the 95% confidence interval '

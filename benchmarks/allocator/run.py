@@ -75,13 +75,19 @@ SEEDS = HELDOUT_SEEDS
 #: competitor in the paired comparisons.
 DEFAULT_POLICY = alloc.DEFAULT_POLICY
 #: Our policies compared with the best competitor of each cell: the
-#: default, the default before it and the opt-in pairing hold.
-COMPARED = (DEFAULT_POLICY, 'stranding-aware', 'partner-aware+hold')
+#: default, the two defaults before it and the opt-in pairing hold.
+COMPARED = (
+    DEFAULT_POLICY,
+    'partner-aware',
+    'stranding-aware',
+    'partner-aware+hold',
+)
 OURS = (
     'stranding-aware',
     'stranding-aware+oracle',
     'fragmentation-aware',
     'partner-aware',
+    'count-aware',
     'partner-aware+hold',
     'partner-aware+defrag',
 )
@@ -108,6 +114,7 @@ CHURN_POLICIES = (
     'fragmentation-aware',
     'stranding-aware',
     'partner-aware',
+    'count-aware',
     'partner-aware+hold',
     'partner-aware+defrag',
     'random',
@@ -846,6 +853,23 @@ class ReportError(Exception):
     """The outputs cannot be written from what is recorded."""
 
 
+#: What latency.json keeps of a latency cell.
+_LATENCY_KEYS = (
+    'cluster',
+    'variant',
+    'memory',
+    'policy',
+    'seeds',
+    'latency_us',
+    'decisions',
+    'classes',
+)
+
+
+def _latency_cell(cell: dict[str, Any]) -> tuple[str, str, str, str]:
+    return (cell['cluster'], cell['variant'], cell['memory'], cell['policy'])
+
+
 def _latency_only(args: argparse.Namespace) -> int:
     # The latency runs alone, their table on stdout and in latency.json.
     out = args.out or HERE / 'results'
@@ -855,28 +879,21 @@ def _latency_only(args: argparse.Namespace) -> int:
         _names(args.variants, ()) or None,
         _names(args.policies, ()) or None,
     )
-    cells = aggregate(execute(specs, 1))
-    with (out / 'latency.json').open('w') as stream:
-        json.dump(
-            [
-                {
-                    key: cell[key]
-                    for key in (
-                        'cluster',
-                        'variant',
-                        'memory',
-                        'policy',
-                        'seeds',
-                        'latency_us',
-                        'decisions',
-                        'classes',
-                    )
-                }
-                for cell in cells
-            ],
-            stream,
-            indent=1,
-        )
+    cells = [
+        {key: cell[key] for key in _LATENCY_KEYS}
+        for cell in aggregate(execute(specs, 1))
+    ]
+    path = out / 'latency.json'
+    # Cells of other policies or variants recorded before are kept, so
+    # that one policy can be measured again alone.
+    fresh = {_latency_cell(cell) for cell in cells}
+    kept = [
+        cell
+        for cell in (json.loads(path.read_text()) if path.exists() else [])
+        if _latency_cell(cell) not in fresh
+    ]
+    with path.open('w') as stream:
+        json.dump(kept + cells, stream, indent=1)
         stream.write('\n')
     print(report.latency_table(cells))
     return 0

@@ -53,6 +53,7 @@ RUNTIME_POLICIES = (
     'stranding-aware',
     'stranding-aware+oracle',
     'partner-aware',
+    'count-aware',
 )
 #: Runtime policies behind the pairing hold (:class:`HoldEngine`), an
 #: admission rule: a sharing task may wait for a partner.

@@ -107,6 +107,7 @@ class Allocator:
         self._state = state_mod.PoolState(gpus)
         self._rank = _ranker(locality, locality_weight)
         self._group_cache: dict[object, _GroupScores] = {}
+        self._smallest_memory_mib = 0
         self._snapshot = self._mix.snapshot()
         self._adopt(self._snapshot)
 
@@ -268,6 +269,7 @@ class Allocator:
         :raises DuplicateGpuError: if the id is already in the pool.
         """
         self._state.add(gpu)
+        self._sync_pool()
 
     def remove_gpu(self, gpu_id: str) -> models.AllocatorGpu:
         """Remove a GPU from the pool.
@@ -276,7 +278,9 @@ class Allocator:
         :returns: its last record.
         :raises UnknownGpuError: if the GPU is not in the pool.
         """
-        return self._state.remove(gpu_id)
+        removed = self._state.remove(gpu_id)
+        self._sync_pool()
+        return removed
 
     def update_gpu(self, gpu: models.AllocatorGpu) -> None:
         """Replace a GPU's record, e.g. from Placement's usages.
@@ -286,6 +290,7 @@ class Allocator:
         """
         self._state.remove(gpu.gpu_id)
         self._state.add(gpu)
+        self._sync_pool()
 
     def set_health(self, gpu_id: str, healthy: bool) -> None:
         """Mark a GPU healthy or not; unhealthy GPUs get no new slices.
@@ -304,9 +309,16 @@ class Allocator:
             self._snapshot = snapshot
             self._adopt(snapshot)
 
+    def _sync_pool(self) -> None:
+        # Rare: only a GPU of a new smallest size, or the removal of the
+        # last one, re-prepares the policy.
+        if self._state.smallest_memory_mib != self._smallest_memory_mib:
+            self._adopt(self._snapshot)
+
     def _adopt(self, snapshot: mix_mod.MixSnapshot) -> None:
-        # Scores and cached host scores depend on the mix.
-        self._policy.prepare(snapshot)
+        # Scores and cached host scores depend on the mix and the pool.
+        self._smallest_memory_mib = self._state.smallest_memory_mib
+        self._policy.prepare(snapshot, self._smallest_memory_mib)
         self._state.set_context_model(self._policy.context_model())
         self._group_cache = {}
 

@@ -22,7 +22,10 @@ pool of remote GPUs. For a mix of task shapes ``s`` with weights ``p_s``:
   memory and free compute fractions (:func:`free_amount`), or the larger
   of the two (:func:`largest_free_fraction`, which weighs stranded
   capacity more: memory left on a GPU without compute counts whole). In
-  one dimension both are FGD's idle milli-GPU divided by 1000.
+  one dimension both are FGD's idle milli-GPU divided by 1000. Two more
+  measures: one GPU for a GPU with room in both dimensions, else its
+  larger free fraction (:func:`usable_or_stranded`), and the free compute
+  fraction alone (:func:`free_compute_fraction`, FGD's measure).
 - A GPU's free capacity is a fragment for shape ``s`` when one slice of
   ``s`` does not fit in it (memory *or* compute too small). Its expected
   fragment is ``free * sum(p_s for s that do not fit)``.
@@ -98,6 +101,44 @@ def largest_free_fraction(
     :returns: the larger of the free memory and free compute fractions.
     """
     return max(free_memory_mib / memory_mib, free_compute / compute_pct)
+
+
+def usable_or_stranded(
+    memory_mib: int, compute_pct: int, free_memory_mib: int, free_compute: int
+) -> float:
+    """Free capacity of a GPU as a usable GPU, or as what it strands.
+
+    A GPU with room in both dimensions counts as one GPU whatever its free
+    room, so that the fragment of a pool counts the GPUs that likely
+    requests can no longer use rather than how much room they have left.
+    A GPU full in one dimension strands the other, which counts at its
+    free fraction.
+
+    :param memory_mib: memory capacity.
+    :param compute_pct: compute capacity.
+    :param free_memory_mib: free memory.
+    :param free_compute: free compute.
+    :returns: 1 when both are free, else the larger free fraction.
+    """
+    if free_memory_mib > 0 and free_compute > 0:
+        return 1.0
+    return largest_free_fraction(
+        memory_mib, compute_pct, free_memory_mib, free_compute
+    )
+
+
+def free_compute_fraction(
+    memory_mib: int, compute_pct: int, free_memory_mib: int, free_compute: int
+) -> float:
+    """Free capacity of a GPU as its free compute, as FGD measures it.
+
+    :param memory_mib: memory capacity (unused).
+    :param compute_pct: compute capacity.
+    :param free_memory_mib: free memory (unused).
+    :param free_compute: free compute.
+    :returns: the free compute fraction.
+    """
+    return free_compute / compute_pct
 
 
 #: How a policy measures the free capacity of a GPU (capacities and free

@@ -31,12 +31,16 @@ from __future__ import annotations
 
 import collections
 import itertools
+from collections.abc import Hashable
 from collections.abc import Iterable
 from collections.abc import Iterator
+from typing import TypeVar
 
 from orionx_cyborg.allocator import errors
 from orionx_cyborg.allocator import fragmentation
 from orionx_cyborg.allocator import models
+
+_Key = TypeVar('_Key', bound=Hashable)
 
 #: (model, memory capacity, compute capacity, free memory, free compute,
 #: host context)
@@ -211,6 +215,7 @@ class PoolState:
         self._classes_by_model: dict[str, dict[ClassKey, GpuClass]] = {}
         self._models: collections.Counter[str] = collections.Counter()
         self._healthy_models: collections.Counter[str] = collections.Counter()
+        self._memory_sizes: collections.Counter[int] = collections.Counter()
         self._host_signature: dict[str, HostSignature] = {}
         self._groups: dict[HostSignature, HostGroup] = {}
         self._uids = itertools.count()
@@ -308,6 +313,15 @@ class PoolState:
             return sum(self._healthy_models.values())
         return sum(self._healthy_models[m] for m in gpu_models)
 
+    @property
+    def smallest_memory_mib(self) -> int:
+        """The smallest memory capacity of a GPU (healthy or not).
+
+        :returns: MiB; 0 for an empty pool.
+        """
+        # A pool has a handful of distinct sizes, however many GPUs.
+        return min(self._memory_sizes, default=0)
+
     def index_view(self) -> dict[str, object]:
         """A comparable picture of every index, for consistency checks.
 
@@ -331,6 +345,7 @@ class PoolState:
             'signatures': dict(self._host_signature),
             'models': +self._models,
             'healthy_models': +self._healthy_models,
+            'memory_sizes': +self._memory_sizes,
             'hosts': {h: frozenset(g) for h, g in self._hosts.items()},
         }
 
@@ -348,6 +363,7 @@ class PoolState:
         self._records[gpu.gpu_id] = record
         self._hosts.setdefault(gpu.host, {})[gpu.gpu_id] = None
         self._models[gpu.model] += 1
+        self._memory_sizes[gpu.memory_mib] += 1
         if gpu.healthy:
             self._healthy_models[gpu.model] += 1
         self._refresh_host(gpu.host)
@@ -364,6 +380,7 @@ class PoolState:
         del self._records[gpu_id]
         _discard_from(self._hosts, record.host, gpu_id)
         _decrement(self._models, record.model)
+        _decrement(self._memory_sizes, record.memory_mib)
         if record.healthy:
             _decrement(self._healthy_models, record.model)
         self._refresh_host(record.host)
@@ -517,7 +534,7 @@ class PoolState:
         self._host_signature[host] = signature
 
 
-def _decrement(counter: collections.Counter[str], key: str) -> None:
+def _decrement(counter: collections.Counter[_Key], key: _Key) -> None:
     counter[key] -= 1
     if counter[key] <= 0:
         del counter[key]

@@ -132,13 +132,15 @@ opts = [
         'allocation_policy',
         help=_(
             'How a GPU is chosen among those with room: binpack, spread, '
-            'fragmentation-aware, stranding-aware, partner-aware, or another '
-            'policy of the allocator. The default is partner-aware, which '
-            'places like stranding-aware unless whole-GPU requests are '
-            'under 30% of the recent demand, and then keeps used GPUs open '
-            'for complementary slices (see the allocator benchmark, '
-            'benchmarks/allocator). Set stranding-aware to keep the '
-            'placement of earlier releases.'
+            'fragmentation-aware, stranding-aware, partner-aware, '
+            'count-aware, or another policy of the allocator. The default '
+            'is count-aware: partner-aware (stranding-aware unless '
+            'whole-GPU requests are under 30% of the recent demand, then '
+            'used GPUs are kept open for complementary slices), with the '
+            'fragmentation it minimises counted in GPUs that likely '
+            'requests can no longer use (see the allocator benchmark, '
+            'benchmarks/allocator). Set partner-aware or stranding-aware '
+            'to keep the placement of earlier releases.'
         ),
     ),
     cfg.BoolOpt(

@@ -17,6 +17,8 @@
 import testtools
 
 from orionx_cyborg import allocator as alloc
+from orionx_cyborg.allocator import fragmentation
+from orionx_cyborg.allocator import policies
 from tests.unit.allocator import base
 
 Reason = alloc.RejectionReason
@@ -378,3 +380,70 @@ class TestPoolChanges(testtools.TestCase):
         allocator.allocate(base.request(7))
         shapes = allocator.mix_snapshot.shapes
         self.assertIn(alloc.TaskShape(compute_pct=7, memory_pct=7), shapes)
+
+
+class _RecordingPolicy(policies.CountAwarePolicy):
+    """Count-aware, remembering the smallest memory of every prepare."""
+
+    def __init__(self):
+        super().__init__()
+        self.smallest = []
+
+    def prepare(self, snapshot, smallest_memory_mib=0):
+        self.smallest.append(smallest_memory_mib)
+        super().prepare(snapshot, smallest_memory_mib)
+
+
+class TestPoolMemorySizes(testtools.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.policy = _RecordingPolicy()
+        self.allocator = alloc.Allocator(
+            [base.gpu('big', memory_mib=32 * base.GIB)], policy=self.policy
+        )
+
+    def test_policy_is_prepared_with_the_smallest_gpu(self):
+        self.assertEqual([32 * base.GIB], self.policy.smallest)
+
+    def test_a_smaller_gpu_prepares_the_policy_again(self):
+        self.allocator.add_gpu(base.gpu('small', memory_mib=16 * base.GIB))
+        self.assertEqual(16 * base.GIB, self.policy.smallest[-1])
+        self.assertEqual(2, len(self.policy.smallest))
+
+    def test_gpus_of_known_sizes_change_nothing(self):
+        self.allocator.add_gpu(base.gpu('big2', memory_mib=32 * base.GIB))
+        self.allocator.add_gpu(base.gpu('huge', memory_mib=80 * base.GIB))
+        self.allocator.update_gpu(
+            base.gpu('big2', free_pct=50, memory_mib=32 * base.GIB)
+        )
+        self.allocator.remove_gpu('huge')
+        self.assertEqual([32 * base.GIB], self.policy.smallest)
+
+    def test_removing_the_last_smallest_gpu_prepares_again(self):
+        for name in ('small-a', 'small-b'):
+            self.allocator.add_gpu(base.gpu(name, memory_mib=16 * base.GIB))
+        self.allocator.remove_gpu('small-a')
+        self.assertEqual(16 * base.GIB, self.policy.smallest[-1])
+        self.allocator.remove_gpu('small-b')
+        self.assertEqual(
+            [32 * base.GIB, 16 * base.GIB, 32 * base.GIB],
+            self.policy.smallest,
+        )
+
+    def test_a_slice_larger_than_the_small_gpus_switches_the_measure(self):
+        mix = alloc.FixedMix(
+            alloc.MixSnapshot.from_weights(
+                {alloc.TaskShape(compute_pct=50, memory_mib=24 * base.GIB): 1}
+            )
+        )
+        policy = policies.CountAwarePolicy()
+        allocator = alloc.Allocator(
+            [base.gpu('big', memory_mib=32 * base.GIB)], policy=policy, mix=mix
+        )
+        self.assertIs(
+            fragmentation.usable_or_stranded, policy.context_model().amount
+        )
+        allocator.add_gpu(base.gpu('small', memory_mib=16 * base.GIB))
+        self.assertIs(
+            fragmentation.free_compute_fraction, policy.context_model().amount
+        )

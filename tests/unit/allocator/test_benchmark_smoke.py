@@ -20,6 +20,8 @@ test is skipped where it is not installed.
 
 import collections
 import importlib.util
+import io
+import json
 import pathlib
 import tempfile
 
@@ -284,6 +286,44 @@ class TestReportFromResults(testtools.TestCase):
             'run the benchmark first', stderr.getDetails()['stderr'].as_text()
         )
         self.assertFalse((self.out / 'runs.jsonl').exists())
+
+
+@testtools.skipUnless(HAVE_NUMPY, 'the benchmark needs numpy')
+class TestLatencyOnly(testtools.TestCase):
+    """``--latency-only`` adds its cells to latency.json."""
+
+    def setUp(self):
+        super().setUp()
+        from benchmarks.allocator import run
+        from benchmarks.allocator import simulate
+
+        self.run = run
+        self.out = pathlib.Path(self.useFixture(fixtures.TempDir()).path)
+
+        def tiny_matrix(quick, variants=None, policies=None):
+            return [
+                simulate.RunSpec('tiny', 'default', 'M3', 'inflate', p, 42)
+                for p in policies
+            ]
+
+        self.patch(run, 'latency_matrix', tiny_matrix)
+        self.useFixture(fixtures.MonkeyPatch('sys.stdout', io.StringIO()))
+
+    def measure(self, policies):
+        argv = ['--latency-only', '--policies', policies]
+        self.assertEqual(0, self.run.main(argv + ['--out', str(self.out)]))
+        cells = json.loads((self.out / 'latency.json').read_text())
+        return sorted(c['policy'] for c in cells)
+
+    def test_a_policy_measured_alone_keeps_the_others(self):
+        self.assertEqual(['binpack', 'spread'], self.measure('binpack,spread'))
+        self.assertEqual(
+            ['binpack', 'count-aware', 'spread'], self.measure('count-aware')
+        )
+        # Measured again, a cell replaces its earlier record.
+        self.assertEqual(
+            ['binpack', 'count-aware', 'spread'], self.measure('count-aware')
+        )
 
 
 @testtools.skipUnless(HAVE_NUMPY, 'the benchmark needs numpy')

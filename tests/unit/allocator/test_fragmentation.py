@@ -40,6 +40,24 @@ class TestFreeCapacity(testtools.TestCase):
             0.5, frag.largest_free_fraction(1000, 100, 500, 20)
         )
 
+    def test_usable_gpu_counts_as_one_whatever_its_room(self):
+        self.assertEqual(1.0, frag.usable_or_stranded(1000, 100, 500, 20))
+        self.assertEqual(1.0, frag.usable_or_stranded(1000, 100, 1, 1))
+
+    def test_a_gpu_full_in_one_dimension_counts_what_it_strands(self):
+        # No compute left: the 40% of memory is stranded.
+        self.assertAlmostEqual(0.4, frag.usable_or_stranded(1000, 100, 400, 0))
+        self.assertAlmostEqual(0.3, frag.usable_or_stranded(1000, 100, 0, 30))
+        self.assertEqual(0.0, frag.usable_or_stranded(1000, 100, 0, 0))
+
+    def test_free_compute_ignores_memory(self):
+        self.assertAlmostEqual(
+            0.2, frag.free_compute_fraction(1000, 100, 900, 20)
+        )
+        self.assertAlmostEqual(
+            0.6, frag.free_compute_fraction(1000, 100, 0, 60)
+        )
+
 
 class TestGpuFragment(testtools.TestCase):
     def test_free_room_is_a_fragment_for_shapes_that_do_not_fit(self):

@@ -17,6 +17,7 @@
 import testtools
 
 from orionx_cyborg import allocator as alloc
+from orionx_cyborg.allocator import fragmentation
 from orionx_cyborg.allocator import policies
 from tests.unit.allocator import base
 
@@ -208,6 +209,78 @@ class TestPartnerAware(testtools.TestCase):
         )
 
 
+class TestCountAware(testtools.TestCase):
+    def test_keeps_a_usable_gpu_usable(self):
+        # Mix: whole GPUs (p=0.4) and half slices (p=0.6); whole-GPU
+        # demand 40 of 70 points (>= 0.3), so no tiers. A 10% slice on
+        #   idle (100% free -> 90%): the whole GPU no longer fits.
+        #     stranding-aware: 0 -> 0.9 x 0.4 = +0.36
+        #     count-aware:     0 -> 1 x 0.4   = +0.40
+        #   used (55% free -> 45%): the half slice no longer fits either.
+        #     stranding-aware: 0.55 x 0.4 = 0.22 -> 0.45 x 1 = +0.23
+        #     count-aware:     1 x 0.4        -> 1 x 1      = +0.60
+        # Counting GPUs, closing 'used' to half slices costs more than
+        # opening 'idle'; measuring room, filling 'used' costs less.
+        gpus = [base.gpu('idle'), base.gpu('used', free_pct=55)]
+        mix = base.fixed_mix((100, 100, 1, 0.4), (50, 50, 1, 0.6))
+        request = base.request(10)
+        self.assertEqual(('idle',), choose(gpus, request, 'count-aware', mix))
+        self.assertEqual(
+            ('used',), choose(gpus, request, 'partner-aware', mix)
+        )
+
+    def test_ranks_in_partner_aware_tiers(self):
+        # Only half slices: tiers. 30% on 'used' (45% free) leaves 15%:
+        # tier 2, after the idle GPU (tier 1).
+        gpus = [base.gpu('idle'), base.gpu('used', free_pct=45)]
+        mix = base.fixed_mix((50, 50, 1, 1))
+        self.assertEqual(
+            ('idle',), choose(gpus, base.request(30), 'count-aware', mix)
+        )
+
+    def _measure(self, memories_mib, smallest_memory_mib):
+        snapshot = alloc.MixSnapshot.from_weights(
+            {
+                alloc.TaskShape(compute_pct=50, memory_mib=m): 1.0
+                for m in memories_mib
+            }
+        )
+        policy = policies.CountAwarePolicy()
+        policy.prepare(snapshot, smallest_memory_mib)
+        return policy.context_model().amount
+
+    def test_counts_gpus_when_every_slice_fits_the_smallest_gpu(self):
+        self.assertIs(
+            fragmentation.usable_or_stranded,
+            self._measure([8 * base.GIB, 16 * base.GIB], 16 * base.GIB),
+        )
+
+    def test_measures_compute_when_a_slice_exceeds_the_smallest_gpu(self):
+        self.assertIs(
+            fragmentation.free_compute_fraction,
+            self._measure([8 * base.GIB, 24 * base.GIB], 16 * base.GIB),
+        )
+
+    def test_counts_gpus_for_an_empty_pool(self):
+        self.assertIs(
+            fragmentation.usable_or_stranded,
+            self._measure([24 * base.GIB], 0),
+        )
+
+    def test_exceeds_smallest_gpu_ignores_shares_and_host_shapes(self):
+        snapshot = alloc.MixSnapshot.from_weights(
+            {
+                alloc.TaskShape(compute_pct=100, memory_pct=100): 0.5,
+                alloc.TaskShape(
+                    compute_pct=100, memory_mib=80 * base.GIB, count=2
+                ): 0.5,
+            }
+        )
+        self.assertFalse(
+            policies.exceeds_smallest_gpu(snapshot, 16 * base.GIB)
+        )
+
+
 class TestRegistry(testtools.TestCase):
     def test_every_name_makes_its_policy(self):
         for name in alloc.POLICIES:
@@ -215,7 +288,7 @@ class TestRegistry(testtools.TestCase):
 
     def test_default_policy_is_registered(self):
         self.assertIn(alloc.DEFAULT_POLICY, alloc.POLICIES)
-        self.assertEqual('partner-aware', alloc.DEFAULT_POLICY)
+        self.assertEqual('count-aware', alloc.DEFAULT_POLICY)
 
     def test_unknown_name_lists_the_known_ones(self):
         error = self.assertRaises(

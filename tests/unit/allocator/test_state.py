@@ -123,6 +123,9 @@ class TestIncrementalState(testtools.TestCase):
         # The run did learn multi-slice shapes, so contexts were in use.
         self.assertTrue(allocator.mix_snapshot.multi_shapes)
 
+    def test_count_aware_policy(self):
+        self.check_random_operations('count-aware', seed=10, steps=200)
+
     def test_other_seeds(self):
         for seed in range(3, 8):
             self.check_random_operations('fragmentation-aware', seed, 200)
@@ -133,6 +136,17 @@ class TestIncrementalState(testtools.TestCase):
         for placement in placements:
             allocator.release(placement)
         self.assertTrue(all(g.is_idle for g in allocator.gpus()))
+
+
+class TestMemorySizes(testtools.TestCase):
+    def test_smallest_memory_follows_adds_and_removes(self):
+        state = alloc.PoolState()
+        self.assertEqual(0, state.smallest_memory_mib)
+        state.add(base.gpu('big', memory_mib=32 * base.GIB))
+        state.add(base.gpu('small', memory_mib=16 * base.GIB, healthy=False))
+        self.assertEqual(16 * base.GIB, state.smallest_memory_mib)
+        state.remove('small')
+        self.assertEqual(32 * base.GIB, state.smallest_memory_mib)
 
 
 class TestClasses(testtools.TestCase):
