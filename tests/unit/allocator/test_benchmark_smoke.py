@@ -223,9 +223,8 @@ class TestSimulatorSmoke(testtools.TestCase):
                 )
 
 
-@testtools.skipUnless(HAVE_NUMPY, 'the benchmark needs numpy')
-class TestReportFromResults(testtools.TestCase):
-    """``--report-only`` without ``runs.jsonl``: from results.json."""
+class _RunCommandTest(testtools.TestCase):
+    """``run.py``'s command line, writing into a temporary directory."""
 
     def setUp(self):
         super().setUp()
@@ -233,7 +232,17 @@ class TestReportFromResults(testtools.TestCase):
         from benchmarks.allocator import simulate
 
         self.run = run
+        self.simulate = simulate
         self.out = pathlib.Path(self.useFixture(fixtures.TempDir()).path)
+
+
+@testtools.skipUnless(HAVE_NUMPY, 'the benchmark needs numpy')
+class TestReportFromResults(_RunCommandTest):
+    """``--report-only`` without ``runs.jsonl``: from results.json."""
+
+    def setUp(self):
+        super().setUp()
+        run, simulate = self.run, self.simulate
         results = [
             simulate.run(
                 simulate.RunSpec('tiny', 'default', 'M3', 'inflate', p, seed)
@@ -289,16 +298,12 @@ class TestReportFromResults(testtools.TestCase):
 
 
 @testtools.skipUnless(HAVE_NUMPY, 'the benchmark needs numpy')
-class TestLatencyOnly(testtools.TestCase):
+class TestLatencyOnly(_RunCommandTest):
     """``--latency-only`` adds its cells to latency.json."""
 
     def setUp(self):
         super().setUp()
-        from benchmarks.allocator import run
-        from benchmarks.allocator import simulate
-
-        self.run = run
-        self.out = pathlib.Path(self.useFixture(fixtures.TempDir()).path)
+        simulate = self.simulate
 
         def tiny_matrix(quick, variants=None, policies=None):
             return [
@@ -306,7 +311,7 @@ class TestLatencyOnly(testtools.TestCase):
                 for p in policies
             ]
 
-        self.patch(run, 'latency_matrix', tiny_matrix)
+        self.patch(self.run, 'latency_matrix', tiny_matrix)
         self.useFixture(fixtures.MonkeyPatch('sys.stdout', io.StringIO()))
 
     def measure(self, policies):
