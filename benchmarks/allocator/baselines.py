@@ -378,15 +378,22 @@ class FgdBaseline(Baseline):
                 np.where(n_after < count, free_after, 0.0)
                 - np.where(n_fit < count, fit_free, 0.0)
             )
-        scores = np.where(
-            feasible, (MAX_SCORE / (1 + np.exp(delta))).astype(np.int64), -1
-        )
+        scores = np.where(feasible, self.share_scores(delta), -np.inf)
         per_host = np.maximum.reduceat(scores, pool.host_start)
-        hosts = np.flatnonzero(per_host >= 0)
+        hosts = np.flatnonzero(per_host > -np.inf)
         host = self.best_of(hosts, per_host[hosts])
         start = int(pool.host_start[host])
         stop = start + int(pool.host_ngpu[host])
         return [start + int(np.argmax(scores[start:stop]))]
+
+    def share_scores(self, delta: Floats) -> Floats:
+        """Scores of placing a share on each GPU, higher is better.
+
+        :param delta: the growth of fragmentation on each GPU's host.
+        :returns: FGD's integer score ``int(100 * sigmoid(-delta))``.
+        """
+        scores: Floats = np.floor(MAX_SCORE / (1 + np.exp(delta)))
+        return scores
 
     def pick_host(
         self, task: workloads.Task, feasible: Bools, hosts: Ints

@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.allocator import ablations
 from benchmarks.allocator import baselines
 from benchmarks.allocator import clusters
 from benchmarks.allocator import metrics as metrics_mod
@@ -46,6 +47,8 @@ from orionx_cyborg import allocator as alloc
 #: two-level scheduler is the ``hami-*`` baselines). ``+oracle`` runs a
 #: policy with the workload's exact mix instead of the learned one (an
 #: ablation).
+#: The ablations of :mod:`.ablations` run by name too, outside
+#: :data:`POLICIES` (and so outside the committed matrix).
 RUNTIME_POLICIES = (
     'binpack',
     'spread',
@@ -145,7 +148,12 @@ class AllocatorEngine(Engine):
                     {t.shape(): p for t, p in distribution.items()}
                 )
             )
-        self._allocator = alloc.Allocator(cluster.gpus, policy=name, mix=mix)
+        ablation = ablations.RUNTIME_POLICIES.get(name)
+        self._allocator = alloc.Allocator(
+            cluster.gpus,
+            policy=name if ablation is None else ablation(),
+            mix=mix,
+        )
         self._index = pool.index
 
     def place(
@@ -395,7 +403,10 @@ class BaselineEngine(Engine):
         distribution: Mapping[workloads.Task, float],
         seed: int,
     ) -> None:
-        self._baseline = baselines.BASELINES[policy](pool, distribution, seed)
+        factory = (
+            baselines.BASELINES.get(policy) or ablations.BASELINES[policy]
+        )
+        self._baseline = factory(pool, distribution, seed)
         self._pool = pool
 
     def place(
@@ -427,7 +438,10 @@ def make_engine(
     :param distribution: the workload's task mix.
     :returns: the engine.
     """
-    if spec.policy in baselines.BASELINES:
+    if (
+        spec.policy in baselines.BASELINES
+        or spec.policy in ablations.BASELINES
+    ):
         return BaselineEngine(spec.policy, pool, distribution, spec.seed)
     name, _, every = spec.policy.partition('+defrag')
     if name in RUNTIME_POLICIES and spec.policy != name:
@@ -446,7 +460,10 @@ def make_engine(
         return HoldEngine(
             name, cluster, pool, distribution, int(wait or 0), **options
         )
-    if spec.policy in RUNTIME_POLICIES:
+    if (
+        spec.policy in RUNTIME_POLICIES
+        or spec.policy in ablations.RUNTIME_POLICIES
+    ):
         return AllocatorEngine(spec.policy, cluster, pool, distribution)
     raise ValueError('unknown policy %r' % spec.policy)
 

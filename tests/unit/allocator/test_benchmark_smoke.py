@@ -385,3 +385,95 @@ class TestWorkloads(testtools.TestCase):
         mix = self.trace_stats.NODE_MIX
         self.assertEqual(1213, sum(mix.values()))
         self.assertEqual(6212, sum(n * c for (_, n), c in mix.items()))
+
+
+@testtools.skipUnless(HAVE_NUMPY, 'the benchmark needs numpy')
+class TestFailures(testtools.TestCase):
+    def setUp(self):
+        super().setUp()
+        from benchmarks.allocator import failures
+        from benchmarks.allocator import simulate
+
+        self.failures = failures
+        self.simulate = simulate
+        self.spec = simulate.RunSpec(
+            'tiny', 'gpushare60', 'M2', 'inflate', 'count-aware', 42
+        )
+
+    def test_refusals_are_the_runs_failures(self):
+        refused, idle = self.failures.watch(self.spec, at=10)
+        result = self.simulate.run(self.spec)
+        self.assertEqual(sum(result['failed'].values()), sum(refused.values()))
+        by_kind = {}
+        for (label, _bucket), n in refused.items():
+            kind = label.split()[0]
+            by_kind[kind] = by_kind.get(kind, 0) + n
+        self.assertEqual(
+            {k: v for k, v in result['failed'].items() if v}, by_kind
+        )
+        # Ten arrivals cannot have used more than ten GPUs of the pool.
+        self.assertGreaterEqual(sum(idle.values()), len(self.pool()) - 10)
+
+    def pool(self):
+        from benchmarks.allocator import clusters
+
+        return clusters.by_name('tiny').gpus
+
+    def test_labels(self):
+        from benchmarks.allocator import workloads
+
+        self.assertEqual(
+            'sharing 40G',
+            self.failures.task_label(
+                workloads.Task('sharing', 1, 30, memory_mib=40960)
+            ),
+        )
+        self.assertEqual(
+            'sharing 70%',
+            self.failures.task_label(
+                workloads.Task('sharing', 1, 30, memory_pct=70)
+            ),
+        )
+        self.assertEqual(
+            'multi',
+            self.failures.task_label(
+                workloads.Task('multi', 2, 100, memory_pct=100)
+            ),
+        )
+
+    def test_the_command_prints_each_policy(self):
+        import contextlib
+        import io
+
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            status = self.failures.main(
+                [
+                    '--cluster=tiny',
+                    '--variant=gpushare60',
+                    '--memory=M2',
+                    '--seeds=1',
+                    '--jobs=1',
+                    '--at=10',
+                    '--policies=count-aware,fgd-2dfit',
+                ]
+            )
+        self.assertEqual(0, status)
+        text = out.getvalue()
+        self.assertIn('count-aware: refused per 1000 arrivals', text)
+        self.assertIn('fgd-2dfit: refused per 1000 arrivals', text)
+        self.assertIn('idle GPUs after 10 arrivals', text)
+
+    def test_a_hold_is_refused(self):
+        import contextlib
+        import io
+
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            error = self.assertRaises(
+                SystemExit,
+                self.failures.main,
+                ['--cluster=tiny', '--policies=partner-aware+hold'],
+            )
+        self.assertEqual(2, error.code)
+        self.assertIn('plain policies only', err.getvalue())
