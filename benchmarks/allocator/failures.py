@@ -15,9 +15,10 @@
 """Which tasks a policy refuses, when, and which GPUs it has left idle.
 
 A diagnosis of one inflation cell on the development seeds: for each
-policy (plain ones: not behind a hold or with defragmenting moves), the refused tasks per thousand arrivals by kind (sharing tasks
-by the memory they ask for), and the idle GPUs of each memory size
-after ``--at`` arrivals::
+policy (a plain one, without a hold or defragmenting moves), the refused
+tasks per thousand arrivals by kind (sharing tasks by the memory they
+ask for), and the idle GPUs of each memory size after ``--at``
+arrivals::
 
     python -m benchmarks.allocator.failures --cluster B1 \\
         --variant gpushare60 --memory M2 \\
@@ -30,10 +31,8 @@ import argparse
 import collections
 import concurrent.futures
 import sys
-from collections.abc import Mapping
 from collections.abc import Sequence
 
-from benchmarks.allocator import clusters
 from benchmarks.allocator import pool as pool_mod
 from benchmarks.allocator import run as run_mod
 from benchmarks.allocator import simulate
@@ -75,16 +74,20 @@ class _Watch(simulate.Engine):
     def place(
         self, task: workloads.Task
     ) -> tuple[object, list[tuple[int, int]]] | str:
+        if self._arrivals == self._at:
+            # The simulator has applied every earlier placement by now.
+            self._count_idle()
         outcome = self._engine.place(task)
         if isinstance(outcome, str):
             self.refused[task_label(task), self._arrivals // BUCKET] += 1
         self._arrivals += 1
-        if self._arrivals == self._at:
-            pool = self._pool
-            for i in range(len(pool)):
-                if pool.free_comp[i] == pool.cap_comp[i]:
-                    self.idle[int(pool.cap_mem[i]) // 1024] += 1
         return outcome
+
+    def _count_idle(self) -> None:
+        pool = self._pool
+        for i in range(len(pool)):
+            if pool.free_comp[i] == pool.cap_comp[i]:
+                self.idle[int(pool.cap_mem[i]) // 1024] += 1
 
     def release(self, task: workloads.Task, handle: object) -> None:
         self._engine.release(task, handle)
@@ -96,32 +99,21 @@ class _Watch(simulate.Engine):
 def watch(
     spec: simulate.RunSpec, at: int
 ) -> tuple[dict[tuple[str, int], int], dict[int, int]]:
-    """Run one inflation run and watch it.
+    """Simulate one run, watching its engine.
 
     :param spec: the run.
     :param at: after how many arrivals to count the idle GPUs.
     :returns: refusals by (label, bucket) and idle GPUs by GiB.
     """
     watches: list[_Watch] = []
-    make_engine = simulate.make_engine
 
     def watched(
-        spec: simulate.RunSpec,
-        cluster: clusters.Cluster,
-        pool: pool_mod.PoolArrays,
-        distribution: Mapping[workloads.Task, float],
+        engine: simulate.Engine, pool: pool_mod.PoolArrays
     ) -> simulate.Engine:
-        engine = _Watch(
-            make_engine(spec, cluster, pool, distribution), pool, at
-        )
-        watches.append(engine)
-        return engine
+        watches.append(_Watch(engine, pool, at))
+        return watches[-1]
 
-    simulate.make_engine = watched
-    try:
-        simulate.run(spec)
-    finally:
-        simulate.make_engine = make_engine
+    simulate.run(spec, wrap=watched)
     return dict(watches[0].refused), dict(watches[0].idle)
 
 

@@ -29,6 +29,7 @@ import heapq
 import itertools
 import re
 import time
+from collections.abc import Callable
 from collections.abc import Mapping
 from typing import Any
 
@@ -582,10 +583,16 @@ class _Recorder:
         }
 
 
-def run(spec: RunSpec) -> dict[str, Any]:
+#: Wraps a run's engine (for diagnosis: :mod:`.failures`).
+EngineWrapper = Callable[[Engine, pool_mod.PoolArrays], Engine]
+
+
+def run(spec: RunSpec, wrap: EngineWrapper | None = None) -> dict[str, Any]:
     """Simulate one run.
 
     :param spec: the run.
+    :param wrap: called with the run's engine and pool; the engine it
+        returns places the run's tasks instead.
     :returns: a JSON-serialisable result.
     """
     started = time.perf_counter()
@@ -597,6 +604,8 @@ def run(spec: RunSpec) -> dict[str, Any]:
     distribution = sampler.distribution()
     measure = metrics_mod.PoolMetrics(pool, distribution)
     engine = make_engine(spec, cluster, pool, distribution)
+    if wrap is not None:
+        engine = wrap(engine, pool)
     if spec.arrival == 'inflate':
         result = _inflate(spec, sampler, pool, engine, measure)
     elif spec.arrival == 'churn':
