@@ -16,7 +16,7 @@
 
 They explain results rather than compete: ``trials.py`` runs them
 (``--candidates``), the committed matrix does not. The README's *The
-ten-seed losses* says what each one showed.
+two ten-seed losses, diagnosed* says what each one showed.
 
 - ``fgd-2dfit-exact``: ``fgd-2dfit`` ranking hosts and GPUs by the
   growth of fragmentation itself instead of FGD's integer score

@@ -395,19 +395,16 @@ class DefragEngine(AllocatorEngine):
 
 
 class BaselineEngine(Engine):
-    """A baseline of :mod:`.baselines`."""
+    """A baseline of :mod:`.baselines` (or an ablation of one)."""
 
     def __init__(
         self,
-        policy: str,
+        baseline: type[baselines.Baseline],
         pool: pool_mod.PoolArrays,
         distribution: Mapping[workloads.Task, float],
         seed: int,
     ) -> None:
-        factory = (
-            baselines.BASELINES.get(policy) or ablations.BASELINES[policy]
-        )
-        self._baseline = factory(pool, distribution, seed)
+        self._baseline = baseline(pool, distribution, seed)
         self._pool = pool
 
     def place(
@@ -439,11 +436,11 @@ def make_engine(
     :param distribution: the workload's task mix.
     :returns: the engine.
     """
-    if (
-        spec.policy in baselines.BASELINES
-        or spec.policy in ablations.BASELINES
-    ):
-        return BaselineEngine(spec.policy, pool, distribution, spec.seed)
+    baseline = baselines.BASELINES.get(spec.policy) or (
+        ablations.BASELINES.get(spec.policy)
+    )
+    if baseline is not None:
+        return BaselineEngine(baseline, pool, distribution, spec.seed)
     name, _, every = spec.policy.partition('+defrag')
     if name in RUNTIME_POLICIES and spec.policy != name:
         return DefragEngine(
