@@ -26,10 +26,15 @@ two ten-seed losses, diagnosed* says what each one showed.
 - ``count-aware-tiered``: ``count-aware`` ranking candidates in its three
   tiers (close a used GPU, open an idle one, then the rest) whatever the
   whole-GPU share of the mix.
+- ``count-aware-anticorrelated``: ``count-aware`` ranking in its tiers
+  up to a whole-GPU share of 50% instead of 30% where the sharing
+  slices' memory and compute are anti-correlated
+  (:func:`memory_compute_correlation` below -0.5).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from collections.abc import Mapping
 
@@ -62,13 +67,87 @@ class TieredCountAwarePolicy(policies.CountAwarePolicy):
     name = 'count-aware-tiered'
 
     @classmethod
-    def keeps_open(cls, snapshot: mix_mod.MixSnapshot) -> bool:
+    def keeps_open(
+        cls, snapshot: mix_mod.MixSnapshot, smallest_memory_mib: int = 0
+    ) -> bool:
         """Always tier.
 
         :param snapshot: the request mix (unused).
+        :param smallest_memory_mib: the pool's smallest GPU (unused).
         :returns: True.
         """
         return True
+
+
+def memory_compute_correlation(
+    snapshot: mix_mod.MixSnapshot, smallest_memory_mib: int
+) -> float:
+    """How the memory of the mix's slices follows their compute.
+
+    The weighted (Pearson) correlation of compute and memory over the
+    single-slice shapes that share a GPU (less than 100% compute): +1
+    where memory is proportional to compute (M1), about 0 where it is
+    independent (M2), -1 where memory-heavy slices are compute-light
+    (M3). Memory in percent counts as its fraction of a GPU, memory in
+    MiB as its fraction of the pool's smallest GPU.
+
+    :param snapshot: the request mix.
+    :param smallest_memory_mib: the smallest GPU memory of the pool; 0
+        leaves shapes in MiB out.
+    :returns: a correlation in [-1, 1]; 0 where it is undefined (fewer
+        than two such shapes, or one dimension constant).
+    """
+    points: list[tuple[float, float, float]] = []
+    for shape, weight in zip(snapshot.shapes, snapshot.weights, strict=True):
+        if shape.count != 1 or shape.compute_pct >= 100 or weight <= 0:
+            continue
+        if shape.memory_mib:
+            if not smallest_memory_mib:
+                continue
+            memory = shape.memory_mib / smallest_memory_mib
+        else:
+            memory = shape.memory_pct / 100
+        points.append((shape.compute_pct / 100, memory, weight))
+    if len(points) < 2:
+        return 0.0
+    total = sum(w for _, _, w in points)
+    mean_c = sum(c * w for c, _, w in points) / total
+    mean_m = sum(m * w for _, m, w in points) / total
+    cov = sum(w * (c - mean_c) * (m - mean_m) for c, m, w in points)
+    var_c = sum(w * (c - mean_c) ** 2 for c, _, w in points)
+    var_m = sum(w * (m - mean_m) ** 2 for _, m, w in points)
+    if var_c <= 0 or var_m <= 0:
+        return 0.0
+    return max(-1.0, min(1.0, cov / math.sqrt(var_c * var_m)))
+
+
+class AnticorrelatedCountAwarePolicy(policies.CountAwarePolicy):
+    """``count-aware`` tiering up to 50% whole GPUs in anti-correlated mixes."""
+
+    name = 'count-aware-anticorrelated'
+
+    #: The whole-GPU share from which idle GPUs are kept, anti-correlated.
+    anticorrelated_cutoff = 0.5
+    #: A mix whose memory and compute correlate below this is
+    #: anti-correlated (the benchmark's M3 mixes are at -0.8 to -0.95,
+    #: its M2 mixes within 0.2 of 0, M1 at +1).
+    anticorrelated_below = -0.5
+
+    @classmethod
+    def cutoff(
+        cls, snapshot: mix_mod.MixSnapshot, smallest_memory_mib: int
+    ) -> float:
+        """The whole-GPU share of demand from which idle GPUs are kept.
+
+        :param snapshot: the request mix.
+        :param smallest_memory_mib: the pool's smallest GPU memory.
+        :returns: ``anticorrelated_cutoff`` where the mix's memory and
+            compute are anti-correlated, else ``idle_cutoff``.
+        """
+        correlation = memory_compute_correlation(snapshot, smallest_memory_mib)
+        if correlation < cls.anticorrelated_below:
+            return cls.anticorrelated_cutoff
+        return cls.idle_cutoff
 
 
 #: Ablations of the FGD paper's baselines, by name.
@@ -79,4 +158,5 @@ BASELINES: Mapping[str, type[baselines.Baseline]] = {
 #: Ablations of the runtime allocator's policies, by name.
 RUNTIME_POLICIES: Mapping[str, Callable[[], policies.Policy]] = {
     TieredCountAwarePolicy.name: TieredCountAwarePolicy,
+    AnticorrelatedCountAwarePolicy.name: AnticorrelatedCountAwarePolicy,
 }

@@ -20,7 +20,8 @@ simulator knows, including variants with a constant in the name
 (``partner-aware+hold25``); for every cell it prints the mean
 difference, paired by seed, between the candidate and the competitor
 with the highest mean, and the mean of those differences over the
-cells (``--arrival churn`` for the churn cells)::
+cells (``--arrival churn`` for the churn cells; ``--point 100`` compares
+the allocation at 100% arrived workload instead of 130%)::
 
     python -m benchmarks.allocator.trials --memories M3 \\
         --candidates partner-aware+hold10,partner-aware+hold25,\\
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import functools
 import statistics
 import sys
 from collections.abc import Sequence
@@ -49,8 +51,12 @@ COMPETITORS = (
 )
 
 
-def _allocation(spec: simulate.RunSpec) -> float:
-    return run_mod._headline(simulate.run(spec))
+def _allocation(spec: simulate.RunSpec, point: int | None = None) -> float:
+    # The headline (130%, or steady state), or GPU allocation at a point.
+    result = simulate.run(spec)
+    if point is None:
+        return run_mod._headline(result)
+    return float(result['at'][point]['alloc_comp'])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -68,9 +74,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         '--arrival', default='inflate', choices=('inflate', 'churn')
     )
+    parser.add_argument(
+        '--point',
+        type=int,
+        choices=(100, 130),
+        help='compare at this arrived workload, in percent (inflation; '
+        'default 130)',
+    )
     parser.add_argument('--seeds', type=int, default=4)
     parser.add_argument('--jobs', type=int, default=2)
     args = parser.parse_args(argv)
+    if args.point is not None and args.arrival == 'churn':
+        parser.error(
+            '--point: churn has no arrived workload, only a steady state'
+        )
     candidates = args.candidates.split(',')
     competitors = args.competitors.split(',')
     seeds = run_mod.DEV_SEEDS[: args.seeds]
@@ -93,7 +110,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     (s.cluster, s.variant, s.memory, s.policy, s.seed)
                     for s in specs
                 ],
-                pool.map(_allocation, specs),
+                pool.map(
+                    functools.partial(_allocation, point=args.point), specs
+                ),
                 strict=True,
             )
         )

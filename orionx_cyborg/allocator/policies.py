@@ -350,16 +350,35 @@ class PartnerAwarePolicy(StrandingAwarePolicy):
         self, snapshot: mix_mod.MixSnapshot, smallest_memory_mib: int = 0
     ) -> None:
         super().prepare(snapshot, smallest_memory_mib)
-        self._tiered = self.keeps_open(snapshot)
+        self._tiered = self.keeps_open(snapshot, smallest_memory_mib)
 
     @classmethod
-    def keeps_open(cls, snapshot: mix_mod.MixSnapshot) -> bool:
+    def keeps_open(
+        cls, snapshot: mix_mod.MixSnapshot, smallest_memory_mib: int = 0
+    ) -> bool:
         """Whether a mix has little enough whole-GPU demand to tier.
 
         :param snapshot: the request mix.
-        :returns: True when its whole-GPU share is below ``idle_cutoff``.
+        :param smallest_memory_mib: as for :meth:`prepare`.
+        :returns: True when its whole-GPU share is below the cutoff.
         """
-        return whole_gpu_share(snapshot) < cls.idle_cutoff
+        cutoff = cls.cutoff(snapshot, smallest_memory_mib)
+        return whole_gpu_share(snapshot) < cutoff
+
+    @classmethod
+    def cutoff(
+        cls, snapshot: mix_mod.MixSnapshot, smallest_memory_mib: int
+    ) -> float:
+        """The whole-GPU share of demand from which idle GPUs are kept.
+
+        A hook: a subclass may choose it by the mix (an ablation of the
+        benchmark does).
+
+        :param snapshot: the request mix (unused).
+        :param smallest_memory_mib: as for :meth:`prepare` (unused).
+        :returns: ``idle_cutoff``.
+        """
+        return cls.idle_cutoff
 
     def score(
         self, gpu: state_mod.GpuClass, need_mem: int, need_comp: int

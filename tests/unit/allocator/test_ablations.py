@@ -106,6 +106,142 @@ class TestCountAwareTiered(testtools.TestCase):
 
 
 @testtools.skipUnless(HAVE_NUMPY, 'the benchmark needs numpy')
+class TestMemoryComputeCorrelation(testtools.TestCase):
+    def _correlation(self, shapes, smallest_memory_mib=16 * 1024):
+        from benchmarks.allocator import ablations
+        from orionx_cyborg.allocator import MixSnapshot
+        from orionx_cyborg.allocator import TaskShape
+
+        snapshot = MixSnapshot.from_weights(
+            {TaskShape(**shape): weight for shape, weight in shapes}
+        )
+        return ablations.memory_compute_correlation(
+            snapshot, smallest_memory_mib
+        )
+
+    def test_anticorrelated_slices(self):
+        shapes = [
+            (dict(compute_pct=30, memory_pct=70), 0.5),
+            (dict(compute_pct=70, memory_pct=30), 0.5),
+        ]
+        self.assertAlmostEqual(-1.0, self._correlation(shapes))
+
+    def test_proportional_slices(self):
+        shapes = [
+            (dict(compute_pct=25, memory_pct=25), 0.2),
+            (dict(compute_pct=50, memory_pct=50), 0.5),
+            (dict(compute_pct=75, memory_pct=75), 0.3),
+        ]
+        self.assertAlmostEqual(1.0, self._correlation(shapes))
+
+    def test_independent_memory(self):
+        # Every compute with every memory, equal weights: covariance 0.
+        shapes = [
+            (dict(compute_pct=c, memory_mib=g * 1024), 0.25)
+            for c in (30, 70)
+            for g in (4, 8)
+        ]
+        self.assertAlmostEqual(0.0, self._correlation(shapes))
+
+    def test_mib_counts_as_a_fraction_of_the_smallest_gpu(self):
+        # 70%, 8 GiB of 16 (0.5) and 4,915 MiB (0.3) against 30, 50 and
+        # 70% compute: on one line, so -1; raw MiB next to 0.7 would not
+        # be.
+        shapes = [
+            (dict(compute_pct=30, memory_pct=70), 0.3),
+            (dict(compute_pct=50, memory_mib=8 * 1024), 0.3),
+            (dict(compute_pct=70, memory_mib=4915), 0.4),
+        ]
+        self.assertAlmostEqual(-1.0, self._correlation(shapes), places=3)
+
+    def test_whole_gpus_and_host_shapes_are_left_out(self):
+        shapes = [
+            (dict(compute_pct=30, memory_pct=70), 0.3),
+            (dict(compute_pct=70, memory_pct=30), 0.3),
+            (dict(compute_pct=100, memory_pct=100), 0.2),
+            (dict(compute_pct=50, memory_pct=50, count=2), 0.2),
+        ]
+        self.assertAlmostEqual(-1.0, self._correlation(shapes))
+
+    def test_undefined_is_zero(self):
+        one = [(dict(compute_pct=30, memory_pct=70), 1.0)]
+        self.assertEqual(0.0, self._correlation(one))
+        same_compute = [
+            (dict(compute_pct=50, memory_pct=30), 0.5),
+            (dict(compute_pct=50, memory_pct=70), 0.5),
+        ]
+        self.assertEqual(0.0, self._correlation(same_compute))
+        # MiB shapes with no pool to measure them against are left out.
+        mib = [
+            (dict(compute_pct=30, memory_mib=8 * 1024), 0.5),
+            (dict(compute_pct=70, memory_mib=4 * 1024), 0.5),
+        ]
+        self.assertEqual(0.0, self._correlation(mib, 0))
+
+
+@testtools.skipUnless(HAVE_NUMPY, 'the benchmark needs numpy')
+class TestCountAwareAnticorrelated(testtools.TestCase):
+    # Whole GPUs are 0.4 of the demand: whole 0.2 (20 points), slices 0.3
+    # + 0.3 at 30% and 70% compute (9 + 21). Anti-correlated, the 30%
+    # slice asks 70% memory and the 70% slice 30%; correlated, each asks
+    # its compute.
+    def _mix(self, anticorrelated):
+        from orionx_cyborg import allocator as alloc
+
+        low, high = (70, 30) if anticorrelated else (30, 70)
+        return alloc.FixedMix(
+            alloc.MixSnapshot.from_weights(
+                {
+                    alloc.TaskShape(100, memory_pct=100): 0.2,
+                    alloc.TaskShape(30, memory_pct=low): 0.3,
+                    alloc.TaskShape(70, memory_pct=high): 0.3,
+                }
+            )
+        )
+
+    def _choose(self, policy, anticorrelated):
+        from benchmarks.allocator import ablations
+        from orionx_cyborg import allocator as alloc
+
+        gpus = [
+            alloc.AllocatorGpu.idle('idle', 'h1', 'T4', 16384),
+            alloc.AllocatorGpu(
+                gpu_id='used',
+                host='h1',
+                model='T4',
+                memory_mib=16384,
+                compute_pct=100,
+                free_memory_mib=16384 * 90 // 100,
+                free_compute_pct=50,
+            ),
+        ]
+        if policy in ablations.RUNTIME_POLICIES:
+            policy = ablations.RUNTIME_POLICIES[policy]()
+        allocator = alloc.Allocator(
+            gpus, policy=policy, mix=self._mix(anticorrelated)
+        )
+        grant = allocator.allocate(
+            alloc.VgpuRequest(compute_pct=30, memory_pct=70)
+        )
+        return grant.gpu_ids
+
+    def test_tiers_an_anticorrelated_mix_up_to_half_whole_demand(self):
+        # A 30%/70% slice; weights normalised to 0.25 / 0.375 / 0.375.
+        #   idle (100/100 free -> 70/30): usable; the whole GPU and the
+        #     30/70 slice no longer fit: 0 -> 0.625.
+        #   used (50/90 free -> 20/20): usable; before, the whole GPU and
+        #     the 70/30 slice do not fit (0.625); after, nothing: 1.0.
+        # Untiered, 'used' (+0.375) beats 'idle' (+0.625); tiered, 'used'
+        # keeps 20% (> 5%: tier 2) and 'idle' (tier 1) wins. The
+        # correlated mix has the same deltas (its 70/70 slice takes the
+        # 70/30 slice's place, its 30/30 slice the 30/70 slice's).
+        ablation = 'count-aware-anticorrelated'
+        self.assertEqual(('idle',), self._choose(ablation, True))
+        self.assertEqual(('used',), self._choose(ablation, False))
+        self.assertEqual(('used',), self._choose('count-aware', True))
+
+
+@testtools.skipUnless(HAVE_NUMPY, 'the benchmark needs numpy')
 class TestAblationsRun(testtools.TestCase):
     def test_the_simulator_and_trials_run_them_by_name(self):
         import contextlib
@@ -128,9 +264,11 @@ class TestAblationsRun(testtools.TestCase):
                     '--seeds=1',
                     '--jobs=1',
                     '--competitors=fgd-2dfit',
-                    '--candidates=fgd-2dfit-exact,count-aware-tiered',
+                    '--candidates=fgd-2dfit-exact,count-aware-tiered,'
+                    'count-aware-anticorrelated',
                 ]
             )
         text = out.getvalue()
         self.assertIn('fgd-2dfit-exact: mean', text)
         self.assertIn('count-aware-tiered: mean', text)
+        self.assertIn('count-aware-anticorrelated: mean', text)

@@ -181,6 +181,45 @@ class TestSimulatorSmoke(testtools.TestCase):
         self.assertIn('partner-aware: mean', text)
         self.assertIn('partner-aware+hold100: mean', text)
 
+    def test_trials_compare_at_the_point_asked(self):
+        import contextlib
+        import io
+
+        from benchmarks.allocator import run
+        from benchmarks.allocator import simulate
+        from benchmarks.allocator import trials
+
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            trials.main(
+                [
+                    '--clusters=tiny',
+                    '--variants=default',
+                    '--seeds=1',
+                    '--jobs=1',
+                    '--competitors=fgd',
+                    '--candidates=partner-aware',
+                    '--point=100',
+                ]
+            )
+
+        def at_100(policy):
+            spec = simulate.RunSpec(
+                'tiny', 'default', 'M3', 'inflate', policy, run.DEV_SEEDS[0]
+            )
+            return simulate.run(spec)['at'][100]['alloc_comp']
+
+        diff = 100 * (at_100('partner-aware') - at_100('fgd'))
+        self.assertIn('partner-aware %+.2f' % diff, out.getvalue())
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            self.assertRaises(
+                SystemExit,
+                trials.main,
+                ['--arrival=churn', '--point=100', '--candidates=fgd'],
+            )
+        self.assertIn('--point', err.getvalue())
+
     def test_pairing_hold_under_churn(self):
         # Held tasks placed after they arrive also leave again: run()
         # checks that the allocator's view equals the simulator's.
