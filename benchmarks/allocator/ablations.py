@@ -37,6 +37,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from collections.abc import Mapping
+from typing import ClassVar
 
 import numpy as np
 
@@ -127,11 +128,11 @@ class AnticorrelatedCountAwarePolicy(policies.CountAwarePolicy):
     name = 'count-aware-anticorrelated'
 
     #: The whole-GPU share from which idle GPUs are kept, anti-correlated.
-    anticorrelated_cutoff = 0.5
+    anticorrelated_cutoff: ClassVar[float] = 0.5
     #: A mix whose memory and compute correlate below this is
     #: anti-correlated (the benchmark's M3 mixes are at -0.8 to -0.95,
     #: its M2 mixes within 0.2 of 0, M1 at +1).
-    anticorrelated_below = -0.5
+    anticorrelated_below: ClassVar[float] = -0.5
 
     @classmethod
     def cutoff(

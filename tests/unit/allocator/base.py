@@ -14,6 +14,9 @@
 
 """Small builders shared by the allocator tests."""
 
+import contextlib
+import io
+
 from orionx_cyborg import allocator as alloc
 
 GIB = 1024
@@ -66,3 +69,17 @@ def request(compute, memory_pct=None, **kwargs):
     return alloc.VgpuRequest(
         compute_pct=compute, memory_pct=memory_pct, **kwargs
     )
+
+
+def trials_output(*argv):
+    """What ``trials.py`` prints on the tiny pool, one seed, in-process.
+
+    :param argv: the other arguments (variants, competitors, candidates).
+    :returns: its standard output.
+    """
+    from benchmarks.allocator import trials
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        trials.main(['--clusters=tiny', '--seeds=1', '--jobs=1', *argv])
+    return out.getvalue()

@@ -18,6 +18,8 @@ import importlib.util
 
 import testtools
 
+from tests.unit.allocator import base
+
 HAVE_NUMPY = importlib.util.find_spec('numpy') is not None
 
 
@@ -186,17 +188,9 @@ class TestCountAwareAnticorrelated(testtools.TestCase):
     # slice asks 70% memory and the 70% slice 30%; correlated, each asks
     # its compute.
     def _mix(self, anticorrelated):
-        from orionx_cyborg import allocator as alloc
-
         low, high = (70, 30) if anticorrelated else (30, 70)
-        return alloc.FixedMix(
-            alloc.MixSnapshot.from_weights(
-                {
-                    alloc.TaskShape(100, memory_pct=100): 0.2,
-                    alloc.TaskShape(30, memory_pct=low): 0.3,
-                    alloc.TaskShape(70, memory_pct=high): 0.3,
-                }
-            )
+        return base.fixed_mix(
+            (100, 100, 1, 0.2), (30, low, 1, 0.3), (70, high, 1, 0.3)
         )
 
     def _choose(self, policy, anticorrelated):
@@ -204,26 +198,15 @@ class TestCountAwareAnticorrelated(testtools.TestCase):
         from orionx_cyborg import allocator as alloc
 
         gpus = [
-            alloc.AllocatorGpu.idle('idle', 'h1', 'T4', 16384),
-            alloc.AllocatorGpu(
-                gpu_id='used',
-                host='h1',
-                model='T4',
-                memory_mib=16384,
-                compute_pct=100,
-                free_memory_mib=16384 * 90 // 100,
-                free_compute_pct=50,
-            ),
+            base.gpu('idle'),
+            base.gpu('used', free_pct=50, free_mem_pct=90),
         ]
         if policy in ablations.RUNTIME_POLICIES:
             policy = ablations.RUNTIME_POLICIES[policy]()
         allocator = alloc.Allocator(
             gpus, policy=policy, mix=self._mix(anticorrelated)
         )
-        grant = allocator.allocate(
-            alloc.VgpuRequest(compute_pct=30, memory_pct=70)
-        )
-        return grant.gpu_ids
+        return allocator.allocate(base.request(30, memory_pct=70)).gpu_ids
 
     def test_tiers_an_anticorrelated_mix_up_to_half_whole_demand(self):
         # A 30%/70% slice; weights normalised to 0.25 / 0.375 / 0.375.
@@ -244,31 +227,19 @@ class TestCountAwareAnticorrelated(testtools.TestCase):
 @testtools.skipUnless(HAVE_NUMPY, 'the benchmark needs numpy')
 class TestAblationsRun(testtools.TestCase):
     def test_the_simulator_and_trials_run_them_by_name(self):
-        import contextlib
-        import io
-
         from benchmarks.allocator import ablations
         from benchmarks.allocator import simulate
-        from benchmarks.allocator import trials
 
         self.assertFalse(set(ablations.BASELINES) & set(simulate.POLICIES))
         self.assertFalse(
             set(ablations.RUNTIME_POLICIES) & set(simulate.POLICIES)
         )
-        out = io.StringIO()
-        with contextlib.redirect_stdout(out):
-            trials.main(
-                [
-                    '--clusters=tiny',
-                    '--variants=gpushare60',
-                    '--seeds=1',
-                    '--jobs=1',
-                    '--competitors=fgd-2dfit',
-                    '--candidates=fgd-2dfit-exact,count-aware-tiered,'
-                    'count-aware-anticorrelated',
-                ]
-            )
-        text = out.getvalue()
+        text = base.trials_output(
+            '--variants=gpushare60',
+            '--competitors=fgd-2dfit',
+            '--candidates=fgd-2dfit-exact,count-aware-tiered,'
+            'count-aware-anticorrelated',
+        )
         self.assertIn('fgd-2dfit-exact: mean', text)
         self.assertIn('count-aware-tiered: mean', text)
         self.assertIn('count-aware-anticorrelated: mean', text)

@@ -28,6 +28,8 @@ import tempfile
 import fixtures
 import testtools
 
+from tests.unit.allocator import base
+
 HAVE_NUMPY = importlib.util.find_spec('numpy') is not None
 HAVE_MATPLOTLIB = importlib.util.find_spec('matplotlib') is not None
 
@@ -159,49 +161,28 @@ class TestSimulatorSmoke(testtools.TestCase):
         self.assertRaises(ValueError, self.run_spec, 'partner-aware+holdx')
 
     def test_trials_print_each_candidate_against_the_best(self):
-        import contextlib
-        import io
-
-        from benchmarks.allocator import trials
-
-        out = io.StringIO()
-        with contextlib.redirect_stdout(out):
-            trials.main(
-                [
-                    '--clusters=tiny',
-                    '--variants=default',
-                    '--seeds=1',
-                    '--jobs=1',
-                    '--competitors=fgd,random',
-                    '--candidates=partner-aware,partner-aware+hold100',
-                ]
-            )
-        text = out.getvalue()
+        text = base.trials_output(
+            '--variants=default',
+            '--competitors=fgd,random',
+            '--candidates=partner-aware,partner-aware+hold100',
+        )
         self.assertIn('tiny/M3 default', text)
         self.assertIn('partner-aware: mean', text)
         self.assertIn('partner-aware+hold100: mean', text)
 
     def test_trials_compare_at_the_point_asked(self):
         import contextlib
-        import io
 
         from benchmarks.allocator import run
         from benchmarks.allocator import simulate
         from benchmarks.allocator import trials
 
-        out = io.StringIO()
-        with contextlib.redirect_stdout(out):
-            trials.main(
-                [
-                    '--clusters=tiny',
-                    '--variants=default',
-                    '--seeds=1',
-                    '--jobs=1',
-                    '--competitors=fgd',
-                    '--candidates=partner-aware',
-                    '--point=100',
-                ]
-            )
+        text = base.trials_output(
+            '--variants=default',
+            '--competitors=fgd',
+            '--candidates=partner-aware',
+            '--point=100',
+        )
 
         def at_100(policy):
             spec = simulate.RunSpec(
@@ -210,7 +191,7 @@ class TestSimulatorSmoke(testtools.TestCase):
             return simulate.run(spec)['at'][100]['alloc_comp']
 
         diff = 100 * (at_100('partner-aware') - at_100('fgd'))
-        self.assertIn('partner-aware %+.2f' % diff, out.getvalue())
+        self.assertIn('partner-aware %+.2f' % diff, text)
         err = io.StringIO()
         with contextlib.redirect_stderr(err):
             self.assertRaises(
