@@ -30,6 +30,11 @@ two ten-seed losses, diagnosed* says what each one showed.
   up to a whole-GPU share of 50% instead of 30% where the sharing
   slices' memory and compute are anti-correlated
   (:func:`memory_compute_correlation` below -0.5).
+- ``count-aware-ungated``: ``count-aware`` ranking in its tiers however
+  few GPUs are idle (the default before the idle reserve).
+- ``count-aware-untiered``: ``count-aware`` never ranking in tiers.
+- ``count-aware-reserve10`` and ``count-aware-reserve30``: ``count-aware``
+  with an idle reserve of 10% and 30% of the pool instead of 20%.
 """
 
 from __future__ import annotations
@@ -151,6 +156,51 @@ class AnticorrelatedCountAwarePolicy(policies.CountAwarePolicy):
         return cls.idle_cutoff
 
 
+class UngatedCountAwarePolicy(policies.CountAwarePolicy):
+    """``count-aware`` with its tiers however few GPUs are idle."""
+
+    name = 'count-aware-ungated'
+
+    def observe_pool(self, idle_gpus: int, healthy_gpus: int) -> None:
+        """Ignore the pool: the tiers depend on the mix alone.
+
+        :param idle_gpus: idle GPUs of the pool (unused).
+        :param healthy_gpus: healthy GPUs of the pool (unused).
+        """
+
+
+class UntieredCountAwarePolicy(policies.CountAwarePolicy):
+    """``count-aware`` without its tiers whatever the mix."""
+
+    name = 'count-aware-untiered'
+
+    @classmethod
+    def keeps_open(
+        cls, snapshot: mix_mod.MixSnapshot, smallest_memory_mib: int = 0
+    ) -> bool:
+        """Never tier.
+
+        :param snapshot: the request mix (unused).
+        :param smallest_memory_mib: the pool's smallest GPU (unused).
+        :returns: False.
+        """
+        return False
+
+
+class Reserve10CountAwarePolicy(policies.CountAwarePolicy):
+    """``count-aware`` keeping 10% of the pool's GPUs idle."""
+
+    name = 'count-aware-reserve10'
+    idle_reserve: ClassVar[float] = 0.1
+
+
+class Reserve30CountAwarePolicy(policies.CountAwarePolicy):
+    """``count-aware`` keeping 30% of the pool's GPUs idle."""
+
+    name = 'count-aware-reserve30'
+    idle_reserve: ClassVar[float] = 0.3
+
+
 #: Ablations of the FGD paper's baselines, by name.
 BASELINES: Mapping[str, type[baselines.Baseline]] = {
     Fgd2dFitExactBaseline.name: Fgd2dFitExactBaseline,
@@ -160,4 +210,8 @@ BASELINES: Mapping[str, type[baselines.Baseline]] = {
 RUNTIME_POLICIES: Mapping[str, Callable[[], policies.Policy]] = {
     TieredCountAwarePolicy.name: TieredCountAwarePolicy,
     AnticorrelatedCountAwarePolicy.name: AnticorrelatedCountAwarePolicy,
+    UngatedCountAwarePolicy.name: UngatedCountAwarePolicy,
+    UntieredCountAwarePolicy.name: UntieredCountAwarePolicy,
+    Reserve10CountAwarePolicy.name: Reserve10CountAwarePolicy,
+    Reserve30CountAwarePolicy.name: Reserve30CountAwarePolicy,
 }

@@ -450,19 +450,24 @@ def detail_table(records: Records, cluster: str, variant: str) -> str:
     return simple_table(header, rows)
 
 
-def churn_table(records: Records) -> str:
-    """Steady-state allocation and failures under churn.
+def churn_table(records: Records, variant: str = 'default') -> str:
+    """Steady-state allocation and failures under churn, for one variant.
 
     :param records: aggregated cells.
+    :param variant: the trace variant.
     :returns: the table.
     """
     index = _index(records)
-    churn = [r for r in records if r['arrival'] == 'churn']
+    churn = [
+        r
+        for r in records
+        if r['arrival'] == 'churn' and r['variant'] == variant
+    ]
     rows = []
     for policy in _policies(churn):
         row = [LABELS[policy]]
         for memory in workloads.MEMORY_MODELS:
-            record = index.get(('B1', 'default', memory, 'churn', policy))
+            record = index.get(('B1', variant, memory, 'churn', policy))
             if record is None:
                 row += ['-', '-']
                 continue
@@ -548,7 +553,9 @@ def paired_table(
                 LABELS[r['policy']],
                 r['cluster'],
                 r['memory'],
-                r['variant'] if r['arrival'] == 'inflate' else 'churn',
+                r['variant']
+                if r['arrival'] == 'inflate'
+                else '%s, churn' % r['variant'],
                 LABELS[r['competitor']],
                 '%.2f' % r['competitor_mean'],
                 '%.2f' % r['policy_mean'],
@@ -826,14 +833,19 @@ def results_section(
             bound_tables(records, bounds),
         )
     )
-    if any(r['arrival'] == 'churn' for r in records):
+    churn_variants = [
+        v
+        for v in trace_stats.VARIANTS
+        if any(r['arrival'] == 'churn' and r['variant'] == v for r in records)
+    ]
+    for variant in churn_variants:
         parts.append(
             _section(
-                'Churn',
-                'B1, ``default``, offered load 120%: time-weighted '
-                'allocation % in steady state (compute mean±std / memory) '
-                'and the share of arrivals that failed.',
-                churn_table(records),
+                'Churn' if variant == 'default' else 'Churn, %s' % variant,
+                'B1, ``%s``, offered load 120%%: time-weighted '
+                'allocation %% in steady state (compute mean±std / memory) '
+                'and the share of arrivals that failed.' % variant,
+                churn_table(records, variant),
             )
         )
     if latency:

@@ -127,6 +127,10 @@ CHURN_POLICIES = (
     'hami-default',
 )
 
+#: Churn runs on B1 with these variants: ``default``, and the two where
+#: sharing requests dominate (where the tiers of ``partner-aware`` rank).
+CHURN_VARIANTS = ('default', 'gpushare80', 'gpushare100')
+
 Cell = tuple[str, str, str, str, str]
 
 
@@ -141,7 +145,7 @@ def full_matrix(
     """The committed benchmark: every cell and seed, or a subset of it.
 
     Inflation on B1 and B2 for every variant and memory model; churn on B1
-    with ``default``. Policies: every one on B1, :data:`B2_POLICIES` on
+    with :data:`CHURN_VARIANTS`. Policies: every one on B1, :data:`B2_POLICIES` on
     B2, :data:`CHURN_POLICIES` under churn. Cells come in the order of
     the arguments (clusters, then memory models, then variants).
 
@@ -170,13 +174,13 @@ def full_matrix(
                     )
     if churn and 'B1' in clusters:
         for memory in memories:
-            for policy in CHURN_POLICIES:
-                if policy not in wanted:
+            for variant in CHURN_VARIANTS:
+                if variant not in variants:
                     continue
                 specs.extend(
-                    simulate.RunSpec(
-                        'B1', 'default', memory, 'churn', policy, s
-                    )
+                    simulate.RunSpec('B1', variant, memory, 'churn', policy, s)
+                    for policy in CHURN_POLICIES
+                    if policy in wanted
                     for s in seeds
                 )
     return specs

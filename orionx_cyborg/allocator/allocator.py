@@ -196,6 +196,9 @@ class Allocator:
         if observe:
             self._mix.observe(mix_mod.TaskShape.of(request))
         self._sync_mix()
+        self._policy.observe_pool(
+            self._state.idle_count, self._state.healthy_count(frozenset())
+        )
         if request.count == 1:
             slots = self._place_single(request)
         elif request.host_affinity is models.HostAffinity.SAME_HOST:

@@ -124,6 +124,7 @@ class GpuClass:
         'free_memory_mib',
         'free_compute_pct',
         'context',
+        'idle',
         'members',
         'hosts',
         'localities',
@@ -141,6 +142,11 @@ class GpuClass:
             self.free_compute_pct,
             self.context,
         ) = key
+        #: Whether its members have nothing allocated.
+        self.idle = (
+            self.free_memory_mib == self.memory_mib
+            and self.free_compute_pct == self.compute_pct
+        )
         self.members: dict[str, None] = {}
         self.hosts: dict[str, dict[str, None]] = {}
         self.localities: dict[str, dict[str, None]] = {}
@@ -216,6 +222,8 @@ class PoolState:
         self._models: collections.Counter[str] = collections.Counter()
         self._healthy_models: collections.Counter[str] = collections.Counter()
         self._memory_sizes: collections.Counter[int] = collections.Counter()
+        # Healthy GPUs with nothing allocated, kept as classes change.
+        self._idle = 0
         self._host_signature: dict[str, HostSignature] = {}
         self._groups: dict[HostSignature, HostGroup] = {}
         self._uids = itertools.count()
@@ -314,6 +322,11 @@ class PoolState:
         return sum(self._healthy_models[m] for m in gpu_models)
 
     @property
+    def idle_count(self) -> int:
+        """How many healthy GPUs have nothing allocated (constant time)."""
+        return self._idle
+
+    @property
     def smallest_memory_mib(self) -> int:
         """The smallest memory capacity of a GPU (healthy or not).
 
@@ -346,6 +359,7 @@ class PoolState:
             'models': +self._models,
             'healthy_models': +self._healthy_models,
             'memory_sizes': +self._memory_sizes,
+            'idle': self._idle,
             'hosts': {h: frozenset(g) for h, g in self._hosts.items()},
         }
 
@@ -499,6 +513,8 @@ class PoolState:
             self._classes_by_model.setdefault(record.model, {})[key] = group
         group._add(record)
         record.group = group
+        if group.idle:
+            self._idle += 1
 
     def _leave_class(self, record: _Record) -> None:
         group = record.group
@@ -506,6 +522,8 @@ class PoolState:
             return
         group._discard(record)
         record.group = None
+        if group.idle:
+            self._idle -= 1
         if not group.members:
             del self._classes[group.key]
             by_model = self._classes_by_model[group.model]

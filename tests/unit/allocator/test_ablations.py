@@ -225,6 +225,44 @@ class TestCountAwareAnticorrelated(testtools.TestCase):
 
 
 @testtools.skipUnless(HAVE_NUMPY, 'the benchmark needs numpy')
+class TestIdleReserveAblations(testtools.TestCase):
+    # Half slices only (tiers). A 20% slice keeps both 'used' (80% free)
+    # and 'idle' able to hold a half slice: the count is unchanged on
+    # either, so without tiers the first in the pool's order, 'used',
+    # wins; with tiers 'idle' (tier 1) goes before 'used' (60% left,
+    # tier 2). 'idle' is the one idle GPU of 2 + ``full`` healthy ones.
+    def _choose(self, name, full):
+        from benchmarks.allocator import ablations
+        from orionx_cyborg import allocator as alloc
+
+        factory = ablations.RUNTIME_POLICIES.get(name)
+        gpus = [base.gpu('used', free_pct=80), base.gpu('idle')]
+        gpus += [base.gpu('full%d' % i, free_pct=0) for i in range(full)]
+        allocator = alloc.Allocator(
+            gpus,
+            policy=name if factory is None else factory(),
+            mix=base.fixed_mix((50, 50, 1, 1)),
+        )
+        return allocator.allocate(base.request(20)).gpu_ids
+
+    def test_count_aware_tiers_while_more_than_a_fifth_is_idle(self):
+        self.assertEqual(('idle',), self._choose('count-aware', 2))
+        self.assertEqual(('used',), self._choose('count-aware', 3))
+
+    def test_ungated_tiers_with_one_idle_gpu_in_ten(self):
+        self.assertEqual(('idle',), self._choose('count-aware-ungated', 8))
+
+    def test_untiered_never_tiers(self):
+        self.assertEqual(('used',), self._choose('count-aware-untiered', 0))
+
+    def test_the_reserves_of_ten_and_thirty_percent(self):
+        self.assertEqual(('idle',), self._choose('count-aware-reserve10', 7))
+        self.assertEqual(('used',), self._choose('count-aware-reserve10', 8))
+        self.assertEqual(('idle',), self._choose('count-aware-reserve30', 1))
+        self.assertEqual(('used',), self._choose('count-aware-reserve30', 2))
+
+
+@testtools.skipUnless(HAVE_NUMPY, 'the benchmark needs numpy')
 class TestAblationsRun(testtools.TestCase):
     def test_the_simulator_and_trials_run_them_by_name(self):
         from benchmarks.allocator import ablations
@@ -238,8 +276,9 @@ class TestAblationsRun(testtools.TestCase):
             '--variants=gpushare60',
             '--competitors=fgd-2dfit',
             '--candidates=fgd-2dfit-exact,count-aware-tiered,'
-            'count-aware-anticorrelated',
+            'count-aware-anticorrelated,count-aware-ungated',
         )
         self.assertIn('fgd-2dfit-exact: mean', text)
         self.assertIn('count-aware-tiered: mean', text)
         self.assertIn('count-aware-anticorrelated: mean', text)
+        self.assertIn('count-aware-ungated: mean', text)

@@ -220,6 +220,32 @@ class TestConstraints(testtools.TestCase):
         self.assertEqual(40 * GIB, decision.slices[0].memory_mib)
 
 
+class _PoolWatchingPolicy(policies.BinpackPolicy):
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def observe_pool(self, idle_gpus, healthy_gpus):
+        self.seen.append((idle_gpus, healthy_gpus))
+
+
+class TestObservePool(testtools.TestCase):
+    def test_the_policy_sees_the_pool_before_each_search(self):
+        policy = _PoolWatchingPolicy()
+        allocator = alloc.Allocator(
+            [
+                base.gpu('a'),
+                base.gpu('b'),
+                base.gpu('c', free_pct=40),
+                base.gpu('d', healthy=False),
+            ],
+            policy=policy,
+        )
+        allocator.allocate(base.request(100))
+        allocator.allocate(base.request(60))
+        self.assertEqual([(2, 3), (1, 3)], policy.seen)
+
+
 class TestHealth(testtools.TestCase):
     def test_unhealthy_gpus_get_nothing(self):
         allocator = alloc.Allocator(

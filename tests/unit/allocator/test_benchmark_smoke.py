@@ -208,6 +208,53 @@ class TestSimulatorSmoke(testtools.TestCase):
         self.assertTrue(0.3 < result['steady']['alloc_comp'] <= 1.0)
         self.assertIn('hold', result)
 
+    def test_churn_runs_on_the_churn_variants_asked(self):
+        from benchmarks.allocator import run
+
+        specs = run.full_matrix(
+            [42],
+            clusters=('B1',),
+            variants=('default', 'gpushare60', 'gpushare80'),
+            memories=('M1',),
+            policies=('fgd', 'count-aware'),
+        )
+        churn = {(s.variant, s.policy) for s in specs if s.arrival == 'churn'}
+        self.assertEqual(
+            {
+                (v, p)
+                for v in ('default', 'gpushare80')
+                for p in ('fgd', 'count-aware')
+            },
+            churn,
+        )
+
+    def test_churn_tables_per_variant(self):
+        from benchmarks.allocator import report
+        from benchmarks.allocator import run
+
+        records = [
+            dict(r, cluster='B1', variant=variant)
+            for variant, policy in (
+                ('default', 'fgd'),
+                ('gpushare80', 'binpack'),
+            )
+            for r in run.aggregate(
+                [self.run_spec(policy, arrival='churn', memory='M2')]
+            )
+        ]
+        default = report.churn_table(records)
+        shared = report.churn_table(records, 'gpushare80')
+        self.assertIn('FGD', default)
+        self.assertNotIn('GPU binpack', default)
+        self.assertIn('GPU binpack', shared)
+        self.assertNotIn('FGD', shared)
+        section = report.results_section(
+            records,
+            [],
+            {'command': 'run', 'runs': 2, 'elapsed_s': 0, 'seeds': [42]},
+        )
+        self.assertIn('Churn, gpushare80', section)
+
     def test_report_tables_and_plot(self):
         from benchmarks.allocator import report
         from benchmarks.allocator import run

@@ -183,6 +183,39 @@ class TestPartnerAware(testtools.TestCase):
             choose(gpus, base.request(30), 'partner-aware', self.sharing),
         )
 
+    def test_keeps_the_idle_reserve_for_whole_gpus(self):
+        # The slice of test_opens_an_idle_gpu_rather_than_half_close_a_used_one
+        # with full GPUs beside: 'idle' is 1 of 4 healthy GPUs (more than
+        # the 20% reserve, tiers: 'idle'), then 1 of 5 (not more: ranked
+        # like stranding-aware, 'used').
+        full = [base.gpu('full%d' % i, free_pct=0) for i in range(3)]
+        request = base.request(30)
+        self.assertEqual(
+            ('idle',),
+            choose(
+                self.gpus + full[:2], request, 'partner-aware', self.sharing
+            ),
+        )
+        self.assertEqual(
+            ('used',),
+            choose(self.gpus + full, request, 'partner-aware', self.sharing),
+        )
+
+    def test_the_reserve_counts_healthy_gpus(self):
+        # An unhealthy idle GPU is neither idle nor healthy for the
+        # reserve: 1 idle of 4 healthy, tiers apply.
+        full = [base.gpu('full%d' % i, free_pct=0) for i in range(2)]
+        sick = base.gpu('sick', healthy=False)
+        self.assertEqual(
+            ('idle',),
+            choose(
+                [*self.gpus, *full, sick],
+                base.request(30),
+                'partner-aware',
+                self.sharing,
+            ),
+        )
+
     def test_places_like_stranding_aware_under_whole_gpu_demand(self):
         # Whole GPUs are 100 of the 150 points of demand (2/3 >= 0.3): no
         # tiers. 'used' 0.45 -> 0.15 (delta -0.30); 'idle' 70% free fits

@@ -149,6 +149,30 @@ class TestMemorySizes(testtools.TestCase):
         self.assertEqual(32 * base.GIB, state.smallest_memory_mib)
 
 
+class TestIdleCount(testtools.TestCase):
+    def test_follows_takes_gives_health_adds_and_removes(self):
+        state = alloc.PoolState(
+            [base.gpu('a'), base.gpu('b'), base.gpu('c', free_pct=50)]
+        )
+        self.assertEqual(2, state.idle_count)
+        state.take('a', 1024, 10)
+        self.assertEqual(1, state.idle_count)
+        state.give('c', 8 * base.GIB, 50)
+        self.assertEqual(2, state.idle_count)
+        state.set_health('b', False)
+        self.assertEqual(1, state.idle_count)
+        state.set_health('b', True)
+        state.give('a', 1024, 10)
+        self.assertEqual(3, state.idle_count)
+        state.remove('c')
+        state.add(base.gpu('d', free_pct=0))
+        self.assertEqual(2, state.idle_count)
+
+    def test_a_gpu_with_one_dimension_used_is_not_idle(self):
+        state = alloc.PoolState([base.gpu('a', free_mem_pct=90)])
+        self.assertEqual(0, state.idle_count)
+
+
 class TestClasses(testtools.TestCase):
     def test_identical_gpus_share_a_class(self):
         state = alloc.PoolState(
