@@ -67,22 +67,30 @@ class Fgd2dFitExactBaseline(baselines.Fgd2dFitBaseline):
         return scores
 
 
-class TieredCountAwarePolicy(policies.CountAwarePolicy):
-    """``count-aware`` with its tiers whatever the whole-GPU share."""
+class _FixedTiersCountAwarePolicy(policies.CountAwarePolicy):
+    """``count-aware`` whose tiers do not depend on the mix."""
 
-    name = 'count-aware-tiered'
+    #: Whether it ranks in tiers, whatever the whole-GPU share.
+    tiers: ClassVar[bool]
 
     @classmethod
     def keeps_open(
         cls, snapshot: mix_mod.MixSnapshot, smallest_memory_mib: int = 0
     ) -> bool:
-        """Always tier.
+        """Tier, or not, whatever the mix.
 
         :param snapshot: the request mix (unused).
         :param smallest_memory_mib: the pool's smallest GPU (unused).
-        :returns: True.
+        :returns: ``tiers``.
         """
-        return True
+        return cls.tiers
+
+
+class TieredCountAwarePolicy(_FixedTiersCountAwarePolicy):
+    """``count-aware`` with its tiers whatever the whole-GPU share."""
+
+    name = 'count-aware-tiered'
+    tiers = True
 
 
 def memory_compute_correlation(
@@ -169,22 +177,11 @@ class UngatedCountAwarePolicy(policies.CountAwarePolicy):
         """
 
 
-class UntieredCountAwarePolicy(policies.CountAwarePolicy):
+class UntieredCountAwarePolicy(_FixedTiersCountAwarePolicy):
     """``count-aware`` without its tiers whatever the mix."""
 
     name = 'count-aware-untiered'
-
-    @classmethod
-    def keeps_open(
-        cls, snapshot: mix_mod.MixSnapshot, smallest_memory_mib: int = 0
-    ) -> bool:
-        """Never tier.
-
-        :param snapshot: the request mix (unused).
-        :param smallest_memory_mib: the pool's smallest GPU (unused).
-        :returns: False.
-        """
-        return False
+    tiers = False
 
 
 class Reserve10CountAwarePolicy(policies.CountAwarePolicy):

@@ -150,11 +150,12 @@ class Allocator:
         :param gpu_models: allowed models; empty means all.
         :returns: the number of idle GPUs.
         """
+        if not gpu_models:
+            return self._state.idle_count
         return sum(
             len(group.members)
             for group in self._state.classes(gpu_models)
-            if group.free_memory_mib == group.memory_mib
-            and group.free_compute_pct == group.compute_pct
+            if group.idle
         )
 
     def healthy_gpus(self, gpu_models: frozenset[str] = frozenset()) -> int:
@@ -196,9 +197,7 @@ class Allocator:
         if observe:
             self._mix.observe(mix_mod.TaskShape.of(request))
         self._sync_mix()
-        self._policy.observe_pool(
-            self._state.idle_count, self._state.healthy_count(frozenset())
-        )
+        self._policy.observe_pool(self.idle_gpus(), self.healthy_gpus())
         if request.count == 1:
             slots = self._place_single(request)
         elif request.host_affinity is models.HostAffinity.SAME_HOST:
