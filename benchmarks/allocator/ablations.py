@@ -29,17 +29,24 @@ two ten-seed losses, diagnosed* says what each one showed.
 - ``count-aware-anticorrelated``: ``count-aware`` ranking in its tiers
   up to a whole-GPU share of 50% instead of 30% where the sharing
   slices' memory and compute are anti-correlated
-  (:func:`memory_compute_correlation` below -0.5).
+  (:func:`.mix.memory_compute_correlation` below -0.5).
 - ``count-aware-ungated``: ``count-aware`` ranking in its tiers however
   few GPUs are idle (the default before the idle reserve).
+- ``count-aware-reserve-all``: ``count-aware`` whose idle reserve holds
+  back every slice, lopsided slices of anti-correlated mixes too (the
+  default before they passed it).
+- ``partner-aware-undeferred``: ``partner-aware`` letting lopsided
+  slices of anti-correlated mixes pass its idle reserve with a pairing
+  hold in front too (run it behind the hold:
+  ``partner-aware-undeferred+hold``).
 - ``count-aware-untiered``: ``count-aware`` never ranking in tiers.
-- ``count-aware-reserve10`` and ``count-aware-reserve30``: ``count-aware``
-  with an idle reserve of 10% and 30% of the pool instead of 20%.
+- ``count-aware-reserve10`` and ``count-aware-reserve30``:
+  ``count-aware-reserve-all`` with an idle reserve of 10% and 30% of the
+  pool instead of 20%.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from collections.abc import Mapping
 from typing import ClassVar
@@ -49,6 +56,7 @@ import numpy as np
 from benchmarks.allocator import baselines
 from orionx_cyborg.allocator import mix as mix_mod
 from orionx_cyborg.allocator import policies
+from orionx_cyborg.allocator import state as state_mod
 
 
 class Fgd2dFitExactBaseline(baselines.Fgd2dFitBaseline):
@@ -93,48 +101,6 @@ class TieredCountAwarePolicy(_FixedTiersCountAwarePolicy):
     tiers = True
 
 
-def memory_compute_correlation(
-    snapshot: mix_mod.MixSnapshot, smallest_memory_mib: int
-) -> float:
-    """How the memory of the mix's slices follows their compute.
-
-    The weighted (Pearson) correlation of compute and memory over the
-    single-slice shapes that share a GPU (less than 100% compute): +1
-    where memory is proportional to compute (M1), about 0 where it is
-    independent (M2), -1 where memory-heavy slices are compute-light
-    (M3). Memory in percent counts as its fraction of a GPU, memory in
-    MiB as its fraction of the pool's smallest GPU.
-
-    :param snapshot: the request mix.
-    :param smallest_memory_mib: the smallest GPU memory of the pool; 0
-        leaves shapes in MiB out.
-    :returns: a correlation in [-1, 1]; 0 where it is undefined (fewer
-        than two such shapes, or one dimension constant).
-    """
-    points: list[tuple[float, float, float]] = []
-    for shape, weight in zip(snapshot.shapes, snapshot.weights, strict=True):
-        if shape.count != 1 or shape.compute_pct >= 100 or weight <= 0:
-            continue
-        if shape.memory_mib:
-            if not smallest_memory_mib:
-                continue
-            memory = shape.memory_mib / smallest_memory_mib
-        else:
-            memory = shape.memory_pct / 100
-        points.append((shape.compute_pct / 100, memory, weight))
-    if len(points) < 2:
-        return 0.0
-    total = sum(w for _, _, w in points)
-    mean_c = sum(c * w for c, _, w in points) / total
-    mean_m = sum(m * w for _, m, w in points) / total
-    cov = sum(w * (c - mean_c) * (m - mean_m) for c, m, w in points)
-    var_c = sum(w * (c - mean_c) ** 2 for c, _, w in points)
-    var_m = sum(w * (m - mean_m) ** 2 for _, m, w in points)
-    if var_c <= 0 or var_m <= 0:
-        return 0.0
-    return max(-1.0, min(1.0, cov / math.sqrt(var_c * var_m)))
-
-
 class AnticorrelatedCountAwarePolicy(policies.CountAwarePolicy):
     """``count-aware`` tiering up to 50% whole GPUs in anti-correlated mixes."""
 
@@ -142,10 +108,6 @@ class AnticorrelatedCountAwarePolicy(policies.CountAwarePolicy):
 
     #: The whole-GPU share from which idle GPUs are kept, anti-correlated.
     anticorrelated_cutoff: ClassVar[float] = 0.5
-    #: A mix whose memory and compute correlate below this is
-    #: anti-correlated (the benchmark's M3 mixes are at -0.8 to -0.95,
-    #: its M2 mixes within 0.2 of 0, M1 at +1).
-    anticorrelated_below: ClassVar[float] = -0.5
 
     @classmethod
     def cutoff(
@@ -158,7 +120,9 @@ class AnticorrelatedCountAwarePolicy(policies.CountAwarePolicy):
         :returns: ``anticorrelated_cutoff`` where the mix's memory and
             compute are anti-correlated, else ``idle_cutoff``.
         """
-        correlation = memory_compute_correlation(snapshot, smallest_memory_mib)
+        correlation = mix_mod.memory_compute_correlation(
+            snapshot, smallest_memory_mib
+        )
         if correlation < cls.anticorrelated_below:
             return cls.anticorrelated_cutoff
         return cls.idle_cutoff
@@ -184,18 +148,45 @@ class UntieredCountAwarePolicy(_FixedTiersCountAwarePolicy):
     tiers = False
 
 
-class Reserve10CountAwarePolicy(policies.CountAwarePolicy):
-    """``count-aware`` keeping 10% of the pool's GPUs idle."""
+class ReserveAllCountAwarePolicy(policies.CountAwarePolicy):
+    """``count-aware`` whose reserve holds back every slice."""
+
+    name = 'count-aware-reserve-all'
+
+    def passes_reserve(
+        self, gpu: state_mod.GpuClass, need_mem: int, need_comp: int
+    ) -> bool:
+        """No slice ranks in tiers once idle GPUs run short.
+
+        :param gpu: a class of GPUs (unused).
+        :param need_mem: MiB of the slice (unused).
+        :param need_comp: compute of the slice (unused).
+        :returns: False.
+        """
+        return False
+
+
+class Reserve10CountAwarePolicy(ReserveAllCountAwarePolicy):
+    """``count-aware`` keeping 10% of the pool's GPUs idle from every slice."""
 
     name = 'count-aware-reserve10'
     idle_reserve: ClassVar[float] = 0.1
 
 
-class Reserve30CountAwarePolicy(policies.CountAwarePolicy):
-    """``count-aware`` keeping 30% of the pool's GPUs idle."""
+class Reserve30CountAwarePolicy(ReserveAllCountAwarePolicy):
+    """``count-aware`` keeping 30% of the pool's GPUs idle from every slice."""
 
     name = 'count-aware-reserve30'
     idle_reserve: ClassVar[float] = 0.3
+
+
+class UndeferredPartnerAwarePolicy(policies.PartnerAwarePolicy):
+    """``partner-aware`` passing lopsided slices with a hold in front too."""
+
+    name = 'partner-aware-undeferred'
+
+    def defer_to_hold(self) -> None:
+        """Ignore the hold: lopsided slices still pass the reserve."""
 
 
 #: Ablations of the FGD paper's baselines, by name.
@@ -211,4 +202,6 @@ RUNTIME_POLICIES: Mapping[str, Callable[[], policies.Policy]] = {
     UntieredCountAwarePolicy.name: UntieredCountAwarePolicy,
     Reserve10CountAwarePolicy.name: Reserve10CountAwarePolicy,
     Reserve30CountAwarePolicy.name: Reserve30CountAwarePolicy,
+    ReserveAllCountAwarePolicy.name: ReserveAllCountAwarePolicy,
+    UndeferredPartnerAwarePolicy.name: UndeferredPartnerAwarePolicy,
 }

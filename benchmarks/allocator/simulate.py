@@ -447,7 +447,8 @@ def make_engine(
             name, cluster, pool, distribution, int(every or DEFRAG_EVERY)
         )
     name, _, hold = spec.policy.partition('+hold')
-    if name in RUNTIME_POLICIES and spec.policy != name:
+    known = name in RUNTIME_POLICIES or name in ablations.RUNTIME_POLICIES
+    if known and spec.policy != name:
         match = _HOLD_SUFFIX.fullmatch(hold)
         if match is None:
             raise ValueError('unknown policy %r' % spec.policy)

@@ -158,6 +158,10 @@ class Allocator:
             if group.idle
         )
 
+    def defer_to_hold(self) -> None:
+        """Tell the policy that a pairing hold decides about idle GPUs."""
+        self._policy.defer_to_hold()
+
     def healthy_gpus(self, gpu_models: frozenset[str] = frozenset()) -> int:
         """How many healthy GPUs the pool has.
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import math
 from collections.abc import Iterable
 from collections.abc import Mapping
 
@@ -137,6 +138,48 @@ class MixSnapshot:
 def _shape_order(shape: TaskShape) -> tuple[int, int, int, int]:
     # A total order so that equal weights sort the same way every run.
     return (shape.count, shape.compute_pct, shape.memory_pct, shape.memory_mib)
+
+
+def memory_compute_correlation(
+    snapshot: MixSnapshot, smallest_memory_mib: int
+) -> float:
+    """How the memory of the mix's slices follows their compute.
+
+    The weighted (Pearson) correlation of compute and memory over the
+    single-slice shapes that share a GPU (less than 100% compute): +1
+    where memory is proportional to compute (M1), about 0 where it is
+    independent (M2), -1 where memory-heavy slices are compute-light
+    (M3). Memory in percent counts as its fraction of a GPU, memory in
+    MiB as its fraction of the pool's smallest GPU.
+
+    :param snapshot: the request mix.
+    :param smallest_memory_mib: the smallest GPU memory of the pool; 0
+        leaves shapes in MiB out.
+    :returns: a correlation in [-1, 1]; 0 where it is undefined (fewer
+        than two such shapes, or one dimension constant).
+    """
+    points: list[tuple[float, float, float]] = []
+    for shape, weight in zip(snapshot.shapes, snapshot.weights, strict=True):
+        if shape.count != 1 or shape.compute_pct >= 100 or weight <= 0:
+            continue
+        if shape.memory_mib:
+            if not smallest_memory_mib:
+                continue
+            memory = shape.memory_mib / smallest_memory_mib
+        else:
+            memory = shape.memory_pct / 100
+        points.append((shape.compute_pct / 100, memory, weight))
+    if len(points) < 2:
+        return 0.0
+    total = sum(w for _, _, w in points)
+    mean_c = sum(c * w for c, _, w in points) / total
+    mean_m = sum(m * w for _, m, w in points) / total
+    cov = sum(w * (c - mean_c) * (m - mean_m) for c, m, w in points)
+    var_c = sum(w * (c - mean_c) ** 2 for c, _, w in points)
+    var_m = sum(w * (m - mean_m) ** 2 for _, m, w in points)
+    if var_c <= 0 or var_m <= 0:
+        return 0.0
+    return max(-1.0, min(1.0, cov / math.sqrt(var_c * var_m)))
 
 
 #: Before any request arrives: whole GPUs and halves and quarters of one,

@@ -90,7 +90,7 @@ class PairingHold:
         tries: int = 3,
         scarce_below: float = 0.1,
     ) -> None:
-        """Wrap an allocator.
+        """Wrap an allocator, telling it that a hold is in front.
 
         :param allocator: the allocator that places every request.
         :param reserve: the fraction of the pool's healthy GPUs (of the
@@ -109,6 +109,9 @@ class PairingHold:
         if not 0 < below_pct <= _WHOLE:
             raise ValueError('below_pct must be in (0, 100]')
         self._allocator = allocator
+        # Below the reserve this rule, not the policy's own exemptions
+        # from its idle reserve, decides whether a slice opens an idle GPU.
+        allocator.defer_to_hold()
         self._reserve = reserve
         self._below_pct = below_pct
         self._tries = tries

@@ -101,6 +101,12 @@ class Policy(abc.ABC):
         :param healthy_gpus: healthy GPUs of the pool.
         """
 
+    def defer_to_hold(self) -> None:  # noqa: B027
+        """Leave to a pairing hold in front when slices open idle GPUs.
+
+        :class:`.pairing.PairingHold` calls it through its allocator.
+        """
+
     def context_model(self) -> fragmentation.FragmentationModel | None:
         """The model whose host context the pool's classes must carry.
 
@@ -343,7 +349,16 @@ class PartnerAwarePolicy(StrandingAwarePolicy):
     used GPUs. Opening idle GPUs for slices costs whole-GPU requests, and
     large slices, the GPUs they need once idle ones run short: the tiers
     apply only while more than ``idle_reserve`` of the pool's healthy GPUs
-    are idle. Otherwise it places like ``stranding-aware``.
+    are idle, except to lopsided slices (more than half a GPU in one
+    dimension, at most half in the other) of a mix whose memory and
+    compute are anti-correlated (:func:`.mix.memory_compute_correlation`
+    below ``anticorrelated_below``). There a lopsided slice's good partner
+    is its complement, placed on a used GPU it does not close it wastes
+    the room both could have shared with one, and the requests the
+    reserve would keep idle GPUs for are slices like it. A pairing hold in
+    front (:meth:`defer_to_hold`) holds such a slice back for its
+    complement instead, and the reserve then applies to every slice.
+    Otherwise it places like ``stranding-aware``.
     """
 
     name = 'partner-aware'
@@ -357,19 +372,37 @@ class PartnerAwarePolicy(StrandingAwarePolicy):
     #: longer open idle GPUs ahead of used ones (chosen among 10%, 20% and
     #: 30% on the benchmark's development seeds).
     idle_reserve: ClassVar[float] = 0.2
+    #: A mix whose slices' memory and compute correlate below this is
+    #: anti-correlated (the benchmark's M3 mixes are at -0.8 to -0.95,
+    #: its M2 mixes within 0.2 of 0, M1 at +1).
+    anticorrelated_below: ClassVar[float] = -0.5
     #: Tiers are this far apart; fragmentation deltas are smaller.
     _TIER: ClassVar[float] = 100.0
 
     def __init__(self) -> None:
         super().__init__()
-        self._tiered = self.keeps_open(self._model.snapshot)
+        self._adopt_mix(self._model.snapshot, 0)
         self._idle_plenty = True
+        self._hold_in_front = False
 
     def prepare(
         self, snapshot: mix_mod.MixSnapshot, smallest_memory_mib: int = 0
     ) -> None:
         super().prepare(snapshot, smallest_memory_mib)
+        self._adopt_mix(snapshot, smallest_memory_mib)
+
+    def defer_to_hold(self) -> None:
+        """No slice passes the reserve: a hold decides for lopsided ones."""
+        self._hold_in_front = True
+
+    def _adopt_mix(
+        self, snapshot: mix_mod.MixSnapshot, smallest_memory_mib: int
+    ) -> None:
         self._tiered = self.keeps_open(snapshot, smallest_memory_mib)
+        correlation = mix_mod.memory_compute_correlation(
+            snapshot, smallest_memory_mib
+        )
+        self._anticorrelated = correlation < self.anticorrelated_below
 
     def observe_pool(self, idle_gpus: int, healthy_gpus: int) -> None:
         """Tier only while more than ``idle_reserve`` of the pool is idle.
@@ -411,9 +444,28 @@ class PartnerAwarePolicy(StrandingAwarePolicy):
         self, gpu: state_mod.GpuClass, need_mem: int, need_comp: int
     ) -> Score:
         delta, tie = super().score(gpu, need_mem, need_comp)
-        if not (self._tiered and self._idle_plenty):
+        if not self._tiered or not (
+            self._idle_plenty or self.passes_reserve(gpu, need_mem, need_comp)
+        ):
             return (delta, tie)
         return (self._TIER * self.tier(gpu, need_mem, need_comp) + delta, tie)
+
+    def passes_reserve(
+        self, gpu: state_mod.GpuClass, need_mem: int, need_comp: int
+    ) -> bool:
+        """Whether a slice ranks in tiers however few GPUs are idle.
+
+        :param gpu: a class of GPUs that fit the slice.
+        :param need_mem: MiB of the slice on this class's GPUs.
+        :param need_comp: compute of the slice.
+        :returns: True for a lopsided slice of an anti-correlated mix
+            without a pairing hold in front.
+        """
+        if self._hold_in_front or not self._anticorrelated:
+            return False
+        heavy_compute = 2 * need_comp > gpu.compute_pct
+        heavy_memory = 2 * need_mem > gpu.memory_mib
+        return heavy_compute != heavy_memory
 
     @classmethod
     def tier(

@@ -253,12 +253,16 @@ class Sandbox:
                     ),
                 )
             )
-        attach_port = wsgi.free_port() if self.attach_enabled else 0
+        placement_port, cyborg_port, nova_port, attach_port = wsgi.free_ports(
+            4
+        )
+        if not self.attach_enabled:
+            attach_port = 0
         manifest = layout.Manifest(
             state_dir=str(self.state.root),
-            placement_port=wsgi.free_port(),
-            cyborg_port=wsgi.free_port(),
-            nova_port=wsgi.free_port(),
+            placement_port=placement_port,
+            cyborg_port=cyborg_port,
+            nova_port=nova_port,
             hosts=tuple(entries),
             vendordata_targets=self.vendordata_targets,
             arq_binding_timeout=self.arq_binding_timeout,

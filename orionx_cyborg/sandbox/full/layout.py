@@ -183,7 +183,7 @@ class FullManifest:
         )
         return cls(
             state_dir=state_dir,
-            ports={name: wsgi.free_port() for name in names},
+            ports=dict(zip(names, wsgi.free_ports(len(names)), strict=True)),
             passwords={user: secrets.token_hex(12) for user in users},
             hosts=hosts,
             region_two_hosts=region_two_hosts,

@@ -108,80 +108,6 @@ class TestCountAwareTiered(testtools.TestCase):
 
 
 @testtools.skipUnless(HAVE_NUMPY, 'the benchmark needs numpy')
-class TestMemoryComputeCorrelation(testtools.TestCase):
-    def _correlation(self, shapes, smallest_memory_mib=16 * 1024):
-        from benchmarks.allocator import ablations
-        from orionx_cyborg.allocator import MixSnapshot
-        from orionx_cyborg.allocator import TaskShape
-
-        snapshot = MixSnapshot.from_weights(
-            {TaskShape(**shape): weight for shape, weight in shapes}
-        )
-        return ablations.memory_compute_correlation(
-            snapshot, smallest_memory_mib
-        )
-
-    def test_anticorrelated_slices(self):
-        shapes = [
-            (dict(compute_pct=30, memory_pct=70), 0.5),
-            (dict(compute_pct=70, memory_pct=30), 0.5),
-        ]
-        self.assertAlmostEqual(-1.0, self._correlation(shapes))
-
-    def test_proportional_slices(self):
-        shapes = [
-            (dict(compute_pct=25, memory_pct=25), 0.2),
-            (dict(compute_pct=50, memory_pct=50), 0.5),
-            (dict(compute_pct=75, memory_pct=75), 0.3),
-        ]
-        self.assertAlmostEqual(1.0, self._correlation(shapes))
-
-    def test_independent_memory(self):
-        # Every compute with every memory, equal weights: covariance 0.
-        shapes = [
-            (dict(compute_pct=c, memory_mib=g * 1024), 0.25)
-            for c in (30, 70)
-            for g in (4, 8)
-        ]
-        self.assertAlmostEqual(0.0, self._correlation(shapes))
-
-    def test_mib_counts_as_a_fraction_of_the_smallest_gpu(self):
-        # 70%, 8 GiB of 16 (0.5) and 4,915 MiB (0.3) against 30, 50 and
-        # 70% compute: on one line, so -1; raw MiB next to 0.7 would not
-        # be.
-        shapes = [
-            (dict(compute_pct=30, memory_pct=70), 0.3),
-            (dict(compute_pct=50, memory_mib=8 * 1024), 0.3),
-            (dict(compute_pct=70, memory_mib=4915), 0.4),
-        ]
-        self.assertAlmostEqual(-1.0, self._correlation(shapes), places=3)
-
-    def test_whole_gpus_and_host_shapes_are_left_out(self):
-        shapes = [
-            (dict(compute_pct=30, memory_pct=70), 0.3),
-            (dict(compute_pct=70, memory_pct=30), 0.3),
-            (dict(compute_pct=100, memory_pct=100), 0.2),
-            (dict(compute_pct=50, memory_pct=50, count=2), 0.2),
-        ]
-        self.assertAlmostEqual(-1.0, self._correlation(shapes))
-
-    def test_undefined_is_zero(self):
-        one = [(dict(compute_pct=30, memory_pct=70), 1.0)]
-        self.assertEqual(0.0, self._correlation(one))
-        same_compute = [
-            (dict(compute_pct=50, memory_pct=30), 0.5),
-            (dict(compute_pct=50, memory_pct=70), 0.5),
-        ]
-        self.assertEqual(0.0, self._correlation(same_compute))
-        # MiB shapes with no pool to measure them against are left out.
-        mib = [
-            (dict(compute_pct=30, memory_mib=8 * 1024), 0.5),
-            (dict(compute_pct=70, memory_mib=4 * 1024), 0.5),
-        ]
-        self.assertEqual(0.0, self._correlation(mib, 0))
-
-
-@testtools.skipUnless(HAVE_NUMPY, 'the benchmark needs numpy')
 class TestCountAwareAnticorrelated(testtools.TestCase):
     # Whole GPUs are 0.4 of the demand: whole 0.2 (20 points), slices 0.3
     # + 0.3 at 30% and 70% compute (9 + 21). Anti-correlated, the 30%
@@ -263,6 +189,50 @@ class TestIdleReserveAblations(testtools.TestCase):
 
 
 @testtools.skipUnless(HAVE_NUMPY, 'the benchmark needs numpy')
+class TestLopsidedSliceAblations(testtools.TestCase):
+    # Anti-correlated slices (30/70 and 70/30); 'idle' is 1 of 5 healthy
+    # GPUs (not above the reserve). A 30/70 slice on 'used' (40/75 free)
+    # leaves 10/5 (tier 2); by count-aware's measure both GPUs grow by
+    # 0.5, so without tiers the first in the pool's order, 'used', wins.
+    def _allocator(self, name):
+        from benchmarks.allocator import ablations
+        from orionx_cyborg import allocator as alloc
+
+        factory = ablations.RUNTIME_POLICIES.get(name)
+        gpus = [
+            base.gpu('used', free_pct=40, free_mem_pct=75),
+            base.gpu('idle'),
+            *(base.gpu('full%d' % i, free_pct=0) for i in range(3)),
+        ]
+        return alloc.Allocator(
+            gpus,
+            policy=name if factory is None else factory(),
+            mix=base.fixed_mix((30, 70, 1, 0.5), (70, 30, 1, 0.5)),
+        )
+
+    def _choose(self, allocator):
+        return allocator.allocate(base.request(30, 70)).gpu_ids
+
+    def test_reserve_all_holds_back_lopsided_slices_too(self):
+        self.assertEqual(
+            ('idle',), self._choose(self._allocator('count-aware'))
+        )
+        self.assertEqual(
+            ('used',), self._choose(self._allocator('count-aware-reserve-all'))
+        )
+
+    def test_undeferred_passes_them_behind_a_hold(self):
+        from orionx_cyborg import allocator as alloc
+
+        deferred = self._allocator('partner-aware')
+        undeferred = self._allocator('partner-aware-undeferred')
+        for allocator in (deferred, undeferred):
+            alloc.PairingHold(allocator)
+        self.assertEqual(('used',), self._choose(deferred))
+        self.assertEqual(('idle',), self._choose(undeferred))
+
+
+@testtools.skipUnless(HAVE_NUMPY, 'the benchmark needs numpy')
 class TestAblationsRun(testtools.TestCase):
     def test_the_simulator_and_trials_run_them_by_name(self):
         from benchmarks.allocator import ablations
@@ -276,9 +246,11 @@ class TestAblationsRun(testtools.TestCase):
             '--variants=gpushare60',
             '--competitors=fgd-2dfit',
             '--candidates=fgd-2dfit-exact,count-aware-tiered,'
-            'count-aware-anticorrelated,count-aware-ungated',
+            'count-aware-anticorrelated,count-aware-ungated,'
+            'partner-aware-undeferred+hold',
         )
         self.assertIn('fgd-2dfit-exact: mean', text)
         self.assertIn('count-aware-tiered: mean', text)
         self.assertIn('count-aware-anticorrelated: mean', text)
         self.assertIn('count-aware-ungated: mean', text)
+        self.assertIn('partner-aware-undeferred+hold: mean', text)

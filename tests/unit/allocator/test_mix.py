@@ -17,6 +17,7 @@
 import testtools
 
 from orionx_cyborg import allocator as alloc
+from orionx_cyborg.allocator import mix as mix_mod
 
 WHOLE = alloc.TaskShape(compute_pct=100, memory_pct=100)
 HALF = alloc.TaskShape(compute_pct=50, memory_pct=50)
@@ -124,3 +125,72 @@ class TestShapes(testtools.TestCase):
         mix = alloc.FixedMix(snapshot)
         mix.observe(WHOLE)
         self.assertIs(snapshot, mix.snapshot())
+
+
+class TestMemoryComputeCorrelation(testtools.TestCase):
+    def _correlation(self, shapes, smallest_memory_mib=16 * 1024):
+        snapshot = alloc.MixSnapshot.from_weights(
+            {alloc.TaskShape(**shape): weight for shape, weight in shapes}
+        )
+        return mix_mod.memory_compute_correlation(
+            snapshot, smallest_memory_mib
+        )
+
+    def test_anticorrelated_slices(self):
+        shapes = [
+            (dict(compute_pct=30, memory_pct=70), 0.5),
+            (dict(compute_pct=70, memory_pct=30), 0.5),
+        ]
+        self.assertAlmostEqual(-1.0, self._correlation(shapes))
+
+    def test_proportional_slices(self):
+        shapes = [
+            (dict(compute_pct=25, memory_pct=25), 0.2),
+            (dict(compute_pct=50, memory_pct=50), 0.5),
+            (dict(compute_pct=75, memory_pct=75), 0.3),
+        ]
+        self.assertAlmostEqual(1.0, self._correlation(shapes))
+
+    def test_independent_memory(self):
+        # Every compute with every memory, equal weights: covariance 0.
+        shapes = [
+            (dict(compute_pct=c, memory_mib=g * 1024), 0.25)
+            for c in (30, 70)
+            for g in (4, 8)
+        ]
+        self.assertAlmostEqual(0.0, self._correlation(shapes))
+
+    def test_mib_counts_as_a_fraction_of_the_smallest_gpu(self):
+        # 70%, 8 GiB of 16 (0.5) and 4,915 MiB (0.3) against 30, 50 and
+        # 70% compute: on one line, so -1; raw MiB next to 0.7 would not
+        # be.
+        shapes = [
+            (dict(compute_pct=30, memory_pct=70), 0.3),
+            (dict(compute_pct=50, memory_mib=8 * 1024), 0.3),
+            (dict(compute_pct=70, memory_mib=4915), 0.4),
+        ]
+        self.assertAlmostEqual(-1.0, self._correlation(shapes), places=3)
+
+    def test_whole_gpus_and_host_shapes_are_left_out(self):
+        shapes = [
+            (dict(compute_pct=30, memory_pct=70), 0.3),
+            (dict(compute_pct=70, memory_pct=30), 0.3),
+            (dict(compute_pct=100, memory_pct=100), 0.2),
+            (dict(compute_pct=50, memory_pct=50, count=2), 0.2),
+        ]
+        self.assertAlmostEqual(-1.0, self._correlation(shapes))
+
+    def test_undefined_is_zero(self):
+        one = [(dict(compute_pct=30, memory_pct=70), 1.0)]
+        self.assertEqual(0.0, self._correlation(one))
+        same_compute = [
+            (dict(compute_pct=50, memory_pct=30), 0.5),
+            (dict(compute_pct=50, memory_pct=70), 0.5),
+        ]
+        self.assertEqual(0.0, self._correlation(same_compute))
+        # MiB shapes with no pool to measure them against are left out.
+        mib = [
+            (dict(compute_pct=30, memory_mib=8 * 1024), 0.5),
+            (dict(compute_pct=70, memory_mib=4 * 1024), 0.5),
+        ]
+        self.assertEqual(0.0, self._correlation(mib, 0))

@@ -216,6 +216,78 @@ class TestPartnerAware(testtools.TestCase):
             ),
         )
 
+    def _below_the_reserve(self, free_pct, free_mem_pct):
+        # 'idle' is 1 of 5 healthy GPUs: not more than the 20% reserve.
+        return [
+            base.gpu('idle'),
+            base.gpu('used', free_pct=free_pct, free_mem_pct=free_mem_pct),
+            *(base.gpu('full%d' % i, free_pct=0) for i in range(3)),
+        ]
+
+    def test_lopsided_slices_of_anticorrelated_mixes_pass_the_reserve(self):
+        # Memory-heavy and compute-heavy slices (30/70 and 70/30). 'used'
+        # has 40% compute and 75% memory free: a 30/70 slice leaves 10%
+        # and 5% (not a close, tier 2) and takes 0.375 -> 0.10 of
+        # fragment (delta -0.275) against +0.35 for opening 'idle';
+        # stranding-aware takes 'used', the tiers 'idle'.
+        mix = base.fixed_mix((30, 70, 1, 0.5), (70, 30, 1, 0.5))
+        gpus = self._below_the_reserve(40, 75)
+        request = base.request(30, 70)
+        self.assertEqual(
+            ('idle',), choose(gpus, request, 'partner-aware', mix)
+        )
+        self.assertEqual(
+            ('used',), choose(gpus, request, 'stranding-aware', mix)
+        )
+
+    def test_a_pairing_hold_in_front_keeps_the_reserve_for_every_slice(self):
+        # The lopsided slice above, with a hold wrapping the allocator:
+        # the hold, not the policy, decides about opening 'idle'.
+        mix = base.fixed_mix((30, 70, 1, 0.5), (70, 30, 1, 0.5))
+        allocator = alloc.Allocator(
+            self._below_the_reserve(40, 75), policy='partner-aware', mix=mix
+        )
+        alloc.PairingHold(allocator)
+        decision = allocator.allocate(base.request(30, 70))
+        self.assertIsInstance(decision, alloc.Grant)
+        self.assertEqual(('used',), decision.gpu_ids)
+
+    def test_balanced_slices_stay_behind_the_reserve(self):
+        # The same mix and GPUs, a 40/40 slice (at most half of both):
+        # 'used' 0.375 -> 0.35 (compute gone, 35% memory stranded)
+        # against +0.6 on 'idle'. Above the reserve the tiers open 'idle'.
+        mix = base.fixed_mix((30, 70, 1, 0.5), (70, 30, 1, 0.5))
+        request = base.request(40)
+        self.assertEqual(
+            ('used',),
+            choose(
+                self._below_the_reserve(40, 75), request, 'partner-aware', mix
+            ),
+        )
+        self.assertEqual(
+            ('idle',),
+            choose(
+                [base.gpu('idle'), base.gpu('used', 40, free_mem_pct=75)],
+                request,
+                'partner-aware',
+                mix,
+            ),
+        )
+
+    def test_lopsided_slices_of_other_mixes_stay_behind_the_reserve(self):
+        # Memory follows compute (30/30 and 70/70): the 30/70 slice on
+        # 'used' takes 0.375 -> 0.10 against +0.35 on 'idle'.
+        mix = base.fixed_mix((30, 30, 1, 0.5), (70, 70, 1, 0.5))
+        self.assertEqual(
+            ('used',),
+            choose(
+                self._below_the_reserve(40, 75),
+                base.request(30, 70),
+                'partner-aware',
+                mix,
+            ),
+        )
+
     def test_places_like_stranding_aware_under_whole_gpu_demand(self):
         # Whole GPUs are 100 of the 150 points of demand (2/3 >= 0.3): no
         # tiers. 'used' 0.45 -> 0.15 (delta -0.30); 'idle' 70% free fits

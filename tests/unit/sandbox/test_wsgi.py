@@ -92,3 +92,25 @@ def test_a_taken_port_is_skipped() -> None:
         taken.listen()
         other = low - 2
         assert wsgi.free_port(rng=Candidates([low - 1, other])) == other
+
+
+def test_ports_picked_together_differ() -> None:
+    """Independent picks may repeat a port; services started together
+    would then fight over it, so the repeat is picked again.
+    """
+
+    class Repeating(random.Random):
+        def __init__(self, ports: list[int]) -> None:
+            super().__init__()
+            self.ports = ports
+
+        def randint(self, a: int, b: int) -> int:
+            return self.ports.pop(0)
+
+    low = _ephemeral_low()
+    picks = [low - 3, low - 3, low - 4, low - 3, low - 5]
+    assert wsgi.free_ports(3, rng=Repeating(picks)) == [
+        low - 3,
+        low - 4,
+        low - 5,
+    ]
