@@ -35,10 +35,17 @@ two ten-seed losses, diagnosed* says what each one showed.
 - ``count-aware-reserve-all``: ``count-aware`` whose idle reserve holds
   back every slice, lopsided slices of anti-correlated mixes too (the
   default before they passed it).
-- ``partner-aware-undeferred``: ``partner-aware`` letting lopsided
-  slices of anti-correlated mixes pass its idle reserve with a pairing
-  hold in front too (run it behind the hold:
-  ``partner-aware-undeferred+hold``).
+- ``count-aware-lopsided-only``: ``count-aware`` whose idle reserve lets
+  only lopsided slices of anti-correlated mixes pass, in mixes of slices
+  alone too (the default before the other slices of those mixes passed
+  it while 5% of the pool is idle).
+- ``count-aware-slices-reserve0`` and ``count-aware-slices-reserve10``:
+  ``count-aware`` letting the other slices of anti-correlated mixes of
+  slices alone pass while any GPU, or more than 10% of the pool, is idle
+  instead of 5%.
+- ``partner-aware-undeferred``: ``partner-aware`` letting slices pass
+  its idle reserve with a pairing hold in front too (run it behind the
+  hold: ``partner-aware-undeferred+hold``).
 - ``count-aware-untiered``: ``count-aware`` never ranking in tiers.
 - ``count-aware-reserve10`` and ``count-aware-reserve30``:
   ``count-aware-reserve-all`` with an idle reserve of 10% and 30% of the
@@ -166,6 +173,31 @@ class ReserveAllCountAwarePolicy(policies.CountAwarePolicy):
         return False
 
 
+class LopsidedOnlyCountAwarePolicy(policies.CountAwarePolicy):
+    """``count-aware`` passing only lopsided slices, mixes of slices too."""
+
+    name = 'count-aware-lopsided-only'
+    slices_only_below: ClassVar[float] = 0.0
+
+
+class SlicesReserve0CountAwarePolicy(policies.CountAwarePolicy):
+    """``count-aware`` passing slices of a slices-only mix while any GPU
+    is idle.
+    """
+
+    name = 'count-aware-slices-reserve0'
+    slices_reserve: ClassVar[float] = 0.0
+
+
+class SlicesReserve10CountAwarePolicy(policies.CountAwarePolicy):
+    """``count-aware`` passing slices of a slices-only mix while 10% of
+    the pool is idle.
+    """
+
+    name = 'count-aware-slices-reserve10'
+    slices_reserve: ClassVar[float] = 0.1
+
+
 class Reserve10CountAwarePolicy(ReserveAllCountAwarePolicy):
     """``count-aware`` keeping 10% of the pool's GPUs idle from every slice."""
 
@@ -181,12 +213,12 @@ class Reserve30CountAwarePolicy(ReserveAllCountAwarePolicy):
 
 
 class UndeferredPartnerAwarePolicy(policies.PartnerAwarePolicy):
-    """``partner-aware`` passing lopsided slices with a hold in front too."""
+    """``partner-aware`` passing slices with a hold in front too."""
 
     name = 'partner-aware-undeferred'
 
     def defer_to_hold(self) -> None:
-        """Ignore the hold: lopsided slices still pass the reserve."""
+        """Ignore the hold: slices still pass the reserve."""
 
 
 #: Ablations of the FGD paper's baselines, by name.
@@ -203,5 +235,8 @@ RUNTIME_POLICIES: Mapping[str, Callable[[], policies.Policy]] = {
     Reserve10CountAwarePolicy.name: Reserve10CountAwarePolicy,
     Reserve30CountAwarePolicy.name: Reserve30CountAwarePolicy,
     ReserveAllCountAwarePolicy.name: ReserveAllCountAwarePolicy,
+    LopsidedOnlyCountAwarePolicy.name: LopsidedOnlyCountAwarePolicy,
+    SlicesReserve0CountAwarePolicy.name: SlicesReserve0CountAwarePolicy,
+    SlicesReserve10CountAwarePolicy.name: SlicesReserve10CountAwarePolicy,
     UndeferredPartnerAwarePolicy.name: UndeferredPartnerAwarePolicy,
 }

@@ -355,10 +355,13 @@ class PartnerAwarePolicy(StrandingAwarePolicy):
     below ``anticorrelated_below``). There a lopsided slice's good partner
     is its complement, placed on a used GPU it does not close it wastes
     the room both could have shared with one, and the requests the
-    reserve would keep idle GPUs for are slices like it. A pairing hold in
-    front (:meth:`defer_to_hold`) holds such a slice back for its
-    complement instead, and the reserve then applies to every slice.
-    Otherwise it places like ``stranding-aware``.
+    reserve would keep idle GPUs for are slices like it. Where such a mix
+    asks for slices alone (whole-GPU share below ``slices_only_below``)
+    the other slices rank in tiers too while more than ``slices_reserve``
+    of the GPUs are idle: no whole-GPU request needs the idle GPUs. A
+    pairing hold in front (:meth:`defer_to_hold`) holds slices back for
+    their complements instead, and the reserve then applies to every
+    slice. Otherwise it places like ``stranding-aware``.
     """
 
     name = 'partner-aware'
@@ -376,13 +379,22 @@ class PartnerAwarePolicy(StrandingAwarePolicy):
     #: anti-correlated (the benchmark's M3 mixes are at -0.8 to -0.95,
     #: its M2 mixes within 0.2 of 0, M1 at +1).
     anticorrelated_below: ClassVar[float] = -0.5
+    #: A mix whose whole-GPU share of demand is below this asks for slices
+    #: alone (the benchmark's ``gpushare100`` at 0, ``gpushare80`` at
+    #: about 0.2).
+    slices_only_below: ClassVar[float] = 0.05
+    #: The share of the pool's healthy GPUs, idle, above which the slices
+    #: of an anti-correlated mix of slices alone that are not lopsided
+    #: still rank in tiers (chosen among 0, 5, 10 and 20% on the
+    #: benchmark's development seeds).
+    slices_reserve: ClassVar[float] = 0.05
     #: Tiers are this far apart; fragmentation deltas are smaller.
     _TIER: ClassVar[float] = 100.0
 
     def __init__(self) -> None:
         super().__init__()
         self._adopt_mix(self._model.snapshot, 0)
-        self._idle_plenty = True
+        self._idle_plenty = self._idle_some = True
         self._hold_in_front = False
 
     def prepare(
@@ -399,6 +411,7 @@ class PartnerAwarePolicy(StrandingAwarePolicy):
         self, snapshot: mix_mod.MixSnapshot, smallest_memory_mib: int
     ) -> None:
         self._tiered = self.keeps_open(snapshot, smallest_memory_mib)
+        self._slices_only = whole_gpu_share(snapshot) < self.slices_only_below
         correlation = mix_mod.memory_compute_correlation(
             snapshot, smallest_memory_mib
         )
@@ -411,6 +424,7 @@ class PartnerAwarePolicy(StrandingAwarePolicy):
         :param healthy_gpus: healthy GPUs of the pool.
         """
         self._idle_plenty = idle_gpus > self.idle_reserve * healthy_gpus
+        self._idle_some = idle_gpus > self.slices_reserve * healthy_gpus
 
     @classmethod
     def keeps_open(
@@ -458,14 +472,18 @@ class PartnerAwarePolicy(StrandingAwarePolicy):
         :param gpu: a class of GPUs that fit the slice.
         :param need_mem: MiB of the slice on this class's GPUs.
         :param need_comp: compute of the slice.
-        :returns: True for a lopsided slice of an anti-correlated mix
-            without a pairing hold in front.
+        :returns: True, without a pairing hold in front, for a lopsided
+            slice of an anti-correlated mix and, while more than
+            ``slices_reserve`` of the pool is idle, for any slice of an
+            anti-correlated mix of slices alone.
         """
         if self._hold_in_front or not self._anticorrelated:
             return False
         heavy_compute = 2 * need_comp > gpu.compute_pct
         heavy_memory = 2 * need_mem > gpu.memory_mib
-        return heavy_compute != heavy_memory
+        if heavy_compute != heavy_memory:
+            return True
+        return self._slices_only and self._idle_some
 
     @classmethod
     def tier(

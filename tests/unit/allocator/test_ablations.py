@@ -233,6 +233,49 @@ class TestLopsidedSliceAblations(testtools.TestCase):
 
 
 @testtools.skipUnless(HAVE_NUMPY, 'the benchmark needs numpy')
+class TestSlicesOnlyAblations(testtools.TestCase):
+    # A balanced 40/40 slice of a mix of anti-correlated slices alone,
+    # 'idle' 1 of 2 + full GPUs: on 'used' (40/75 free) it takes 0.375 ->
+    # 0.35 by partner-aware's measure against +0.6 on 'idle', so the
+    # tiers open 'idle' and without them it takes 'used'.
+    def _choose(self, name, full):
+        from benchmarks.allocator import ablations
+        from orionx_cyborg import allocator as alloc
+
+        factory = ablations.RUNTIME_POLICIES.get(name)
+        gpus = [
+            base.gpu('used', free_pct=40, free_mem_pct=75),
+            base.gpu('idle'),
+            *(base.gpu('full%d' % i, free_pct=0) for i in range(full)),
+        ]
+        allocator = alloc.Allocator(
+            gpus,
+            policy=name if factory is None else factory(),
+            mix=base.fixed_mix((30, 70, 1, 0.5), (70, 30, 1, 0.5)),
+        )
+        return allocator.allocate(base.request(40)).gpu_ids
+
+    def test_lopsided_only_holds_them_back_below_the_reserve(self):
+        # 1 idle of 5: 20%, not above the reserve.
+        self.assertEqual(('idle',), self._choose('count-aware', 3))
+        self.assertEqual(
+            ('used',), self._choose('count-aware-lopsided-only', 3)
+        )
+
+    def test_the_reserve_for_slices_alone(self):
+        # 1 idle of 12 (8%): above 5%, not above 10%; 1 idle of 25 (4%):
+        # above 0% only.
+        self.assertEqual(('idle',), self._choose('count-aware', 10))
+        self.assertEqual(
+            ('used',), self._choose('count-aware-slices-reserve10', 10)
+        )
+        self.assertEqual(('used',), self._choose('count-aware', 23))
+        self.assertEqual(
+            ('idle',), self._choose('count-aware-slices-reserve0', 23)
+        )
+
+
+@testtools.skipUnless(HAVE_NUMPY, 'the benchmark needs numpy')
 class TestAblationsRun(testtools.TestCase):
     def test_the_simulator_and_trials_run_them_by_name(self):
         from benchmarks.allocator import ablations

@@ -216,12 +216,12 @@ class TestPartnerAware(testtools.TestCase):
             ),
         )
 
-    def _below_the_reserve(self, free_pct, free_mem_pct):
+    def _below_the_reserve(self, free_pct, free_mem_pct, full=3):
         # 'idle' is 1 of 5 healthy GPUs: not more than the 20% reserve.
         return [
             base.gpu('idle'),
             base.gpu('used', free_pct=free_pct, free_mem_pct=free_mem_pct),
-            *(base.gpu('full%d' % i, free_pct=0) for i in range(3)),
+            *(base.gpu('full%d' % i, free_pct=0) for i in range(full)),
         ]
 
     def test_lopsided_slices_of_anticorrelated_mixes_pass_the_reserve(self):
@@ -253,10 +253,14 @@ class TestPartnerAware(testtools.TestCase):
         self.assertEqual(('used',), decision.gpu_ids)
 
     def test_balanced_slices_stay_behind_the_reserve(self):
-        # The same mix and GPUs, a 40/40 slice (at most half of both):
-        # 'used' 0.375 -> 0.35 (compute gone, 35% memory stranded)
-        # against +0.6 on 'idle'. Above the reserve the tiers open 'idle'.
-        mix = base.fixed_mix((30, 70, 1, 0.5), (70, 30, 1, 0.5))
+        # The same slices with whole GPUs beside (10 of 55 points of
+        # demand: tiers, but not slices alone), a 40/40 slice (at most
+        # half of both): 'used' 0.375 -> 0.35 (compute gone, 35% memory
+        # stranded) against +0.6 on 'idle'. Above the reserve the tiers
+        # open 'idle'.
+        mix = base.fixed_mix(
+            (30, 70, 1, 0.45), (70, 30, 1, 0.45), (100, 100, 1, 0.1)
+        )
         request = base.request(40)
         self.assertEqual(
             ('used',),
@@ -273,6 +277,40 @@ class TestPartnerAware(testtools.TestCase):
                 mix,
             ),
         )
+
+    def test_slices_of_a_slices_only_mix_pass_while_some_gpus_are_idle(
+        self,
+    ):
+        # The 40/40 slice of the test above in a mix of slices alone:
+        # with 'idle' 1 of 5 healthy GPUs (20%, above the 5% for such
+        # mixes) the tiers open 'idle'; 1 of 20 (5%, not above) 'used'.
+        mix = base.fixed_mix((30, 70, 1, 0.5), (70, 30, 1, 0.5))
+        request = base.request(40)
+        self.assertEqual(
+            ('idle',),
+            choose(
+                self._below_the_reserve(40, 75), request, 'partner-aware', mix
+            ),
+        )
+        self.assertEqual(
+            ('used',),
+            choose(
+                self._below_the_reserve(40, 75, full=18),
+                request,
+                'partner-aware',
+                mix,
+            ),
+        )
+
+    def test_a_pairing_hold_in_front_holds_them_behind_the_reserve(self):
+        mix = base.fixed_mix((30, 70, 1, 0.5), (70, 30, 1, 0.5))
+        allocator = alloc.Allocator(
+            self._below_the_reserve(40, 75), policy='partner-aware', mix=mix
+        )
+        alloc.PairingHold(allocator)
+        decision = allocator.allocate(base.request(40))
+        self.assertIsInstance(decision, alloc.Grant)
+        self.assertEqual(('used',), decision.gpu_ids)
 
     def test_lopsided_slices_of_other_mixes_stay_behind_the_reserve(self):
         # Memory follows compute (30/30 and 70/70): the 30/70 slice on
