@@ -43,6 +43,9 @@ two ten-seed losses, diagnosed* says what each one showed.
   ``count-aware`` letting the other slices of anti-correlated mixes of
   slices alone pass while any GPU, or more than 10% of the pool, is idle
   instead of 5%.
+- ``count-aware-counts-proportional``: ``count-aware`` counting usable
+  GPUs in mixes of slices alone whose memory follows their compute too
+  (the default before it measured as ``partner-aware`` there).
 - ``partner-aware-undeferred``: ``partner-aware`` letting slices pass
   its idle reserve with a pairing hold in front too (run it behind the
   hold: ``partner-aware-undeferred+hold``).
@@ -198,6 +201,14 @@ class SlicesReserve10CountAwarePolicy(policies.CountAwarePolicy):
     slices_reserve: ClassVar[float] = 0.1
 
 
+class CountsProportionalCountAwarePolicy(policies.CountAwarePolicy):
+    """``count-aware`` counting usable GPUs for proportional slices too."""
+
+    name = 'count-aware-counts-proportional'
+    #: No correlation is above 1.
+    proportional_above: ClassVar[float] = 1.0
+
+
 class Reserve10CountAwarePolicy(ReserveAllCountAwarePolicy):
     """``count-aware`` keeping 10% of the pool's GPUs idle from every slice."""
 
@@ -238,5 +249,8 @@ RUNTIME_POLICIES: Mapping[str, Callable[[], policies.Policy]] = {
     LopsidedOnlyCountAwarePolicy.name: LopsidedOnlyCountAwarePolicy,
     SlicesReserve0CountAwarePolicy.name: SlicesReserve0CountAwarePolicy,
     SlicesReserve10CountAwarePolicy.name: SlicesReserve10CountAwarePolicy,
+    CountsProportionalCountAwarePolicy.name: (
+        CountsProportionalCountAwarePolicy
+    ),
     UndeferredPartnerAwarePolicy.name: UndeferredPartnerAwarePolicy,
 }

@@ -544,13 +544,23 @@ class CountAwarePolicy(PartnerAwarePolicy):
     than the pool's smallest GPUs have (:func:`exceeds_smallest_gpu`), it
     measures free compute alone
     (:func:`.fragmentation.free_compute_fraction`, FGD's measure) instead.
-    Both measures and the rule between them were chosen on the development
-    seeds of the benchmark (``benchmarks/allocator/README.rst``); the rule
-    is empirical, not derived. The tiers and the idle reserve of
+    Where the mix asks for slices alone (``slices_only_below``) and their
+    memory follows their compute (:func:`.mix.memory_compute_correlation`
+    above ``proportional_above``), it measures as partner-aware does:
+    a GPU with a little room in both dimensions then counts as usable
+    although the commonest slices no longer fit it. The measures and the
+    rules between them were chosen on the development seeds of the
+    benchmark (``benchmarks/allocator/README.rst``); the rules are
+    empirical, not derived. The tiers and the idle reserve of
     :class:`PartnerAwarePolicy` are unchanged.
     """
 
     name = 'count-aware'
+
+    #: A mix whose slices' memory and compute correlate above this has
+    #: memory following compute (the benchmark's M1 mixes at +1, M2
+    #: within 0.2 of 0).
+    proportional_above: ClassVar[float] = 0.5
 
     def free_capacity(
         self, snapshot: mix_mod.MixSnapshot, smallest_memory_mib: int
@@ -560,13 +570,35 @@ class CountAwarePolicy(PartnerAwarePolicy):
         :param snapshot: the request mix.
         :param smallest_memory_mib: as for :meth:`prepare`.
         :returns: free compute when a slice of the mix is larger than the
-            smallest GPUs, else one GPU or what the GPU strands.
+            smallest GPUs, partner-aware's measure for proportional slices
+            alone, else one GPU or what the GPU strands.
         """
         if smallest_memory_mib and exceeds_smallest_gpu(
             snapshot, smallest_memory_mib
         ):
             return fragmentation.free_compute_fraction
+        if self.proportional_slices_only(snapshot, smallest_memory_mib):
+            return super().free_capacity(snapshot, smallest_memory_mib)
         return fragmentation.usable_or_stranded
+
+    @classmethod
+    def proportional_slices_only(
+        cls, snapshot: mix_mod.MixSnapshot, smallest_memory_mib: int
+    ) -> bool:
+        """Whether a mix asks for slices alone whose memory follows compute.
+
+        :param snapshot: the request mix.
+        :param smallest_memory_mib: as for :meth:`prepare`.
+        :returns: True when its whole-GPU share is below
+            ``slices_only_below`` and its correlation above
+            ``proportional_above``.
+        """
+        if whole_gpu_share(snapshot) >= cls.slices_only_below:
+            return False
+        correlation = mix_mod.memory_compute_correlation(
+            snapshot, smallest_memory_mib
+        )
+        return correlation > cls.proportional_above
 
 
 #: Policies by configuration name.

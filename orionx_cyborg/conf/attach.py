@@ -143,7 +143,8 @@ opts = [
             'while more than one in twenty is idle where such slices are '
             'all that is asked for), with the '
             'fragmentation it minimises counted in GPUs that likely '
-            'requests can no longer use (see the allocator benchmark, '
+            'requests can no longer use, except for slices alone whose '
+            'memory follows their compute (see the allocator benchmark, '
             'benchmarks/allocator). Set partner-aware or stranding-aware '
             'to keep the placement of earlier releases.'
         ),

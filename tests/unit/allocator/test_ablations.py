@@ -276,6 +276,34 @@ class TestSlicesOnlyAblations(testtools.TestCase):
 
 
 @testtools.skipUnless(HAVE_NUMPY, 'the benchmark needs numpy')
+class TestMeasureAblations(testtools.TestCase):
+    def test_counts_proportional_keeps_counting_slices_alone(self):
+        # Proportional slices alone: the default measures room as
+        # partner-aware does, the ablation still counts usable GPUs.
+        from benchmarks.allocator import ablations
+        from orionx_cyborg.allocator import fragmentation
+        from orionx_cyborg.allocator import policies
+
+        snapshot = base.fixed_mix(
+            (30, 30, 1, 0.5), (70, 70, 1, 0.5)
+        ).snapshot()
+        default = policies.CountAwarePolicy()
+        ablation = ablations.RUNTIME_POLICIES[
+            'count-aware-counts-proportional'
+        ]()
+        for policy in (default, ablation):
+            policy.prepare(snapshot)
+        self.assertIs(
+            fragmentation.largest_free_fraction,
+            default.context_model().amount,
+        )
+        self.assertIs(
+            fragmentation.usable_or_stranded,
+            ablation.context_model().amount,
+        )
+
+
+@testtools.skipUnless(HAVE_NUMPY, 'the benchmark needs numpy')
 class TestAblationsRun(testtools.TestCase):
     def test_the_simulator_and_trials_run_them_by_name(self):
         from benchmarks.allocator import ablations

@@ -404,6 +404,33 @@ class TestCountAware(testtools.TestCase):
             self._measure([8 * base.GIB, 24 * base.GIB], 16 * base.GIB),
         )
 
+    def _percent_measure(self, *shapes):
+        policy = policies.CountAwarePolicy()
+        policy.prepare(base.fixed_mix(*shapes).snapshot())
+        return policy.context_model().amount
+
+    def test_measures_room_where_proportional_slices_are_alone(self):
+        # Memory follows compute (correlation +1), no whole GPUs.
+        self.assertIs(
+            fragmentation.largest_free_fraction,
+            self._percent_measure((30, 30, 1, 0.5), (70, 70, 1, 0.5)),
+        )
+
+    def test_counts_gpus_for_proportional_slices_beside_whole_gpus(self):
+        # Whole GPUs are 10 of 60 points of demand: not slices alone.
+        self.assertIs(
+            fragmentation.usable_or_stranded,
+            self._percent_measure(
+                (30, 30, 1, 0.45), (70, 70, 1, 0.45), (100, 100, 1, 0.1)
+            ),
+        )
+
+    def test_counts_gpus_for_anticorrelated_slices_alone(self):
+        self.assertIs(
+            fragmentation.usable_or_stranded,
+            self._percent_measure((30, 70, 1, 0.5), (70, 30, 1, 0.5)),
+        )
+
     def test_counts_gpus_for_an_empty_pool(self):
         self.assertIs(
             fragmentation.usable_or_stranded,
