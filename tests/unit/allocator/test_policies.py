@@ -240,17 +240,22 @@ class TestPartnerAware(testtools.TestCase):
             ('used',), choose(gpus, request, 'stranding-aware', mix)
         )
 
-    def test_a_pairing_hold_in_front_keeps_the_reserve_for_every_slice(self):
-        # The lopsided slice above, with a hold wrapping the allocator:
-        # the hold, not the policy, decides about opening 'idle'.
+    def _behind_a_hold(self, request):
+        # The anti-correlated slices alone, below the reserve, with a
+        # hold wrapping the allocator: the hold, not the policy, decides
+        # about opening 'idle'.
         mix = base.fixed_mix((30, 70, 1, 0.5), (70, 30, 1, 0.5))
         allocator = alloc.Allocator(
             self._below_the_reserve(40, 75), policy='partner-aware', mix=mix
         )
         alloc.PairingHold(allocator)
-        decision = allocator.allocate(base.request(30, 70))
+        decision = allocator.allocate(request)
         self.assertIsInstance(decision, alloc.Grant)
-        self.assertEqual(('used',), decision.gpu_ids)
+        return decision.gpu_ids
+
+    def test_a_pairing_hold_in_front_keeps_the_reserve_for_every_slice(self):
+        # The lopsided slice above.
+        self.assertEqual(('used',), self._behind_a_hold(base.request(30, 70)))
 
     def test_balanced_slices_stay_behind_the_reserve(self):
         # The same slices with whole GPUs beside (10 of 55 points of
@@ -303,14 +308,7 @@ class TestPartnerAware(testtools.TestCase):
         )
 
     def test_a_pairing_hold_in_front_holds_them_behind_the_reserve(self):
-        mix = base.fixed_mix((30, 70, 1, 0.5), (70, 30, 1, 0.5))
-        allocator = alloc.Allocator(
-            self._below_the_reserve(40, 75), policy='partner-aware', mix=mix
-        )
-        alloc.PairingHold(allocator)
-        decision = allocator.allocate(base.request(40))
-        self.assertIsInstance(decision, alloc.Grant)
-        self.assertEqual(('used',), decision.gpu_ids)
+        self.assertEqual(('used',), self._behind_a_hold(base.request(40)))
 
     def test_lopsided_slices_of_other_mixes_stay_behind_the_reserve(self):
         # Memory follows compute (30/30 and 70/70): the 30/70 slice on

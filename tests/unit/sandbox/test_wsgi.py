@@ -73,25 +73,28 @@ def test_ports_come_from_below_the_ephemeral_range() -> None:
     assert all(low - 12000 <= p < low for p in ports), ports
 
 
+class _Candidates(random.Random):
+    """Candidate ports in a given order, for the pickers' ``rng``."""
+
+    def __init__(self, ports: list[int]) -> None:
+        super().__init__()
+        self.ports = ports
+
+    def randint(self, a: int, b: int) -> int:
+        return self.ports.pop(0)
+
+
 def test_a_taken_port_is_skipped() -> None:
     """The first candidate is bound by someone else: the next one is
     returned.
     """
-
-    class Candidates(random.Random):
-        def __init__(self, ports: list[int]) -> None:
-            super().__init__()
-            self.ports = ports
-
-        def randint(self, a: int, b: int) -> int:
-            return self.ports.pop(0)
 
     low = _ephemeral_low()
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
         taken.bind(('127.0.0.1', low - 1))
         taken.listen()
         other = low - 2
-        assert wsgi.free_port(rng=Candidates([low - 1, other])) == other
+        assert wsgi.free_port(rng=_Candidates([low - 1, other])) == other
 
 
 def test_ports_picked_together_differ() -> None:
@@ -99,17 +102,9 @@ def test_ports_picked_together_differ() -> None:
     would then fight over it, so the repeat is picked again.
     """
 
-    class Repeating(random.Random):
-        def __init__(self, ports: list[int]) -> None:
-            super().__init__()
-            self.ports = ports
-
-        def randint(self, a: int, b: int) -> int:
-            return self.ports.pop(0)
-
     low = _ephemeral_low()
     picks = [low - 3, low - 3, low - 4, low - 3, low - 5]
-    assert wsgi.free_ports(3, rng=Repeating(picks)) == [
+    assert wsgi.free_ports(3, rng=_Candidates(picks)) == [
         low - 3,
         low - 4,
         low - 5,
