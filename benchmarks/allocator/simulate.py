@@ -210,7 +210,7 @@ class HoldEngine(AllocatorEngine):
         self._clock = 0
         # Arrival number -> task, oldest first.
         self._held: dict[int, workloads.Task] = {}
-        self._views: dict[int, alloc.Held] = {}
+        self._views = alloc.HeldRequests()
         self._later: list[tuple[workloads.Task, object]] = []
         self.held_total = 0
         self.waits: list[int] = []
@@ -220,16 +220,14 @@ class HoldEngine(AllocatorEngine):
     ) -> tuple[object, list[tuple[int, int]]] | str:
         self._clock += 1
         self._retry()
-        admission = self._hold.admit(
-            task.request(), list(self._views.values())
-        )
+        admission = self._hold.admit(task.request(), self._views)
         if admission.partner is not None:
             key, grant = admission.partner
             self._later.append((self._unhold(key), self._outcome(grant)))
         if admission.decision is None:
             self.held_total += 1
             self._held[self._clock] = task
-            self._views[self._clock] = alloc.Held(self._clock, task.request())
+            self._views.add(alloc.Held(self._clock, task.request()))
             return 'held'
         return self._outcome(admission.decision)
 
@@ -259,7 +257,7 @@ class HoldEngine(AllocatorEngine):
 
     def _unhold(self, key: object) -> workloads.Task:
         assert isinstance(key, int)
-        del self._views[key]
+        self._views.remove(key)
         self.waits.append(self._clock - key)
         return self._held.pop(key)
 

@@ -47,6 +47,7 @@ from orionx_cyborg.allocator.models import SliceAssignment
 from orionx_cyborg.allocator.models import VgpuRequest
 from orionx_cyborg.allocator.pairing import Admission
 from orionx_cyborg.allocator.pairing import Held
+from orionx_cyborg.allocator.pairing import HeldRequests
 from orionx_cyborg.allocator.pairing import PairingHold
 from orionx_cyborg.allocator.policies import DEFAULT_POLICY
 from orionx_cyborg.allocator.policies import POLICIES
@@ -68,6 +69,7 @@ __all__ = [
     'FragmentationModel',
     'AllocatorGpu',
     'Held',
+    'HeldRequests',
     'HostAffinity',
     'Locality',
     'MixSnapshot',

@@ -200,16 +200,29 @@ class Allocator:
         """
         if observe:
             self._mix.observe(mix_mod.TaskShape.of(request))
-        self._sync_mix()
-        self._policy.observe_pool(self.idle_gpus(), self.healthy_gpus())
-        if request.count == 1:
-            slots = self._place_single(request)
-        elif request.host_affinity is models.HostAffinity.SAME_HOST:
-            slots = self._place_same_host(request)
-        else:
-            slots = self._place_apart(request)
+        slots = self._place(request)
         if slots is None:
             return self._reject(request)
+        return self._take(slots, request.compute_pct)
+
+    def try_allocate(
+        self, request: models.VgpuRequest, *, observe: bool = True
+    ) -> models.Grant | None:
+        """Place every slice of a request, or none, without saying why not.
+
+        As :meth:`allocate`, for a caller that would drop the rejection
+        (working out its reason looks at every class of GPUs).
+
+        :param request: the request.
+        :param observe: whether the request joins the learned mix.
+        :returns: a :class:`Grant` whose slices are now taken, or None
+            and nothing taken.
+        """
+        if observe:
+            self._mix.observe(mix_mod.TaskShape.of(request))
+        slots = self._place(request)
+        if slots is None:
+            return None
         return self._take(slots, request.compute_pct)
 
     def allocate_on(
@@ -327,6 +340,15 @@ class Allocator:
         self._policy.prepare(snapshot, self._smallest_memory_mib)
         self._state.set_context_model(self._policy.context_model())
         self._group_cache = {}
+
+    def _place(self, request: models.VgpuRequest) -> list[_Slot] | None:
+        self._sync_mix()
+        self._policy.observe_pool(self.idle_gpus(), self.healthy_gpus())
+        if request.count == 1:
+            return self._place_single(request)
+        if request.host_affinity is models.HostAffinity.SAME_HOST:
+            return self._place_same_host(request)
+        return self._place_apart(request)
 
     def _reject(self, request: models.VgpuRequest) -> models.Rejection:
         rejection = diagnosis.diagnose(self._state, request)

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import collections
 import math
+from collections.abc import Iterable
+from collections.abc import Iterator
 
 from orionx_cyborg.allocator import models
 from orionx_cyborg.allocator import state as state_mod
@@ -51,11 +53,13 @@ def diagnose(
         return models.Rejection(
             Reason.NO_HEALTHY_GPU, 'no healthy GPU of %s' % models_text
         )
+    # Each class with the MiB one slice takes on it, worked out once: a
+    # rejection under pressure looks at every class, and this runs for
+    # every rejection.
     capable = [
-        c
-        for c in pool.classes(request.models)
-        if c.memory_mib >= request.memory_on(c.memory_mib)
-        and c.compute_pct >= request.compute_pct
+        (c, need)
+        for c, need in _needs(pool.classes(request.models), request)
+        if c.memory_mib >= need and c.compute_pct >= request.compute_pct
     ]
     if not capable:
         return models.Rejection(
@@ -63,7 +67,12 @@ def diagnose(
             'one slice (%s, %d%% compute) exceeds every healthy GPU of %s'
             % (_memory_text(request), request.compute_pct, models_text),
         )
-    fitting = [c for c in capable if _fits(c, request)]
+    fitting = [
+        c
+        for c, need in capable
+        if c.free_memory_mib >= need
+        and c.free_compute_pct >= request.compute_pct
+    ]
     n_fit = sum(len(c.members) for c in fitting)
     if n_fit == 0:
         return _nothing_fits(capable, request)
@@ -76,26 +85,26 @@ def diagnose(
     return _host_constraint(fitting, request)
 
 
-def _fits(gpu: state_mod.GpuClass, request: models.VgpuRequest) -> bool:
-    return (
-        gpu.free_memory_mib >= request.memory_on(gpu.memory_mib)
-        and gpu.free_compute_pct >= request.compute_pct
-    )
+def _needs(
+    classes: Iterable[state_mod.GpuClass], request: models.VgpuRequest
+) -> Iterator[tuple[state_mod.GpuClass, int]]:
+    for group in classes:
+        yield group, request.memory_on(group.memory_mib)
 
 
 def _nothing_fits(
-    capable: list[state_mod.GpuClass], request: models.VgpuRequest
+    capable: list[tuple[state_mod.GpuClass, int]],
+    request: models.VgpuRequest,
 ) -> models.Rejection:
     # Totals are in "slices' worth" so that MiB and percentage requests on
     # GPUs of different sizes add up the same way.
     memory_slices = sum(
-        len(c.members) * c.free_memory_mib / request.memory_on(c.memory_mib)
-        for c in capable
+        len(c.members) * c.free_memory_mib / need for c, need in capable
     )
     if request.compute_pct:
         compute_slices = sum(
             len(c.members) * c.free_compute_pct / request.compute_pct
-            for c in capable
+            for c, _ in capable
         )
     else:
         compute_slices = math.inf

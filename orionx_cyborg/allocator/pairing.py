@@ -21,11 +21,13 @@ partner has arrived yet (``benchmarks/allocator/README.rst``). A pairing
 hold keeps such a slice back while the pool is short of idle GPUs, and
 places a later slice that complements a held one with it on one GPU.
 
-The caller keeps the held requests (the hold keeps no state of its own)
-and decides when to ask again: :meth:`PairingHold.may_open` says when the
-pool has idle GPUs above the reserve again, and a caller may also bound
-the wait; a request asked again goes to :meth:`Allocator.allocate` with
-``observe=False`` and is placed like any other.
+The caller keeps the held requests (the hold keeps no state of its own),
+as a list or, when thousands may be held, in a :class:`HeldRequests`
+that it updates as requests are held and let go, and decides when to ask
+again: :meth:`PairingHold.may_open` says when the pool has idle GPUs
+above the reserve again, and a caller may also bound the wait; a request
+asked again goes to :meth:`Allocator.allocate` with ``observe=False``
+and is placed like any other.
 
 Held requests wait, and under sustained pressure some wait until the
 pressure ends; what that buys and costs is measured in the benchmark.
@@ -33,9 +35,13 @@ pressure ends; what that buys and costs is measured in the benchmark.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import heapq
+import itertools
 from collections.abc import Hashable
+from collections.abc import Iterable
+from collections.abc import Iterator
 from collections.abc import Sequence
 
 from orionx_cyborg.allocator import allocator as allocator_mod
@@ -68,6 +74,90 @@ class Admission:
     def held(self) -> bool:
         """Whether the caller is to hold the request back."""
         return self.decision is None
+
+
+#: What decides whether two held requests pair alike: compute percent,
+#: memory in MiB and in percent, allowed models.
+_Shape = tuple[int, int, int, frozenset[str]]
+
+
+def _shape(request: models.VgpuRequest) -> _Shape:
+    return (
+        request.compute_pct,
+        request.memory_mib,
+        request.memory_pct,
+        request.models,
+    )
+
+
+class HeldRequests:
+    """Held requests grouped by shape, each group oldest first.
+
+    Finding a partner for an arriving slice then looks at each distinct
+    shape held rather than at each held request: the shapes of a pool's
+    requests are few, while thousands of requests may wait under
+    sustained pressure.
+    """
+
+    def __init__(self, held: Iterable[Held] = ()) -> None:
+        """Start with requests held before, oldest first.
+
+        :param held: the requests.
+        :raises ValueError: for a key given twice.
+        """
+        # Arrival order over every group: ties between shapes of equal
+        # fill go to the oldest request, as in a list oldest first.
+        self._arrivals = 0
+        self._shapes: dict[Hashable, _Shape] = {}
+        self._groups: dict[
+            _Shape, collections.OrderedDict[Hashable, tuple[int, Held]]
+        ] = {}
+        for request in held:
+            self.add(request)
+
+    def __len__(self) -> int:
+        return len(self._shapes)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._shapes
+
+    def add(self, held: Held) -> None:
+        """Hold a request, after every request held now.
+
+        :param held: the request and its key.
+        :raises ValueError: for a key held already.
+        """
+        if held.key in self._shapes:
+            raise ValueError('%r is held already' % (held.key,))
+        shape = _shape(held.request)
+        self._shapes[held.key] = shape
+        group = self._groups.setdefault(shape, collections.OrderedDict())
+        group[held.key] = (self._arrivals, held)
+        self._arrivals += 1
+
+    def remove(self, key: Hashable) -> Held:
+        """Let a held request go.
+
+        :param key: its key.
+        :returns: the request and its key.
+        :raises KeyError: for a key not held.
+        """
+        shape = self._shapes.pop(key)
+        group = self._groups[shape]
+        _, held = group.pop(key)
+        if not group:
+            del self._groups[shape]
+        return held
+
+    def oldest(self, per_shape: int) -> Iterator[list[tuple[int, Held]]]:
+        """The oldest requests of each shape held.
+
+        :param per_shape: how many of each shape, at most.
+        :returns: per shape, (arrival, request) oldest first; arrivals
+            are ordered across shapes.
+        """
+        for group in self._groups.values():
+            yield list(itertools.islice(group.values(), per_shape))
 
 
 class PairingHold:
@@ -175,12 +265,16 @@ class PairingHold:
         return fitting / total if total > 0 else 1.0
 
     def admit(
-        self, request: models.VgpuRequest, held: Sequence[Held] = ()
+        self,
+        request: models.VgpuRequest,
+        held: Sequence[Held] | HeldRequests = (),
     ) -> Admission:
         """Place a request, place it with a held partner, or hold it.
 
         :param request: the arriving request (it joins the learned mix).
-        :param held: the requests held now, oldest first.
+        :param held: the requests held now, oldest first; the caller
+            updates them with the admission (a partner placed is no
+            longer held, a request held is).
         :returns: the admission; every grant in it is taken.
         """
         if not self.holds(request):
@@ -202,21 +296,26 @@ class PairingHold:
         return Admission(decision)
 
     def _partners(
-        self, request: models.VgpuRequest, held: Sequence[Held]
+        self,
+        request: models.VgpuRequest,
+        held: Sequence[Held] | HeldRequests,
     ) -> list[Held]:
         # The held requests that may fill a GPU with this one, best fill
         # first (oldest first among equals). Whether they do is known
         # only on a GPU: memory rounds up to whole MiB there, and memory
-        # in MiB may not fit its capacity.
+        # in MiB may not fit its capacity. Requests of one shape fill
+        # alike, so the best are among the oldest of each shape.
+        if not isinstance(held, HeldRequests):
+            held = HeldRequests(held)
         mine = self._share(
             request.compute_pct,
             request.memory_mib,
             request.memory_pct,
             request.models,
         )
-        fills = []
-        for age, candidate in enumerate(held):
-            other = candidate.request
+        fills: list[tuple[int, int, int, Held]] = []
+        for firsts in held.oldest(self._tries):
+            other = firsts[0][1].request
             if other.models != request.models:
                 continue
             theirs = self._share(
@@ -225,10 +324,14 @@ class PairingHold:
                 other.memory_pct,
                 other.models,
             )
-            if _may_pair(theirs, mine):
-                compute = theirs[0] + mine[0]
-                memory = theirs[1] + mine[1]
-                fills.append((compute, memory, -age, candidate))
+            if not _may_pair(theirs, mine):
+                continue
+            compute = theirs[0] + mine[0]
+            memory = theirs[1] + mine[1]
+            fills.extend(
+                (compute, memory, -arrival, candidate)
+                for arrival, candidate in firsts
+            )
         best = heapq.nlargest(
             self._tries, fills, key=lambda f: (f[0], f[1], f[2])
         )
@@ -262,8 +365,8 @@ class PairingHold:
     ) -> Admission | None:
         # The held request first (it opens a GPU), then this one beside
         # it; if this one does not fit there, both are undone.
-        first = self._allocator.allocate(partner.request, observe=False)
-        if not isinstance(first, models.Grant):
+        first = self._allocator.try_allocate(partner.request, observe=False)
+        if first is None:
             return None
         second = self._allocator.allocate_on(
             request, first.gpu_ids[0], observe=False

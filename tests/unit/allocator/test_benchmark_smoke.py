@@ -23,6 +23,8 @@ import importlib.util
 import io
 import json
 import pathlib
+import statistics
+import sys
 import tempfile
 
 import fixtures
@@ -372,20 +374,44 @@ class TestLatencyOnly(_RunCommandTest):
         super().setUp()
         simulate = self.simulate
 
-        def tiny_matrix(quick, variants=None, policies=None):
+        def tiny_matrix(quick, variants=None, policies=None, seeds=(42,)):
             return [
-                simulate.RunSpec('tiny', 'default', 'M3', 'inflate', p, 42)
+                simulate.RunSpec('tiny', 'default', 'M3', 'inflate', p, s)
                 for p in policies
+                for s in seeds
             ]
 
         self.patch(self.run, 'latency_matrix', tiny_matrix)
         self.useFixture(fixtures.MonkeyPatch('sys.stdout', io.StringIO()))
 
+    def cells(self, *argv):
+        argv = ['--latency-only', *argv, '--out', str(self.out)]
+        self.assertEqual(0, self.run.main(argv))
+        return json.loads((self.out / 'latency.json').read_text())
+
     def measure(self, policies):
-        argv = ['--latency-only', '--policies', policies]
-        self.assertEqual(0, self.run.main(argv + ['--out', str(self.out)]))
-        cells = json.loads((self.out / 'latency.json').read_text())
+        cells = self.cells('--policies', policies, '--seeds', '1')
         return sorted(c['policy'] for c in cells)
+
+    def test_runs_every_seed_and_keeps_the_worst_p99(self):
+        runs = []
+        execute = self.run.execute
+
+        def recording(specs, jobs, sink=None):
+            runs.extend(execute(specs, jobs, sink))
+            return runs
+
+        self.patch(self.run, 'execute', recording)
+        (cell,) = self.cells(
+            '--policies', 'binpack', '--seed-set', 'dev', '--seeds', '3'
+        )
+        self.assertEqual([42, 43, 44], cell['seeds'])
+        p99 = [r['latency_us']['p99'] for r in runs]
+        self.assertEqual(max(p99), cell['p99_worst_us'])
+        self.assertEqual(
+            statistics.fmean(p99), cell['latency_us']['p99']['mean']
+        )
+        self.assertIn('worst run', sys.stdout.getvalue())
 
     def test_a_policy_measured_alone_keeps_the_others(self):
         self.assertEqual(['binpack', 'spread'], self.measure('binpack,spread'))

@@ -104,6 +104,70 @@ class TestIdleCounts(testtools.TestCase):
         self.assertEqual(2, allocator.healthy_gpus(frozenset({'T4'})))
 
 
+class TestTryAllocate(testtools.TestCase):
+    def test_places_as_allocate_does(self):
+        allocator = pool(base.gpu('a', free_pct=40, free_mem_pct=40))
+        grant = allocator.try_allocate(base.request(30))
+        self.assertEqual(('a',), grant.gpu_ids)
+        self.assertEqual((10, 10), free(allocator, 'a'))
+
+    def test_no_room_takes_nothing_and_says_none(self):
+        allocator = pool(base.gpu('a', free_pct=40, free_mem_pct=40))
+        self.assertIsNone(allocator.try_allocate(base.request(50, 30)))
+        self.assertEqual((40, 40), free(allocator, 'a'))
+        # allocate says why for the same request.
+        self.assertEqual(
+            alloc.RejectionReason.INSUFFICIENT_COMPUTE,
+            allocator.allocate(base.request(50, 30)).reason,
+        )
+
+    def test_observe(self):
+        mix = RecordingMix()
+        allocator = pool(base.gpu('a'), mix=mix)
+        allocator.try_allocate(base.request(30), observe=False)
+        allocator.try_allocate(base.request(20))
+        self.assertEqual([20], [s.compute_pct for s in mix.seen])
+
+
+class TestHeldRequests(testtools.TestCase):
+    def test_add_and_remove(self):
+        first = alloc.Held('x', base.request(30))
+        held = alloc.HeldRequests([first])
+        held.add(alloc.Held('y', base.request(30)))
+        self.assertEqual(2, len(held))
+        self.assertIn('x', held)
+        self.assertIs(first, held.remove('x'))
+        self.assertNotIn('x', held)
+        self.assertEqual(1, len(held))
+        self.assertRaises(KeyError, held.remove, 'x')
+
+    def test_a_key_is_held_once(self):
+        held = alloc.HeldRequests([alloc.Held('x', base.request(30))])
+        self.assertRaises(
+            ValueError, held.add, alloc.Held('x', base.request(40))
+        )
+        self.assertRaises(
+            ValueError,
+            alloc.HeldRequests,
+            [alloc.Held('y', base.request(30))] * 2,
+        )
+
+    def test_oldest_of_each_shape(self):
+        held = alloc.HeldRequests()
+        for key, compute in (('a1', 30), ('b1', 40), ('a2', 30), ('a3', 30)):
+            held.add(alloc.Held(key, base.request(compute)))
+        held.remove('a1')
+        groups = [
+            [(arrival, h.key) for arrival, h in firsts]
+            for firsts in held.oldest(2)
+        ]
+        self.assertEqual([[(2, 'a2'), (3, 'a3')], [(1, 'b1')]], groups)
+        held.remove('b1')
+        self.assertEqual(
+            [['a2']], [[h.key for _, h in f] for f in held.oldest(1)]
+        )
+
+
 class TestPairingHold(testtools.TestCase):
     def test_places_freely_above_the_reserve(self):
         allocator = pool(*(base.gpu(str(i)) for i in range(4)))
@@ -147,6 +211,35 @@ class TestPairingHold(testtools.TestCase):
         gpu = partner_grant.gpu_ids[0]
         self.assertEqual((0, 1), free(allocator, gpu))
         self.assertEqual(1, allocator.idle_gpus())
+
+    def test_held_requests_give_the_partner_a_list_gives(self):
+        first = base.request(30, 69)
+        held = [
+            alloc.Held('poor', base.request(50, 50)),
+            alloc.Held('first', first),
+        ]
+        partners = []
+        for given in (held, alloc.HeldRequests(held)):
+            allocator = pool(base.gpu('a'), base.gpu('b'))
+            hold = alloc.PairingHold(allocator, reserve=1.0)
+            partners.append(hold.admit(base.request(70, 30), given).partner)
+        self.assertEqual(['first', 'first'], [p[0] for p in partners])
+
+    def test_oldest_partner_of_equal_fill_across_shapes(self):
+        # 4 GiB of a 16 GiB GPU and 25% fill it alike; 'pct' arrived
+        # before 'mib2', though the shape of 'mib2' was held first.
+        held = alloc.HeldRequests()
+        held.add(alloc.Held('mib1', base.request(30, memory_mib=4 * base.GIB)))
+        held.add(alloc.Held('pct', base.request(30, 25)))
+        held.add(alloc.Held('mib2', base.request(30, memory_mib=4 * base.GIB)))
+        held.remove('mib1')
+        allocator = pool(base.gpu('a'), base.gpu('b'))
+        hold = alloc.PairingHold(allocator, reserve=1.0, tries=1)
+        admission = hold.admit(base.request(70, 75), held)
+        self.assertEqual('pct', admission.partner[0])
+        self.assertEqual(
+            (0, 0), free(allocator, admission.decision.gpu_ids[0])
+        )
 
     def test_no_partner_when_the_pair_overflows(self):
         allocator = pool(base.gpu('a'), base.gpu('b'))
