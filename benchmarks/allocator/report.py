@@ -77,6 +77,9 @@ RUNTIME = (
     'count-aware',
     'partner-aware+hold',
 )
+#: The policy every other is measured beside in the latency runs: the
+#: runtime allocator's policy without tiers or reserve.
+LATENCY_BASELINE = 'stranding-aware'
 #: Line colour and style per policy: baselines dashed, the runtime
 #: allocator's policies solid, the default policy thick.
 STYLES: Mapping[str, tuple[str, str, float]] = {
@@ -489,6 +492,15 @@ def churn_table(records: Records, variant: str = 'default') -> str:
     return simple_table(header, rows)
 
 
+def _vs_baseline(cells: Records, quantile: str) -> str:
+    # Geometric mean over cells of the ratios measured beside the
+    # baseline; '-' unless every cell has one.
+    ratios = [r.get('vs_baseline') for r in cells]
+    if not all(ratios):
+        return '-'
+    return '%.2f' % statistics.geometric_mean(r[quantile] for r in ratios)
+
+
 def latency_table(records: Records) -> str:
     """Decision latency of the runtime policies.
 
@@ -519,6 +531,8 @@ def latency_table(records: Records) -> str:
                     '%.0f' % max(r['p99_worst_us'] for r in cells),
                     '%.0f' % max(worst),
                     '%.0f' % max(r['classes']['mean'] for r in cells),
+                    _vs_baseline(cells, 'p50'),
+                    _vs_baseline(cells, 'p99'),
                 ]
             )
     header = [
@@ -530,6 +544,8 @@ def latency_table(records: Records) -> str:
         'p99 µs (worst run)',
         'max µs',
         'classes (worst cell)',
+        'p50 × baseline',
+        'p99 × baseline',
     ]
     return simple_table(header, rows)
 
@@ -858,7 +874,9 @@ def results_section(
                 'The runtime allocator (pure Python) per decision, measured '
                 'in separate runs one at a time: p50 and p99 of each run, '
                 'averaged over seeds and cells, the worst cell\'s mean over '
-                'its seeds and the worst single run.',
+                'its seeds and the worst single run; and p50 and p99 over '
+                'those of %s run beside it on the same seed (geometric '
+                'means over seeds and cells).' % LATENCY_BASELINE,
                 latency_table(latency),
             )
         )

@@ -209,7 +209,9 @@ def latency_matrix(
 
     The matrix runs ``--jobs`` processes on a shared machine, where a
     preempted process inflates the tail of any latency it measures; these
-    runs go one by one, each on a 6,000-GPU pool.
+    runs go one by one, each on a 6,000-GPU pool. The policies of a cell
+    run one after the other on each seed, so that each is measured beside
+    :data:`.report.LATENCY_BASELINE` while the machine runs at one speed.
 
     :param quick: fewer runs.
     :param variants: the variants (default: ``default`` and
@@ -226,26 +228,61 @@ def latency_matrix(
         for cluster in ('B1', 'B2')
         for variant in variants
         for memory in memories
-        for policy in policies or report.RUNTIME
         for seed in seeds
+        for policy in policies or report.RUNTIME
     ]
 
 
 def latency_cells(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Latency per cell over its seeds, with the worst seed's p99.
+    """Latency per cell over its seeds, the worst run, and the baseline.
 
     :param results: results of latency runs (:func:`latency_matrix`).
     :returns: :func:`aggregate`'s records, each with ``p99_worst_us``,
-        the highest p99 of one run of the cell.
+        the highest p99 of one run of the cell, and ``vs_baseline``: the
+        geometric means over seeds of the run's p50 and p99 over those of
+        :data:`.report.LATENCY_BASELINE` on the same seed, or None where the
+        baseline did not run.
     """
     worst: dict[tuple[str, str, str, str], float] = {}
+    # (cluster, variant, memory, seed) -> policy -> the run's latency.
+    beside: dict[tuple[str, str, str, int], dict[str, dict[str, float]]]
+    beside = collections.defaultdict(dict)
     for result in results:
-        cell = _latency_cell(result['spec'])
+        spec = result['spec']
+        cell = _latency_cell(spec)
         worst[cell] = max(worst.get(cell, 0.0), result['latency_us']['p99'])
+        seed_cell = (spec['cluster'], spec['variant'], spec['memory'])
+        beside[(*seed_cell, spec['seed'])][spec['policy']] = result[
+            'latency_us'
+        ]
     return [
-        {**record, 'p99_worst_us': worst[_latency_cell(record)]}
+        {
+            **record,
+            'p99_worst_us': worst[_latency_cell(record)],
+            'vs_baseline': _vs_baseline(record, beside),
+        }
         for record in aggregate(results)
     ]
+
+
+def _vs_baseline(
+    record: dict[str, Any],
+    beside: Mapping[tuple[str, str, str, int], dict[str, dict[str, float]]],
+) -> dict[str, float] | None:
+    ratios: dict[str, list[float]] = {'p50': [], 'p99': []}
+    for seed in record['seeds']:
+        runs = beside[
+            (record['cluster'], record['variant'], record['memory'], seed)
+        ]
+        if report.LATENCY_BASELINE not in runs:
+            continue
+        for q, values in ratios.items():
+            values.append(
+                runs[record['policy']][q] / runs[report.LATENCY_BASELINE][q]
+            )
+    if not ratios['p50']:
+        return None
+    return {q: statistics.geometric_mean(v) for q, v in ratios.items()}
 
 
 def execute(
@@ -893,6 +930,7 @@ _LATENCY_KEYS = (
     'seeds',
     'latency_us',
     'p99_worst_us',
+    'vs_baseline',
     'decisions',
     'classes',
 )

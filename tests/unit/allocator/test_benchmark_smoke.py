@@ -389,19 +389,25 @@ class TestLatencyOnly(_RunCommandTest):
         self.assertEqual(0, self.run.main(argv))
         return json.loads((self.out / 'latency.json').read_text())
 
+    def recorded_runs(self):
+        # The results of the runs, as they are executed.
+        runs = []
+        execute = self.run.execute
+
+        def recording(specs, jobs, sink=None):
+            results = execute(specs, jobs, sink)
+            runs.extend(results)
+            return results
+
+        self.patch(self.run, 'execute', recording)
+        return runs
+
     def measure(self, policies):
         cells = self.cells('--policies', policies, '--seeds', '1')
         return sorted(c['policy'] for c in cells)
 
     def test_runs_every_seed_and_keeps_the_worst_p99(self):
-        runs = []
-        execute = self.run.execute
-
-        def recording(specs, jobs, sink=None):
-            runs.extend(execute(specs, jobs, sink))
-            return runs
-
-        self.patch(self.run, 'execute', recording)
+        runs = self.recorded_runs()
         (cell,) = self.cells(
             '--policies', 'binpack', '--seed-set', 'dev', '--seeds', '3'
         )
@@ -412,6 +418,34 @@ class TestLatencyOnly(_RunCommandTest):
             statistics.fmean(p99), cell['latency_us']['p99']['mean']
         )
         self.assertIn('worst run', sys.stdout.getvalue())
+        # Without the baseline beside it, no ratio.
+        self.assertIsNone(cell['vs_baseline'])
+
+    def test_ratios_to_the_baseline_run_beside(self):
+        runs = self.recorded_runs()
+        baseline = self.run.report.LATENCY_BASELINE
+        cells = self.cells(
+            '--policies',
+            'binpack,%s' % baseline,
+            '--seed-set',
+            'dev',
+            '--seeds',
+            '2',
+        )
+        by_seed = {
+            (r['spec']['policy'], r['spec']['seed']): r['latency_us']
+            for r in runs
+        }
+        ratios = {
+            q: statistics.geometric_mean(
+                by_seed['binpack', s][q] / by_seed[baseline, s][q]
+                for s in (42, 43)
+            )
+            for q in ('p50', 'p99')
+        }
+        vs = {c['policy']: c['vs_baseline'] for c in cells}
+        self.assertEqual(ratios, vs['binpack'])
+        self.assertEqual({'p50': 1.0, 'p99': 1.0}, vs[baseline])
 
     def test_a_policy_measured_alone_keeps_the_others(self):
         self.assertEqual(['binpack', 'spread'], self.measure('binpack,spread'))
