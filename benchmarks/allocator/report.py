@@ -492,7 +492,7 @@ def churn_table(records: Records, variant: str = 'default') -> str:
     return simple_table(header, rows)
 
 
-def _vs_baseline(cells: Records, quantile: str) -> str:
+def _baseline_ratio_text(cells: Records, quantile: str) -> str:
     # Geometric mean over cells of the ratios measured beside the
     # baseline; '-' unless every cell has one.
     ratios = [r.get('vs_baseline') for r in cells]
@@ -531,8 +531,8 @@ def latency_table(records: Records) -> str:
                     '%.0f' % max(r['p99_worst_us'] for r in cells),
                     '%.0f' % max(worst),
                     '%.0f' % max(r['classes']['mean'] for r in cells),
-                    _vs_baseline(cells, 'p50'),
-                    _vs_baseline(cells, 'p99'),
+                    _baseline_ratio_text(cells, 'p50'),
+                    _baseline_ratio_text(cells, 'p99'),
                 ]
             )
     header = [

@@ -251,10 +251,13 @@ def latency_cells(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         spec = result['spec']
         cell = _latency_cell(spec)
         worst[cell] = max(worst.get(cell, 0.0), result['latency_us']['p99'])
-        seed_cell = (spec['cluster'], spec['variant'], spec['memory'])
-        beside[(*seed_cell, spec['seed'])][spec['policy']] = result[
-            'latency_us'
-        ]
+        seeded = (
+            spec['cluster'],
+            spec['variant'],
+            spec['memory'],
+            spec['seed'],
+        )
+        beside[seeded][spec['policy']] = result['latency_us']
     return [
         {
             **record,

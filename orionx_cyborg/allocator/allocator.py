@@ -198,12 +198,8 @@ class Allocator:
         :returns: a :class:`Grant` whose slices are now taken, or a
             :class:`Rejection` and nothing taken.
         """
-        if observe:
-            self._mix.observe(mix_mod.TaskShape.of(request))
-        slots = self._place(request)
-        if slots is None:
-            return self._reject(request)
-        return self._take(slots, request.compute_pct)
+        grant = self.try_allocate(request, observe=observe)
+        return self._reject(request) if grant is None else grant
 
     def try_allocate(
         self, request: models.VgpuRequest, *, observe: bool = True
