@@ -25,6 +25,7 @@ when Placement refuses them or the lease ends.
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Callable
 from collections.abc import Iterable
 from typing import Protocol
@@ -397,6 +398,14 @@ class Allocator:
         mem_mib, mem_pct = request.memory_mib, request.memory_pct
         host, near = request.preferred_host, request.preferred_locality
         excluding = bool(exclude_gpus or exclude_hosts)
+        # A class whose score cannot rank it before the best class found so
+        # far is not scored: ranks only grow with scores, so a rank built
+        # from the policy's floor of a score bounds the rank of the score.
+        floor = (
+            self._policy.score_floor
+            if self._policy.has_score_floor()
+            else None
+        )
         best_rank: Rank | None = None
         best: tuple[state_mod.GpuClass, int] | None = None
         for group in self._state.classes(request.models):
@@ -410,11 +419,16 @@ class Allocator:
                 group, exclude_gpus, exclude_hosts
             ):
                 continue
-            candidate = rank(
-                score(group, need_mem, need_comp),
-                host is not None and host in group.hosts,
-                near is not None and near in group.localities,
-            )
+            local = host is not None and host in group.hosts
+            close = near is not None and near in group.localities
+            if floor is not None and best_rank is not None:
+                bound = floor(group, need_mem, need_comp)
+                if (
+                    bound is not None
+                    and rank((bound, -math.inf), local, close) >= best_rank
+                ):
+                    continue
+            candidate = rank(score(group, need_mem, need_comp), local, close)
             if best_rank is None or candidate < best_rank:
                 best_rank = candidate
                 best = (group, need_mem)

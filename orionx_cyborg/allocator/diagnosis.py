@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import collections
 import math
-from collections.abc import Iterable
-from collections.abc import Iterator
 
 from orionx_cyborg.allocator import models
 from orionx_cyborg.allocator import state as state_mod
@@ -53,27 +51,13 @@ def diagnose(
         return models.Rejection(
             Reason.NO_HEALTHY_GPU, 'no healthy GPU of %s' % models_text
         )
-    # Each class with the MiB one slice takes on it, worked out once: a
-    # rejection under pressure looks at every class, and this runs for
-    # every rejection.
-    capable = [
-        (c, need)
-        for c, need in _needs(pool.classes(request.models), request)
-        if c.memory_mib >= need and c.compute_pct >= request.compute_pct
-    ]
+    capable, fitting, n_fit = _capable_and_fitting(pool, request)
     if not capable:
         return models.Rejection(
             Reason.EXCEEDS_GPU_CAPACITY,
             'one slice (%s, %d%% compute) exceeds every healthy GPU of %s'
             % (_memory_text(request), request.compute_pct, models_text),
         )
-    fitting = [
-        c
-        for c, need in capable
-        if c.free_memory_mib >= need
-        and c.free_compute_pct >= request.compute_pct
-    ]
-    n_fit = sum(len(c.members) for c in fitting)
     if n_fit == 0:
         return _nothing_fits(capable, request)
     if n_fit < request.count:
@@ -85,11 +69,32 @@ def diagnose(
     return _host_constraint(fitting, request)
 
 
-def _needs(
-    classes: Iterable[state_mod.GpuClass], request: models.VgpuRequest
-) -> Iterator[tuple[state_mod.GpuClass, int]]:
-    for group in classes:
-        yield group, request.memory_on(group.memory_mib)
+def _capable_and_fitting(
+    pool: state_mod.PoolState, request: models.VgpuRequest
+) -> tuple[
+    list[tuple[state_mod.GpuClass, int]], list[state_mod.GpuClass], int
+]:
+    # One pass over the classes, with the MiB of a slice worked out inline
+    # (as models.resolve_memory does): a rejection under pressure looks at
+    # every class, every rejection runs this, and its cost is in the tail
+    # of the allocator's decision latency.
+    mem_mib, mem_pct = request.memory_mib, request.memory_pct
+    need_comp = request.compute_pct
+    capable: list[tuple[state_mod.GpuClass, int]] = []
+    fitting: list[state_mod.GpuClass] = []
+    n_fit = 0
+    for group in pool.classes(request.models):
+        need = mem_mib or -(-group.memory_mib * mem_pct // 100)
+        if group.memory_mib < need or group.compute_pct < need_comp:
+            continue
+        capable.append((group, need))
+        if (
+            group.free_memory_mib >= need
+            and group.free_compute_pct >= need_comp
+        ):
+            fitting.append(group)
+            n_fit += len(group.members)
+    return capable, fitting, n_fit
 
 
 def _nothing_fits(
@@ -99,21 +104,23 @@ def _nothing_fits(
     # Totals are in "slices' worth" so that MiB and percentage requests on
     # GPUs of different sizes add up the same way.
     memory_slices = sum(
-        len(c.members) * c.free_memory_mib / need for c, need in capable
+        [len(c.members) * c.free_memory_mib / need for c, need in capable]
     )
-    if request.compute_pct:
-        compute_slices = sum(
-            len(c.members) * c.free_compute_pct / request.compute_pct
-            for c, _ in capable
-        )
-    else:
-        compute_slices = math.inf
     if memory_slices < request.count:
         return models.Rejection(
             Reason.INSUFFICIENT_MEMORY,
             'eligible GPUs have %.2f slices worth of free memory in total, '
             '%d needed' % (memory_slices, request.count),
         )
+    if request.compute_pct:
+        compute_slices = sum(
+            [
+                len(c.members) * c.free_compute_pct / request.compute_pct
+                for c, _ in capable
+            ]
+        )
+    else:
+        compute_slices = math.inf
     if compute_slices < request.count:
         return models.Rejection(
             Reason.INSUFFICIENT_COMPUTE,

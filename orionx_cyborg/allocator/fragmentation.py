@@ -56,6 +56,9 @@ from orionx_cyborg.allocator import models
 #: Cached values are rounded so that equal situations compare equal
 #: however the floating-point sums were ordered.
 _DIGITS = 9
+#: Added to :attr:`FragmentationModel.delta_bound`: far more than the
+#: rounding to ``_DIGITS`` and floating-point sums can move a delta.
+_BOUND_SLACK = 1e-6
 
 
 class GpuLoad(NamedTuple):
@@ -142,7 +145,7 @@ def free_compute_fraction(
 
 
 #: How a policy measures the free capacity of a GPU (capacities and free
-#: room in, GPU-equivalents out).
+#: room in, GPU-equivalents out, between 0 and 1 as every measure above).
 AmountFn = Callable[[int, int, int, int], float]
 
 
@@ -175,6 +178,16 @@ class FragmentationModel:
             )
         )
         self._gpu_cache: dict[GpuLoad, float] = {}
+        #: No :meth:`placement_delta` exceeds this in absolute terms. A
+        #: GPU's fragment is a free capacity of at most one times weights
+        #: that sum to at most the mix's; a shape's host term changes by at
+        #: most its weight times its count of GPUs; a little is added for
+        #: the rounding of cached values.
+        self.delta_bound = (
+            sum(w for *_, w in self._shapes)
+            + sum(count * w for *_, count, w in self._multi)
+            + _BOUND_SLACK
+        )
 
     def gpu_fragment(self, load: GpuLoad) -> float:
         """Expected fragment of one GPU, without the host term.

@@ -107,6 +107,34 @@ class Policy(abc.ABC):
         :class:`.pairing.PairingHold` calls it through its allocator.
         """
 
+    def score_floor(
+        self, gpu: state_mod.GpuClass, need_mem: int, need_comp: int
+    ) -> float | None:
+        """A lower bound on the criterion of :meth:`score`, if cheaper.
+
+        The allocator skips scoring a class whose bound already ranks it
+        no better than the best class found, so the bound must never
+        exceed the criterion.
+
+        :param gpu: as for :meth:`score`.
+        :param need_mem: as for :meth:`score`.
+        :param need_comp: as for :meth:`score`.
+        :returns: the bound, or None (the default) when it is no cheaper
+            to bound a score than to compute it.
+        """
+        return None
+
+    def has_score_floor(self) -> bool:
+        """Whether :meth:`score_floor` bounds scores now.
+
+        The allocator asks before it searches, so that a policy without a
+        bound costs it no call per class.
+
+        :returns: False; True for a policy that overrides
+            :meth:`score_floor` and can bound scores with its current mix.
+        """
+        return False
+
     def context_model(self) -> fragmentation.FragmentationModel | None:
         """The model whose host context the pool's classes must carry.
 
@@ -458,11 +486,47 @@ class PartnerAwarePolicy(StrandingAwarePolicy):
         self, gpu: state_mod.GpuClass, need_mem: int, need_comp: int
     ) -> Score:
         delta, tie = super().score(gpu, need_mem, need_comp)
+        tier = self._tier_now(gpu, need_mem, need_comp)
+        if tier is None:
+            return (delta, tie)
+        return (self._TIER * tier + delta, tie)
+
+    def has_score_floor(self) -> bool:
+        """Whether tiers can rank now: only they make a bound cheaper.
+
+        :returns: True when the mix has little whole-GPU demand.
+        """
+        return self._tiered
+
+    def score_floor(
+        self, gpu: state_mod.GpuClass, need_mem: int, need_comp: int
+    ) -> float | None:
+        """The slice's tier, less the largest fragmentation delta.
+
+        Only the fragmentation delta of a class is costly to work out (a
+        cache miss computes it over the mix); its tier is not. In a pool
+        with an idle GPU, or a used GPU that a slice would fill, this
+        spares the allocator the deltas of the classes of worse tiers.
+
+        :param gpu: as for :meth:`score`.
+        :param need_mem: as for :meth:`score`.
+        :param need_comp: as for :meth:`score`.
+        :returns: a bound that the criterion of :meth:`score` never falls
+            below.
+        """
+        tier = self._tier_now(gpu, need_mem, need_comp)
+        floor = 0.0 if tier is None else self._TIER * tier
+        return floor - self._model.delta_bound
+
+    def _tier_now(
+        self, gpu: state_mod.GpuClass, need_mem: int, need_comp: int
+    ) -> int | None:
+        # The slice's tier, or None when tiers do not apply to it now.
         if not self._tiered or not (
             self._idle_plenty or self.passes_reserve(gpu, need_mem, need_comp)
         ):
-            return (delta, tie)
-        return (self._TIER * self.tier(gpu, need_mem, need_comp) + delta, tie)
+            return None
+        return self.tier(gpu, need_mem, need_comp)
 
     def passes_reserve(
         self, gpu: state_mod.GpuClass, need_mem: int, need_comp: int

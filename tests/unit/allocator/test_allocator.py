@@ -14,6 +14,8 @@
 
 """The allocator: rejections, constraints, locality, health, changes."""
 
+import random
+
 import testtools
 
 from orionx_cyborg import allocator as alloc
@@ -473,3 +475,88 @@ class TestPoolMemorySizes(testtools.TestCase):
         self.assertIs(
             fragmentation.free_compute_fraction, policy.context_model().amount
         )
+
+
+class _CountingPolicy(policies.PartnerAwarePolicy):
+    """Partner-aware, counting its scores; optionally without its floor."""
+
+    def __init__(self, floor=True):
+        super().__init__()
+        self.floor = floor
+        self.scored = 0
+
+    def has_score_floor(self):
+        return self.floor and super().has_score_floor()
+
+    def score(self, gpu, need_mem, need_comp):
+        self.scored += 1
+        return super().score(gpu, need_mem, need_comp)
+
+
+class TestScoreFloor(testtools.TestCase):
+    # Slices alone: partner-aware ranks in tiers and has a floor.
+    sharing = base.fixed_mix((50, 50, 1, 1))
+
+    def _pair(self, gpus, **kwargs):
+        with_floor, without = _CountingPolicy(), _CountingPolicy(floor=False)
+        return (
+            (
+                alloc.Allocator(
+                    gpus, policy=with_floor, mix=self.sharing, **kwargs
+                ),
+                with_floor,
+            ),
+            (
+                alloc.Allocator(
+                    gpus, policy=without, mix=self.sharing, **kwargs
+                ),
+                without,
+            ),
+        )
+
+    def test_classes_of_worse_tiers_are_not_scored(self):
+        # The idle GPUs (tier 1, more than the reserve) come first; the
+        # roomy used GPUs (tier 2) are skipped; 'close' (tier 0) is scored
+        # and wins.
+        gpus = [
+            *(base.gpu('idle%d' % i) for i in range(3)),
+            *(base.gpu('roomy%d' % p, free_pct=p) for p in range(50, 95, 5)),
+            base.gpu('close', free_pct=12),
+        ]
+        (floored, counted), (plain, all_scored) = self._pair(gpus)
+        request = base.request(10)
+        self.assertEqual(('close',), floored.allocate(request).gpu_ids)
+        self.assertEqual(('close',), plain.allocate(request).gpu_ids)
+        self.assertEqual(2, counted.scored)
+        self.assertEqual(11, all_scored.scored)
+
+    def test_decisions_are_those_without_the_floor(self):
+        # Property: two allocators, with and without the floor, take the
+        # same random requests on the same random pool, in every
+        # locality mode, with preferred hosts and racks or without. Half
+        # the GPUs are idle at first, and too few of them at the end for
+        # the tiers.
+        rng = random.Random(5)
+        free = [90, 60, 45, 30, 12, 5]
+        for locality in alloc.Locality:
+            gpus = [
+                base.gpu(
+                    'g%d' % i,
+                    host='h%d' % (i % 7),
+                    free_pct=100 if i % 2 else rng.choice(free),
+                    free_mem_pct=100 if i % 2 else rng.choice(free),
+                    locality='r%d' % (i % 3),
+                )
+                for i in range(40)
+            ]
+            pair = self._pair(gpus, locality=locality, locality_weight=0.5)
+            for _ in range(120):
+                request = base.request(
+                    rng.choice([5, 10, 20, 40]),
+                    rng.choice([5, 10, 20, 40]),
+                    preferred_host=rng.choice([None, 'h1', 'h4']),
+                    preferred_locality=rng.choice([None, 'r2']),
+                )
+                decisions = [a.allocate(request) for a, _ in pair]
+                self.assertEqual(decisions[1], decisions[0])
+            self.assertLess(pair[0][1].scored, pair[1][1].scored)

@@ -180,3 +180,57 @@ class TestHostTerm(testtools.TestCase):
         ]
         # h1: 0.5 (see above); h2 without its unhealthy GPU is the same.
         self.assertAlmostEqual(1.0, self.m.pool_fragment(gpus))
+
+
+class TestDeltaBound(testtools.TestCase):
+    def test_bound_is_the_weights_plus_each_host_term_times_its_count(self):
+        # Whole GPUs (p=0.5) and pairs on one host (p=0.5): 1.0 of GPU
+        # terms, 0.5 x 2 of host term.
+        m = model((100, 100, 1, 1), (100, 100, 2, 1))
+        self.assertAlmostEqual(2.0, m.delta_bound, places=5)
+        self.assertGreater(m.delta_bound, 2.0)
+
+    def test_no_placement_delta_exceeds_the_bound(self):
+        # Property, for every measure of free capacity: random hosts, a
+        # random slice on one of their GPUs.
+        rng = random.Random(11)
+        shapes = (
+            (100, 100, 4, 3),
+            (50, 20, 2, 1),
+            (30, 70, 1, 2),
+            (10, 40, 3, 1),
+        )
+        measures = (
+            frag.free_amount,
+            frag.largest_free_fraction,
+            frag.usable_or_stranded,
+            frag.free_compute_fraction,
+        )
+        # Idle GPUs are likelier, so that hosts that can just hold a
+        # 4-GPU task are common.
+        free = [(1000, 100)] * 3 + [(700, 50), (300, 10), (0, 0), (1000, 10)]
+        largest = 0.0
+        for amount in measures:
+            m = model(*shapes, amount=amount)
+            for _ in range(300):
+                loads = [
+                    Load(1000, 100, *rng.choice(free))
+                    for _ in range(rng.randint(1, 8))
+                ]
+                i = rng.randrange(len(loads))
+                need_mem = rng.choice([0, 200, 300, 700])
+                need_comp = rng.choice([0, 10, 30, 50])
+                if (
+                    need_mem > loads[i].free_memory_mib
+                    or need_comp > loads[i].free_compute_pct
+                ):
+                    continue
+                context = m.host_context(loads)[i]
+                delta = m.placement_delta(
+                    loads[i], context, need_mem, need_comp
+                )
+                self.assertLessEqual(abs(delta), m.delta_bound)
+                largest = max(largest, abs(delta))
+        # The host terms matter: some delta is larger than the weights of
+        # the mix alone could make it.
+        self.assertGreater(largest, 1.0)

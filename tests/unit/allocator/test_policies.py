@@ -324,6 +324,72 @@ class TestPartnerAware(testtools.TestCase):
             ),
         )
 
+    def _scores_and_floors(self, gpus, request, idle=None):
+        # (class key, score criterion, floor) of every class that fits.
+        policy = policies.PartnerAwarePolicy()
+        allocator = alloc.Allocator(gpus, policy=policy, mix=self.sharing)
+        if idle is not None:
+            policy.observe_pool(idle, len(gpus))
+        self.assertTrue(policy.has_score_floor())
+        out = []
+        for group in allocator.state.classes():
+            need = request.memory_on(group.memory_mib)
+            if (
+                group.free_memory_mib >= need
+                and group.free_compute_pct >= request.compute_pct
+            ):
+                score = policy.score(group, need, request.compute_pct)
+                floor = policy.score_floor(group, need, request.compute_pct)
+                out.append((group.free_compute_pct, score[0], floor))
+        return sorted(out)
+
+    def test_score_floor_never_exceeds_the_score_in_any_tier(self):
+        # 'close' is tier 0 for 40/40, 'idle' tier 1, 'roomy' tier 2;
+        # below the reserve (1 idle of 10) the slices are not tiered.
+        gpus = [
+            base.gpu('idle'),
+            base.gpu('close', free_pct=45),
+            base.gpu('roomy', free_pct=80),
+        ]
+        request = base.request(40)
+        for idle in (None, 1):
+            many = [base.gpu('full%d' % i, free_pct=0) for i in range(7)]
+            scored = self._scores_and_floors(
+                gpus + (many if idle else []), request, idle
+            )
+            self.assertEqual(3, len(scored))
+            for _, score, floor in scored:
+                self.assertLessEqual(floor, score)
+
+    def test_a_worse_tier_has_a_floor_above_a_better_tiers_score(self):
+        # What lets the allocator skip the deltas of worse tiers: the
+        # floor of 'roomy' (tier 2) is above the score of 'idle' (tier
+        # 1), whose floor is above the score of 'close' (tier 0).
+        gpus = [
+            base.gpu('idle'),
+            base.gpu('close', free_pct=45),
+            base.gpu('roomy', free_pct=80),
+        ]
+        close, roomy, idle = self._scores_and_floors(gpus, base.request(40))
+        self.assertGreater(roomy[2], idle[1])
+        self.assertGreater(idle[2], close[1])
+
+    def test_no_score_floor_without_tiers(self):
+        whole = base.fixed_mix((100, 100, 1, 1), (50, 50, 1, 1))
+        partner = policies.PartnerAwarePolicy()
+        alloc.Allocator([base.gpu('a')], policy=partner, mix=whole)
+        self.assertFalse(partner.has_score_floor())
+        stranding = policies.StrandingAwarePolicy()
+        alloc.Allocator([base.gpu('a')], policy=stranding, mix=self.sharing)
+        self.assertFalse(stranding.has_score_floor())
+        self.assertIsNone(
+            stranding.score_floor(
+                next(iter(alloc.Allocator([base.gpu('a')]).state.classes())),
+                100,
+                10,
+            )
+        )
+
     def test_places_like_stranding_aware_under_whole_gpu_demand(self):
         # Whole GPUs are 100 of the 150 points of demand (2/3 >= 0.3): no
         # tiers. 'used' 0.45 -> 0.15 (delta -0.30); 'idle' 70% free fits
