@@ -70,6 +70,9 @@ class GpuLoad(NamedTuple):
     free_compute_pct: int
 
 
+#: A GpuLoad's values as a plain tuple (equal to it, with the same hash).
+_Load = tuple[int, int, int, int]
+
 #: One entry of a GPU's host context: the index of a multi-slice shape in
 #: ``snapshot.multi_shapes``, how many GPUs of the host fit a slice of it
 #: (capped at ``count + 1``: more makes no difference) and their free
@@ -177,7 +180,10 @@ class FragmentationModel:
                 self.multi_shapes, snapshot.multi_weights, strict=True
             )
         )
-        self._gpu_cache: dict[GpuLoad, float] = {}
+        self._gpu_cache: dict[_Load, float] = {}
+        self._needs_by_capacity: dict[
+            int, tuple[tuple[int, int, float], ...]
+        ] = {}
         #: No :meth:`placement_delta` exceeds this in absolute terms. A
         #: GPU's fragment is a free capacity of at most one times weights
         #: that sum to at most the mix's; a shape's host term changes by at
@@ -195,13 +201,18 @@ class FragmentationModel:
         :param load: the GPU's capacity and free room.
         :returns: free capacity times the weight of shapes that don't fit.
         """
+        return self._fragment(load)
+
+    def _fragment(self, load: _Load) -> float:
+        # gpu_fragment for a GpuLoad or a plain tuple of the same values
+        # (equal, with the same hash): the hot path of a placement delta
+        # does without building a GpuLoad.
         cached = self._gpu_cache.get(load)
         if cached is not None:
             return cached
         cap_mem, cap_comp, free_mem, free_comp = load
         unfit = 0.0
-        for memory_mib, memory_pct, compute_pct, weight in self._shapes:
-            need = memory_mib or -(-cap_mem * memory_pct // 100)
+        for need, compute_pct, weight in self._needs_on(cap_mem):
             if need > free_mem or compute_pct > free_comp:
                 unfit += weight
         value = round(
@@ -210,6 +221,23 @@ class FragmentationModel:
         )
         self._gpu_cache[load] = value
         return value
+
+    def _needs_on(self, cap_mem: int) -> tuple[tuple[int, int, float], ...]:
+        # (MiB, compute, weight) of one slice of each shape on a GPU of
+        # this memory capacity, in the order of the shapes (so that sums
+        # of weights add up in the same order whatever the capacity).
+        needs = self._needs_by_capacity.get(cap_mem)
+        if needs is None:
+            needs = tuple(
+                (
+                    memory_mib or -(-cap_mem * memory_pct // 100),
+                    compute_pct,
+                    weight,
+                )
+                for memory_mib, memory_pct, compute_pct, weight in self._shapes
+            )
+            self._needs_by_capacity[cap_mem] = needs
+        return needs
 
     def fits_multi(self, index: int, load: GpuLoad) -> bool:
         """Whether one slice of multi shape ``index`` fits in a GPU.
@@ -258,15 +286,11 @@ class FragmentationModel:
         :param need_comp: compute of the slice.
         :returns: fragmentation after minus before (lower is better).
         """
-        after = GpuLoad(
-            load.memory_mib,
-            load.compute_pct,
-            load.free_memory_mib - need_mem,
-            load.free_compute_pct - need_comp,
-        )
-        delta = self.gpu_fragment(after) - self.gpu_fragment(load)
+        cap_mem, cap_comp, free_mem, free_comp = load
+        after = (cap_mem, cap_comp, free_mem - need_mem, free_comp - need_comp)
+        delta = self._fragment(after) - self._fragment(load)
         if context:
-            delta += self._host_term_delta(load, after, context)
+            delta += self._host_term_delta(load, GpuLoad(*after), context)
         return round(delta, _DIGITS)
 
     def _host_term_delta(

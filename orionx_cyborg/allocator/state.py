@@ -125,6 +125,7 @@ class GpuClass:
         'free_compute_pct',
         'context',
         'idle',
+        'load',
         'members',
         'hosts',
         'localities',
@@ -147,19 +148,17 @@ class GpuClass:
             self.free_memory_mib == self.memory_mib
             and self.free_compute_pct == self.compute_pct
         )
-        self.members: dict[str, None] = {}
-        self.hosts: dict[str, dict[str, None]] = {}
-        self.localities: dict[str, dict[str, None]] = {}
-
-    @property
-    def load(self) -> fragmentation.GpuLoad:
-        """Capacity and free room of every member."""
-        return fragmentation.GpuLoad(
+        #: Capacity and free room of every member (built once: scoring a
+        #: class for a new slice reads it).
+        self.load = fragmentation.GpuLoad(
             self.memory_mib,
             self.compute_pct,
             self.free_memory_mib,
             self.free_compute_pct,
         )
+        self.members: dict[str, None] = {}
+        self.hosts: dict[str, dict[str, None]] = {}
+        self.localities: dict[str, dict[str, None]] = {}
 
     def _add(self, record: _Record) -> None:
         self.members[record.gpu_id] = None
