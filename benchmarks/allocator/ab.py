@@ -47,15 +47,18 @@ from benchmarks.allocator import report
 #: Runs one cell on one tree: :func:`run_in` or a stand-in.
 Runner = Callable[[pathlib.Path, Sequence[object]], dict[str, Any]]
 
-#: (cluster, variant, memory, arrival, policy, seed): the cells of the
-#: committed latency run where the decision latency is highest (sharing
-#: mixes under M2, where partner-aware and count-aware rank in tiers),
-#: and two where the tiers do not apply (M3 with whole GPUs, M1).
+#: (cluster, variant, memory, arrival, policy, seed): cells of the
+#: committed latency run where the decision latency is highest: sharing
+#: mixes under M2, where partner-aware and count-aware rank in tiers, and
+#: multi-GPU requests (``multigpu50``), whose slices re-key their host;
+#: and two cells where neither applies much (``default`` under M3 and M1).
 CELLS = (
     ('B1', 'gpushare80', 'M2', 'inflate', 'count-aware', 1042),
     ('B1', 'gpushare100', 'M2', 'inflate', 'count-aware', 1042),
     ('B2', 'gpushare100', 'M2', 'inflate', 'count-aware', 1043),
     ('B1', 'gpushare80', 'M2', 'inflate', 'partner-aware+hold', 1042),
+    ('B1', 'multigpu50', 'M3', 'inflate', 'count-aware', 1042),
+    ('B1', 'multigpu50', 'M3', 'inflate', 'partner-aware+hold', 1042),
     ('B1', 'default', 'M3', 'inflate', 'count-aware', 1042),
     ('B1', 'default', 'M1', 'inflate', 'count-aware', 1042),
 )

@@ -357,18 +357,19 @@ class Allocator:
         return rejection
 
     def _take(self, slots: list[_Slot], compute_pct: int) -> models.Grant:
-        pieces = []
-        for gpu_id, memory_mib in slots:
-            self._state.take(gpu_id, memory_mib, compute_pct)
-            pieces.append(
-                models.SliceAssignment(
-                    gpu_id=gpu_id,
-                    host=self._state.host_of(gpu_id),
-                    memory_mib=memory_mib,
-                    compute_pct=compute_pct,
-                )
+        self._state.take_many(
+            [(gpu_id, memory_mib, compute_pct) for gpu_id, memory_mib in slots]
+        )
+        pieces = tuple(
+            models.SliceAssignment(
+                gpu_id=gpu_id,
+                host=self._state.host_of(gpu_id),
+                memory_mib=memory_mib,
+                compute_pct=compute_pct,
             )
-        return models.Grant(tuple(pieces), self._policy.name)
+            for gpu_id, memory_mib in slots
+        )
+        return models.Grant(pieces, self._policy.name)
 
     def _place_single(
         self,

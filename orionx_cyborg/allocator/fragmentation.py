@@ -184,6 +184,9 @@ class FragmentationModel:
         self._needs_by_capacity: dict[
             int, tuple[tuple[int, int, float], ...]
         ] = {}
+        self._multi_needs_by_capacity: dict[
+            int, tuple[tuple[int, int], ...]
+        ] = {}
         #: No :meth:`placement_delta` exceeds this in absolute terms. A
         #: GPU's fragment is a free capacity of at most one times weights
         #: that sum to at most the mix's; a shape's host term changes by at
@@ -239,6 +242,18 @@ class FragmentationModel:
             self._needs_by_capacity[cap_mem] = needs
         return needs
 
+    def _multi_needs_on(self, cap_mem: int) -> tuple[tuple[int, int], ...]:
+        # (MiB, compute) of one slice of each multi shape on a GPU of this
+        # memory capacity.
+        needs = self._multi_needs_by_capacity.get(cap_mem)
+        if needs is None:
+            needs = tuple(
+                (memory_mib or -(-cap_mem * memory_pct // 100), compute_pct)
+                for memory_mib, memory_pct, compute_pct, _n, _w in self._multi
+            )
+            self._multi_needs_by_capacity[cap_mem] = needs
+        return needs
+
     def fits_multi(self, index: int, load: GpuLoad) -> bool:
         """Whether one slice of multi shape ``index`` fits in a GPU.
 
@@ -260,9 +275,15 @@ class FragmentationModel:
             multi-slice shape get an empty context.
         """
         contexts: list[list[ContextEntry]] = [[] for _ in loads]
+        # Each GPU's MiB and compute of one slice of every multi shape,
+        # worked out once per capacity: this runs on every placement.
+        needs = [self._multi_needs_on(load[0]) for load in loads]
         for index, (*_, count, _w) in enumerate(self._multi):
             fitting = [
-                i for i, g in enumerate(loads) if self.fits_multi(index, g)
+                i
+                for i, (_m, _c, free_mem, free_comp) in enumerate(loads)
+                if needs[i][index][0] <= free_mem
+                and needs[i][index][1] <= free_comp
             ]
             n_fit = len(fitting)
             free = 0.0

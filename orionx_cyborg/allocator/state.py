@@ -34,6 +34,7 @@ import itertools
 from collections.abc import Hashable
 from collections.abc import Iterable
 from collections.abc import Iterator
+from collections.abc import Sequence
 from typing import TypeVar
 
 from orionx_cyborg.allocator import errors
@@ -434,6 +435,19 @@ class PoolState:
             raise errors.CapacityError(gpu_id, -memory_mib, -compute_pct)
         self._move(record, -memory_mib, -compute_pct)
 
+    def take_many(self, pieces: Sequence[tuple[str, int, int]]) -> None:
+        """Allocate room on several GPUs at once, or on none.
+
+        Each host is re-keyed once, after all its GPUs changed, instead of
+        once per GPU: the slices of a multi-GPU request share a host.
+
+        :param pieces: (GPU, MiB, compute) to take, at most one per GPU.
+        :raises UnknownGpuError: if a GPU is not in the pool.
+        :raises CapacityError: if a GPU has not that much room; nothing
+            is then taken.
+        """
+        self._move_many([(g, -m, -c) for g, m, c in pieces])
+
     def give(self, gpu_id: str, memory_mib: int, compute_pct: int) -> None:
         """Give room back to a GPU.
 
@@ -481,6 +495,31 @@ class PoolState:
         record.free_memory_mib += memory_mib
         record.free_compute_pct += compute
         self._refresh_host(record.host)
+
+    def _move_many(self, changes: Sequence[tuple[str, int, int]]) -> None:
+        # Check every change before making any, then re-key each host once.
+        records = [self._record(gpu_id) for gpu_id, _m, _c in changes]
+        if len({id(r) for r in records}) != len(records):
+            raise errors.AllocatorError('one change per GPU in one call')
+        for record, (gpu_id, memory_mib, compute) in zip(
+            records, changes, strict=True
+        ):
+            free_mem = record.free_memory_mib + memory_mib
+            free_comp = record.free_compute_pct + compute
+            if not (
+                0 <= free_mem <= record.memory_mib
+                and 0 <= free_comp <= record.compute_pct
+            ):
+                raise errors.CapacityError(gpu_id, memory_mib, compute)
+        hosts: dict[str, None] = {}
+        for record, (_g, memory_mib, compute) in zip(
+            records, changes, strict=True
+        ):
+            record.free_memory_mib += memory_mib
+            record.free_compute_pct += compute
+            hosts[record.host] = None
+        for host in hosts:
+            self._refresh_host(host)
 
     def _refresh_host(self, host: str) -> None:
         # Re-key the healthy GPUs of one host: their loads or their shared

@@ -230,3 +230,57 @@ class TestClasses(testtools.TestCase):
         state.take('c', 1024, 10)
         groups = sorted(sorted(g.hosts) for g in state.host_groups())
         self.assertEqual([['h1', 'h2'], ['h3']], groups)
+
+
+class TestTakeMany(testtools.TestCase):
+    def _pair(self):
+        # Two pools of four GPUs on two hosts, with a host context.
+        model = fragmentation.FragmentationModel(
+            base.fixed_mix((100, 100, 2, 1), (50, 50, 1, 1)).snapshot()
+        )
+        states = []
+        for _ in range(2):
+            state = alloc.PoolState(
+                [base.gpu('a%d' % i, 'h1') for i in range(2)]
+                + [base.gpu('b%d' % i, 'h2') for i in range(2)]
+            )
+            state.set_context_model(model)
+            states.append(state)
+        return states
+
+    def test_same_state_as_one_take_after_another(self):
+        batched, one_by_one = self._pair()
+        pieces = [('a0', 1024, 50), ('a1', 2048, 100), ('b0', 512, 10)]
+        batched.take_many(pieces)
+        for piece in pieces:
+            one_by_one.take(*piece)
+        self.assertEqual(one_by_one.index_view(), batched.index_view())
+        self.assertEqual(one_by_one.gpus(), batched.gpus())
+
+    def test_nothing_is_taken_when_one_gpu_has_no_room(self):
+        state, untouched = self._pair()
+        self.assertRaises(
+            alloc.CapacityError,
+            state.take_many,
+            [('a0', 1024, 50), ('b0', 1024, 101)],
+        )
+        self.assertEqual(untouched.index_view(), state.index_view())
+        self.assertEqual(untouched.gpus(), state.gpus())
+
+    def test_nothing_is_taken_for_an_unknown_gpu(self):
+        state, untouched = self._pair()
+        self.assertRaises(
+            alloc.UnknownGpuError,
+            state.take_many,
+            [('a0', 1024, 50), ('nope', 1, 1)],
+        )
+        self.assertEqual(untouched.gpus(), state.gpus())
+
+    def test_a_gpu_twice_is_refused(self):
+        state, untouched = self._pair()
+        self.assertRaises(
+            alloc.AllocatorError,
+            state.take_many,
+            [('a0', 1024, 50), ('a0', 1024, 50)],
+        )
+        self.assertEqual(untouched.gpus(), state.gpus())
