@@ -46,6 +46,7 @@ from collections.abc import Sequence
 
 from orionx_cyborg.allocator import allocator as allocator_mod
 from orionx_cyborg.allocator import models
+from orionx_cyborg.allocator import state as state_mod
 
 #: Compute and memory of one GPU in the units requests use for shares.
 _WHOLE = 100
@@ -241,11 +242,9 @@ class PairingHold:
             largest GPU of the request's models.
         """
         snapshot = self._allocator.mix_snapshot
-        mine = self._share(
-            request.compute_pct,
-            request.memory_mib,
-            request.memory_pct,
-            request.models,
+        shares = _Shares(self._allocator.state, request.models)
+        mine = shares.of(
+            request.compute_pct, request.memory_mib, request.memory_pct
         )
         total = fitting = 0.0
         for shape, weight in zip(
@@ -254,11 +253,8 @@ class PairingHold:
             if shape.count != 1 or shape.compute_pct >= _WHOLE:
                 continue
             total += weight
-            theirs = self._share(
-                shape.compute_pct,
-                shape.memory_mib,
-                shape.memory_pct,
-                request.models,
+            theirs = shares.of(
+                shape.compute_pct, shape.memory_mib, shape.memory_pct
             )
             if _may_pair(theirs, mine):
                 fitting += weight
@@ -307,22 +303,17 @@ class PairingHold:
         # alike, so the best are among the oldest of each shape.
         if not isinstance(held, HeldRequests):
             held = HeldRequests(held)
-        mine = self._share(
-            request.compute_pct,
-            request.memory_mib,
-            request.memory_pct,
-            request.models,
+        shares = _Shares(self._allocator.state, request.models)
+        mine = shares.of(
+            request.compute_pct, request.memory_mib, request.memory_pct
         )
         fills: list[tuple[int, int, int, Held]] = []
         for firsts in held.oldest(self._tries):
             other = firsts[0][1].request
             if other.models != request.models:
                 continue
-            theirs = self._share(
-                other.compute_pct,
-                other.memory_mib,
-                other.memory_pct,
-                other.models,
+            theirs = shares.of(
+                other.compute_pct, other.memory_mib, other.memory_pct
             )
             if not _may_pair(theirs, mine):
                 continue
@@ -336,29 +327,6 @@ class PairingHold:
             self._tries, fills, key=lambda f: (f[0], f[1], f[2])
         )
         return [f[3] for f in best]
-
-    def _share(
-        self,
-        compute_pct: int,
-        memory_mib: int,
-        memory_pct: int,
-        gpu_models: frozenset[str],
-    ) -> tuple[int, int]:
-        # Compute and memory percent of one GPU; memory asked in MiB as
-        # a share of the largest GPU the request may use (the share it
-        # leaves free there is the most any GPU of them leaves).
-        if memory_mib <= 0:
-            return compute_pct, memory_pct
-        largest = max(
-            (
-                group.memory_mib
-                for group in self._allocator.state.classes(gpu_models)
-            ),
-            default=0,
-        )
-        if largest <= 0:
-            return compute_pct, _WHOLE
-        return compute_pct, -(-memory_mib * _WHOLE // largest)
 
     def _place_pair(
         self, request: models.VgpuRequest, partner: Held
@@ -385,6 +353,47 @@ class PairingHold:
             gpu.free_memory_mib + piece.memory_mib == gpu.memory_mib
             and gpu.free_compute_pct + piece.compute_pct == gpu.compute_pct
         )
+
+
+class _Shares:
+    """Compute and memory percent of slices on GPUs of some models.
+
+    Memory asked in MiB counts as a share of the largest GPU of the
+    models (the share it leaves free there is the most any GPU of them
+    leaves). The largest GPU is looked up once, when first needed: it is
+    a pass over the pool's classes.
+    """
+
+    def __init__(
+        self, pool: state_mod.PoolState, gpu_models: frozenset[str]
+    ) -> None:
+        self._pool = pool
+        self._models = gpu_models
+        self._largest: int | None = None
+
+    def of(
+        self, compute_pct: int, memory_mib: int, memory_pct: int
+    ) -> tuple[int, int]:
+        """A slice's share of one GPU.
+
+        :param compute_pct: its compute.
+        :param memory_mib: its memory in MiB, or 0.
+        :param memory_pct: its memory in percent (when not in MiB).
+        :returns: (compute percent, memory percent).
+        """
+        if memory_mib <= 0:
+            return compute_pct, memory_pct
+        if self._largest is None:
+            self._largest = max(
+                (
+                    group.memory_mib
+                    for group in self._pool.classes(self._models)
+                ),
+                default=0,
+            )
+        if self._largest <= 0:
+            return compute_pct, _WHOLE
+        return compute_pct, -(-memory_mib * _WHOLE // self._largest)
 
 
 def _may_pair(theirs: tuple[int, int], mine: tuple[int, int]) -> bool:

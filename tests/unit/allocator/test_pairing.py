@@ -322,6 +322,35 @@ class TestPairingHold(testtools.TestCase):
         light = base.request(20, memory_mib=4 * gib)
         self.assertAlmostEqual(1.0, hold.partner_share(light))
 
+    def test_the_largest_gpu_is_looked_up_once_per_share(self):
+        # The lookup is a pass over the pool's classes: once per call for
+        # all the shapes in MiB of the mix, not once per shape.
+        gib = base.GIB
+        mix = alloc.FixedMix(
+            alloc.MixSnapshot.from_weights(
+                {
+                    alloc.TaskShape(compute_pct=c, memory_mib=m * gib): 1
+                    for c, m in ((10, 2), (20, 4), (30, 6), (40, 8))
+                }
+            )
+        )
+        allocator = pool(base.gpu('a'), base.gpu('b', free_pct=50), mix=mix)
+        hold = alloc.PairingHold(allocator)
+        passes = []
+        classes = allocator.state.classes
+
+        def counted(gpu_models=frozenset()):
+            passes.append(gpu_models)
+            return classes(gpu_models)
+
+        self.patch(allocator.state, 'classes', counted)
+        self.assertAlmostEqual(
+            1.0, hold.partner_share(base.request(20, memory_mib=4 * gib))
+        )
+        self.assertEqual(1, len(passes))
+        hold.partner_share(base.request(20, 20))
+        self.assertEqual(2, len(passes))
+
     def test_a_held_slice_in_mib_pairs_only_with_one_that_fits(self):
         gib = base.GIB
         allocator = pool(base.gpu('a'), base.gpu('b'), base.gpu('c'))
