@@ -422,13 +422,17 @@ class Allocator:
                 continue
             local = host is not None and host in group.hosts
             close = near is not None and near in group.localities
-            if floor is not None and best_rank is not None:
-                bound = floor(group, need_mem, need_comp)
-                if (
-                    bound is not None
-                    and rank((bound, -math.inf), local, close) >= best_rank
-                ):
-                    continue
+            if (
+                floor is not None
+                and best_rank is not None
+                and rank(
+                    (floor(group, need_mem, need_comp), -math.inf),
+                    local,
+                    close,
+                )
+                >= best_rank
+            ):
+                continue
             candidate = rank(score(group, need_mem, need_comp), local, close)
             if best_rank is None or candidate < best_rank:
                 best_rank = candidate

@@ -72,6 +72,9 @@ class GpuLoad(NamedTuple):
 
 #: A GpuLoad's values as a plain tuple (equal to it, with the same hash).
 _Load = tuple[int, int, int, int]
+#: The slices of a model's shapes on GPUs of one memory capacity:
+#: (MiB, compute, weight) per shape and (MiB, compute) per multi shape.
+_Needs = tuple[tuple[tuple[int, int, float], ...], tuple[tuple[int, int], ...]]
 
 #: One entry of a GPU's host context: the index of a multi-slice shape in
 #: ``snapshot.multi_shapes``, how many GPUs of the host fit a slice of it
@@ -181,12 +184,7 @@ class FragmentationModel:
             )
         )
         self._gpu_cache: dict[_Load, float] = {}
-        self._needs_by_capacity: dict[
-            int, tuple[tuple[int, int, float], ...]
-        ] = {}
-        self._multi_needs_by_capacity: dict[
-            int, tuple[tuple[int, int], ...]
-        ] = {}
+        self._needs_by_capacity: dict[int, _Needs] = {}
         #: No :meth:`placement_delta` exceeds this in absolute terms. A
         #: GPU's fragment is a free capacity of at most one times weights
         #: that sum to at most the mix's; a shape's host term changes by at
@@ -215,7 +213,7 @@ class FragmentationModel:
             return cached
         cap_mem, cap_comp, free_mem, free_comp = load
         unfit = 0.0
-        for need, compute_pct, weight in self._needs_on(cap_mem):
+        for need, compute_pct, weight in self._needs_on(cap_mem)[0]:
             if need > free_mem or compute_pct > free_comp:
                 unfit += weight
         value = round(
@@ -225,33 +223,25 @@ class FragmentationModel:
         self._gpu_cache[load] = value
         return value
 
-    def _needs_on(self, cap_mem: int) -> tuple[tuple[int, int, float], ...]:
-        # (MiB, compute, weight) of one slice of each shape on a GPU of
-        # this memory capacity, in the order of the shapes (so that sums
-        # of weights add up in the same order whatever the capacity).
+    def _needs_on(self, cap_mem: int) -> _Needs:
+        # The slices of the shapes on a GPU of this memory capacity, worked
+        # out once per capacity: (MiB, compute, weight) of every shape, in
+        # the order of the shapes so that weights add up in the order they
+        # always did, and (MiB, compute) of every multi shape.
         needs = self._needs_by_capacity.get(cap_mem)
         if needs is None:
-            needs = tuple(
-                (
-                    memory_mib or -(-cap_mem * memory_pct // 100),
-                    compute_pct,
-                    weight,
-                )
-                for memory_mib, memory_pct, compute_pct, weight in self._shapes
+            resolve = models.resolve_memory
+            needs = (
+                tuple(
+                    (resolve(memory_mib, memory_pct, cap_mem), compute, w)
+                    for memory_mib, memory_pct, compute, w in self._shapes
+                ),
+                tuple(
+                    (resolve(memory_mib, memory_pct, cap_mem), compute)
+                    for memory_mib, memory_pct, compute, _n, _w in self._multi
+                ),
             )
             self._needs_by_capacity[cap_mem] = needs
-        return needs
-
-    def _multi_needs_on(self, cap_mem: int) -> tuple[tuple[int, int], ...]:
-        # (MiB, compute) of one slice of each multi shape on a GPU of this
-        # memory capacity.
-        needs = self._multi_needs_by_capacity.get(cap_mem)
-        if needs is None:
-            needs = tuple(
-                (memory_mib or -(-cap_mem * memory_pct // 100), compute_pct)
-                for memory_mib, memory_pct, compute_pct, _n, _w in self._multi
-            )
-            self._multi_needs_by_capacity[cap_mem] = needs
         return needs
 
     def fits_multi(self, index: int, load: GpuLoad) -> bool:
@@ -277,7 +267,7 @@ class FragmentationModel:
         contexts: list[list[ContextEntry]] = [[] for _ in loads]
         # Each GPU's MiB and compute of one slice of every multi shape,
         # worked out once per capacity: this runs on every placement.
-        needs = [self._multi_needs_on(load[0]) for load in loads]
+        needs = [self._needs_on(load[0])[1] for load in loads]
         for index, (*_, count, _w) in enumerate(self._multi):
             fitting = [
                 i

@@ -51,6 +51,7 @@ The allocator adds locality and picks the class with the lowest score.
 from __future__ import annotations
 
 import abc
+import math
 from collections.abc import Callable
 from collections.abc import Mapping
 from collections.abc import Sequence
@@ -109,20 +110,19 @@ class Policy(abc.ABC):
 
     def score_floor(
         self, gpu: state_mod.GpuClass, need_mem: int, need_comp: int
-    ) -> float | None:
-        """A lower bound on the criterion of :meth:`score`, if cheaper.
+    ) -> float:
+        """A lower bound on the criterion of :meth:`score`, cheaper to get.
 
         The allocator skips scoring a class whose bound already ranks it
         no better than the best class found, so the bound must never
-        exceed the criterion.
+        exceed the criterion. It asks only while :meth:`has_score_floor`.
 
         :param gpu: as for :meth:`score`.
         :param need_mem: as for :meth:`score`.
         :param need_comp: as for :meth:`score`.
-        :returns: the bound, or None (the default) when it is no cheaper
-            to bound a score than to compute it.
+        :returns: the bound; minus infinity (the default) bounds nothing.
         """
-        return None
+        return -math.inf
 
     def has_score_floor(self) -> bool:
         """Whether :meth:`score_floor` bounds scores now.
@@ -500,7 +500,7 @@ class PartnerAwarePolicy(StrandingAwarePolicy):
 
     def score_floor(
         self, gpu: state_mod.GpuClass, need_mem: int, need_comp: int
-    ) -> float | None:
+    ) -> float:
         """The slice's tier, less the largest fragmentation delta.
 
         Only the fragmentation delta of a class is costly to work out (a

@@ -427,13 +427,7 @@ class PoolState:
         :raises UnknownGpuError: if the GPU is not in the pool.
         :raises CapacityError: if the GPU has not that much room.
         """
-        record = self._record(gpu_id)
-        if (
-            memory_mib > record.free_memory_mib
-            or compute_pct > record.free_compute_pct
-        ):
-            raise errors.CapacityError(gpu_id, -memory_mib, -compute_pct)
-        self._move(record, -memory_mib, -compute_pct)
+        self._move_many([(gpu_id, -memory_mib, -compute_pct)])
 
     def take_many(self, pieces: Sequence[tuple[str, int, int]]) -> None:
         """Allocate room on several GPUs at once, or on none.
@@ -457,13 +451,7 @@ class PoolState:
         :raises UnknownGpuError: if the GPU is not in the pool.
         :raises CapacityError: if the room would exceed the capacity.
         """
-        record = self._record(gpu_id)
-        if (
-            record.free_memory_mib + memory_mib > record.memory_mib
-            or record.free_compute_pct + compute_pct > record.compute_pct
-        ):
-            raise errors.CapacityError(gpu_id, memory_mib, compute_pct)
-        self._move(record, memory_mib, compute_pct)
+        self._move_many([(gpu_id, memory_mib, compute_pct)])
 
     def set_context_model(
         self, model: fragmentation.FragmentationModel | None
@@ -490,11 +478,6 @@ class PoolState:
             return self._records[gpu_id]
         except KeyError:
             raise errors.UnknownGpuError(gpu_id) from None
-
-    def _move(self, record: _Record, memory_mib: int, compute: int) -> None:
-        record.free_memory_mib += memory_mib
-        record.free_compute_pct += compute
-        self._refresh_host(record.host)
 
     def _move_many(self, changes: Sequence[tuple[str, int, int]]) -> None:
         # Check every change before making any, then re-key each host once.

@@ -14,6 +14,8 @@
 
 """Each policy's choice on small pools, with the expected GPU by hand."""
 
+import math
+
 import testtools
 
 from orionx_cyborg import allocator as alloc
@@ -382,12 +384,13 @@ class TestPartnerAware(testtools.TestCase):
         stranding = policies.StrandingAwarePolicy()
         alloc.Allocator([base.gpu('a')], policy=stranding, mix=self.sharing)
         self.assertFalse(stranding.has_score_floor())
-        self.assertIsNone(
+        self.assertEqual(
+            -math.inf,
             stranding.score_floor(
                 next(iter(alloc.Allocator([base.gpu('a')]).state.classes())),
                 100,
                 10,
-            )
+            ),
         )
 
     def test_places_like_stranding_aware_under_whole_gpu_demand(self):

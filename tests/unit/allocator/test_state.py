@@ -257,30 +257,24 @@ class TestTakeMany(testtools.TestCase):
         self.assertEqual(one_by_one.index_view(), batched.index_view())
         self.assertEqual(one_by_one.gpus(), batched.gpus())
 
-    def test_nothing_is_taken_when_one_gpu_has_no_room(self):
+    def _refused(self, error, pieces):
+        # take_many raises and leaves the pool as it was.
         state, untouched = self._pair()
-        self.assertRaises(
-            alloc.CapacityError,
-            state.take_many,
-            [('a0', 1024, 50), ('b0', 1024, 101)],
-        )
+        self.assertRaises(error, state.take_many, pieces)
         self.assertEqual(untouched.index_view(), state.index_view())
         self.assertEqual(untouched.gpus(), state.gpus())
 
-    def test_nothing_is_taken_for_an_unknown_gpu(self):
-        state, untouched = self._pair()
-        self.assertRaises(
-            alloc.UnknownGpuError,
-            state.take_many,
-            [('a0', 1024, 50), ('nope', 1, 1)],
+    def test_nothing_is_taken_when_one_gpu_has_no_room(self):
+        self._refused(
+            alloc.CapacityError, [('a0', 1024, 50), ('b0', 1024, 101)]
         )
-        self.assertEqual(untouched.gpus(), state.gpus())
+
+    def test_nothing_is_taken_for_an_unknown_gpu(self):
+        self._refused(
+            alloc.UnknownGpuError, [('a0', 1024, 50), ('nope', 1, 1)]
+        )
 
     def test_a_gpu_twice_is_refused(self):
-        state, untouched = self._pair()
-        self.assertRaises(
-            alloc.AllocatorError,
-            state.take_many,
-            [('a0', 1024, 50), ('a0', 1024, 50)],
+        self._refused(
+            alloc.AllocatorError, [('a0', 1024, 50), ('a0', 1024, 50)]
         )
-        self.assertEqual(untouched.gpus(), state.gpus())
