@@ -245,14 +245,40 @@ class Allocator:
         if observe:
             self._mix.observe(mix_mod.TaskShape.of(request))
         need_mem = request.memory_on(gpu.memory_mib)
-        if (
-            not gpu.healthy
-            or (request.models and gpu.model not in request.models)
-            or gpu.free_memory_mib < need_mem
-            or gpu.free_compute_pct < request.compute_pct
-        ):
+        if not _fits_on(gpu, request, need_mem):
             return None
         return self._take([(gpu_id, need_mem)], request.compute_pct)
+
+    def allocate_pair(
+        self, first: models.VgpuRequest, second: models.VgpuRequest
+    ) -> tuple[models.Grant, models.Grant] | None:
+        """Place two one-slice requests on one GPU, or neither.
+
+        The first goes where :meth:`try_allocate` would place it, the
+        second beside it on the same GPU. Neither joins the learned mix.
+        Nothing is taken unless both fit, so a pair that does not costs
+        one search and leaves the pool as it was.
+
+        :param first: the request placed as the policy chooses.
+        :param second: the request placed beside it.
+        :returns: the grants of the first and the second, both taken, or
+            None and nothing taken.
+        :raises ValueError: for a request of more than one slice.
+        """
+        if first.count != 1 or second.count != 1:
+            raise ValueError('allocate_pair places one slice of each')
+        slots = self._place(first)
+        if slots is None:
+            return None
+        ((gpu_id, first_mem),) = slots
+        gpu = self._state.gpu(gpu_id)
+        second_mem = second.memory_on(gpu.memory_mib)
+        if not _fits_on(gpu, second, second_mem, first_mem, first.compute_pct):
+            return None
+        return (
+            self._take(slots, first.compute_pct),
+            self._take([(gpu_id, second_mem)], second.compute_pct),
+        )
 
     def release(
         self, placement: models.Grant | Iterable[models.SliceAssignment]
@@ -551,6 +577,23 @@ def _fitting_members(
         ):
             fitting.append((gpu_id, group, need_mem))
     return fitting
+
+
+def _fits_on(
+    gpu: models.AllocatorGpu,
+    request: models.VgpuRequest,
+    need_mem: int,
+    taken_mib: int = 0,
+    taken_pct: int = 0,
+) -> bool:
+    # Whether a one-slice request fits a GPU once *taken_mib* and
+    # *taken_pct* more of it are taken.
+    return (
+        gpu.healthy
+        and (not request.models or gpu.model in request.models)
+        and gpu.free_memory_mib - taken_mib >= need_mem
+        and gpu.free_compute_pct - taken_pct >= request.compute_pct
+    )
 
 
 def _has_allowed(

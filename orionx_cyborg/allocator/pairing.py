@@ -331,17 +331,12 @@ class PairingHold:
     def _place_pair(
         self, request: models.VgpuRequest, partner: Held
     ) -> Admission | None:
-        # The held request first (it opens a GPU), then this one beside
-        # it; if this one does not fit there, both are undone.
-        first = self._allocator.try_allocate(partner.request, observe=False)
-        if first is None:
+        # The held request where the policy places it (it opens a GPU),
+        # then this one beside it, or neither.
+        pair = self._allocator.allocate_pair(partner.request, request)
+        if pair is None:
             return None
-        second = self._allocator.allocate_on(
-            request, first.gpu_ids[0], observe=False
-        )
-        if second is None:
-            self._allocator.release(first)
-            return None
+        first, second = pair
         self._allocator.observe(request)
         return Admission(second, (partner.key, first))
 

@@ -129,6 +129,77 @@ class TestTryAllocate(testtools.TestCase):
         self.assertEqual([20], [s.compute_pct for s in mix.seen])
 
 
+def binpack(*gpus):
+    return alloc.Allocator(list(gpus), policy='binpack')
+
+
+class TestAllocatePair(testtools.TestCase):
+    def test_second_beside_the_first_where_the_policy_puts_it(self):
+        # Binpack fills the used GPU 'b' before opening 'a'.
+        allocator = binpack(base.gpu('a'), base.gpu('b', free_pct=60))
+        first, second = allocator.allocate_pair(
+            base.request(30), base.request(20)
+        )
+        self.assertEqual(('b',), first.gpu_ids)
+        self.assertEqual(('b',), second.gpu_ids)
+        self.assertEqual(
+            (30, 20),
+            (first.slices[0].compute_pct, second.slices[0].compute_pct),
+        )
+        self.assertEqual((10, 10), free(allocator, 'b'))
+        self.assertEqual((100, 100), free(allocator, 'a'))
+
+    def test_second_too_big_beside_the_first_takes_nothing(self):
+        allocator = binpack(base.gpu('a'), base.gpu('b', free_pct=60))
+        before = allocator.state.index_view()
+        # 30 + 40 fit 'a' alone, but the first goes to 'b' (60 free).
+        self.assertIsNone(
+            allocator.allocate_pair(base.request(30), base.request(40))
+        )
+        self.assertEqual((60, 60), free(allocator, 'b'))
+        self.assertEqual(before, allocator.state.index_view())
+
+    def test_second_memory_too_big_takes_nothing(self):
+        # Compute fits beside, memory does not (30% + 71% of 16 GiB).
+        allocator = pool(base.gpu('a'))
+        self.assertIsNone(
+            allocator.allocate_pair(base.request(30), base.request(20, 71))
+        )
+        self.assertEqual((100, 100), free(allocator, 'a'))
+
+    def test_second_of_another_model_takes_nothing(self):
+        allocator = pool(base.gpu('a'))
+        other = base.request(20, models=frozenset({'L4'}))
+        self.assertIsNone(allocator.allocate_pair(base.request(30), other))
+        self.assertEqual((100, 100), free(allocator, 'a'))
+
+    def test_first_that_fits_nowhere(self):
+        allocator = pool(base.gpu('a', free_pct=20))
+        self.assertIsNone(
+            allocator.allocate_pair(base.request(30), base.request(10))
+        )
+        self.assertEqual((20, 20), free(allocator, 'a'))
+
+    def test_neither_joins_the_mix(self):
+        mix = RecordingMix()
+        allocator = pool(base.gpu('a'), mix=mix)
+        self.assertIsNotNone(
+            allocator.allocate_pair(base.request(30), base.request(20))
+        )
+        self.assertEqual([], mix.seen)
+
+    def test_more_than_one_slice_is_refused(self):
+        allocator = pool(base.gpu('a'), base.gpu('b'))
+        for first, second in (
+            (base.request(30, count=2), base.request(20)),
+            (base.request(30), base.request(20, count=2)),
+        ):
+            self.assertRaises(
+                ValueError, allocator.allocate_pair, first, second
+            )
+        self.assertEqual(2, allocator.idle_gpus())
+
+
 class TestHeldRequests(testtools.TestCase):
     def test_add_and_remove(self):
         first = alloc.Held('x', base.request(30))
