@@ -331,8 +331,8 @@ class PairingHold:
     def _place_pair(
         self, request: models.VgpuRequest, partner: Held
     ) -> Admission | None:
-        # The held request where the policy places it (it opens a GPU),
-        # then this one beside it, or neither.
+        # The held request where the policy would place it alone (an idle
+        # GPU or a used one), then this one beside it, or neither.
         pair = self._allocator.allocate_pair(partner.request, request)
         if pair is None:
             return None
