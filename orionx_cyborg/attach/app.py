@@ -261,8 +261,15 @@ def build(
             adapter_mod.load_adapter(conf, auth_conf.PLACEMENT.name), tracker
         )
     runtime = runtimes.load_set(conf, group.runtime, group.additional_runtimes)
+    counters = metrics.Recorder()
     service = service_mod.LeaseService(
-        settings, cyborg, placement, ledger, _signer(conf), runtime
+        settings,
+        cyborg,
+        placement,
+        ledger,
+        _signer(conf),
+        runtime,
+        timings=counters,
     )
     reconciler = reconciler_mod.LeaseReconciler(service)
     enforcer = load_policy(conf)
@@ -279,7 +286,7 @@ def build(
         service=service,
         reconciler=reconciler,
         leader=Leader(group.coordination_url, group.state_path),
-        counters=metrics.Recorder(),
+        counters=counters,
         health=health,
         application=None,
     )

@@ -15,8 +15,8 @@
 """Prometheus metrics, by prometheus_client.
 
 Counters (passes, failures, moves, vendordata requests), the
-vendordata latency histogram and the last pass's gauges are kept by
-:class:`Recorder`. Under a server with several
+vendordata and placement latency histograms and the last pass's gauges
+are kept by :class:`Recorder`. Under a server with several
 worker processes (gunicorn), ``$PROMETHEUS_MULTIPROC_DIR`` names a
 directory, fresh for each run, in which each worker writes its values
 and a scrape of any worker adds them all up (prometheus_client's
@@ -59,6 +59,27 @@ VENDORDATA_BUCKETS = (
     5.0,
     10.0,
 )
+#: Buckets of the placement latencies (seconds): an allocator decision
+#: takes well under a millisecond, a Placement claim tens of them.
+PLACEMENT_BUCKETS = (
+    0.00025,
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.02,
+    0.03,
+    0.04,
+    0.05,
+    0.075,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+)
 CONTENT_TYPE = prometheus_client.CONTENT_TYPE_LATEST
 
 _COUNTERS = {
@@ -74,7 +95,11 @@ def multiprocess_mode() -> bool:
 
 
 class Recorder:
-    """This process's counters and pass gauges; thread-safe."""
+    """This process's counters, histograms and pass gauges; thread-safe.
+
+    It is also the lease service's
+    :class:`~orionx_cyborg.attach.service.PlacementTimings`.
+    """
 
     def __init__(self) -> None:
         if multiprocess_mode():
@@ -109,6 +134,21 @@ class Recorder:
             registry=self.registry,
             buckets=VENDORDATA_BUCKETS,
         )
+        self._decision = prometheus_client.Histogram(
+            'orionx_placement_decision_seconds',
+            'Time to choose a GPU for a new or pending lease (pool view, '
+            'eligible GPUs, queue, allocator, pairing hold), in seconds.',
+            registry=self.registry,
+            buckets=PLACEMENT_BUCKETS,
+        )
+        self._placement = prometheus_client.Histogram(
+            'orionx_placement_duration_seconds',
+            'Time from the start of a lease\'s decision to the lease '
+            'active (allocation claimed in Placement, ledger written), in '
+            'seconds.',
+            registry=self.registry,
+            buckets=PLACEMENT_BUCKETS,
+        )
 
     def add(self, name: str, amount: int = 1) -> None:
         """Add to the counter *name* (``reconcile_passes_total``...)."""
@@ -117,6 +157,12 @@ class Recorder:
 
     def vendordata_answered(self, duration_s: float) -> None:
         self._vendordata.observe(duration_s)
+
+    def placement_decided(self, duration_s: float) -> None:
+        self._decision.observe(duration_s)
+
+    def lease_placed(self, duration_s: float) -> None:
+        self._placement.observe(duration_s)
 
     def pass_done(self, started_at: float, duration_s: float) -> None:
         self._duration.set(duration_s)

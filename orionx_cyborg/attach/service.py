@@ -39,7 +39,9 @@ import time
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from typing import Any
+from typing import Protocol
 
 from oslo_config import cfg
 from oslo_log import log as logging
@@ -170,6 +172,112 @@ class Rejected:
 Outcome = Lease | Rejected
 
 
+class PlacementTimings(Protocol):
+    """Where the service reports how long placing a lease took."""
+
+    def placement_decided(self, duration_s: float) -> None:
+        """Choosing a GPU for a new or pending lease took *duration_s*,
+        whether it found room or not: the pool view (read from Cyborg
+        once it has aged), the eligible GPUs, the queue of waiting
+        leases, the allocator (rebuilt from the ledger after a race)
+        and, when on, the pairing hold.
+        """
+
+    def lease_placed(self, duration_s: float) -> None:
+        """A lease became active *duration_s* after its decision began:
+        the decision, the ledger and the Placement claim (and the claim
+        asked again after a lost race).
+        """
+
+
+@dataclasses.dataclass(frozen=True)
+class _Eligible:
+    """The members of a pool that a constraint and its runtime allow."""
+
+    members: tuple[pool_mod.PoolGpu, ...]
+    ids: frozenset[str]
+    memory_totals: tuple[int, ...]
+    """The members' distinct memory sizes (what a size must fit)."""
+    compute_totals: tuple[int, ...]
+
+
+class _ViewMemo:
+    """What the service derives from one pool view, derived once.
+
+    A view is never changed once read (a fresh one replaces it), so
+    eligibility, member ids and allocator models hold as long as it
+    does; without this, every decision would look at every GPU of the
+    pool several times. Shared by threads without a lock: a value two
+    threads derive at once is derived twice, alike.
+    """
+
+    def __init__(self, view: pool_mod.PoolView) -> None:
+        self.view = view
+        self._members: dict[str, tuple[pool_mod.PoolGpu, ...]] = {}
+        self._ids: dict[str, frozenset[str]] = {}
+        self._labels: dict[str, dict[str, str]] = {}
+        self._eligible: dict[
+            tuple[str, constraints.GpuConstraint, frozenset[str]], _Eligible
+        ] = {}
+
+    def members(self, pool: str) -> tuple[pool_mod.PoolGpu, ...]:
+        found = self._members.get(pool)
+        if found is None:
+            found = self._members[pool] = tuple(self.view.members(pool))
+        return found
+
+    def member_ids(self, pool: str) -> frozenset[str]:
+        found = self._ids.get(pool)
+        if found is None:
+            found = frozenset(m.gpu_uuid for m in self.members(pool))
+            self._ids[pool] = found
+        return found
+
+    def models(self, pool: str) -> dict[str, str]:
+        """The allocator's model of each member (see
+        :func:`.capacity.allocator_models`).
+        """
+        found = self._labels.get(pool)
+        if found is None:
+            found = capacity_mod.allocator_models(self.members(pool))
+            self._labels[pool] = found
+        return found
+
+    def eligible(
+        self,
+        pool: str,
+        constraint: constraints.GpuConstraint,
+        vendors: frozenset[str],
+    ) -> _Eligible:
+        """The members that *constraint* admits, of one of *vendors*."""
+        key = (pool, constraint, vendors)
+        found = self._eligible.get(key)
+        if found is None:
+            every = self.members(pool)
+            members = tuple(
+                m
+                for m in every
+                if m.vendor.lower() in vendors and constraint.admits(m.traits)
+            )
+            found = self._eligible[key] = _Eligible(
+                members=members,
+                ids=self.member_ids(pool)
+                if len(members) == len(every)
+                else frozenset(m.gpu_uuid for m in members),
+                memory_totals=tuple(sorted({m.memory_mib for m in members})),
+                compute_totals=tuple(sorted({m.compute_pct for m in members})),
+            )
+        return found
+
+
+class _Untimed:
+    def placement_decided(self, duration_s: float) -> None:
+        pass
+
+    def lease_placed(self, duration_s: float) -> None:
+        pass
+
+
 class LeaseService:
     """The lease operations; safe to call from several threads."""
 
@@ -183,6 +291,8 @@ class LeaseService:
         runtime: runtime_base.Runtime | runtime_base.RuntimeSet,
         clock: ledger_mod.Clock = ledger_mod.utc_now,
         sleep: Callable[[float], None] = time.sleep,
+        timings: PlacementTimings | None = None,
+        timer: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.settings = settings
         self.cyborg = cyborg
@@ -195,6 +305,8 @@ class LeaseService:
         self._signer = signer
         self._clock = clock
         self.sleep = sleep
+        self._timings = timings or _Untimed()
+        self._timer = timer
         self.capacity = capacity_mod.PoolCapacity(
             settings.pools,
             settings.policy,
@@ -203,8 +315,9 @@ class LeaseService:
             ledger,
             max_age_s=settings.pool_view_max_age_s,
         )
-        # Guards the two caches below, never a call.
+        # Guards the caches below, never a call.
         self._lock = threading.Lock()
+        self._view_memo: _ViewMemo | None = None
         self._profiles: dict[str, tuple[float, clients.DeviceProfile | None]]
         self._profiles = {}
         self.rejections: dict[str, Rejected] = {}
@@ -234,12 +347,32 @@ class LeaseService:
         constraint names, if any) serves its vendor and its providers'
         traits satisfy the constraint. Health is the allocator's concern.
         """
-        return [
-            member
-            for member in self.view().members(pool)
-            if self.runtimes.serves(member.vendor, constraint.runtime)
-            and constraint.admits(member.traits)
-        ]
+        return list(self._eligible(pool, constraint).members)
+
+    def _memo(self) -> _ViewMemo:
+        """What is derived from the current pool view."""
+        view = self.view()
+        with self._lock:
+            if self._view_memo is None or self._view_memo.view is not view:
+                self._view_memo = _ViewMemo(view)
+            return self._view_memo
+
+    def _eligible(
+        self, pool: str, constraint: constraints.GpuConstraint
+    ) -> _Eligible:
+        # The runtimes' vendors are read each time, so a change of the
+        # option is seen at once.
+        return self._memo().eligible(
+            pool, constraint, self._served_vendors(constraint.runtime)
+        )
+
+    def _served_vendors(self, runtime: str | None) -> frozenset[str]:
+        """PCI vendors a lease naming *runtime* (or none) may be put on."""
+        try:
+            return self.runtimes.vendors(runtime)
+        except runtime_base.UnknownRuntime:
+            # A lease of a runtime no longer configured: no GPU serves it.
+            return frozenset()
 
     def serving_runtime(
         self, gpu: pool_mod.PoolGpu, constraint: constraints.GpuConstraint
@@ -248,15 +381,20 @@ class LeaseService:
         runtime = self.runtimes.serving(gpu.vendor, constraint.runtime)
         return (runtime or self.runtimes.default).name
 
-    def _models(self, pool: str, gpus: set[str]) -> frozenset[str]:
-        """The allocator's models of *gpus*; empty (any) for all members."""
-        members = self.view().members(pool)
-        if gpus >= {m.gpu_uuid for m in members}:
+    def _models(self, pool: str, gpus: AbstractSet[str]) -> frozenset[str]:
+        """The allocator's models of *gpus*; empty (any) for all members.
+
+        :param gpus: members of *pool*; the memo's own set of them all is
+            known without looking at each.
+        """
+        memo = self._memo()
+        every = memo.member_ids(pool)
+        if gpus is every or (len(gpus) >= len(every) and gpus >= every):
             return frozenset()
-        labels = capacity_mod.allocator_models(members)
+        labels = memo.models(pool)
         return frozenset(labels[g] for g in gpus if g in labels)
 
-    def _queued_gpus(self, pool: str, wanted: set[str]) -> set[str]:
+    def _queued_gpus(self, pool: str, wanted: AbstractSet[str]) -> set[str]:
         """The GPUs of *wanted* that leases waiting in *pool* could use.
 
         The queue is first come, first served among leases that compete
@@ -273,23 +411,22 @@ class LeaseService:
 
     def _eligible_ids(
         self, pool: str, constraint: constraints.GpuConstraint
-    ) -> set[str]:
-        return {m.gpu_uuid for m in self.eligible(pool, constraint)}
+    ) -> frozenset[str]:
+        return self._eligible(pool, constraint).ids
 
     def _eligibility(
         self, pool: str
-    ) -> Callable[[constraints.GpuConstraint], set[str]]:
-        """:meth:`_eligible_ids` of *pool*, remembered per constraint.
+    ) -> Callable[[constraints.GpuConstraint], frozenset[str]]:
+        """:meth:`_eligible_ids` of *pool*, from one pool view.
 
-        Waiting leases share few constraints; a pass over the queue
-        computes each one's members once.
+        A pass over the queue sees one view throughout, whatever a
+        background refresh reads meanwhile.
         """
-        known: dict[constraints.GpuConstraint, set[str]] = {}
+        memo = self._memo()
 
-        def eligible(constraint: constraints.GpuConstraint) -> set[str]:
-            if constraint not in known:
-                known[constraint] = self._eligible_ids(pool, constraint)
-            return known[constraint]
+        def eligible(constraint: constraints.GpuConstraint) -> frozenset[str]:
+            vendors = self._served_vendors(constraint.runtime)
+            return memo.eligible(pool, constraint, vendors).ids
 
         return eligible
 
@@ -373,8 +510,8 @@ class LeaseService:
         constraint = constraints.of_group(group)
         if constraint.runtime is not None:
             self.runtimes.get(constraint.runtime)
-        members = self.eligible(pool, constraint)
-        if not members and self.view().members(pool):
+        eligible = self._eligible(pool, constraint)
+        if not eligible.members and self.view().members(pool):
             raise constraints.InvalidConstraint(
                 'no GPU of pool %s meets %s with runtime %s (vendors %s)'
                 % (
@@ -387,9 +524,7 @@ class LeaseService:
                 )
             )
         sizing.check_fits(
-            size,
-            [m.memory_mib for m in members],
-            [m.compute_pct for m in members],
+            size, list(eligible.memory_totals), list(eligible.compute_totals)
         )
         return size, constraint
 
@@ -455,6 +590,7 @@ class LeaseService:
             compute_pct=size.compute_pct,
             gpu_constraint=constraint.to_json(),
         )
+        started = self._timer()
         free = self._eligible_ids(pool, constraint)
         if free and self.ledger.pending(pool, limit=1):
             # First come, first served among leases that compete for the
@@ -468,8 +604,10 @@ class LeaseService:
         hold = self.settings.hold if may_hold else None
         if hold is None:
             decision = self._allocate(pool, request)
+            self._decided(started)
         else:
             admission = self._admit(pool, request, hold)
+            self._decided(started)
             if admission.decision is None:
                 return self._create(
                     dataclasses.replace(new, state=State.AWAITING_PARTNER),
@@ -509,7 +647,15 @@ class LeaseService:
             # replica placed there since this process's allocator was
             # built. claim() rebuilt it from the ledger; ask it once more.
             placed = self._claim_again(placed, pool, size, arq.hostname)
+        self._placed(started, placed)
         return placed, True
+
+    def _decided(self, started: float) -> None:
+        self._timings.placement_decided(self._timer() - started)
+
+    def _placed(self, started: float, lease: Lease) -> None:
+        if lease.state is State.ACTIVE:
+            self._timings.lease_placed(self._timer() - started)
 
     # The pairing hold ----------------------------------------------------
 
@@ -546,7 +692,7 @@ class LeaseService:
         self,
         pool: str,
         lease: Lease,
-        eligible: Callable[[constraints.GpuConstraint], set[str]],
+        eligible: Callable[[constraints.GpuConstraint], AbstractSet[str]],
     ) -> allocator.VgpuRequest:
         return self._request(
             sizing.Size(lease.gmem_mib, lease.compute_pct),
@@ -787,9 +933,10 @@ class LeaseService:
         for lease in self.ledger.pending(pool):
             constraint = lease_constraint(lease)
             eligible = eligible_ids(constraint)
-            free = eligible - held
+            free = eligible - held if held else eligible
             if not free:
                 continue
+            started = self._timer()
             decision = self.capacity.allocate(
                 pool,
                 self._request(
@@ -799,6 +946,7 @@ class LeaseService:
                 ),
                 observe=False,
             )
+            self._decided(started)
             if isinstance(decision, allocator.Rejection):
                 held |= eligible
                 if held >= everything:
@@ -814,6 +962,7 @@ class LeaseService:
                 **gpu_fields(gpu, self.serving_runtime(gpu, constraint)),
             )
             result = self.claim(claiming, gpu)
+            self._placed(started, result)
             if result.state is not State.ACTIVE:
                 held |= eligible
                 if held >= everything:

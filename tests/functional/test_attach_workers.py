@@ -17,8 +17,9 @@
 The sandbox runs the service under gunicorn (``attach_workers``), the
 way the install guide and the devstack plugin start it: requests spread
 over the workers, the metrics of every worker add up (prometheus_client's
-multiprocess mode), ``/healthz`` answers, and a burst of connections
-far larger than the workers' threads is queued, not reset.
+multiprocess mode; counters and the placement histograms alike),
+``/healthz`` answers, and a burst of connections far larger than the
+workers' threads is queued, not reset.
 """
 
 from __future__ import annotations
@@ -123,6 +124,12 @@ def test_workers_serve_leases_and_add_up_their_metrics(
             .text
         )
         assert _counter(text, 'orionx_vendordata_requests_total') == 20.0
+        # One lease placed, by whichever worker (or pass) came first; a
+        # worker that lost the race decided too, but placed nothing.
+        placed = 'orionx_placement_duration_seconds_count'
+        assert _counter(text, placed) == 1.0
+        decided = 'orionx_placement_decision_seconds_count'
+        assert _counter(text, decided) >= 1.0
 
     # A worker that started before Cyborg saw it unreachable and says so
     # until its next call to Cyborg succeeds (its warm-up retries every

@@ -164,6 +164,8 @@ class TestGrafanaDashboard(attach_tests.ApiTestCase):
             'orionx_reconcile_duration_seconds',
             'orionx_reconcile_failures_total',
             'orionx_vendordata_duration_seconds_bucket',
+            'orionx_placement_decision_seconds_bucket',
+            'orionx_placement_duration_seconds_bucket',
         ):
             self.assertIn(name, used)
 
