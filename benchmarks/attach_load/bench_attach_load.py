@@ -33,7 +33,11 @@ pooled vGPU, first with Cyborg healthy, then with the Cyborg API process
 stopped (SIGSTOP) for ``--pause`` seconds, during which ``/metrics``,
 ``/v1/pools`` and ``/healthz`` are timed too; then bursts of 500
 connections opened at once (each one vendordata request), counting
-resets and refusals. Only loopback traffic.
+resets and refusals. Only loopback traffic. Each service's reconcile
+pass is measured too: each lease's span from its ledger row to
+``active``, and the service's own placement histograms
+(``orionx_placement_decision_seconds``,
+``orionx_placement_duration_seconds``) read from ``/metrics``.
 """
 
 from __future__ import annotations
@@ -58,6 +62,8 @@ from collections.abc import Callable
 from concurrent import futures
 from typing import Any
 
+from prometheus_client import parser as prometheus_parser
+
 from benchmarks.attach import bench_attach
 from orionx_cyborg.sandbox import identity
 from orionx_cyborg.sandbox import stack
@@ -70,6 +76,11 @@ REQUEST_TIMEOUT_S = 60.0
 WARM_UP_S = 2.0
 #: Burst outcomes where the connection itself failed.
 DROPPED = frozenset({'reset', 'refused', 'disconnected'})
+#: The service's placement histograms (this tree's; not in ``before``).
+PLACEMENT_HISTOGRAMS = {
+    'decision': 'orionx_placement_decision_seconds',
+    'path': 'orionx_placement_duration_seconds',
+}
 
 
 class Target:
@@ -204,6 +215,55 @@ def placement_path_s(lease: dict[str, Any]) -> float:
     created = datetime.datetime.fromisoformat(lease['created_at'])
     placed = datetime.datetime.fromisoformat(lease['placed_at'])
     return (placed - created).total_seconds()
+
+
+def placement_histograms(target: Target) -> dict[str, dict[str, float]]:
+    """*target*'s placement histograms from ``/metrics``, in ms.
+
+    :returns: per histogram (``decision``, ``path``): ``n``, ``mean``,
+        and ``p50_le`` and ``p99_le``, the upper bound of the bucket
+        that holds that quantile (a histogram keeps no exact values);
+        none where the service does not export them.
+    """
+    status, data = target.request('GET', '/metrics')
+    assert status == 200, data
+    families = {
+        family.name: family
+        for family in prometheus_parser.text_string_to_metric_families(
+            data.decode()
+        )
+    }
+    summaries = {}
+    for key, name in PLACEMENT_HISTOGRAMS.items():
+        family = families.get(name)
+        if family is not None:
+            summaries[key] = histogram_ms(family.samples)
+    return summaries
+
+
+def histogram_ms(samples: list[Any]) -> dict[str, float]:
+    buckets = sorted(
+        (float(s.labels['le']), s.value)
+        for s in samples
+        if s.name.endswith('_bucket')
+    )
+    (count,) = [s.value for s in samples if s.name.endswith('_count')]
+    (total,) = [s.value for s in samples if s.name.endswith('_sum')]
+    if not count:
+        return {'n': 0}
+
+    def bound_ms(quantile: float) -> float:
+        # The first bucket whose cumulative count reaches the quantile.
+        return next(
+            le * 1000.0 for le, seen in buckets if seen >= quantile * count
+        )
+
+    return {
+        'n': int(count),
+        'mean': round(total / count * 1000.0, 3),
+        'p50_le': bound_ms(0.5),
+        'p99_le': bound_ms(0.99),
+    }
 
 
 def percentiles(samples: list[float]) -> dict[str, float]:
@@ -486,6 +546,7 @@ def run(args: argparse.Namespace, root: str) -> dict[str, Any]:
         targets += [console, gunicorn]
         setup = {}
         placement_path = {}
+        placement_metrics: dict[str, dict[str, dict[str, float]]] = {}
         for target in targets:
             began = time.perf_counter()
             status, data = target.request(
@@ -498,6 +559,9 @@ def run(args: argparse.Namespace, root: str) -> dict[str, Any]:
             if status != 200 or report['created'] != args.arqs:
                 raise SystemExit('%s: %d %s' % (target.name, status, data))
             setup[target.name] = round(time.perf_counter() - began, 1)
+            histograms = placement_histograms(target)
+            if histograms:
+                placement_metrics[target.name] = histograms
             # The services share Placement: the next one's pass must
             # find the pool empty (and must not release these as its
             # orphans). Vendordata never reads a lease's allocation.
@@ -512,6 +576,7 @@ def run(args: argparse.Namespace, root: str) -> dict[str, Any]:
         return {
             'setup_pass_s': setup,
             'placement_path_ms': placement_path,
+            'placement_metrics_ms': placement_metrics,
             'results': results,
         }
     finally:
@@ -588,6 +653,7 @@ def print_table(document: dict[str, Any], out: Any) -> None:
             )
         print('%-23s %s' % (result['service'], '  '.join(cells)), file=out)
     print_placement_path(document, out)
+    print_placement_metrics(document, out)
 
 
 def print_placement_path(document: dict[str, Any], out: Any) -> None:
@@ -612,6 +678,31 @@ def print_placement_path(document: dict[str, Any], out: Any) -> None:
             ),
             file=out,
         )
+
+
+def print_placement_metrics(document: dict[str, Any], out: Any) -> None:
+    """Each service's placement histograms after its reconcile pass."""
+    histograms = document.get('placement_metrics_ms', {})
+    if not histograms:
+        return
+    print('', file=out)
+    print(
+        'service                 /metrics after the pass, n / mean / p50 '
+        '<= / p99 <= ms: decision (allocator)      path (decision to '
+        'active, Placement claim)',
+        file=out,
+    )
+    for name, summaries in histograms.items():
+        cells = []
+        for key in PLACEMENT_HISTOGRAMS:
+            row = summaries.get(key, {})
+            cells.append(
+                '%d / %.3f / %s / %s'
+                % (row['n'], row['mean'], row['p50_le'], row['p99_le'])
+                if row.get('n')
+                else '-'
+            )
+        print('%-23s %-38s %s' % (name, cells[0], cells[1]), file=out)
 
 
 def main(argv: list[str] | None = None) -> int:
