@@ -38,6 +38,7 @@ import threading
 import time
 from collections.abc import Callable
 from collections.abc import Iterable
+from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
 from typing import Any
@@ -76,6 +77,9 @@ ADMISSIBLE_STATES = frozenset({'BindStarted', 'Bound'})
 
 #: How long a device profile read from Cyborg is trusted (seconds).
 PROFILE_TTL_S = 60.0
+#: Waiting leases read from the ledger at a time when a new lease checks
+#: the queue; most checks end at the first.
+QUEUE_PAGE = 50
 
 
 #: Asks that can never be served as they are.
@@ -403,11 +407,37 @@ class LeaseService:
         """
         queued: set[str] = set()
         eligible = self._eligibility(pool)
-        for lease in self.ledger.pending(pool):
+        for lease in self._waiting(pool):
             queued |= eligible(lease_constraint(lease)) & wanted
             if queued >= wanted:
                 break
         return queued
+
+    def _waiting(self, pool: str) -> Iterator[Lease]:
+        """The pending leases of *pool*, first come first, a page at a time.
+
+        Most queue checks end at the first lease (one without constraints
+        wants every GPU), so a long queue is not read whole for each new
+        lease.
+        """
+        marker = None
+        while True:
+            try:
+                page = self.ledger.list(
+                    pool=pool,
+                    state=State.PENDING,
+                    limit=QUEUE_PAGE,
+                    marker=marker,
+                )
+            except ledger_mod.MarkerNotFound:
+                # The last lease read was released meanwhile: from the
+                # head again (a lease seen twice changes no union).
+                marker = None
+                continue
+            yield from page
+            if len(page) < QUEUE_PAGE:
+                return
+            marker = page[-1].id
 
     def _eligible_ids(
         self, pool: str, constraint: constraints.GpuConstraint

@@ -22,7 +22,9 @@ stand-ins of :mod:`tests.unit.attach.test_api`; the real services are in
 import dataclasses
 import json
 import uuid
+from unittest import mock
 
+import fixtures
 import testtools
 
 from orionx_cyborg import clients
@@ -31,6 +33,7 @@ from orionx_cyborg import resources
 from orionx_cyborg.attach import binding
 from orionx_cyborg.attach import capacity
 from orionx_cyborg.attach import leasetokens
+from orionx_cyborg.attach import ledger as ledger_mod
 from orionx_cyborg.attach import service as service_mod
 from orionx_cyborg.attach.runtimes import base as runtimes
 from orionx_cyborg.attach.runtimes import generic
@@ -382,6 +385,66 @@ class TestQueue(VendorTestCase):
         placed = self.service.place_pending('default')
         self.assertEqual([amd.id], [lease.id for lease in placed])
         self.assertEqual('pending', self.ledger.get(head.id).state.value)
+
+
+class TestQueueReadInPages(TestQueue):
+    """The queue tests again, the queue read one lease at a time."""
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(fixtures.MockPatchObject(service_mod, 'QUEUE_PAGE', 1))
+
+    def wait_on_both_vendors(self):
+        """An NVIDIA lease, then an AMD one waiting; room on an AMD GPU."""
+        for _ in range(2):
+            self.lease('nv-big')
+        _, head = self.lease('nv-big')
+        for _ in range(6):
+            self.lease('amd-big')
+        _, amd = self.lease('amd-big')
+        self.assertEqual(
+            ['pending', 'pending'], [head.state.value, amd.state.value]
+        )
+        first_amd = next(
+            lease
+            for lease in self.ledger.list()
+            if lease.gpu_uuid in {'GPU-A1', 'GPU-A2', 'GPU-A3'}
+        )
+        self.service.release(first_amd, 'test')
+
+    def test_a_lease_queues_behind_one_on_a_later_page(self):
+        self.wait_on_both_vendors()
+        # The first waiting lease wants the H200 only; the second, on the
+        # next page, the AMD GPUs this one could use.
+        _, behind = self.lease('amd')
+        self.assertEqual('pending', behind.state.value)
+        (event,) = self.ledger.events(lease_id=behind.id)
+        self.assertEqual(
+            'queued behind earlier leases', event.detail_data()['reason']
+        )
+
+    def test_a_waiting_lease_released_between_pages_restarts_the_read(self):
+        self.wait_on_both_vendors()
+        pages = []
+        listed = self.ledger.list
+
+        def list_(**kwargs):
+            if 'marker' not in kwargs:  # not a page of the queue
+                return listed(**kwargs)
+            pages.append(kwargs['marker'])
+            if kwargs['marker'] and len(pages) == 2:
+                raise ledger_mod.MarkerNotFound(marker=kwargs['marker'])
+            return listed(**kwargs)
+
+        with mock.patch.object(
+            self.ledger, 'list', autospec=True, side_effect=list_
+        ):
+            _, behind = self.lease('amd')
+        self.assertEqual('pending', behind.state.value)
+        # Head, a marker gone, the head again, then the AMD lease.
+        self.assertIsNone(pages[0])
+        self.assertIsNone(pages[2])
+        self.assertEqual(4, len(pages))
 
 
 class TestAllocatorModels(testtools.TestCase):
