@@ -20,6 +20,8 @@ a real host: ``bus/pci/devices/<address>`` with ``vendor``, ``device``,
 virtual functions; ``mdev_supported_types`` on Turing GPUs and on Ampere
 virtual functions; ``nvidia/creatable_vgpu_types`` and
 ``nvidia/current_vgpu_type`` on the virtual functions of Ada and Hopper;
+``bus/mdev/devices/<uuid>`` (``mdev_type``, ``parent``) for each mediated
+device the topology records;
 for AMD GPUs (``amd_gpus``), the PF bound to ``amdgpu`` or ``gim`` and,
 under GIM, ``sriov_totalvfs``, ``sriov_numvfs`` and the VFs (``physfn``
 links back), each bound to its ``vf_driver``.
@@ -76,6 +78,7 @@ def _render(host: topology.SimulatedHost, root: str) -> None:
         path = _function(devices, drivers, gpu.pci_address, gpu.driver, gpu)
         if host.vgpu_manager:
             _render_vgpu(devices, drivers, path, gpu)
+            _render_mdev_devices(root, gpu)
     if host.amd_gpus:
         for driver in amd.GPU_DRIVERS:
             os.makedirs(os.path.join(drivers, driver), exist_ok=True)
@@ -168,6 +171,20 @@ def _render_vgpu(
                 _render_mdev_types(
                     vf_path, gpu, mdev_capacity[address], address
                 )
+
+
+def _render_mdev_devices(root: str, gpu: topology.SimulatedGpu) -> None:
+    """``bus/mdev/devices/<uuid>`` of each mdev the topology records.
+
+    The kernel lists every mediated device there, and a tree rendered
+    again after an mdev was created must still show it.
+    """
+    for mdev_uuid, record in gpu.mdevs.items():
+        spec = gpu.model.vgpu_type(topology.vgpu_type_key(record['type']))
+        path = os.path.join(root, 'bus', 'mdev', 'devices', mdev_uuid)
+        os.makedirs(path)
+        _write(path, 'mdev_type', 'nvidia-%d' % spec.type_id)
+        _write(path, 'parent', str(record['parent']))
 
 
 def _supported(gpu: topology.SimulatedGpu) -> list[catalogue.VgpuTypeSpec]:

@@ -293,6 +293,30 @@ class TestSysfs(testtools.TestCase):
         back = topology.without_mdev(a100, 'aaaa')
         self.assertEqual({}, back.gpus[0].mdevs)
 
+    def test_a_tree_rendered_again_keeps_the_kernels_mdev_devices(self):
+        # A created mdev is in bus/mdev/devices as the kernel lists it,
+        # also after the tree is rendered again from the topology.
+        mdev = '11111111-2222-3333-4444-555555555555'
+        vf = topology.vf_address('0000:18:00.0', 3)
+        a100 = topology.with_mdev(
+            topology.load('hgx-a100-l40s'),
+            '0000:18:00.0',
+            mdev,
+            'NVIDIA A100DX-40C',
+            vf,
+        )
+        root = os.path.join(self.useFixture(fixtures.TempDir()).path, 'sys')
+        for _ in range(2):
+            fake_sysfs.write_tree(a100, root)
+            device = os.path.join(root, 'bus', 'mdev', 'devices', mdev)
+            with open(os.path.join(device, 'parent')) as f:
+                self.assertEqual(vf, f.read().strip())
+            with open(os.path.join(device, 'mdev_type')) as f:
+                spec = catalogue.A100_SXM4_80GB.vgpu_type('NVIDIA A100DX-40C')
+                self.assertEqual('nvidia-%d' % spec.type_id, f.read().strip())
+        fake_sysfs.write_tree(topology.without_mdev(a100, mdev), root)
+        self.assertFalse(os.path.exists(device))
+
     def test_mdevs_round_trip_through_yaml(self):
         directory = self.useFixture(fixtures.TempDir()).path
         path = os.path.join(directory, 'host.yaml')
