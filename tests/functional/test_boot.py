@@ -218,15 +218,18 @@ def test_an_mdev_survives_a_topology_edit_and_an_agent_cycle(
         host.sysfs_root, 'bus', 'mdev', 'devices', mdev['uuid']
     )
     assert os.path.isdir(written)  # as the agent wrote it at bind
+    assert os.path.islink(rendered)  # the agent's link to it
     lost = '0000:18:00.0'  # another A100 of the host
     assert lost != gpu
     try:
         sandbox.edit_topology(host.name, _lost(lost, True))
         sandbox.update_resources([host.name])
         # The driver rendered the tree again from the topology (the
-        # agent's own write is gone) and the mdev is in it...
-        assert not os.path.exists(written)
+        # agent's own link is gone) and the mdev is in it, where the
+        # kernel lists it too...
+        assert not os.path.islink(rendered)
         assert os.path.isdir(rendered)
+        assert os.path.isdir(written)
         assert _recorded_mdevs(sandbox, host.name)[mdev['uuid']] == recorded
         # ...and nothing moved in Cyborg: same handles, still bound.
         assert _handles(sandbox, host.name, mdev['device_rp_uuid']) == (
@@ -239,6 +242,7 @@ def test_an_mdev_survives_a_topology_edit_and_an_agent_cycle(
         _assert_released(sandbox, record['id'])
         assert mdev['uuid'] not in _recorded_mdevs(sandbox, host.name)
         assert not os.path.exists(rendered)
+        assert not os.path.exists(written)
     finally:
         sandbox.edit_topology(host.name, _lost(lost, False))
         sandbox.update_resources([host.name])
