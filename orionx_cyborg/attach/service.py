@@ -362,11 +362,15 @@ class LeaseService:
             return self._view_memo
 
     def _eligible(
-        self, pool: str, constraint: constraints.GpuConstraint
+        self,
+        pool: str,
+        constraint: constraints.GpuConstraint,
+        memo: _ViewMemo | None = None,
     ) -> _Eligible:
+        """:param memo: of the view to use; the current one by default."""
         # The runtimes' vendors are read each time, so a change of the
         # option is seen at once.
-        return self._memo().eligible(
+        return (memo or self._memo()).eligible(
             pool, constraint, self._served_vendors(constraint.runtime)
         )
 
@@ -455,8 +459,7 @@ class LeaseService:
         memo = self._memo()
 
         def eligible(constraint: constraints.GpuConstraint) -> frozenset[str]:
-            vendors = self._served_vendors(constraint.runtime)
-            return memo.eligible(pool, constraint, vendors).ids
+            return self._eligible(pool, constraint, memo).ids
 
         return eligible
 
@@ -540,8 +543,9 @@ class LeaseService:
         constraint = constraints.of_group(group)
         if constraint.runtime is not None:
             self.runtimes.get(constraint.runtime)
-        eligible = self._eligible(pool, constraint)
-        if not eligible.members and self.view().members(pool):
+        memo = self._memo()
+        eligible = self._eligible(pool, constraint, memo)
+        if not eligible.members and memo.members(pool):
             raise constraints.InvalidConstraint(
                 'no GPU of pool %s meets %s with runtime %s (vendors %s)'
                 % (
