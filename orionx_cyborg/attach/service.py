@@ -421,8 +421,10 @@ class LeaseService:
         """The pending leases of *pool*, first come first, a page at a time.
 
         Most queue checks end at the first lease (one without constraints
-        wants every GPU), so a long queue is not read whole for each new
-        lease.
+        wants every GPU), and a pass that places waiting leases ends once
+        they hold every GPU, so a long queue is not read whole. A lease
+        may come twice (after a restart from the head), and each was pending
+        when its page was read.
         """
         marker = None
         while True:
@@ -964,7 +966,8 @@ class LeaseService:
         eligible_ids = self._eligibility(pool)
         # Every GPU some runtime serves: once all are held, stop.
         everything = eligible_ids(constraints.NONE)
-        for lease in self.ledger.pending(pool):
+        # A page at a time: once every GPU is held, the rest is not read.
+        for lease in self._waiting(pool):
             constraint = lease_constraint(lease)
             eligible = eligible_ids(constraint)
             free = eligible - held if held else eligible
