@@ -254,6 +254,23 @@ class ApiTestCase(base.TestCase):
         self.client = werkzeug_test.Client(self.application())
         self.logs = self.useFixture(fixtures.FakeLogger(level='DEBUG'))
 
+    def lease_service(self, settings=None, runtime=None, **kwargs):
+        """Another service over this test's stand-ins and ledger.
+
+        :param settings: this test's service's settings by default.
+        :param runtime: its runtimes by default.
+        """
+        return service_mod.LeaseService(
+            settings or self.service.settings,
+            self.cyborg,
+            self.placement,
+            self.ledger,
+            leasetokens.TokenIssuer('k', 3600),
+            runtime or self.service.runtimes,
+            sleep=lambda s: None,
+            **kwargs,
+        )
+
     def application(self):
         """The API in the production middleware pipeline (no-auth)."""
         return pipeline.build(
@@ -520,15 +537,7 @@ class TestSeveralWorkers(ApiTestCase):
     """Two processes of the service over one ledger, as gunicorn runs it."""
 
     def other_worker(self):
-        other = service_mod.LeaseService(
-            self.service.settings,
-            self.cyborg,
-            self.placement,
-            self.ledger,
-            leasetokens.TokenIssuer('k', 3600),
-            self.service.runtime,
-            sleep=lambda s: None,
-        )
+        other = self.lease_service()
         app = pipeline.build(
             self.conf,
             api.create_app(

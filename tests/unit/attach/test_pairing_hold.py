@@ -31,7 +31,6 @@ import fixtures
 from orionx_cyborg import allocator
 from orionx_cyborg.attach import capacity
 from orionx_cyborg.attach import ledger as ledger_mod
-from orionx_cyborg.attach import service as service_mod
 from tests.unit.attach import test_api
 from tests.unit.attach import test_vendors
 
@@ -82,16 +81,9 @@ class HoldTestCase(test_vendors.VendorTestCase):
         self.useFixture(fixtures.MockPatchObject(test_vendors, 'GPUS', gpus))
 
     def make_hold_service(self, hold):
-        settings = dataclasses.replace(self.service.settings, hold=hold)
-        return service_mod.LeaseService(
-            settings,
-            self.cyborg,
-            self.placement,
-            self.ledger,
-            test_api.leasetokens.TokenIssuer('k', 3600),
-            self.service.runtimes,
+        return self.lease_service(
+            dataclasses.replace(self.service.settings, hold=hold),
             clock=lambda: self.now,
-            sleep=lambda s: None,
         )
 
     def fill(self):

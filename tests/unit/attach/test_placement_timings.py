@@ -21,12 +21,10 @@ from werkzeug import test as werkzeug_test
 
 from orionx_cyborg.attach import api
 from orionx_cyborg.attach import context
-from orionx_cyborg.attach import leasetokens
 from orionx_cyborg.attach import ledger as ledger_mod
 from orionx_cyborg.attach import metrics
 from orionx_cyborg.attach import pipeline
 from orionx_cyborg.attach import reconciler as reconciler_mod
-from orionx_cyborg.attach import service as service_mod
 from tests.unit.attach import test_api
 
 State = ledger_mod.LeaseState
@@ -62,17 +60,7 @@ class TimedTestCase(test_api.ApiTestCase):
     def setUp(self):
         super().setUp()
         self.timings = self.make_timings()
-        self.service = service_mod.LeaseService(
-            self.service.settings,
-            self.cyborg,
-            self.placement,
-            self.ledger,
-            leasetokens.TokenIssuer('k', 3600),
-            self.service.runtime,
-            sleep=lambda s: None,
-            timings=self.timings,
-            timer=Ticks(),
-        )
+        self.service = self.lease_service(timings=self.timings, timer=Ticks())
         self.reconciler = reconciler_mod.LeaseReconciler(self.service)
         counters = (
             self.timings

@@ -32,7 +32,6 @@ from orionx_cyborg import constraints
 from orionx_cyborg import resources
 from orionx_cyborg.attach import binding
 from orionx_cyborg.attach import capacity
-from orionx_cyborg.attach import leasetokens
 from orionx_cyborg.attach import ledger as ledger_mod
 from orionx_cyborg.attach import service as service_mod
 from orionx_cyborg.attach.runtimes import base as runtimes
@@ -174,15 +173,8 @@ class VendorTestCase(test_api.ApiTestCase):
         self.client = test_api.werkzeug_test.Client(self.application())
 
     def make_service(self, names):
-        settings = dataclasses.replace(self.service.settings)
-        return service_mod.LeaseService(
-            settings,
-            self.cyborg,
-            self.placement,
-            self.ledger,
-            leasetokens.TokenIssuer('k', 3600),
-            runtimes.load_set(self.conf, names[0], names[1:]),
-            sleep=lambda s: None,
+        return self.lease_service(
+            runtime=runtimes.load_set(self.conf, names[0], names[1:])
         )
 
     def lease(self, profile_name):
